@@ -1,0 +1,17 @@
+// Self-hosted Supabase with asymmetric JWT signing keys: config → keyring → outputs.
+import { loadConfig } from "./components/programConfig";
+import { SigningKeyring } from "./components/keyring";
+
+const config = loadConfig();
+const keyring = new SigningKeyring("supabase", { config });
+
+export const apiUrl = config.apiExternalUrl;
+export const jwksUrl = `${config.apiExternalUrl}/auth/v1/.well-known/jwks.json`;
+export const currentKid = keyring.currentKid;
+export const jwks = keyring.publicJwks.apply((set) => JSON.stringify(set));
+export const publishableKey = keyring.publishableKey;
+export const secretKey = keyring.secretKey;
+export const anonKey = keyring.anonKey;
+export const serviceRoleKey = keyring.serviceRoleKey;
+export const legacyAnonKey = keyring.legacyAnonKey;
+export const legacyServiceRoleKey = keyring.legacyServiceRoleKey;
