@@ -1,6 +1,9 @@
 /**
- * Pinned container images. Every tag here was read from an upstream Supabase compose file (see the README's
- * "Images" section for where each was confirmed); override one per stack with the `images` config map.
+ * Pinned container images; override one per stack with the `images` config map.
+ *
+ * Every tag was read from supabase/supabase at commit 1f37f2a9d82df788cb026dd9d25c4125e26da715 (the newest copy
+ * of the self-hosted docker folder found): `docker/docker-compose.yml` for all services but kong, and
+ * `docker/docker-compose.kong.yml` (the Kong override of that release, which replaced the Envoy default) for kong.
  */
 export const IMAGE_DEFAULTS = {
   db: "supabase/postgres:17.6.1.136",
@@ -8,7 +11,7 @@ export const IMAGE_DEFAULTS = {
   rest: "postgrest/postgrest:v14.17",
   realtime: "supabase/realtime:v2.134.10",
   storage: "supabase/storage-api:v1.74.0",
-  kong: "kong/kong:3.9.1",
+  kong: "kong/kong:3.9.3",
   studio: "supabase/studio:2026.09.07-sha-7996410",
   meta: "supabase/postgres-meta:v0.99.0",
 } as const;

@@ -1,0 +1,92 @@
+/**
+ * The SQL the `supabase/postgres` image runs once, on an empty data volume: the service roles' passwords, the
+ * `_realtime` schema and the JWT database settings. Pure: text in, text out.
+ *
+ * The image's own init (`migrate.sh`) runs `/docker-entrypoint-initdb.d/init-scripts/*.sql` as `postgres`, then
+ * `/docker-entrypoint-initdb.d/migrations/*.sql` as `supabase_admin`, each in name order. Our files go last in the
+ * migrations phase (`99-…` sorts after the image's timestamped migrations), because `supabase_functions_admin`
+ * only exists once the image's webhooks migration has run.
+ */
+
+/** Database roles whose passwords we set, and the container that logs in with each. */
+export const SERVICE_DB_ROLES = [
+  "authenticator", // rest
+  "supabase_auth_admin", // auth
+  "supabase_storage_admin", // storage
+  "supabase_functions_admin", // unused here (no edge functions); given a password so it is not left at the image default
+  "pgbouncer", // unused here (no pooler); same reason
+] as const;
+export type ServiceDbRole = (typeof SERVICE_DB_ROLES)[number];
+
+/** The directory the image's `migrate.sh` runs as `supabase_admin` after its own migrations. */
+export const MIGRATIONS_DIR = "/docker-entrypoint-initdb.d/migrations";
+
+/** One file to place in the db container before it first starts. */
+export interface InitFile {
+  /** Absolute path inside the container. */
+  file: string;
+  content: string;
+  /** True when the text holds a secret (a password). */
+  secret: boolean;
+}
+
+/** What the init SQL is made from. */
+export interface DbInitInput {
+  /** A password per service role (generated, secret). */
+  rolePasswords: Record<ServiceDbRole, string>;
+  /** User access-token lifetime in seconds (`app.settings.jwt_exp`). */
+  jwtExpiry: number;
+}
+
+/** A SQL string literal. Doubling quotes is the whole escape with standard_conforming_strings (on since PG 9.1). */
+export function sqlLiteral(value: string): string {
+  if (/[\u0000\r\n]/.test(value)) throw new Error("a SQL literal here may not contain NUL or line breaks");
+  return `'${value.replace(/'/g, "''")}'`;
+}
+
+/** `ALTER ROLE … PASSWORD` for every service role; each service gets its own password, not the superuser's. */
+export function rolesSql(rolePasswords: Record<ServiceDbRole, string>): string {
+  const lines = SERVICE_DB_ROLES.map((role) => {
+    const password = rolePasswords[role];
+    if (typeof password !== "string" || password.length < 16) {
+      throw new Error(`the password for database role ${role} must be at least 16 characters`);
+    }
+    return `ALTER ROLE ${role} WITH PASSWORD ${sqlLiteral(password)};`;
+  });
+  return ["-- Service role passwords (written by the supabase-selfhosted Pulumi program).", ...lines, ""].join("\n");
+}
+
+/**
+ * The schema realtime keeps its tenants in. Realtime connects as `supabase_admin` with
+ * `SET search_path TO _realtime` and creates its tables there itself.
+ */
+export function realtimeSql(): string {
+  return [
+    "-- Realtime's own schema (its migrations create the tables).",
+    "CREATE SCHEMA IF NOT EXISTS _realtime;",
+    "ALTER SCHEMA _realtime OWNER TO supabase_admin;",
+    "",
+  ].join("\n");
+}
+
+/**
+ * Database-level JWT settings for SQL that reads them. Only the expiry: the HS256 secret is handed to SQL per
+ * request by PostgREST (`PGRST_APP_SETTINGS_JWT_SECRET`), so no database-wide setting exposes it to every role.
+ */
+export function jwtSql(jwtExpiry: number): string {
+  if (!Number.isInteger(jwtExpiry) || jwtExpiry <= 0) throw new Error("jwtExpiry must be a positive integer");
+  return [
+    "-- JWT settings readable with current_setting('app.settings.jwt_exp').",
+    `ALTER DATABASE postgres SET "app.settings.jwt_exp" TO ${sqlLiteral(String(jwtExpiry))};`,
+    "",
+  ].join("\n");
+}
+
+/** Every init file for the db container, in the order the image runs them. */
+export function dbInitFiles(input: DbInitInput): InitFile[] {
+  return [
+    { file: `${MIGRATIONS_DIR}/99-jwt.sql`, content: jwtSql(input.jwtExpiry), secret: false },
+    { file: `${MIGRATIONS_DIR}/99-realtime.sql`, content: realtimeSql(), secret: false },
+    { file: `${MIGRATIONS_DIR}/99-roles.sql`, content: rolesSql(input.rolePasswords), secret: true },
+  ];
+}
