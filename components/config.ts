@@ -368,6 +368,26 @@ function parseSigningKeys(raw: RawConfig, problems: Problems): SigningKeyConfig[
   return entries;
 }
 
+/** Splits an image reference into repository, tag and digest; undefined when it is not a valid reference. */
+export function parseImageReference(ref: string): { repository: string; tag?: string; digest?: string } | undefined {
+  const [nameAndTag, digest, extra] = ref.split("@");
+  if (extra !== undefined || (digest !== undefined && !/^sha256:[a-f0-9]{64}$/.test(digest))) return undefined;
+  // A registry host may carry a port (registry:5000/img), so the tag is a colon after the last slash.
+  const slash = nameAndTag.lastIndexOf("/");
+  const colon = nameAndTag.lastIndexOf(":");
+  const repository = colon > slash ? nameAndTag.slice(0, colon) : nameAndTag;
+  const tag = colon > slash ? nameAndTag.slice(colon + 1) : undefined;
+  if (!/^[a-z0-9]+([._:\/-][a-z0-9]+)*$/.test(repository)) return undefined;
+  if (tag !== undefined && !/^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/.test(tag)) return undefined;
+  return { repository, ...(tag !== undefined ? { tag } : {}), ...(digest !== undefined ? { digest } : {}) };
+}
+
+/** True when an image reference names one immutable version: a digest, or a tag other than `latest`. */
+export function isPinnedImage(ref: string): boolean {
+  const parsed = parseImageReference(ref);
+  return parsed !== undefined && (parsed.digest !== undefined || (parsed.tag !== undefined && parsed.tag !== "latest"));
+}
+
 function readImages(raw: RawConfig, problems: Problems): Record<ImageKey, string> {
   const images: Record<ImageKey, string> = { ...IMAGE_DEFAULTS };
   const text = raw.images;
@@ -381,9 +401,9 @@ function readImages(raw: RawConfig, problems: Problems): Record<ImageKey, string
   for (const [service, ref] of Object.entries(value as Record<string, unknown>)) {
     if (!allowed.includes(service as ImageKey)) {
       problems.add(`images.${service}`, `is not a known image; allowed: ${allowed.join(", ")}`);
-    } else if (typeof ref !== "string" || !/^[a-z0-9][a-z0-9._\/-]*(:[A-Za-z0-9._-]+)?(@sha256:[a-f0-9]{64})?$/.test(ref)) {
+    } else if (typeof ref !== "string" || parseImageReference(ref) === undefined) {
       problems.add(`images.${service}`, `must be an image reference such as ${IMAGE_DEFAULTS[service as ImageKey]}, got ${JSON.stringify(ref)}`);
-    } else if (!/(:[A-Za-z0-9._-]+|@sha256:[a-f0-9]{64})$/.test(ref) || /:latest$/.test(ref)) {
+    } else if (!isPinnedImage(ref)) {
       problems.add(`images.${service}`, `must be pinned to a version tag or digest (not latest, not untagged), got ${JSON.stringify(ref)}`);
     } else {
       images[service as ImageKey] = ref;

@@ -2,7 +2,7 @@
  * Config parsing: defaults, and every rejected input with the message a user sees (key named, allowed values said).
  */
 import { describe, expect, it } from "vitest";
-import { ConfigError, parseConfig, type RawConfig } from "../components/config";
+import { ConfigError, isPinnedImage, parseConfig, parseImageReference, type RawConfig } from "../components/config";
 import { IMAGE_DEFAULTS } from "../components/images";
 import { generateSigningJwk } from "../components/tokens";
 
@@ -250,5 +250,26 @@ describe("parseConfig rejects bad input, naming the key", () => {
     expect(problems.join("\n")).toMatch(/signingKeys\[1\]\.state/);
     const message = new ConfigError(problems).message;
     expect(message).toMatch(/^Invalid stack configuration \(4 problems\):\n  - /);
+  });
+});
+
+describe("image references", () => {
+  it.each([
+    ["supabase/gotrue:v2.196.0", true],
+    ["registry.example.com:5000/team/gotrue:v2.196.0", true],
+    [`supabase/gotrue@sha256:${"a".repeat(64)}`, true],
+    [`supabase/gotrue:v2@sha256:${"b".repeat(64)}`, true],
+    ["supabase/gotrue", false],
+    ["supabase/gotrue:latest", false],
+    ["registry.example.com:5000/team/gotrue", false],
+  ])("%s pinned: %s", (ref, pinned) => {
+    expect(isPinnedImage(ref)).toBe(pinned);
+  });
+
+  it("rejects malformed references and unpinned overrides, naming the image key", () => {
+    rejectOnce({ ...ok, images: JSON.stringify({ rest: "Not An Image" }) }, /images\.rest: must be an image reference such as postgrest\/postgrest:/);
+    rejectOnce({ ...ok, images: JSON.stringify({ rest: "postgrest/postgrest:latest" }) }, /images\.rest: must be pinned to a version tag or digest/);
+    rejectOnce({ ...ok, images: JSON.stringify({ gotrue: "supabase/gotrue:v2" }) }, /images\.gotrue: is not a known image; allowed: db, auth, /);
+    expect(parseImageReference("registry:5000/a/b:c")).toEqual({ repository: "registry:5000/a/b", tag: "c" });
   });
 });
