@@ -191,6 +191,9 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     writeAtomically(file, edit.text);
     io.out(`Updated ${file}:\n${edit.changes.map((c) => `  ${c}`).join("\n")}\n\n${keyringTable(edit.after.keys)}\n\n`);
     io.out(nextSteps(cmd, stack, rotationTiming(edit.after)).join("\n") + "\n");
+    if (edit.after.problems.length > 0) {
+      io.err(`warning: ${label} already had problems that pulumi preview will report (not caused by this change):\n${edit.after.problems.map((p) => `  - ${p}`).join("\n")}\n`);
+    }
     return 0;
   } catch (error) {
     if (error instanceof UsageError) {

@@ -319,7 +319,10 @@ export function applyKeyCommand(text: string, command: KeyCommand, label: string
   if (everythingButKeyring(after.doc) !== everythingButKeyring(before.doc)) {
     throw new StackFileError(`internal error: editing ${label} would have changed more than ${SIGNING_KEYS_KEY}; the file was left untouched`);
   }
-  const introduced = after.problems.filter((p) => !before.problems.includes(p));
+  // Indices shift when an entry is removed: compare problems without them, so only new problems block the edit.
+  const unindexed = (p: string) => p.replace(/signingKeys\[\d+\]/g, "signingKeys[]");
+  const existing = new Set(before.problems.map(unindexed));
+  const introduced = after.problems.filter((p) => !existing.has(unindexed(p)));
   if (introduced.length > 0) {
     throw new StackFileError(
       `the change would make ${label} invalid, so it was not written:\n${introduced.map((p) => `  - ${p}`).join("\n")}`,
