@@ -1,9 +1,11 @@
-// Self-hosted Supabase with asymmetric JWT signing keys: config → keyring → outputs.
+// Self-hosted Supabase with asymmetric JWT signing keys: config → keyring → containers → outputs.
 import { loadConfig } from "./components/programConfig";
 import { SigningKeyring } from "./components/keyring";
+import { SupabaseStack } from "./components/supabase";
 
 const config = loadConfig();
 const keyring = new SigningKeyring("supabase", { config });
+const stack = new SupabaseStack("supabase", { config, keyring });
 
 export const apiUrl = config.apiExternalUrl;
 export const jwksUrl = `${config.apiExternalUrl}/auth/v1/.well-known/jwks.json`;
@@ -15,3 +17,6 @@ export const anonKey = keyring.anonKey;
 export const serviceRoleKey = keyring.serviceRoleKey;
 export const legacyAnonKey = keyring.legacyAnonKey;
 export const legacyServiceRoleKey = keyring.legacyServiceRoleKey;
+// The dashboard (studio, behind kong's basic-auth at apiUrl) exists only with `studio: true`.
+export const dashboardUsername = config.studio ? config.dashboardUsername : undefined;
+export const dashboardPassword = stack.dashboardPassword;

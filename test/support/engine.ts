@@ -30,6 +30,14 @@ export interface StoredResource {
   state: Record<string, unknown>;
 }
 
+/** Names of the top-level inputs that reached the engine as secrets (wrapped), e.g. `["envs", "uploads"]`. */
+export function secretInputNames(rawInputs: Record<string, unknown>): string[] {
+  return Object.entries(rawInputs)
+    .filter(([, v]) => v !== null && typeof v === "object" && (v as Record<string, unknown>)[SECRET_SIG] !== undefined)
+    .map(([k]) => k)
+    .sort();
+}
+
 /** What a resource did during one run. */
 export type Operation = "create" | "update" | "replace" | "same";
 
@@ -108,7 +116,7 @@ export class MockEngine implements pulumi.runtime.Mocks {
   /** State by resource name, surviving between runs (the stack's state file). */
   readonly stack = new Map<string, StoredResource>();
   /** Resources registered during the latest run, in order, with what happened to each. */
-  registered: Array<StoredResource & { operation: Operation }> = [];
+  registered: Array<StoredResource & { operation: Operation; secretInputs?: string[] }> = [];
   private readonly handlers: Record<string, ResourceHandler>;
 
   constructor(handlers: Record<string, ResourceHandler> = {}) {
@@ -128,7 +136,7 @@ export class MockEngine implements pulumi.runtime.Mocks {
     const previous = this.stack.get(args.name);
     const { id, state, operation } = await this.handlerFor(args.type)(args, inputs, previous);
     const stored: StoredResource = { type: args.type, name: args.name, id, inputs, state };
-    this.registered.push({ ...stored, operation });
+    this.registered.push({ ...stored, operation, secretInputs: secretInputNames(args.inputs as Record<string, unknown>) });
     return { id, state };
   }
 
@@ -145,7 +153,7 @@ export class MockEngine implements pulumi.runtime.Mocks {
     config: Record<string, unknown>,
     program: () => T,
     options: { secretKeys?: string[]; preview?: boolean } = {},
-  ): Promise<{ result: T; registered: Array<StoredResource & { operation: Operation }> }> {
+  ): Promise<{ result: T; registered: Array<StoredResource & { operation: Operation; secretInputs?: string[] }> }> {
     const all: Record<string, string> = {};
     for (const [k, v] of Object.entries(config)) {
       if (v !== undefined) all[`${PROJECT}:${k}`] = typeof v === "string" ? v : JSON.stringify(v);
