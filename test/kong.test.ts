@@ -19,6 +19,7 @@ import {
   type KongService,
   type RequestTransformerConfig,
 } from "../components/kong";
+import { containerSpecs } from "../components/services";
 import { generateSigningJwk, mintRoleTokens, OPAQUE_PREFIXES, opaqueKey } from "../components/tokens";
 import {
   applyRequestTransformer,
@@ -168,6 +169,17 @@ describe("kong.yml document", () => {
     expect(upstream("/storage/v1/object/public/avatars/a.png")).toBe("http://storage:5000/");
     expect(upstream("/pg/tables")).toBe("http://meta:8080/");
     expect(upstream("/project/default")).toBe("http://studio:3000/");
+  });
+
+  it.each([true, false])("targets only containers that run on the stack network, at their ports (studio %s)", (studio) => {
+    const doc = loaded({ ...fx.input, studio });
+    const specs = containerSpecs({ studio });
+    for (const svc of doc.services) {
+      const url = new URL(svc.url);
+      const target = specs.find((s) => s.aliases.includes(url.hostname));
+      expect(target, svc.name).toBeDefined();
+      expect(Number(url.port), svc.name).toBe(target!.internalPort);
+    }
   });
 
   it("requires key-auth (keeping the apikey for the mapping) and an anon/admin ACL on every secured route", () => {
