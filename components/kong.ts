@@ -14,7 +14,7 @@
  * - the apikey `sb_secret_…` → `Bearer <current service_role JWT>`;
  * - the apikey `sb_publishable_…` → `Bearer <current anon JWT>`;
  * - any other (JWT) apikey → `Bearer <that apikey>`;
- * - anything else → empty, which never forwards an `sb_` key upstream.
+ * - anything else → empty, so an `sb_` key is never forwarded as `Authorization`.
  * The apikey is read where key-auth reads it: the `apikey` header first, else the `apikey` query parameter.
  */
 import { stringify } from "yaml";
