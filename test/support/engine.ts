@@ -7,6 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { createHash, randomBytes } from "node:crypto";
 import { PROJECT } from "../../components/config";
 import { signingKeyProvider } from "../../components/signingKey";
+import { checkRotationGuard, rotationGuardProvider } from "../../components/rotationGuard";
 
 const SECRET_SIG = "4dabf18193072939515e22adb298388d";
 
@@ -46,7 +47,13 @@ export type ResourceHandler = (
   args: pulumi.runtime.MockResourceArgs,
   inputs: Record<string, unknown>,
   previous: StoredResource | undefined,
-) => Promise<{ id: string; state: Record<string, unknown>; operation: Operation }>;
+) => Promise<{
+  id: string;
+  state: Record<string, unknown>;
+  operation: Operation;
+  /** The inputs the engine stores, when the provider's `check` rewrote them (the real engine keeps checked inputs). */
+  inputs?: Record<string, unknown>;
+}>;
 
 function stableStringify(value: unknown): string {
   return JSON.stringify(value, (_k, v) =>
@@ -119,13 +126,45 @@ export class MockEngine implements pulumi.runtime.Mocks {
   registered: Array<StoredResource & { operation: Operation; secretInputs?: string[] }> = [];
   private readonly handlers: Record<string, ResourceHandler>;
 
+  /**
+   * The simulated wall clock the RotationGuard's check sees. Each run after the first happens
+   * `secondsBetweenRuns` later (default one day, so a test walking the rotation runbook waits as an operator
+   * would); set it, or move `clock`, to test the guard's waiting periods.
+   */
+  clock = new Date();
+  secondsBetweenRuns = 86_400;
+  private runs = 0;
+
   constructor(handlers: Record<string, ResourceHandler> = {}) {
     this.handlers = handlers;
   }
 
+  /**
+   * Our RotationGuard: the real provider's `check` against the stored (checked) inputs, at the simulated clock;
+   * failures fail the run the way the engine fails a preview, with the engine's wording. Then diff/create/update.
+   */
+  private readonly rotationGuardHandler: ResourceHandler = async (args, inputs, previous) => {
+    const provider = rotationGuardProvider as Required<pulumi.dynamic.ResourceProvider>;
+    const { inputs: checked, failures } = checkRotationGuard(previous?.inputs ?? {}, inputs, this.clock);
+    if (failures.length > 0) {
+      throw new Error(failures.map((f) => `${args.type} resource '${args.name}' has a problem: ${f.reason}`).join("\n"));
+    }
+    if (!previous) {
+      const { id, outs } = await provider.create(checked);
+      return { id, state: outs, operation: "create", inputs: checked };
+    }
+    const diff = await provider.diff(previous.id, previous.state, checked);
+    if (diff.changes) {
+      const { outs } = await provider.update(previous.id, previous.state, checked);
+      return { id: previous.id, state: outs as Record<string, unknown>, operation: "update", inputs: checked };
+    }
+    return { id: previous.id, state: previous.state, operation: "same", inputs: checked };
+  };
+
   private handlerFor(type: string): ResourceHandler {
     if (this.handlers[type]) return this.handlers[type];
     if (type.startsWith("pulumi-nodejs:dynamic/supabase-selfhosted:SigningKey")) return signingKeyHandler;
+    if (type.startsWith("pulumi-nodejs:dynamic/supabase-selfhosted:RotationGuard")) return this.rotationGuardHandler;
     if (type.startsWith("random:")) return randomHandler;
     return passthroughHandler;
   }
@@ -134,8 +173,8 @@ export class MockEngine implements pulumi.runtime.Mocks {
     const inputs = unwrapSecrets(args.inputs) as Record<string, unknown>;
     delete inputs.__provider; // the serialized provider text: not part of any resource's identity here
     const previous = this.stack.get(args.name);
-    const { id, state, operation } = await this.handlerFor(args.type)(args, inputs, previous);
-    const stored: StoredResource = { type: args.type, name: args.name, id, inputs, state };
+    const { id, state, operation, inputs: checked } = await this.handlerFor(args.type)(args, inputs, previous);
+    const stored: StoredResource = { type: args.type, name: args.name, id, inputs: checked ?? inputs, state };
     this.registered.push({ ...stored, operation, secretInputs: secretInputNames(args.inputs as Record<string, unknown>) });
     return { id, state };
   }
@@ -153,22 +192,57 @@ export class MockEngine implements pulumi.runtime.Mocks {
     config: Record<string, unknown>,
     program: () => T,
     options: { secretKeys?: string[]; preview?: boolean } = {},
-  ): Promise<{ result: T; registered: Array<StoredResource & { operation: Operation; secretInputs?: string[] }> }> {
+  ): Promise<{ result: Awaited<T>; registered: Array<StoredResource & { operation: Operation; secretInputs?: string[] }> }> {
     const all: Record<string, string> = {};
     for (const [k, v] of Object.entries(config)) {
       if (v !== undefined) all[`${PROJECT}:${k}`] = typeof v === "string" ? v : JSON.stringify(v);
     }
     pulumi.runtime.setAllConfig(all, (options.secretKeys ?? []).map((k) => `${PROJECT}:${k}`));
     this.registered = [];
+    if (this.runs++ > 0) this.clock = new Date(this.clock.getTime() + this.secondsBetweenRuns * 1000);
     await pulumi.runtime.setMocks(this, PROJECT, "test", options.preview ?? false);
-    const result = program();
-    await settle(result);
+    const result = await failLikeTheEngine(async () => {
+      // A program may be async (e.g. `() => import("../index")`): its resources register while it is awaited.
+      const value = await program();
+      await settle(value);
+      return value;
+    });
     if (!options.preview) {
       this.stack.clear();
       for (const r of this.registered) this.stack.set(r.name, { type: r.type, name: r.name, id: r.id, inputs: r.inputs, state: r.state });
     }
     return { result, registered: this.registered };
   }
+}
+
+/**
+ * Runs a program the way the Node language host does when a resource fails (e.g. a provider's check): the first
+ * error fails the run, and the rejections of the failed resource's other outputs are reported once, here, instead
+ * of escaping as unhandled rejections into the test runner.
+ */
+async function failLikeTheEngine<T>(work: () => Promise<T>): Promise<T> {
+  const rejections: unknown[] = [];
+  const saved = process.listeners("unhandledRejection");
+  const collect = (reason: unknown) => void rejections.push(reason);
+  process.removeAllListeners("unhandledRejection");
+  process.on("unhandledRejection", collect);
+  let failure: { error: unknown } | undefined;
+  let value: T | undefined;
+  try {
+    value = await work();
+  } catch (error) {
+    failure = { error };
+  }
+  try {
+    // The failed registration's other promise chains reject over the next turns of the event loop.
+    if (failure || rejections.length > 0) for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+  } finally {
+    process.removeListener("unhandledRejection", collect);
+    for (const listener of saved) process.on("unhandledRejection", listener);
+  }
+  if (failure) throw failure.error;
+  if (rejections.length > 0) throw rejections[0];
+  return value as T;
 }
 
 /** Waits until every output reachable from `value` (one level of object properties, or an array) resolves. */
