@@ -122,8 +122,9 @@ export interface KongDeclarativeConfig {
   services: KongService[];
 }
 
-/** Consumer names and the ACL groups routes allow. */
+/** Consumer names: one per API role, plus the dashboard's basic-auth user. */
 export const CONSUMERS = { anon: "anon", serviceRole: "service_role", dashboard: "DASHBOARD" } as const;
+/** ACL groups: `anon` for the publishable side, `admin` for service_role (the only group `/pg/` allows). */
 export const ACL_GROUPS = { anon: "anon", admin: "admin" } as const;
 
 const SAFE_LUA_BYTE = /[A-Za-z0-9_. -]/;
