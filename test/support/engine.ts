@@ -39,6 +39,16 @@ export function secretInputNames(rawInputs: Record<string, unknown>): string[] {
     .sort();
 }
 
+/** Resource options as the engine receives them with a registration (only those tests look at). */
+export interface RegisteredOptions {
+  parent: string;
+  /** URNs of the resources this one depends on (`dependsOn`, parent excluded). */
+  dependencies: string[];
+  retainOnDelete?: boolean;
+  replaceOnChanges: string[];
+  deleteBeforeReplace: boolean;
+}
+
 /** What a resource did during one run. */
 export type Operation = "create" | "update" | "replace" | "same";
 
@@ -124,6 +134,8 @@ export class MockEngine implements pulumi.runtime.Mocks {
   readonly stack = new Map<string, StoredResource>();
   /** Resources registered during the latest run, in order, with what happened to each. */
   registered: Array<StoredResource & { operation: Operation; secretInputs?: string[] }> = [];
+  /** Options of every resource registered during the latest run, by resource name. */
+  options = new Map<string, RegisteredOptions>();
   private readonly handlers: Record<string, ResourceHandler>;
 
   /**
@@ -179,6 +191,24 @@ export class MockEngine implements pulumi.runtime.Mocks {
     return { id, state };
   }
 
+  /** Wraps the mock monitor so each registration's options are kept (mocks' newResource never sees them). */
+  private recordOptions(): void {
+    this.options = new Map();
+    const settings = require("@pulumi/pulumi/runtime/settings") as { getMonitor(): any };
+    const monitor = settings.getMonitor();
+    const register = monitor.registerResource.bind(monitor);
+    monitor.registerResource = (req: any, callback: unknown) => {
+      this.options.set(req.getName(), {
+        parent: req.getParent(),
+        dependencies: req.getDependenciesList(),
+        ...(req.hasRetainondelete() ? { retainOnDelete: req.getRetainondelete() } : {}),
+        replaceOnChanges: req.getReplaceonchangesList(),
+        deleteBeforeReplace: req.getDeletebeforereplace(),
+      });
+      return register(req, callback);
+    };
+  }
+
   call(args: pulumi.runtime.MockCallArgs): Record<string, unknown> {
     return args.inputs;
   }
@@ -201,6 +231,7 @@ export class MockEngine implements pulumi.runtime.Mocks {
     this.registered = [];
     if (this.runs++ > 0) this.clock = new Date(this.clock.getTime() + this.secondsBetweenRuns * 1000);
     await pulumi.runtime.setMocks(this, PROJECT, "test", options.preview ?? false);
+    this.recordOptions();
     const result = await failLikeTheEngine(async () => {
       // A program may be async (e.g. `() => import("../index")`): its resources register while it is awaited.
       const value = await program();

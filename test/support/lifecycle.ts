@@ -89,8 +89,8 @@ export interface BlastRadiusOptions {
   legacyHs256?: boolean;
 }
 
-/** The program index.ts runs, as a function the engine can run repeatedly. */
-function program(): { keyring: SigningKeyring; stack: SupabaseStack } {
+/** The program index.ts runs (config → keyring → stack), as a function the engine can run repeatedly. */
+export function supabaseProgram(): { keyring: SigningKeyring; stack: SupabaseStack } {
   const config = loadConfig();
   const keyring = new SigningKeyring(STACK_NAME, { config });
   const stack = new SupabaseStack(STACK_NAME, { config, keyring });
@@ -143,7 +143,7 @@ export async function measureBlastRadius(options: BlastRadiusOptions = {}): Prom
       const started = performance.now();
       const { registered } = await engine.run(
         { signingKeys, studio, legacyHs256, allowUnsafeRotation: true },
-        program,
+        supabaseProgram,
       );
       const ms = Math.round(performance.now() - started);
       const current = containersOf(registered);
