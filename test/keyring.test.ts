@@ -6,7 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { decodeProtectedHeader } from "jose";
 import { describe, expect, it } from "vitest";
 import { LEGACY_KID } from "../components/config";
-import { hasPrivateMember } from "../components/jwks";
+import { hasPrivateMember, type Jwks } from "../components/jwks";
 import { SigningKeyring } from "../components/keyring";
 import { loadConfig } from "../components/programConfig";
 import { generateSigningJwk, isValidOpaqueKey, OPAQUE_PREFIXES } from "../components/tokens";
@@ -30,8 +30,8 @@ async function snapshot(ring: SigningKeyring) {
   }
   return out as {
     authKeys: Array<Record<string, unknown>>;
-    verifierJwks: { keys: Array<Record<string, any>> };
-    publicJwks: { keys: Array<Record<string, any>> };
+    verifierJwks: Jwks;
+    publicJwks: Jwks;
     validMethods: string[];
     currentKid: string;
     anonKey: string;
@@ -187,7 +187,7 @@ describe("SigningKeyring through a rotation", () => {
     expect(state.validMethods).toEqual(["ES256", "HS256"]);
     const oct = state.verifierJwks.keys.find((k) => k.kty === "oct")!;
     expect(oct).toMatchObject({ kid: LEGACY_KID, alg: "HS256", key_ops: ["verify"] });
-    expect(Buffer.from(oct.k, "base64url").toString()).toBe(jwtSecret);
+    expect(Buffer.from(oct.k as string, "base64url").toString()).toBe(jwtSecret);
     expect(state.publicJwks.keys.every((k) => k.kty !== "oct")).toBe(true);
     expect(decodeProtectedHeader(state.legacyAnonKey!)).toEqual({ alg: "HS256", typ: "JWT" });
     const { payload } = await verifyWithJwks(state.legacyServiceRoleKey!, state.verifierJwks);
