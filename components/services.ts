@@ -66,7 +66,7 @@ export interface ContainerSpec {
   secretEnv: string[];
 }
 
-/** A `node -e` probe that fails unless `url` answers 200 (the studio and meta images ship Node, not curl). */
+/** A `node -e` probe that fails unless `url` answers 200 (the studio image ships Node, not curl). */
 function nodeHttpProbe(url: string): string[] {
   return [
     "CMD",
@@ -104,7 +104,18 @@ export const HEALTHCHECKS: Record<ServiceRole, Healthcheck> = {
     retries: 3,
     startPeriod: "10s",
   },
-  meta: { tests: nodeHttpProbe("http://localhost:8080/health"), interval: "10s", timeout: "5s", retries: 3, startPeriod: "10s" },
+  // The probe postgres-meta's own Dockerfile declares (its image runs Node).
+  meta: {
+    tests: [
+      "CMD",
+      "node",
+      "-e",
+      "require('http').get('http://localhost:8080/health', (r) => { if (r.statusCode !== 200) throw new Error(String(r.statusCode)) })",
+    ],
+    interval: "5s",
+    timeout: "5s",
+    retries: 3,
+  },
   studio: {
     tests: nodeHttpProbe("http://localhost:3000/api/platform/profile"),
     interval: "5s",
