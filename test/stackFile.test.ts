@@ -132,6 +132,9 @@ describe("reading a stack file", () => {
     expect(() => parseStackFile(`config:\n  supabase-selfhosted:signingKeys: '[{"name":"k1","state":"current"}]'\n`, LABEL)).toThrow(
       /must be a YAML list.*single text value/,
     );
+    expect(() => parseStackFile("config:\n  supabase-selfhosted:signingKeys:\n    secure: v1:abc\n", LABEL)).toThrow(
+      /is encrypted as one secret value.*encrypt only each key's privateJwk/,
+    );
   });
 
   it("prints the keyring as an aligned table with what each state means", () => {

@@ -143,6 +143,12 @@ function keyringSeq(doc: YAML.Document.Parsed, label: string): YAML.YAMLSeq {
         `  pulumi config set --path 'signingKeys[0].name' k1 && pulumi config set --path 'signingKeys[0].state' current`,
     );
   }
+  if (YAML.isMap(node) && node.has("secure")) {
+    throw new StackFileError(
+      `${label}: ${SIGNING_KEYS_KEY} is encrypted as one secret value, which this command cannot read or edit. Keep the ` +
+        `list in plain YAML and encrypt only each key's privateJwk (pulumi config set --secret --path 'signingKeys[i].privateJwk' …)`,
+    );
+  }
   if (!YAML.isSeq(node)) {
     throw new StackFileError(
       `${label}: ${SIGNING_KEYS_KEY} must be a YAML list of entries (name, state, algorithm), but it is ` +
