@@ -11,8 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const ROOT = path.resolve(__dirname, "..");
 const TS_NODE = path.join(ROOT, "node_modules", ".bin", "ts-node");
-const NODE_DIR = path.dirname(process.execPath);
 let work: string;
+/** node (for ts-node's `#!/usr/bin/env node`) and tr (used by the fakes), and nothing else from the system. */
+let toolbin: string;
 
 /** A fake tool: logs `name args | PULUMI_CONFIG_PASSPHRASE_FILE`; exits with $FAKE_<NAME>_<COMMAND> (e.g. FAKE_PULUMI_STACK_SELECT) or 0. */
 function fakeTool(bin: string, name: string): void {
@@ -50,8 +51,9 @@ function runUp(name: string, tools: string[], env: Record<string, string> = {}, 
   return new Promise((resolve) => {
     const child = spawn(TS_NODE, ["--transpile-only", path.join(ROOT, "scripts", "up.ts"), ...args], {
       cwd: project,
-      // Only the fakes, node and the base system: no real pulumi, docker or user credentials can leak in.
-      env: { PATH: [bin, NODE_DIR, "/usr/bin", "/bin"].join(path.delimiter), HOME: project, FAKE_LOG: log, TS_NODE_PROJECT: path.join(ROOT, "tsconfig.json"), ...env },
+      // Only the fakes plus node and tr on PATH: a real pulumi, docker or ssh on this machine (GitHub's runners
+      // have docker in /usr/bin) cannot leak in, and neither can the user's credentials.
+      env: { PATH: [bin, toolbin].join(path.delimiter), HOME: project, FAKE_LOG: log, TS_NODE_PROJECT: path.join(ROOT, "tsconfig.json"), ...env },
     });
     let stdout = "";
     let stderr = "";
@@ -73,6 +75,12 @@ let remote: Run;
 
 beforeAll(async () => {
   work = fs.mkdtempSync(path.join(os.tmpdir(), "up-"));
+  toolbin = path.join(work, "toolbin");
+  fs.mkdirSync(toolbin);
+  fs.symlinkSync(process.execPath, path.join(toolbin, "node"));
+  const tr = ["/usr/bin/tr", "/bin/tr"].find((candidate) => fs.existsSync(candidate));
+  if (!tr) throw new Error("tr not found in /usr/bin or /bin");
+  fs.symlinkSync(tr, path.join(toolbin, "tr"));
   // The scenarios are independent: run them side by side to keep this file fast.
   [fresh, existing, noPulumi, noDocker, dockerDown, remote] = await Promise.all([
     runUp("fresh", ["pulumi", "docker"], { FAKE_PULUMI_WHOAMI: "1", FAKE_PULUMI_STACK_SELECT: "1" }, ["--yes"]),
