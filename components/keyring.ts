@@ -8,6 +8,8 @@ import * as random from "@pulumi/random";
 import { canonicalJson, type KeyringConfig } from "./config";
 import { deriveKeyring, legacyOctJwk, type Jwk, type Jwks, type KeyringEntry, type KeyringView, type LegacyEntry } from "./jwks";
 import { SigningKey } from "./signingKey";
+import { configWarnings, expiryFindings, keySource } from "./guardRails";
+import { RotationGuard } from "./rotationGuard";
 import { OPAQUE_PREFIXES, opaqueKey } from "./tokens";
 
 /** Arguments of a {@link SigningKeyring}. */
@@ -130,7 +132,44 @@ export class SigningKeyring extends pulumi.ComponentResource {
           .all([legacy.privateJwk, legacy.anonKey, legacy.serviceRoleKey])
           .apply(([jwk, anonKey, serviceRoleKey]) => ({ jwk, anonKey, serviceRoleKey }))
       : pulumi.output(undefined);
-    const view = pulumi.all([pulumi.all(entries), legacyEntry]).apply(([list, leg]) => deriveKeyring(list, leg));
+    // Rotation guard rails (guardRails.ts). The guard remembers the last applied ring and its check fails any
+    // preview whose change would sign users out; every value derived below waits for it (guard.id joins `view`),
+    // so when it fails no container is even planned with the new keys.
+    const guard = new RotationGuard(
+      `${name}-rotation-guard`,
+      {
+        keys: config.signingKeys.map((entry, index) => ({
+          index,
+          name: entry.name,
+          state: entry.state,
+          algorithm: entry.algorithm,
+          source: keySource(entry),
+          kid: this.signingKeys[entry.name].kid,
+          createdAt: this.signingKeys[entry.name].createdAt,
+          expiresAt: this.signingKeys[entry.name].expiresAt,
+        })),
+        allowUnsafeRotation: config.allowUnsafeRotation,
+        jwksCacheSeconds: config.jwksCacheSeconds,
+        jwtExpiry: config.jwtExpiry,
+      },
+      { parent: this },
+    );
+    // Warnings cannot come from a provider's check: the program logs them (config-only ones, and the current
+    // key's role-JWT expiry once its state is known).
+    for (const warning of configWarnings(config)) pulumi.log.warn(warning, this);
+    pulumi.all(config.signingKeys.map((e) => this.signingKeys[e.name].expiresAt)).apply((expiries) => {
+      const facts = config.signingKeys.map((e, index) => ({
+        index,
+        name: e.name,
+        state: e.state,
+        algorithm: e.algorithm,
+        source: keySource(e),
+        expiresAt: expiries[index],
+      }));
+      for (const warning of expiryFindings(facts, new Date()).warnings) pulumi.log.warn(warning, this);
+    });
+
+    const view = pulumi.all([pulumi.all(entries), legacyEntry, guard.id]).apply(([list, leg]) => deriveKeyring(list, leg));
 
     // Mocks ignore additionalSecretOutputs, and derived values would otherwise lose the secret bit: wrap here.
     this.authKeys = asSecret(view.apply((v) => v.authKeys));

@@ -102,6 +102,23 @@ function stable(value: unknown): string {
 const COMPARED = ["keys", "allowUnsafeRotation", "jwksCacheSeconds", "jwtExpiry", "ring"];
 
 /**
+ * What a diff compares: the keys by name without their list position (reordering `signingKeys` changes nothing a
+ * rule looks at; the position only serves messages), and the ring by name.
+ */
+function comparable(props: Record<string, unknown>): Record<string, unknown> {
+  const byName = (list: unknown) =>
+    Array.isArray(list)
+      ? list
+          .map((k) => {
+            const { index: _index, ...rest } = (k ?? {}) as Record<string, unknown>;
+            return rest;
+          })
+          .sort((a, b) => (String(a.name) < String(b.name) ? -1 : String(a.name) > String(b.name) ? 1 : 0))
+      : list;
+  return Object.fromEntries(COMPARED.map((k) => [k, k === "keys" || k === "ring" ? byName(props[k]) : props[k]]));
+}
+
+/**
  * The dynamic provider. Only `check` has an opinion; create/update store the checked inputs, and `diff` reports a
  * change only when the ring or settings changed, so a re-run with unchanged config is a no-op.
  */
@@ -114,7 +131,7 @@ export const rotationGuardProvider: pulumi.dynamic.ResourceProvider = {
   },
 
   async diff(_id, olds, news) {
-    const changes = COMPARED.some((k) => stable(olds[k]) !== stable(news[k]));
+    const changes = stable(comparable(olds)) !== stable(comparable(news));
     return { changes, replaces: [], deleteBeforeReplace: false };
   },
 

@@ -103,6 +103,12 @@ describe("RotationGuard diff, create and update", () => {
     expect((await provider.diff("rotation-guard", outs, next)).changes).toBe(true);
     expect((await provider.update("rotation-guard", outs, { __provider: "x", ...next })).outs).toEqual(next);
   });
+
+  it("ignores the order of signingKeys (only the messages use positions)", async () => {
+    const stored = applied([key(0, "k1", "current"), key(1, "k2", "standby")], T0);
+    const reordered = applied([key(0, "k2", "standby"), key(1, "k1", "current")], T0);
+    expect((await provider.diff("rotation-guard", stored, reordered)).changes).toBe(false);
+  });
 });
 
 describe("RotationGuard on the engine's path", () => {
