@@ -87,6 +87,11 @@ const minutes = (seconds: number) => {
   return m >= 120 ? `${Math.round(m / 60)} h` : `${m} min`;
 };
 
+const days = (seconds: number) => {
+  const d = Math.ceil(seconds / 86_400);
+  return d === 1 ? "1 day" : `${d} days`;
+};
+
 const isoPlus = (iso: string, seconds: number) => new Date(Date.parse(iso) + seconds * 1000).toISOString();
 
 /** Same key material: the SigningKey provider replaces a key exactly when its algorithm or imported JWK changes. */
@@ -131,7 +136,7 @@ export function expiryFindings(next: KeyFacts[], now: Date): { errors: string[];
     );
   } else if (left < EXPIRY_WARNING_DAYS * 86_400) {
     warnings.push(
-      `${where(current)}: the current key's anon and service_role JWTs expire at ${at} (in ${Math.ceil(left / 86_400)} days). ${fix}`,
+      `${where(current)}: the current key's anon and service_role JWTs expire at ${at} (in ${days(left)}). ${fix}`,
     );
   }
   return { errors, warnings };

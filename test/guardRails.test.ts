@@ -255,6 +255,10 @@ describe("role JWT expiry", () => {
     expect(warnings[0]).toContain("apiKeyLifetimeDays");
   });
 
+  it("counts a last day as one day", () => {
+    expect(expiryFindings(ring(["k1", "current", { expiresAt: nowS + 3600 }]), T0).warnings[0]).toContain("(in 1 day)");
+  });
+
   it("fails when they have expired, and the error blocks the update", () => {
     const next = ring(["k1", "current", { expiresAt: nowS - 1 }]);
     expect(expiryFindings(next, T0).errors[0]).toContain("expired at 2026-05-01T11:59:59.000Z");
