@@ -152,13 +152,19 @@ export const rotationGuardProvider: pulumi.dynamic.ResourceProvider = {
 export interface RotationGuardKey {
   /** Position in `signingKeys` (for messages naming the config key). */
   index: number;
+  /** The entry's name (its identity in state). */
   name: string;
+  /** The entry's configured state. */
   state: KeyState;
+  /** The entry's algorithm; a change replaces the key. */
   algorithm: Algorithm;
   /** `generated`, or the imported key's thumbprint (see `keySource`). */
   source: string;
+  /** The key resource's kid (unknown while it is created or updated). */
   kid: pulumi.Input<string>;
+  /** The key resource's creation time, ISO 8601. */
   createdAt: pulumi.Input<string>;
+  /** When the key's role JWTs expire, unix seconds. */
   expiresAt: pulumi.Input<number>;
 }
 

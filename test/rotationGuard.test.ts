@@ -11,6 +11,7 @@ import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { UNKNOWN_INPUT } from "../components/guardRails";
 import { checkRotationGuard, RotationGuard, rotationGuardProvider } from "../components/rotationGuard";
 import { SigningKey } from "../components/signingKey";
+import { generateSigningJwk } from "../components/tokens";
 import { MockEngine } from "./support/engine";
 
 const provider = rotationGuardProvider as Required<pulumi.dynamic.ResourceProvider>;
@@ -203,6 +204,20 @@ describe("RotationGuard under the stateful MockEngine", () => {
     expect(registered.find((r) => r.name === "t-guard")?.operation).toBe("update");
     const ring = engine.stack.get("t-guard")!.inputs.ring as Array<Record<string, unknown>>;
     expect(ring.find((r) => r.name === "k1")).toMatchObject({ state: "previous", retiredAt: engine.clock.toISOString() });
+  });
+
+  it("keeps no key material in its state, even for an imported key", async () => {
+    const { SigningKeyring } = await import("../components/keyring.js");
+    const { parseConfig } = await import("../components/config.js");
+    const jwk = await generateSigningJwk("ES256", "imported");
+    const config = parseConfig({ signingKeys: JSON.stringify([{ name: "k1", state: "current", privateJwk: JSON.stringify(jwk) }]) });
+    const engine = new MockEngine();
+    await engine.run({}, () => new SigningKeyring("supabase", { config }));
+    const guard = engine.stack.get("supabase-rotation-guard")!;
+    const text = JSON.stringify([guard.inputs, guard.state]);
+    expect(text).not.toContain(String(jwk.d));
+    expect(text).toContain("jwk-thumbprint:");
+    expect(text).toContain('"kid":"imported"');
   });
 
   it("fails removing the current key even a day later", async () => {
