@@ -45,6 +45,12 @@ export interface Healthcheck {
 
 /** The named volumes the stack keeps; all are retained on delete. */
 export const VOLUME_ROLES = ["db-data", "db-config", "storage-data"] as const;
+
+/**
+ * Label on every volume the stack retains on delete. Policy packs cannot see the `retainOnDelete` option, so this
+ * label is how the `db-data-retained` policy recognizes a retained volume; the component sets both together.
+ */
+export const RETAIN_LABEL = "supabase-selfhosted.retain-on-delete";
 export type VolumeRole = (typeof VOLUME_ROLES)[number];
 
 /** Everything about one container except its environment and uploaded files. */

@@ -19,6 +19,7 @@ import {
   containerSpecs,
   dbEnv,
   KONG_HTTP_PORT,
+  RETAIN_LABEL,
   kongEnv,
   metaEnv,
   realtimeEnv,
@@ -109,7 +110,11 @@ export class SupabaseStack extends pulumi.ComponentResource {
       VOLUME_ROLES.map((role) => [
         role,
         // retainOnDelete: neither a replaced container nor `pulumi destroy` may take the data with it.
-        new docker.Volume(`${name}-${role}`, { name: `${DOCKER_PREFIX}-${role}` }, { parent: this, retainOnDelete: true }),
+        new docker.Volume(
+          `${name}-${role}`,
+          { name: `${DOCKER_PREFIX}-${role}`, labels: [{ label: RETAIN_LABEL, value: "true" }] },
+          { parent: this, retainOnDelete: true },
+        ),
       ]),
     ) as Record<VolumeRole, docker.Volume>;
 

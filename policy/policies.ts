@@ -8,6 +8,9 @@
 import type { Policies, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
 import { isPinnedImage, LEGACY_KID } from "../components/config";
 import { PRIVATE_MEMBERS } from "../components/jwks";
+import { RETAIN_LABEL } from "../components/services";
+
+export { RETAIN_LABEL };
 
 /** The policy pack's name, as `pulumi preview --policy-pack` reports it. */
 export const PACK_NAME = "supabase-selfhosted";
@@ -18,13 +21,6 @@ export const TYPES = {
   volume: "docker:index/volume:Volume",
   remoteImage: "docker:index/remoteImage:RemoteImage",
 } as const;
-
-/**
- * Label a volume carries to say that Pulumi retains it on delete. The engine does not pass the `retainOnDelete`
- * option to policy packs (only protect, ignoreChanges, deleteBeforeReplace, aliases, timeouts and secret outputs),
- * so the component that sets the option also sets this label, which a policy can see.
- */
-export const RETAIN_LABEL = "supabase-selfhosted.retain-on-delete";
 
 /** The value the engine passes for values not known yet (during a preview). */
 const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";

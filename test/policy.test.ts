@@ -222,9 +222,7 @@ describe("the pack", () => {
 });
 
 describe("the real program against the pack", () => {
-  // db-data-retained needs the retain label on the db data volume, which components/supabase.ts does not set yet
-  // (it sets retainOnDelete, which policies cannot see); see the README's guard rails section.
-  it("passes the image, private-key and kong policies with the dev stack's config", async () => {
+  it("passes every policy with the dev stack's config", async () => {
     const engine = new MockEngine();
     vi.resetModules();
     await engine.run({ signingKeys: [{ name: "k1", state: "current" }] }, () => import("../index.js"));
@@ -233,13 +231,14 @@ describe("the real program against the pack", () => {
     const report: string[] = [];
     for (const r of docker) {
       const opts = engine.options?.get?.(r.name) as { protect?: boolean } | undefined;
-      for (const policy of policies.filter((p) => p.name !== dbDataRetained.name)) {
+      for (const policy of policies) {
         for (const message of await violations(policy as ResourceValidationPolicy, { type: r.type, name: r.name, props: r.inputs, opts: { protect: opts?.protect ?? false } })) {
           report.push(`${policy.name} ${r.name}: ${message}`);
         }
       }
     }
     expect(report).toEqual([]);
+    expect(docker.some((r) => r.type === TYPES.volume && r.name.endsWith("-db-data"))).toBe(true);
   });
 });
 

@@ -9,7 +9,7 @@ import { ConfigError } from "../components/config";
 import { IMAGE_DEFAULTS } from "../components/images";
 import { hasPrivateMember, PRIVATE_MEMBERS, type Jwk } from "../components/jwks";
 import { KONG_CONFIG_PATH } from "../components/kong";
-import { REALTIME_HOST, SERVICE_ROLES, type ServiceRole } from "../components/services";
+import { REALTIME_HOST, RETAIN_LABEL, SERVICE_ROLES, type ServiceRole } from "../components/services";
 import { MockEngine, valueOf, type StoredResource } from "./support/engine";
 import { supabaseProgram } from "./support/lifecycle";
 import { verifyWithJwks } from "./support/keys";
@@ -91,6 +91,8 @@ describe("SupabaseStack mid-rotation (k1 previous, k2 current, k3 standby RS256)
     const volumes = registered.filter((r) => r.type === VOLUME);
     expect(volumes.map((v) => v.inputs.name).sort()).toEqual(["supabase-db-config", "supabase-db-data", "supabase-storage-data"]);
     for (const v of volumes) expect(engine.options.get(v.name)?.retainOnDelete, v.name).toBe(true);
+    // The label is how the policy pack recognizes a retained volume: it must go with the option, on every volume.
+    for (const v of volumes) expect(v.inputs.labels, v.name).toEqual([{ label: RETAIN_LABEL, value: "true" }]);
     const images = registered.filter((r) => r.type === IMAGE);
     expect(Object.fromEntries(images.map((i) => [i.name.replace("supabase-image-", ""), i.inputs.name]))).toEqual({
       ...IMAGE_DEFAULTS,
