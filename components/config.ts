@@ -41,6 +41,11 @@ export interface KeyringConfig {
   legacyHs256: boolean;
   /** Imported legacy HS256 secret; generated when absent. */
   jwtSecret?: string;
+  /**
+   * The HS256 deployment's own anon and service_role keys (its `ANON_KEY`/`SERVICE_ROLE_KEY`), imported so the
+   * gateway keeps accepting them; only with `legacyHs256` and the `jwtSecret` that signed them.
+   */
+  legacyApiKeys?: { anon?: string; serviceRole?: string };
   jwtExpiry: number;
   apiKeyLifetimeDays: number;
   /** Skip the rotation guard rails (emergencies only). */
@@ -84,6 +89,8 @@ export const CONFIG_KEYS = [
   "signingKeys",
   "legacyHs256",
   "jwtSecret",
+  "legacyAnonKey",
+  "legacyServiceRoleKey",
   "jwtExpiry",
   "apiKeyLifetimeDays",
   "allowUnsafeRotation",
@@ -413,6 +420,58 @@ function readImages(raw: RawConfig, problems: Problems): Record<ImageKey, string
 }
 
 /**
+ * Checks an imported legacy role key: an HS256 JWT with the expected role, signed by the imported `jwtSecret`.
+ * Messages never echo the key.
+ */
+function readLegacyApiKey(
+  raw: RawConfig,
+  name: "legacyAnonKey" | "legacyServiceRoleKey",
+  role: "anon" | "service_role",
+  context: { legacyHs256: boolean; jwtSecret?: string },
+  problems: Problems,
+): string | undefined {
+  const token = raw[name];
+  if (token === undefined) return undefined;
+  if (!context.legacyHs256) {
+    problems.add(name, "is only used with legacyHs256: true (the gateway accepts it during a migration from HS256)");
+    return undefined;
+  }
+  if (context.jwtSecret === undefined) {
+    problems.add(name, "needs the jwtSecret that signed it: import it with `pulumi config set --secret jwtSecret <JWT_SECRET>`");
+    return undefined;
+  }
+  const parts = token.split(".");
+  let header: Record<string, unknown> | undefined;
+  let payload: Record<string, unknown> | undefined;
+  try {
+    header = JSON.parse(Buffer.from(parts[0], "base64url").toString("utf8"));
+    payload = JSON.parse(Buffer.from(parts[1], "base64url").toString("utf8"));
+  } catch {
+    // reported below
+  }
+  if (parts.length !== 3 || typeof header !== "object" || header === null || typeof payload !== "object" || payload === null) {
+    problems.add(name, "must be the HS256 deployment's JWT (three base64url parts), as in its .env");
+    return undefined;
+  }
+  if (header.alg !== "HS256") {
+    problems.add(name, `must be an HS256 JWT, got alg ${JSON.stringify(header.alg)}`);
+    return undefined;
+  }
+  const { createHmac, timingSafeEqual } = require("node:crypto") as typeof import("node:crypto");
+  const expected = createHmac("sha256", context.jwtSecret).update(`${parts[0]}.${parts[1]}`).digest();
+  const given = Buffer.from(parts[2], "base64url");
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+    problems.add(name, "is not signed by the imported jwtSecret; import the key and the secret from the same deployment");
+    return undefined;
+  }
+  if (payload.role !== role) {
+    problems.add(name, `has role ${JSON.stringify(payload.role)}; expected ${role}`);
+    return undefined;
+  }
+  return token;
+}
+
+/**
  * Turns raw stack config into a validated {@link ProgramConfig} with defaults applied.
  * @param raw config values keyed without the `supabase-selfhosted:` namespace, as text.
  * @throws ConfigError listing every invalid key with what is allowed.
@@ -434,10 +493,21 @@ export function parseConfig(raw: RawConfig): ProgramConfig {
       jwtSecret = raw.jwtSecret;
     }
   }
+  const legacyContext = { legacyHs256, ...(jwtSecret !== undefined ? { jwtSecret } : {}) };
+  const legacyAnon = readLegacyApiKey(raw, "legacyAnonKey", "anon", legacyContext, problems);
+  const legacyService = readLegacyApiKey(raw, "legacyServiceRoleKey", "service_role", legacyContext, problems);
   const config: ProgramConfig = {
     signingKeys,
     legacyHs256,
     ...(jwtSecret !== undefined ? { jwtSecret } : {}),
+    ...(legacyAnon !== undefined || legacyService !== undefined
+      ? {
+          legacyApiKeys: {
+            ...(legacyAnon !== undefined ? { anon: legacyAnon } : {}),
+            ...(legacyService !== undefined ? { serviceRole: legacyService } : {}),
+          },
+        }
+      : {}),
     jwtExpiry: readPositiveInteger(raw, "jwtExpiry", DEFAULTS.jwtExpiry, problems),
     apiKeyLifetimeDays: readPositiveInteger(raw, "apiKeyLifetimeDays", DEFAULTS.apiKeyLifetimeDays, problems, 36500),
     allowUnsafeRotation: readBoolean(raw, "allowUnsafeRotation", false, problems),

@@ -59,7 +59,7 @@ export class SigningKeyring extends pulumi.ComponentResource {
   readonly secretKey: pulumi.Output<string>;
   /** The legacy HS256 secret, always given to the services that require one (secret). */
   readonly jwtSecret: pulumi.Output<string>;
-  /** Legacy HS256 anon/service_role keys, only when `legacyHs256` is on (secret). */
+  /** Legacy HS256 anon/service_role keys, only when `legacyHs256` is on: the imported ones, else minted (secret). */
   readonly legacyAnonKey?: pulumi.Output<string>;
   readonly legacyServiceRoleKey?: pulumi.Output<string>;
   /** Per-key facts (name, state, kid, creation and expiry times), ordered by name. */
@@ -101,8 +101,10 @@ export class SigningKeyring extends pulumi.ComponentResource {
         },
         { parent: this },
       );
-      this.legacyAnonKey = pulumi.secret(legacy.anonKey);
-      this.legacyServiceRoleKey = pulumi.secret(legacy.serviceRoleKey);
+      // The old deployment's own keys, when imported, are what its clients hold: accept those instead of new ones.
+      const imported = config.legacyApiKeys;
+      this.legacyAnonKey = pulumi.secret(imported?.anon ?? legacy.anonKey);
+      this.legacyServiceRoleKey = pulumi.secret(imported?.serviceRole ?? legacy.serviceRoleKey);
     }
 
     this.publishableKey = this.opaqueKey(name, "publishable");
@@ -129,7 +131,7 @@ export class SigningKeyring extends pulumi.ComponentResource {
     });
     const legacyEntry: pulumi.Output<LegacyEntry | undefined> = legacy
       ? pulumi
-          .all([legacy.privateJwk, legacy.anonKey, legacy.serviceRoleKey])
+          .all([legacy.privateJwk, this.legacyAnonKey!, this.legacyServiceRoleKey!])
           .apply(([jwk, anonKey, serviceRoleKey]) => ({ jwk, anonKey, serviceRoleKey }))
       : pulumi.output(undefined);
     // Rotation guard rails (guardRails.ts). The guard remembers the last applied ring and its check fails any

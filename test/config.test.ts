@@ -273,3 +273,31 @@ describe("image references", () => {
     expect(parseImageReference("registry:5000/a/b:c")).toEqual({ repository: "registry:5000/a/b", tag: "c" });
   });
 });
+
+describe("imported legacy API keys (migration from HS256)", () => {
+  const secret = "the-old-deployments-secret-with-40-chars!";
+  const sign = async (claims: Record<string, unknown>, key = secret, alg = "HS256") => {
+    const { SignJWT } = await import("jose");
+    return new SignJWT(claims).setProtectedHeader({ alg, typ: "JWT" }).sign(new TextEncoder().encode(key));
+  };
+  const legacy = { ...ok, legacyHs256: "true", jwtSecret: secret };
+
+  it("accepts the old deployment's anon and service_role keys", async () => {
+    const anon = await sign({ role: "anon", iss: "supabase-demo", iat: 1641769200, exp: 1799535600 });
+    const service = await sign({ role: "service_role", iss: "supabase-demo", iat: 1641769200, exp: 1799535600 });
+    const config = parseConfig({ ...legacy, legacyAnonKey: anon, legacyServiceRoleKey: service });
+    expect(config.legacyApiKeys).toEqual({ anon, serviceRole: service });
+  });
+
+  it("rejects them without legacy mode, without the secret, or when they don't match it, never echoing the key", async () => {
+    const anon = await sign({ role: "anon" });
+    rejectOnce({ ...ok, legacyAnonKey: anon }, /legacyAnonKey: is only used with legacyHs256: true/);
+    rejectOnce({ ...ok, legacyHs256: "true", legacyAnonKey: anon }, /legacyAnonKey: needs the jwtSecret that signed it/);
+    const forged = await sign({ role: "anon" }, "some-other-secret-that-is-also-long-enough");
+    const message = rejectOnce({ ...legacy, legacyAnonKey: forged }, /legacyAnonKey: is not signed by the imported jwtSecret/);
+    expect(message).not.toContain(forged);
+    rejectOnce({ ...legacy, legacyServiceRoleKey: anon }, /legacyServiceRoleKey: has role "anon"; expected service_role/);
+    rejectOnce({ ...legacy, legacyAnonKey: await sign({ role: "anon" }, secret, "HS512") }, /legacyAnonKey: must be an HS256 JWT, got alg "HS512"/);
+    rejectOnce({ ...legacy, legacyAnonKey: "not-a-jwt" }, /legacyAnonKey: must be the HS256 deployment's JWT/);
+  });
+});

@@ -208,6 +208,25 @@ describe("SigningKeyring through a rotation", () => {
     await expect(verifyWithJwks(old, off.state.verifierJwks)).rejects.toThrow();
   });
 
+  it("keeps accepting the HS256 deployment's own anon and service_role keys when they are imported", async () => {
+    const jwtSecret = "the-old-deployments-secret-with-40-chars!";
+    const { SignJWT } = await import("jose");
+    const oldKey = (role: string) =>
+      new SignJWT({ role, iss: "supabase-demo", iat: 1641769200, exp: 1799535600 })
+        .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+        .sign(new TextEncoder().encode(jwtSecret));
+    const [anon, service] = [await oldKey("anon"), await oldKey("service_role")];
+    const { state } = await up(
+      new MockEngine(),
+      { signingKeys: S0, legacyHs256: true, jwtSecret, legacyAnonKey: anon, legacyServiceRoleKey: service },
+      ["jwtSecret", "legacyAnonKey", "legacyServiceRoleKey"],
+    );
+    expect(state.legacyAnonKey).toBe(anon);
+    expect(state.legacyServiceRoleKey).toBe(service);
+    expect(state.gatewayTokens).toEqual({ anon: [state.anonKey, anon], serviceRole: [state.serviceRoleKey, service] });
+    await verifyWithJwks(service, state.verifierJwks, state.validMethods);
+  });
+
   it("imports a key with its kid and signs with it", async () => {
     const jwk = await generateSigningJwk("EdDSA", "from-the-gist");
     const engine = new MockEngine();
