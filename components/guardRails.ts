@@ -9,7 +9,7 @@
 import type { Algorithm, KeyringConfig, KeyState } from "./config";
 
 /** The value the engine passes for inputs that are not known yet (outputs of resources created in this update). */
-export const UNKNOWN_INPUT = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+export { UNKNOWN_INPUT } from "./engineValues";
 
 /** Role JWTs that expire sooner than this are reported (warning). */
 export const EXPIRY_WARNING_DAYS = 90;

@@ -7,6 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { canonicalJson, type KeyringConfig } from "./config";
 import { deriveKeyring, legacyOctJwk, type Jwk, type Jwks, type KeyringEntry, type KeyringView, type LegacyEntry } from "./jwks";
+import { asPlain, asSecret } from "./outputs";
 import { SigningKey } from "./signingKey";
 import { configWarnings, expiryFindings, keySource } from "./guardRails";
 import { RotationGuard } from "./rotationGuard";
@@ -27,10 +28,6 @@ export interface KeyStatus {
   createdAt: string;
   expiresAt: number;
 }
-
-/** `pulumi.secret` without the SDK's deep Unwrap typing, which cannot follow the JWK index signature. */
-const asSecret = <T>(value: pulumi.Output<T>): pulumi.Output<T> => pulumi.secret(value) as unknown as pulumi.Output<T>;
-const asPlain = <T>(value: pulumi.Output<T>): pulumi.Output<T> => pulumi.unsecret(value) as unknown as pulumi.Output<T>;
 
 /** Length of the random part of an opaque `sb_` key (base64url characters). */
 const OPAQUE_RANDOM_LENGTH = 22;

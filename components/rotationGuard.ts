@@ -8,7 +8,7 @@
  * (when each key was published, when it stopped signing) in its own inputs, under `ring`.
  */
 import * as pulumi from "@pulumi/pulumi";
-import type { Algorithm, KeyState } from "./config";
+import { canonicalJson, type Algorithm, type KeyState } from "./config";
 import { evaluateRotation, UNKNOWN_INPUT, type GuardOptions, type KeyFacts, type KeyRecord } from "./guardRails";
 
 /** Prefix of the notes printed for errors that `allowUnsafeRotation` let through. */
@@ -90,15 +90,6 @@ export function checkRotationGuard(
   };
 }
 
-/** Stable JSON (sorted keys), so a diff never depends on property order. */
-function stable(value: unknown): string {
-  return JSON.stringify(value, (_k, v) =>
-    v && typeof v === "object" && !Array.isArray(v)
-      ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, (v as Record<string, unknown>)[k]]))
-      : v,
-  );
-}
-
 const COMPARED = ["keys", "allowUnsafeRotation", "jwksCacheSeconds", "jwtExpiry", "ring"];
 
 /**
@@ -131,7 +122,7 @@ export const rotationGuardProvider: pulumi.dynamic.ResourceProvider = {
   },
 
   async diff(_id, olds, news) {
-    const changes = stable(comparable(olds)) !== stable(comparable(news));
+    const changes = canonicalJson(comparable(olds)) !== canonicalJson(comparable(news));
     return { changes, replaces: [], deleteBeforeReplace: false };
   },
 

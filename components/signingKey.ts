@@ -7,6 +7,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { canonicalJson, type Algorithm } from "./config";
+import { UNKNOWN_INPUT } from "./engineValues";
 import { publicJwk, type Jwk } from "./jwks";
 import { generateSigningJwk, importSigningJwk, mintRoleTokens } from "./tokens";
 
@@ -40,9 +41,6 @@ export interface SigningKeyOutputs extends SigningKeyInputs {
   serviceRoleKey: string;
 }
 
-/** The value the engine passes for inputs not known during a preview. */
-const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
-
 /** Inputs that define which key this is; a change to any of them means a new key. */
 const IDENTITY_INPUTS = ["algorithm", "importedJwk"] as const;
 
@@ -55,7 +53,7 @@ export const SIGNING_KEY_SECRET_OUTPUTS = ["privateJwk", "importedJwk", "anonKey
 function sameIdentity(name: (typeof IDENTITY_INPUTS)[number], olds: Record<string, unknown>, news: Record<string, unknown>): boolean {
   const before = olds[name];
   const after = news[name];
-  if (after === UNKNOWN) return false;
+  if (after === UNKNOWN_INPUT) return false;
   if (name === "importedJwk" && typeof before === "string" && typeof after === "string") {
     // A reformatted copy of the same key is the same key.
     return canonicalJson(JSON.parse(before)) === canonicalJson(JSON.parse(after));
@@ -126,7 +124,7 @@ export const signingKeyProvider: pulumi.dynamic.ResourceProvider = {
 
   async diff(_id, olds, news) {
     const replaces = IDENTITY_INPUTS.filter((name) => !sameIdentity(name, olds, news));
-    const lifetimeChanged = news.apiKeyLifetimeDays === UNKNOWN || olds.apiKeyLifetimeDays !== news.apiKeyLifetimeDays;
+    const lifetimeChanged = news.apiKeyLifetimeDays === UNKNOWN_INPUT || olds.apiKeyLifetimeDays !== news.apiKeyLifetimeDays;
     return {
       changes: replaces.length > 0 || lifetimeChanged,
       replaces: [...replaces],

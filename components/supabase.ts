@@ -14,6 +14,7 @@ import { dbInitFiles, SERVICE_DB_ROLES, type ServiceDbRole } from "./dbInit";
 import type { ImageKey } from "./images";
 import type { Jwk, Jwks, KeyringView } from "./jwks";
 import { KONG_CONFIG_PATH, KONG_PLUGINS, renderKongYaml } from "./kong";
+import { asSecret } from "./outputs";
 import {
   authEnv,
   containerSpecs,
@@ -60,9 +61,6 @@ export const DOCKER_PREFIX = "supabase";
 
 /** Seconds `pulumi up` waits for Postgres to report healthy; its first start runs every init migration. */
 const DB_WAIT_SECONDS = 300;
-
-/** `pulumi.secret` without the SDK's deep Unwrap typing. */
-const asSecret = <T>(value: pulumi.Output<T>): pulumi.Output<T> => pulumi.secret(value) as unknown as pulumi.Output<T>;
 
 /** One Docker `uploads` entry. */
 interface Upload {

@@ -7,6 +7,7 @@
  */
 import type { Policies, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
 import { isPinnedImage, LEGACY_KID } from "../components/config";
+import { UNKNOWN_INPUT } from "../components/engineValues";
 import { PRIVATE_MEMBERS } from "../components/jwks";
 import { RETAIN_LABEL } from "../components/services";
 
@@ -22,10 +23,7 @@ export const TYPES = {
   remoteImage: "docker:index/remoteImage:RemoteImage",
 } as const;
 
-/** The value the engine passes for values not known yet (during a preview). */
-const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
-
-const isKnownString = (v: unknown): v is string => typeof v === "string" && v !== UNKNOWN;
+const isKnownString = (v: unknown): v is string => typeof v === "string" && v !== UNKNOWN_INPUT;
 
 /** A container's role: `supabase-auth` → `auth`, from its Docker name or else its Pulumi resource name. */
 export function containerRole(args: Pick<ResourceValidationArgs, "name" | "props">): string {
@@ -150,7 +148,7 @@ export const kongConfigByUpload: ResourceValidationPolicy = {
         report(`container kong: ${String(m.target)} is a bind mount; ship ${path} with uploads instead (a remote Docker host has no such file).`);
       }
     }
-    if (args.props.uploads === UNKNOWN) return; // computed during a preview
+    if (args.props.uploads === UNKNOWN_INPUT) return; // computed during a preview
     const upload = uploadsOf(args.props.uploads).find((u) => u.file === path);
     if (!upload) {
       report(`container kong: KONG_DECLARATIVE_CONFIG is ${path}, but no upload writes that file; add {file: ${JSON.stringify(path)}, content: <kong.yml>} to uploads.`);

@@ -9,6 +9,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import YAML from "yaml";
+import { UNKNOWN_INPUT } from "../components/engineValues";
 import { generateSigningJwk } from "../components/tokens";
 import { legacyOctJwk, publicJwk } from "../components/jwks";
 import {
@@ -25,7 +26,6 @@ import {
 } from "../policy/policies";
 import { MockEngine } from "./support/engine";
 
-const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 const OPTS: PolicyResourceOptions = {
   protect: false,
   ignoreChanges: [],
@@ -86,8 +86,8 @@ describe("images-pinned", () => {
   });
 
   it("skips images not known yet during a preview", async () => {
-    expect(await violations(imagesPinned, container("auth", { image: UNKNOWN }))).toEqual([]);
-    expect(await violations(imagesPinned, { type: TYPES.remoteImage, name: "i", props: { name: UNKNOWN } })).toEqual([]);
+    expect(await violations(imagesPinned, container("auth", { image: UNKNOWN_INPUT }))).toEqual([]);
+    expect(await violations(imagesPinned, { type: TYPES.remoteImage, name: "i", props: { name: UNKNOWN_INPUT } })).toEqual([]);
   });
 });
 
@@ -128,7 +128,7 @@ describe("no-private-jwk-outside-auth", () => {
 
   it("reports private keys in uploaded files too, and skips unknown entries", async () => {
     const uploads = [{ file: "/etc/x.json", content: JSON.stringify(rsa) }];
-    const found = await violations(noPrivateJwkOutsideAuth, container("kong", { envs: [UNKNOWN], uploads }));
+    const found = await violations(noPrivateJwkOutsideAuth, container("kong", { envs: [UNKNOWN_INPUT], uploads }));
     expect(found).toEqual([expect.stringContaining("container kong: uploaded file /etc/x.json holds a private JWK")]);
   });
 });
@@ -161,7 +161,7 @@ describe("kong-config-by-upload", () => {
 
   it("ignores other containers and uploads not known yet", async () => {
     expect(await violations(kongConfigByUpload, container("rest", { envs: ["PGRST_DB_URI=x"] }))).toEqual([]);
-    expect(await violations(kongConfigByUpload, container("kong", { envs: env, uploads: UNKNOWN }))).toEqual([]);
+    expect(await violations(kongConfigByUpload, container("kong", { envs: env, uploads: UNKNOWN_INPUT }))).toEqual([]);
   });
 });
 
@@ -197,7 +197,7 @@ describe("the pack", () => {
       ["kong-config-by-upload", "mandatory"],
       ["db-data-retained", "mandatory"],
     ]);
-    expect(containerRole({ name: "supabase-auth", props: { name: UNKNOWN } })).toBe("auth");
+    expect(containerRole({ name: "supabase-auth", props: { name: UNKNOWN_INPUT } })).toBe("auth");
   });
 
   it("index.ts serves exactly those policies under the pack name", async () => {

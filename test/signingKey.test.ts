@@ -2,6 +2,7 @@
  * The SigningKey dynamic provider, called directly (under mocks the engine never runs it).
  */
 import { decodeJwt, decodeProtectedHeader } from "jose";
+import { UNKNOWN_INPUT } from "../components/engineValues";
 import { describe, expect, it } from "vitest";
 import { ALGORITHMS, canonicalJson, LEGACY_KID } from "../components/config";
 import { hasPrivateMember, legacyOctJwk, type Jwk } from "../components/jwks";
@@ -9,7 +10,6 @@ import { createSigningKey, signingKeyProvider, type SigningKeyOutputs } from "..
 import { generateSigningJwk } from "../components/tokens";
 import { verifyWithJwks } from "./support/keys";
 
-const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 const provider = signingKeyProvider as Required<typeof signingKeyProvider>;
 
 async function create(props: Record<string, unknown>): Promise<SigningKeyOutputs> {
@@ -151,7 +151,7 @@ describe("SigningKey diff", () => {
   it("treats material unknown during a preview as a replacement", async () => {
     const oct = canonicalJson(legacyOctJwk("s".repeat(40)));
     const olds = await create({ algorithm: "HS256", apiKeyLifetimeDays: 1, importedJwk: oct });
-    expect(await provider.diff(olds.kid, olds, { algorithm: "HS256", apiKeyLifetimeDays: 1, importedJwk: UNKNOWN })).toMatchObject({
+    expect(await provider.diff(olds.kid, olds, { algorithm: "HS256", apiKeyLifetimeDays: 1, importedJwk: UNKNOWN_INPUT })).toMatchObject({
       changes: true,
       replaces: ["importedJwk"],
     });

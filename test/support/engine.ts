@@ -5,7 +5,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { createHash, randomBytes } from "node:crypto";
-import { PROJECT } from "../../components/config";
+import { canonicalJson, PROJECT } from "../../components/config";
 import { signingKeyProvider } from "../../components/signingKey";
 import { checkRotationGuard, rotationGuardProvider } from "../../components/rotationGuard";
 
@@ -65,19 +65,11 @@ export type ResourceHandler = (
   inputs?: Record<string, unknown>;
 }>;
 
-function stableStringify(value: unknown): string {
-  return JSON.stringify(value, (_k, v) =>
-    v && typeof v === "object" && !Array.isArray(v)
-      ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, (v as Record<string, unknown>)[k]]))
-      : v,
-  );
-}
-
 const BASE64URL_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
 /** Random results for `@pulumi/random` resources, kept while their inputs stay the same. */
 const randomHandler: ResourceHandler = async (args, inputs, previous) => {
-  if (previous && stableStringify(previous.inputs) === stableStringify(inputs)) {
+  if (previous && canonicalJson(previous.inputs) === canonicalJson(inputs)) {
     return { id: previous.id, state: previous.state, operation: "same" };
   }
   const length = Number(inputs.length ?? 16);
@@ -121,7 +113,7 @@ const passthroughHandler: ResourceHandler = async (args, inputs, previous) => {
     computed.name = inputs.name ?? args.name;
   }
   const state = { ...inputs, ...computed };
-  const same = previous && stableStringify(previous.state) === stableStringify(state);
+  const same = previous && canonicalJson(previous.state) === canonicalJson(state);
   return { id: previous?.id ?? `${args.name}-id`, state, operation: previous ? (same ? "same" : "update") : "create" };
 };
 

@@ -3,7 +3,7 @@
  * each step would recreate: a container is replaced when any input Docker cannot change in place differs from the
  * previous run. Used by test/blastRadius.test.ts and by the benchmark script (`measureBlastRadius()`).
  */
-import type { Algorithm } from "../../components/config";
+import { canonicalJson, type Algorithm } from "../../components/config";
 import { SigningKeyring } from "../../components/keyring";
 import { loadConfig } from "../../components/programConfig";
 import { SERVICE_ROLES, type ServiceRole } from "../../components/services";
@@ -97,14 +97,6 @@ export function supabaseProgram(): { keyring: SigningKeyring; stack: SupabaseSta
   return { keyring, stack };
 }
 
-function stable(value: unknown): string {
-  return JSON.stringify(value ?? null, (_k, v) =>
-    v && typeof v === "object" && !Array.isArray(v)
-      ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, (v as Record<string, unknown>)[k]]))
-      : v,
-  );
-}
-
 /** The containers of one run by role. */
 function containersOf(registered: StoredResource[]): Map<ServiceRole, StoredResource> {
   const out = new Map<ServiceRole, StoredResource>();
@@ -120,7 +112,7 @@ function containersOf(registered: StoredResource[]): Map<ServiceRole, StoredReso
 
 /** Which replacement-triggering inputs differ between two runs of one container. */
 export function changedInputs(before: Record<string, unknown>, after: Record<string, unknown>): string[] {
-  return REPLACEMENT_INPUTS.filter((field) => stable(before[field]) !== stable(after[field]));
+  return REPLACEMENT_INPUTS.filter((field) => canonicalJson(before[field] ?? null) !== canonicalJson(after[field] ?? null));
 }
 
 /**
