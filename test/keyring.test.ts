@@ -6,8 +6,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { decodeProtectedHeader } from "jose";
 import { describe, expect, it } from "vitest";
 import { LEGACY_KID } from "../components/config";
-import { hasPrivateMember, type Jwks } from "../components/jwks";
-import { SigningKeyring } from "../components/keyring";
+import { hasPrivateMember, type KeyringView } from "../components/jwks";
+import { SigningKeyring, type KeyStatus } from "../components/keyring";
 import { loadConfig } from "../components/programConfig";
 import { generateSigningJwk, isValidOpaqueKey, OPAQUE_PREFIXES } from "../components/tokens";
 import { isSecret, MockEngine, valueOf } from "./support/engine";
@@ -28,21 +28,14 @@ async function snapshot(ring: SigningKeyring) {
     const value = ring[name];
     out[name] = value === undefined ? undefined : await valueOf(value as pulumi.Output<unknown>);
   }
-  return out as {
-    authKeys: Array<Record<string, unknown>>;
-    verifierJwks: Jwks;
-    publicJwks: Jwks;
-    validMethods: string[];
-    currentKid: string;
-    anonKey: string;
-    serviceRoleKey: string;
-    gatewayTokens: { anon: string[]; serviceRole: string[] };
+  // The resolved outputs: the keyring view the services get, plus the keys and secrets the stack exports.
+  return out as unknown as KeyringView & {
     publishableKey: string;
     secretKey: string;
     jwtSecret: string;
     legacyAnonKey?: string;
     legacyServiceRoleKey?: string;
-    keys: Array<{ name: string; kid: string; state: string }>;
+    keys: KeyStatus[];
   };
 }
 
