@@ -37,9 +37,10 @@ Keyring commands (edit Pulumi.<stack>.yaml in place; run pulumi preview/up after
   Options: --dir <path> the project directory holding Pulumi.yaml (default: current directory)
 
 For the official docker-compose setup (no Pulumi):
-  generate [--algorithm A] [--kid K] [--jwt-secret S] [--lifetime-days N] [--format env|json]
+  generate [--algorithm A] [--kid K] [--jwt-secret-file F | --jwt-secret S] [--lifetime-days N] [--format env|json]
     prints JWT_KEYS/JWT_SIGNING_KEYS, JWT_METHODS, JWT_JWKS, ANON_KEY/SERVICE_ROLE_KEY (+ _ASYMMETRIC),
-    SUPABASE_PUBLISHABLE_KEY and SUPABASE_SECRET_KEY. --jwt-secret adds your existing HS256 secret as a verify-only key.
+    SUPABASE_PUBLISHABLE_KEY and SUPABASE_SECRET_KEY. --jwt-secret-file (or --jwt-secret, which other users can
+    see in the process list) adds your existing HS256 secret as a verify-only key.
 `;
 
 class UsageError extends Error {}
@@ -109,6 +110,24 @@ function status(file: string, label: string, stack: string, io: CliIo): number {
   return 0;
 }
 
+/**
+ * The legacy secret for `generate`: from `--jwt-secret-file` (one line; a trailing newline is dropped, so
+ * `echo "$JWT_SECRET" > f` works), or from `--jwt-secret`, which shows the secret in the process list.
+ */
+function readJwtSecretOption(values: Record<string, string | boolean | undefined>, cwd: string): string | undefined {
+  const file = values["jwt-secret-file"];
+  const inline = values["jwt-secret"];
+  if (typeof file === "string" && typeof inline === "string") {
+    throw new UsageError("give either --jwt-secret-file or --jwt-secret, not both");
+  }
+  if (typeof file !== "string") return typeof inline === "string" ? inline : undefined;
+  try {
+    return fs.readFileSync(path.resolve(cwd, file), "utf8").replace(/\r?\n$/, "");
+  } catch (error) {
+    throw new UsageError(`--jwt-secret-file: cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+}
+
 async function generate(values: Record<string, string | boolean | undefined>, positionals: string[], io: CliIo): Promise<number> {
   if (positionals.length > 0) throw new UsageError(`generate takes no positional arguments, got ${positionals.join(" ")}`);
   const format = (values.format ?? "env") as ComposeFormat;
@@ -122,12 +141,13 @@ async function generate(values: Record<string, string | boolean | undefined>, po
       throw new UsageError(`--lifetime-days must be a positive whole number of days, got ${JSON.stringify(values["lifetime-days"])}`);
     }
   }
+  const jwtSecret = readJwtSecretOption(values, io.cwd);
   let keys;
   try {
     keys = await generateComposeKeys({
       algorithm,
       ...(typeof values.kid === "string" ? { kid: values.kid } : {}),
-      ...(typeof values["jwt-secret"] === "string" ? { jwtSecret: values["jwt-secret"] } : {}),
+      ...(jwtSecret !== undefined ? { jwtSecret } : {}),
       ...(lifetimeDays !== undefined ? { lifetimeDays } : {}),
     });
   } catch (error) {
@@ -159,6 +179,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
         algorithm: { type: "string" },
         kid: { type: "string" },
         "jwt-secret": { type: "string" },
+        "jwt-secret-file": { type: "string" },
         "lifetime-days": { type: "string" },
         format: { type: "string" },
         help: { type: "boolean", short: "h" },

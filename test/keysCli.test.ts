@@ -153,3 +153,26 @@ describe("the real script", () => {
     expect(parseConfig(parseStackFile(stackText(), "Pulumi.dev.yaml").raw).signingKeys.map((k) => k.state)).toEqual(["current", "standby"]);
   });
 });
+
+describe("npm run keys -- generate --jwt-secret-file", () => {
+  it("reads the legacy secret from a file (kept out of the process list) and adds it as the oct key", async () => {
+    const secret = "the-old-deployments-secret-with-40-chars!";
+    fs.writeFileSync(path.join(dir, "jwt-secret"), `${secret}\n`, { mode: 0o600 });
+    const result = await run("generate", "--jwt-secret-file", "jwt-secret", "--format", "json");
+    expect(result.code).toBe(0);
+    const jwks = JSON.parse(result.out).JWT_JWKS;
+    const oct = jwks.keys.find((k: { kty: string }) => k.kty === "oct");
+    expect(Buffer.from(oct.k, "base64url").toString()).toBe(secret);
+    expect(result.out).not.toContain(secret);
+  });
+
+  it("refuses a missing file and both options at once, with usage exit code 2", async () => {
+    const missing = await run("generate", "--jwt-secret-file", "nope");
+    expect(missing.code).toBe(2);
+    expect(missing.err).toMatch(/--jwt-secret-file: cannot read nope: ENOENT/);
+    fs.writeFileSync(path.join(dir, "jwt-secret"), "x".repeat(40));
+    const both = await run("generate", "--jwt-secret-file", "jwt-secret", "--jwt-secret", "y".repeat(40));
+    expect(both.code).toBe(2);
+    expect(both.err).toMatch(/either --jwt-secret-file or --jwt-secret, not both/);
+  });
+});
