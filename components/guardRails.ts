@@ -6,7 +6,8 @@
  * ring the program asks for now. This module also runs inside the serialized dynamic provider, so it imports
  * types only and requires `node:crypto` inside the one function that needs it.
  */
-import type { Algorithm, KeyringConfig, KeyState } from "./config";
+import { PROJECT, type Algorithm, type KeyringConfig, type KeyState } from "./config";
+import { TRUSTED_STATES } from "./jwks";
 
 /** The value the engine passes for inputs that are not known yet (outputs of resources created in this update). */
 export { UNKNOWN_INPUT } from "./engineValues";
@@ -21,8 +22,6 @@ export const REVOKE_GRACE_SECONDS = 15 * 60;
 export const OVERRIDE_HINT =
   "For an emergency you can skip this check with `pulumi config set allowUnsafeRotation true` (turn it off again afterwards).";
 
-const CONFIG_NAMESPACE = "supabase-selfhosted";
-const TRUSTED: readonly KeyState[] = ["standby", "current", "previous"];
 
 /** What the guard knows about one configured key in the update being planned. */
 export interface KeyFacts {
@@ -80,7 +79,7 @@ export interface GuardVerdict {
   ring: KeyRecord[];
 }
 
-const where = (k: Pick<KeyFacts, "index" | "name">) => `${CONFIG_NAMESPACE}:signingKeys[${k.index}] (${JSON.stringify(k.name)})`;
+const where = (k: Pick<KeyFacts, "index" | "name">) => `${PROJECT}:signingKeys[${k.index}] (${JSON.stringify(k.name)})`;
 
 const minutes = (seconds: number) => {
   const m = Math.ceil(seconds / 60);
@@ -167,7 +166,7 @@ export function evaluateRotation(input: {
   if (previous && previous.length > 0) {
     const wasCurrent = previous.find((r) => r.state === "current");
     const current = next.find((k) => k.state === "current");
-    const trustedBefore = previous.filter((r) => TRUSTED.includes(r.state));
+    const trustedBefore = previous.filter((r) => TRUSTED_STATES.includes(r.state));
 
     // Promotions: the signer changes, so the new signer must already be in every verifier's cached JWKS.
     if (current && !(wasCurrent && wasCurrent.name === current.name && match(current))) {
@@ -203,7 +202,7 @@ export function evaluateRotation(input: {
               ? "revoking it"
               : undefined;
       if (!gone) continue;
-      const label = planned ? where(planned) : `${CONFIG_NAMESPACE}:signingKeys (${JSON.stringify(old.name)}, removed)`;
+      const label = planned ? where(planned) : `${PROJECT}:signingKeys (${JSON.stringify(old.name)}, removed)`;
       if (old.state === "current") {
         const only = trustedBefore.length === 1 ? "the only key verifiers trust and " : "";
         problems.push(
@@ -224,8 +223,8 @@ export function evaluateRotation(input: {
   const errors = [...problems, ...expiry.errors];
   const ring = next.map((facts): KeyRecord => {
     const record = match(facts);
-    const trusted = TRUSTED.includes(facts.state);
-    const wasTrusted = record !== undefined && TRUSTED.includes(record.state) && record.publishedAt !== undefined;
+    const trusted = TRUSTED_STATES.includes(facts.state);
+    const wasTrusted = record !== undefined && TRUSTED_STATES.includes(record.state) && record.publishedAt !== undefined;
     const publishedAt = !trusted
       ? undefined
       : wasTrusted
@@ -258,12 +257,12 @@ export function configWarnings(config: Pick<KeyringConfig, "legacyHs256" | "jwtS
   const warnings: string[] = [];
   if (config.legacyHs256 && config.jwtSecret === undefined) {
     warnings.push(
-      `${CONFIG_NAMESPACE}:legacyHs256 is true but no jwtSecret was imported: the generated secret never signed anything, so there are no HS256 tokens to keep accepting. Import the old deployment's secret (\`pulumi config set --secret jwtSecret <JWT_SECRET>\`) or set legacyHs256 to false.`,
+      `${PROJECT}:legacyHs256 is true but no jwtSecret was imported: the generated secret never signed anything, so there are no HS256 tokens to keep accepting. Import the old deployment's secret (\`pulumi config set --secret jwtSecret <JWT_SECRET>\`) or set legacyHs256 to false.`,
     );
   }
   if (config.allowUnsafeRotation) {
     warnings.push(
-      `${CONFIG_NAMESPACE}:allowUnsafeRotation is true: the rotation guard rails are off, and a promotion, revocation or removal can sign users out. Set it back to false (\`pulumi config rm allowUnsafeRotation\`) after the emergency.`,
+      `${PROJECT}:allowUnsafeRotation is true: the rotation guard rails are off, and a promotion, revocation or removal can sign users out. Set it back to false (\`pulumi config rm allowUnsafeRotation\`) after the emergency.`,
     );
   }
   return warnings;

@@ -6,7 +6,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { canonicalJson, type KeyringConfig } from "./config";
-import { deriveKeyring, legacyOctJwk, type Jwk, type Jwks, type KeyringEntry, type KeyringView, type LegacyEntry } from "./jwks";
+import { byName, deriveKeyring, legacyOctJwk, type Jwk, type Jwks, type KeyringEntry, type KeyringView, type LegacyEntry } from "./jwks";
 import { asPlain, asSecret } from "./outputs";
 import { SigningKey } from "./signingKey";
 import { configWarnings, expiryFindings, keySource } from "./guardRails";
@@ -182,7 +182,7 @@ export class SigningKeyring extends pulumi.ComponentResource {
     this.keys = asPlain(
       pulumi.all(entries).apply((list) =>
         [...list]
-          .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+          .sort(byName)
           .map(({ name: keyName, state, algorithm, kid, createdAt, expiresAt }) => ({
             name: keyName,
             state,

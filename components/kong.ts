@@ -18,6 +18,7 @@
  * The apikey is read where key-auth reads it: the `apikey` header first, else the `apikey` query parameter.
  */
 import { stringify } from "yaml";
+import { OPAQUE_PREFIXES } from "./tokens";
 
 /** Where the kong container reads its declarative config (`KONG_DECLARATIVE_CONFIG`); ship the file there. */
 export const KONG_CONFIG_PATH = "/usr/local/kong/kong.yml";
@@ -212,8 +213,8 @@ function checkInput(input: KongInput): void {
       problems.push(`${field} must be an opaque key "${prefix}…" (base64url characters)`);
     }
   };
-  opaque("publishableKey", "sb_publishable_");
-  opaque("secretKey", "sb_secret_");
+  opaque("publishableKey", OPAQUE_PREFIXES.publishable);
+  opaque("secretKey", OPAQUE_PREFIXES.secret);
   const jwt = (field: string, value: unknown) => {
     // Also catches an Output stringified by mistake ("Calling [toString] on an [Output<T>] …").
     if (typeof value !== "string" || !JWT_SHAPE.test(value)) problems.push(`${field} must be a compact JWT`);

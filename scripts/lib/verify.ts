@@ -4,7 +4,7 @@
  * signature against that JWKS. Every failure is a sentence saying what is wrong and what usually causes it.
  */
 import * as jose from "jose";
-import { hasPrivateMember, type Jwk } from "../../components/jwks";
+import { hasPrivateMember, PRIVATE_MEMBERS, type Jwk } from "../../components/jwks";
 
 /** The path auth's JWKS is served on behind the gateway. */
 export const JWKS_PATH = "/auth/v1/.well-known/jwks.json";
@@ -119,7 +119,7 @@ async function checkJwks(base: string, report: Report, timeoutMs: number): Promi
     if (typeof key !== "object" || key === null) problems.push("is not an object");
     else {
       if (hasPrivateMember(key)) {
-        const members = ["d", "p", "q", "dp", "dq", "qi", "oth", ...(key.kty === "oct" ? ["k"] : [])].filter((m) => key[m] !== undefined);
+        const members = [...PRIVATE_MEMBERS, ...(key.kty === "oct" ? ["k"] : [])].filter((m) => key[m] !== undefined);
         problems.push(`contains private key material (${members.join(", ")}): anyone can now forge tokens, replace this key at once`);
       }
       if (typeof key.kid !== "string" || key.kid === "") problems.push('has no "kid" (verifiers match tokens to keys by kid; realtime requires it)');
