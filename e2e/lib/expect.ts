@@ -1,0 +1,87 @@
+/**
+ * What the deployment should look like at a lifecycle step, from the program's own claims: the blast-radius
+ * prediction of the stateful mock engine (test/support/lifecycle.ts), the README's table, and the keyring facts
+ * every container's environment and kong.yml must show.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { parse as parseYaml } from "yaml";
+import type { Algorithm } from "../../components/config";
+import { hasPrivateMember, type Jwk, type Jwks } from "../../components/jwks";
+import { SERVICE_ROLES, type ServiceRole } from "../../components/services";
+import { measureBlastRadius } from "../../test/support/lifecycle";
+
+/** The lifecycle steps, in order, as the mock engine and the README name them. */
+export const STEP_LABELS = ["S0 create", "S1 add standby", "S2 promote", "S3 revoke"] as const;
+export type StepLabel = (typeof STEP_LABELS)[number];
+
+/** Containers each step replaces, per the stateful mock engine. */
+export async function predictedReplacements(algorithm: Algorithm): Promise<Record<StepLabel, ServiceRole[]>> {
+  const table = await measureBlastRadius({ algorithm, studio: true });
+  const rows = table.rows.filter((r) => !r.rerun);
+  return Object.fromEntries(STEP_LABELS.map((label) => [label, rows.find((r) => r.step === label)?.replaced ?? []])) as Record<
+    StepLabel,
+    ServiceRole[]
+  >;
+}
+
+/** Containers each step replaces, per the README's blast-radius table (`R` cells). */
+export function readmeReplacements(readme: string): Record<StepLabel, ServiceRole[]> {
+  const lines = readme.split("\n");
+  const headerAt = lines.findIndex((l) => /^\|\s*step\s*\|\s*db\s*\|/.test(l));
+  if (headerAt < 0) throw new Error("the README has no blast-radius table (a `| step | db | … |` header)");
+  const cells = (line: string) => line.split("|").slice(1, -1).map((c) => c.trim());
+  const columns = cells(lines[headerAt]);
+  const out: Partial<Record<StepLabel, ServiceRole[]>> = {};
+  for (const line of lines.slice(headerAt + 2)) {
+    if (!line.startsWith("|")) break;
+    const row = cells(line);
+    const label = STEP_LABELS.find((l) => row[0] === l);
+    if (!label) continue;
+    out[label] = columns.flatMap((col, i) => (row[i] === "R" && (SERVICE_ROLES as readonly string[]).includes(col) ? [col as ServiceRole] : []));
+  }
+  for (const label of STEP_LABELS) if (!out[label]) throw new Error(`the README's blast-radius table has no row "${label}"`);
+  return out as Record<StepLabel, ServiceRole[]>;
+}
+
+/** Reads the README next to the e2e folder. */
+export const readReadme = (repoRoot: string) => fs.readFileSync(path.join(repoRoot, "README.md"), "utf8");
+
+/** The container role of a container URN (`…docker:index/container:Container::supabase-<role>`). */
+export function containerRole(urn: string): ServiceRole | undefined {
+  if (!urn.includes("docker:index/container:Container::")) return undefined;
+  const name = urn.slice(urn.lastIndexOf("::") + 2);
+  const role = name.replace(/^supabase-/, "");
+  return (SERVICE_ROLES as readonly string[]).includes(role) ? (role as ServiceRole) : undefined;
+}
+
+/** Container roles among URNs, in start order. */
+export function rolesOf(urns: string[]): ServiceRole[] {
+  const roles = new Set(urns.map(containerRole).filter((r): r is ServiceRole => r !== undefined));
+  return SERVICE_ROLES.filter((r) => roles.has(r));
+}
+
+/** `a` and `b` as sets, with what differs, for check details. */
+export function sameSet(a: readonly string[], b: readonly string[]): { ok: boolean; detail: string } {
+  const onlyA = a.filter((x) => !b.includes(x));
+  const onlyB = b.filter((x) => !a.includes(x));
+  return { ok: onlyA.length === 0 && onlyB.length === 0, detail: onlyA.length || onlyB.length ? `only first: [${onlyA}], only second: [${onlyB}]` : "" };
+}
+
+/** Parses a JWKS env value and refuses private members: what every verifier must be given. */
+export function parsePublicJwks(text: string, where: string): Jwks {
+  const jwks = JSON.parse(text) as Jwks;
+  if (!Array.isArray(jwks.keys)) throw new Error(`${where} is not a JWKS object with keys`);
+  const leaking = jwks.keys.filter((k) => hasPrivateMember(k));
+  if (leaking.length) throw new Error(`${where} holds private members for kid(s) ${leaking.map((k) => k.kid).join(", ")}`);
+  return jwks;
+}
+
+/** The kids of a JWKS, in order. */
+export const kidsOf = (jwks: { keys: Jwk[] }): string[] => jwks.keys.map((k) => String(k.kid));
+
+/** The JWTs kong.yml accepts as apikeys per consumer (its key-auth credentials). */
+export function kongCredentials(kongYaml: string): Record<string, string[]> {
+  const doc = parseYaml(kongYaml) as { consumers: Array<{ username: string; keyauth_credentials?: Array<{ key: string }> }> };
+  return Object.fromEntries(doc.consumers.map((c) => [c.username, (c.keyauth_credentials ?? []).map((k) => k.key)]));
+}

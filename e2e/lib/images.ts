@@ -1,0 +1,91 @@
+/**
+ * The images the end-to-end suite deploys. No registry is reachable where it was written, so it builds them:
+ * a Debian base from `debootstrap`, a real PostgreSQL on it that behaves like supabase/postgres where the
+ * program relies on it, and clearly named stand-ins for the services that cannot be built here. With
+ * `E2E_REAL_IMAGES=1` it uses the pinned Supabase images instead (the docker provider pulls them).
+ */
+import { createHash } from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { IMAGE_DEFAULTS, type ImageKey } from "../../components/images";
+import { dockerEnv } from "./dockerd";
+import { run, works } from "./proc";
+
+/** The folder of the image build contexts. */
+export const IMAGES_SRC = path.join(__dirname, "..", "images");
+
+/** The Debian base every local image is built on. */
+export const BASE_IMAGE = "local/debian:bookworm";
+
+/** One image the program is pointed at, and whether it is the service itself. */
+export interface ImageChoice {
+  ref: string;
+  real: boolean;
+  note: string;
+}
+
+async function imageExists(host: string, ref: string): Promise<boolean> {
+  const r = await run("docker", ["image", "inspect", ref], { env: dockerEnv(host), allowFailure: true, timeoutSeconds: 30 });
+  return r.status === 0;
+}
+
+/** A tag derived from a build context's files and its build arguments, so a changed Dockerfile is a new image. */
+export function contextTag(dir: string, buildArgs: Record<string, string> = {}): string {
+  const hash = createHash("sha256").update(JSON.stringify(buildArgs));
+  for (const name of fs.readdirSync(dir).sort()) hash.update(name).update("\0").update(fs.readFileSync(path.join(dir, name)));
+  return hash.digest("hex").slice(0, 12);
+}
+
+/** The Debian base: `debootstrap --variant=minbase bookworm` into the cache, then `docker import`. */
+async function ensureBase(host: string, cacheDir: string, log: (t: string) => void): Promise<void> {
+  if (await imageExists(host, BASE_IMAGE)) return;
+  const rootfs = path.join(cacheDir, "rootfs-bookworm");
+  if (!fs.existsSync(path.join(rootfs, "etc", "debian_version"))) {
+    if (!works("debootstrap", ["--version"])) throw new Error("debootstrap is needed to build the base image: apt-get install -y debootstrap");
+    fs.rmSync(rootfs, { recursive: true, force: true });
+    log("debootstrap --variant=minbase bookworm (downloads ~40 MB of packages; several minutes)");
+    await run("debootstrap", ["--variant=minbase", "bookworm", rootfs, process.env.E2E_DEBIAN_MIRROR || "http://deb.debian.org/debian"], {
+      timeoutSeconds: 1800,
+    });
+  }
+  log(`docker import ${BASE_IMAGE}`);
+  await run("sh", ["-c", `tar -C '${rootfs}' -c . | docker import - ${BASE_IMAGE}`], { env: dockerEnv(host), timeoutSeconds: 600 });
+}
+
+/** Builds `context` as `repository:<content tag>` unless that image exists already; returns the reference. */
+async function ensureBuilt(host: string, repository: string, context: string, buildArgs: Record<string, string>, log: (t: string) => void): Promise<string> {
+  const ref = `${repository}:${contextTag(context, buildArgs)}`;
+  if (await imageExists(host, ref)) return ref;
+  log(`docker build ${ref}`);
+  const args = ["build", "-q", "-t", ref, ...Object.entries(buildArgs).flatMap(([k, v]) => ["--build-arg", `${k}=${v}`]), context];
+  await run("docker", args, { env: { ...dockerEnv(host), DOCKER_BUILDKIT: "0" }, timeoutSeconds: 1800 });
+  return ref;
+}
+
+/** Services that get a stand-in image (everything but the database). */
+export const STAND_IN_SERVICES: ImageKey[] = (Object.keys(IMAGE_DEFAULTS) as ImageKey[]).filter((k) => k !== "db");
+
+/** The image per service for this run: built locally, or the pinned upstream ones with `E2E_REAL_IMAGES=1`. */
+export async function prepareImages(host: string, cacheDir: string, log: (t: string) => void): Promise<Record<ImageKey, ImageChoice>> {
+  if (process.env.E2E_REAL_IMAGES === "1") {
+    log("E2E_REAL_IMAGES=1: the program's pinned images, pulled by the docker provider");
+    return Object.fromEntries(
+      (Object.keys(IMAGE_DEFAULTS) as ImageKey[]).map((k) => [k, { ref: IMAGE_DEFAULTS[k], real: true, note: "pinned upstream image" }]),
+    ) as Record<ImageKey, ImageChoice>;
+  }
+  await ensureBase(host, cacheDir, log);
+  const images: Partial<Record<ImageKey, ImageChoice>> = {};
+  images.db = {
+    ref: await ensureBuilt(host, "local/supabase-e2e-db", path.join(IMAGES_SRC, "postgres"), {}, log),
+    real: true,
+    note: "PostgreSQL 15 from Debian with supabase/postgres's roles and init order (e2e/images/postgres); not supabase/postgres",
+  };
+  for (const service of STAND_IN_SERVICES) {
+    images[service] = {
+      ref: await ensureBuilt(host, `local/supabase-e2e-standin-${service}`, path.join(IMAGES_SRC, "standin"), { SERVICE: service }, log),
+      real: false,
+      note: `stand-in (e2e/images/standin): keeps running, serves nothing; ${IMAGE_DEFAULTS[service]} cannot be pulled here`,
+    };
+  }
+  return images as Record<ImageKey, ImageChoice>;
+}

@@ -1,0 +1,113 @@
+/**
+ * What Docker and the Pulumi state say about the deployment, read the way an operator would: `docker inspect`,
+ * `docker exec … cat`, `docker volume ls`, `pulumi stack export`.
+ */
+import { dockerEnv } from "./dockerd";
+import { run } from "./proc";
+
+/** One container as `docker inspect` reports it (the fields read here). */
+export interface InspectedContainer {
+  id: string;
+  name: string;
+  image: string;
+  env: Record<string, string>;
+  running: boolean;
+  /** Network name → aliases on it. */
+  aliases: Record<string, string[]>;
+  /** Volume name → mount path. */
+  volumes: Record<string, string>;
+}
+
+/** Parses a `K=V` environment list (the first `=` separates). */
+export function envMap(list: readonly string[]): Record<string, string> {
+  return Object.fromEntries(list.map((entry) => [entry.slice(0, entry.indexOf("=")), entry.slice(entry.indexOf("=") + 1)]));
+}
+
+/** `docker inspect` of the named containers; absent names are left out. */
+export async function inspectContainers(host: string, names: string[]): Promise<Record<string, InspectedContainer>> {
+  const out: Record<string, InspectedContainer> = {};
+  for (const name of names) {
+    const r = await run("docker", ["container", "inspect", name], { env: dockerEnv(host), allowFailure: true, timeoutSeconds: 30 });
+    if (r.status !== 0) continue;
+    const [c] = JSON.parse(r.stdout) as Array<{
+      Id: string;
+      Name: string;
+      Config: { Env: string[] | null; Image: string };
+      State: { Running: boolean };
+      NetworkSettings: { Networks: Record<string, { Aliases: string[] | null }> };
+      Mounts: Array<{ Type: string; Name?: string; Destination: string }>;
+    }>;
+    out[name] = {
+      id: c.Id,
+      name: c.Name.replace(/^\//, ""),
+      image: c.Config.Image,
+      env: envMap(c.Config.Env ?? []),
+      running: c.State.Running,
+      aliases: Object.fromEntries(Object.entries(c.NetworkSettings.Networks).map(([n, v]) => [n, v.Aliases ?? []])),
+      volumes: Object.fromEntries(c.Mounts.filter((m) => m.Type === "volume").map((m) => [m.Name!, m.Destination])),
+    };
+  }
+  return out;
+}
+
+/** A file's text inside a running container (`docker exec <name> cat <path>`). */
+export async function readContainerFile(host: string, container: string, file: string): Promise<string> {
+  return (await run("docker", ["exec", container, "cat", file], { env: dockerEnv(host), timeoutSeconds: 30 })).stdout;
+}
+
+/** SQL through `psql` inside the db container as postgres (local socket), rows as tab-separated text. */
+export async function psql(host: string, container: string, sql: string): Promise<string> {
+  const r = await run("docker", ["exec", "-i", container, "psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-U", "postgres", "-d", "postgres"], {
+    env: dockerEnv(host),
+    input: sql,
+    timeoutSeconds: 60,
+  });
+  return r.stdout.trim();
+}
+
+/** Names of the Docker volumes that exist. */
+export async function volumeNames(host: string): Promise<string[]> {
+  const r = await run("docker", ["volume", "ls", "--format", "{{.Name}}"], { env: dockerEnv(host), timeoutSeconds: 30 });
+  return r.stdout.split("\n").filter(Boolean);
+}
+
+/** One resource of a `pulumi stack export` deployment. */
+export interface StateResource {
+  urn: string;
+  type: string;
+  id?: string;
+  inputs?: Record<string, unknown>;
+  outputs?: Record<string, unknown>;
+}
+
+/** The resources of a `pulumi stack export` document. */
+export function stateResources(exported: string): StateResource[] {
+  return (JSON.parse(exported) as { deployment: { resources?: StateResource[] } }).deployment.resources ?? [];
+}
+
+/** The engine's marker of a secret value in state (pulumi/pulumi sdk `resource.SecretSig`). */
+export const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+
+/** True when a state value is an encrypted secret (`{"4dabf…": "1b47…", "ciphertext": …}`). */
+export function isEncryptedSecret(value: unknown): boolean {
+  return typeof value === "object" && value !== null && SECRET_SIG in value && "ciphertext" in value;
+}
+
+/** Every string inside a JSON value, descending into strings that are themselves JSON objects or arrays. */
+export function allStrings(value: unknown, out: string[] = []): string[] {
+  if (typeof value === "string") {
+    out.push(value);
+    if (/^\s*[[{]/.test(value)) {
+      try {
+        allStrings(JSON.parse(value), out);
+      } catch {
+        // not JSON
+      }
+    }
+  } else if (Array.isArray(value)) {
+    for (const v of value) allStrings(v, out);
+  } else if (value && typeof value === "object") {
+    for (const v of Object.values(value)) allStrings(v, out);
+  }
+  return out;
+}

@@ -1,0 +1,365 @@
+/**
+ * The key lifecycle through the real CLI: S0 create → S1 add standby → S2 promote → S3 revoke, each step a
+ * config edit (with the project's own `npm run keys` where it can be) and a `pulumi up`, checked from Docker and
+ * from the state file; then `pulumi destroy` and a fresh `pulumi up` on the kept database volume.
+ */
+import { createServer } from "node:net";
+import type { Algorithm } from "../../components/config";
+import type { ImageKey } from "../../components/images";
+import { KONG_CONFIG_PATH } from "../../components/kong";
+import { containerSpecs, type ServiceRole } from "../../components/services";
+import type { DockerEngine } from "./dockerd";
+import {
+  STEP_LABELS,
+  kidsOf,
+  kongCredentials,
+  parsePublicJwks,
+  predictedReplacements,
+  readReadme,
+  readmeReplacements,
+  rolesOf,
+  sameSet,
+  type StepLabel,
+} from "./expect";
+import type { ImageChoice } from "./images";
+import {
+  allStrings,
+  inspectContainers,
+  isEncryptedSecret,
+  psql,
+  readContainerFile,
+  stateResources,
+  volumeNames,
+  type InspectedContainer,
+  type StateResource,
+} from "./inspect";
+import { PulumiProject } from "./pulumi";
+import type { Recorder } from "./report";
+import type { Toolchain } from "./toolchain";
+import type { Jwk, Jwks } from "../../components/jwks";
+
+/** Everything one lifecycle run needs. */
+export interface LifecycleContext {
+  rec: Recorder;
+  repoRoot: string;
+  /** An empty directory for this run's project copy and backend. */
+  work: string;
+  env: NodeJS.ProcessEnv;
+  toolchain: Toolchain;
+  docker: DockerEngine;
+  images: Record<ImageKey, ImageChoice>;
+  algorithm: Algorithm;
+  log: (text: string) => void;
+  /** Called after each step's own checks (the real-auth checks hook in here). */
+  afterStep?: (step: StepLabel, deployment: Deployment) => Promise<void>;
+}
+
+/** The deployment as seen after one step. */
+export interface Deployment {
+  project: PulumiProject;
+  outputs: Record<string, unknown>;
+  containers: Record<string, InspectedContainer>;
+}
+
+/** The program's network name (components/supabase.ts: `${DOCKER_PREFIX}-network`). */
+const NETWORK = "supabase-network";
+/** Volumes the program retains on delete. */
+const RETAINED_VOLUMES = ["supabase-db-data", "supabase-db-config", "supabase-storage-data"];
+/** The stack runs studio, so every service of the program has a container. */
+const SPECS = containerSpecs({ studio: true });
+const CONTAINER_OF = (role: ServiceRole) => `supabase-${role}`;
+const CONTAINER_TYPE = "docker:index/container:Container";
+const SIGNING_KEY_TYPE = "pulumi-nodejs:dynamic:Resource";
+
+/** A free TCP port on 127.0.0.1 for the gateway's published port. */
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const port = (server.address() as { port: number }).port;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Registers the built plugins with the stack's Pulumi home (`pulumi plugin install … --file`). */
+async function installPlugins(project: PulumiProject, toolchain: Toolchain): Promise<void> {
+  for (const plugin of toolchain.plugins) {
+    if (!plugin.file) continue;
+    await project.pulumi(["plugin", "install", "resource", plugin.name, plugin.version, "--file", plugin.file], { timeoutSeconds: 300 });
+  }
+}
+
+/** The stack config of S0: one current key, the local images, a free gateway port, a 1 s JWKS cache. */
+async function configureStack(project: PulumiProject, ctx: LifecycleContext): Promise<void> {
+  await project.pulumi(["stack", "init", project.stack, "--secrets-provider", "passphrase"]);
+  const port = await freePort();
+  const set = (key: string, value: string) => project.configSet(key, value, { path: true });
+  await set("signingKeys[0].name", "k1");
+  await set("signingKeys[0].state", "current");
+  await set("signingKeys[0].algorithm", ctx.algorithm);
+  for (const [service, image] of Object.entries(ctx.images)) await set(`images.${service}`, image.ref);
+  await project.configSet("gatewayHttpPort", String(port));
+  await project.configSet("apiExternalUrl", `http://localhost:${port}`);
+  // The guard rail wants a standby key published this long before it signs; the suite does not wait 20 minutes.
+  await project.configSet("jwksCacheSeconds", "1");
+}
+
+/** The config edit that makes each step, through `npm run keys` (and the guard-rail override for S3). */
+async function applyStep(project: PulumiProject, step: StepLabel, algorithm: Algorithm): Promise<void> {
+  if (step === "S1 add standby") await project.keys(["add-standby", "k2", "--algorithm", algorithm]);
+  if (step === "S2 promote") await project.keys(["promote", "k2"]);
+  if (step === "S3 revoke") {
+    // The guard rail would make the suite wait jwtExpiry + 15 minutes after the promotion.
+    await project.configSet("allowUnsafeRotation", "true");
+    await project.keys(["revoke", "k1"]);
+  }
+}
+
+/** Strings that must never appear in the state file's plain text, collected from the decrypted export. */
+function secretValues(decrypted: StateResource[], outputs: Record<string, unknown>): Map<string, string> {
+  const secrets = new Map<string, string>();
+  for (const r of decrypted) {
+    const name = r.urn.slice(r.urn.lastIndexOf("::") + 2);
+    if (r.type === SIGNING_KEY_TYPE && r.outputs) {
+      const jwk = r.outputs.privateJwk as Record<string, unknown> | undefined;
+      for (const member of ["d", "p", "q", "dp", "dq", "qi", "k"]) {
+        if (typeof jwk?.[member] === "string") secrets.set(jwk[member] as string, `${name} privateJwk.${member}`);
+      }
+      for (const token of ["anonKey", "serviceRoleKey"]) {
+        if (typeof r.outputs[token] === "string") secrets.set(r.outputs[token] as string, `${name} ${token}`);
+      }
+    }
+    if (r.type === "random:index/randomPassword:RandomPassword" && typeof r.outputs?.result === "string") {
+      secrets.set(r.outputs.result, `${name} result`);
+    }
+  }
+  for (const key of ["publishableKey", "secretKey", "anonKey", "serviceRoleKey", "dashboardPassword"]) {
+    if (typeof outputs[key] === "string") secrets.set(outputs[key] as string, `stack output ${key}`);
+  }
+  return secrets;
+}
+
+/** The lifecycle for one algorithm, recording every check under `<check>:<step>`. */
+export async function runLifecycle(ctx: LifecycleContext): Promise<void> {
+  const { rec, docker, algorithm, log } = ctx;
+  const project = new PulumiProject(ctx.work, ctx.repoRoot, `e2e-${algorithm.toLowerCase()}`, ctx.env);
+  await installPlugins(project, ctx.toolchain);
+  await configureStack(project, ctx);
+  const predicted = await predictedReplacements(algorithm);
+  const documented = readmeReplacements(readReadme(ctx.repoRoot));
+  const tag = (name: string, step: string) => `${name}:${step.split(" ")[0]}${algorithm === "ES256" ? "" : `:${algorithm}`}`;
+  let dbId: string | undefined;
+  let k1Tokens: string[] = [];
+
+  for (const step of STEP_LABELS) {
+    log(`${step}: editing the stack config`);
+    await applyStep(project, step, algorithm);
+    const planned = step === "S0 create" ? undefined : rolesOf((await project.preview()).replaced);
+    log(`${step}: pulumi up`);
+    const { steps, seconds } = await project.up(step);
+    rec.steps.push({ name: `${step} (${algorithm})`, replaced: steps.replaced, created: steps.created, deleted: steps.deleted, seconds: Math.round(seconds * 10) / 10 });
+    const replaced = rolesOf(steps.replaced);
+    log(`${step}: up took ${seconds.toFixed(1)} s; replaced containers: ${replaced.join(", ") || "none"}`);
+    if (step === "S0 create") {
+      rec.check(tag("engine:created-all", step), sameSet(rolesOf(steps.created), SPECS.map((s) => s.role)).ok, `created ${rolesOf(steps.created).join(", ")}`);
+    } else {
+      const vsMocks = sameSet(replaced, predicted[step]);
+      rec.check(tag("engine:replaced-as-predicted", step), vsMocks.ok, `real [${replaced}] vs test/support/lifecycle.ts [${predicted[step]}] ${vsMocks.detail}`);
+      const vsReadme = sameSet(replaced, documented[step]);
+      rec.check(tag("engine:replaced-as-readme", step), vsReadme.ok, `real [${replaced}] vs README table [${documented[step]}] ${vsReadme.detail}`);
+      const vsPreview = sameSet(replaced, planned ?? []);
+      rec.check(tag("engine:preview-matches-up", step), vsPreview.ok, `up [${replaced}] vs preview [${planned}] ${vsPreview.detail}`);
+    }
+
+    const deployment = await observe(project, docker.host);
+    const { outputs, containers } = deployment;
+    if (step === "S0 create") {
+      dbId = containers[CONTAINER_OF("db")]?.id;
+      k1Tokens = [outputs.anonKey, outputs.serviceRoleKey].filter((t): t is string => typeof t === "string");
+      await rec.attempt(tag("db:row-written", step), async () => {
+        await psql(docker.host, "supabase-db", "CREATE TABLE e2e_marker(note text); INSERT INTO e2e_marker VALUES ('written at S0');");
+        return "e2e_marker row inserted";
+      });
+    }
+    await checkDeployment(ctx, project, deployment, step, tag, dbId);
+    if (step === "S3 revoke") {
+      await rec.attempt(tag("keyring:revoked-tokens-gone", step), async () => {
+        const kong = await readContainerFile(docker.host, "supabase-kong", KONG_CONFIG_PATH);
+        const holders = Object.values(containers).filter((c) => Object.values(c.env).some((v) => k1Tokens.some((t) => v.includes(t))));
+        if (holders.length) throw new Error(`k1's role JWTs are still in the env of ${holders.map((c) => c.name).join(", ")}`);
+        if (k1Tokens.some((t) => kong.includes(t))) throw new Error("k1's role JWTs are still in kong.yml");
+        return `k1's ${k1Tokens.length} role JWTs appear in no container env and not in kong.yml`;
+      });
+    }
+    await ctx.afterStep?.(step, deployment);
+    await rec.attempt(tag("preview:no-changes", step), async () => {
+      await project.pulumi(["preview", "--expect-no-changes", "--stack", project.stack]);
+      return "pulumi preview --expect-no-changes passed";
+    });
+    if (step === "S0 create") await checkRejectedConfig(ctx, project, tag("config:rejected-by-preview", step));
+  }
+
+  await rec.attempt(tag("db:row-kept", "S3"), async () => `e2e_marker: ${await psql(docker.host, "supabase-db", "SELECT note FROM e2e_marker;")}`);
+  log("pulumi destroy");
+  const destroyed = await project.pulumi(["destroy", "--yes", "--skip-preview", "--stack", project.stack], { timeoutSeconds: 900 });
+  rec.steps.push({ name: `destroy (${algorithm})`, replaced: [], created: [], deleted: [], seconds: Math.round(destroyed.seconds * 10) / 10 });
+  await rec.attempt(tag("destroy:volumes-retained", "destroy"), async () => {
+    const volumes = await volumeNames(docker.host);
+    const missing = RETAINED_VOLUMES.filter((v) => !volumes.includes(v));
+    const left = Object.keys(await inspectContainers(docker.host, SPECS.map((s) => CONTAINER_OF(s.role))));
+    if (missing.length) throw new Error(`pulumi destroy removed ${missing.join(", ")}`);
+    if (left.length) throw new Error(`containers left after destroy: ${left.join(", ")}`);
+    return `no containers left; docker volume ls still lists ${RETAINED_VOLUMES.join(", ")}`;
+  });
+  log("pulumi up on the kept volumes");
+  const again = await project.up("fresh up");
+  rec.steps.push({ name: `fresh up on kept volumes (${algorithm})`, replaced: again.steps.replaced, created: again.steps.created, deleted: again.steps.deleted, seconds: Math.round(again.seconds * 10) / 10 });
+  await rec.attempt(tag("db:row-kept-after-destroy", "fresh"), async () => {
+    const note = await psql(docker.host, "supabase-db", "SELECT note FROM e2e_marker;");
+    if (note !== "written at S0") throw new Error(`e2e_marker holds ${JSON.stringify(note)}`);
+    return `the row written at S0 is there after destroy and a fresh up: ${note}`;
+  });
+  await project.pulumi(["destroy", "--yes", "--skip-preview", "--stack", project.stack], { timeoutSeconds: 900 });
+}
+
+/** Reads the deployment back: stack outputs and every container. */
+async function observe(project: PulumiProject, host: string): Promise<Deployment> {
+  const outputs = await project.outputs();
+  const containers = await inspectContainers(host, SPECS.map((s) => CONTAINER_OF(s.role)));
+  return { project, outputs, containers };
+}
+
+/** The checks after every step: containers, their env and files against state and keyring, and the state file. */
+async function checkDeployment(
+  ctx: LifecycleContext,
+  project: PulumiProject,
+  { outputs, containers }: Deployment,
+  step: StepLabel,
+  tag: (name: string, step: string) => string,
+  dbId: string | undefined,
+): Promise<void> {
+  const { rec, docker } = ctx;
+  const container = (role: ServiceRole) => {
+    const c = containers[CONTAINER_OF(role)];
+    if (!c) throw new Error(`container ${CONTAINER_OF(role)} does not exist`);
+    return c;
+  };
+  await rec.attempt(tag("containers:running", step), () => {
+    const down = SPECS.filter((s) => !containers[CONTAINER_OF(s.role)]?.running).map((s) => s.role);
+    if (down.length) throw new Error(`not running: ${down.join(", ")}`);
+    return `${SPECS.length} containers running`;
+  });
+  const decrypted = stateResources(await project.exportState(true));
+  const plain = await project.exportState(false);
+  const stateContainers = new Map(decrypted.filter((r) => r.type === CONTAINER_TYPE).map((r) => [r.urn.slice(r.urn.lastIndexOf("::") + 2), r]));
+
+  await rec.attempt(tag("containers:env-as-in-state", step), () => {
+    const problems: string[] = [];
+    for (const spec of SPECS) {
+      const name = CONTAINER_OF(spec.role);
+      const recorded = (stateContainers.get(name)?.inputs?.envs as string[] | undefined) ?? [];
+      if (recorded.length === 0) problems.push(`${name}: no envs in state`);
+      const actual = containers[name]?.env ?? {};
+      for (const entry of recorded) {
+        const key = entry.slice(0, entry.indexOf("="));
+        if (actual[key] !== entry.slice(entry.indexOf("=") + 1)) problems.push(`${name}: ${key} differs from the state's value`);
+      }
+    }
+    if (problems.length) throw new Error(problems.join("; "));
+    return "every env entry the state records is what docker inspect shows, for all containers";
+  });
+
+  const published = parsePublicJwks(String(outputs.jwks), "stack output jwks");
+  await rec.attempt(tag("auth:one-private-key-current", step), () => {
+    const keys = JSON.parse(container("auth").env.GOTRUE_JWT_KEYS) as Jwk[];
+    const privateKeys = keys.filter((k) => typeof k.d === "string");
+    if (privateKeys.length !== 1) throw new Error(`GOTRUE_JWT_KEYS holds ${privateKeys.length} private keys`);
+    if (privateKeys[0].kid !== outputs.currentKid) throw new Error(`the private key is ${privateKeys[0].kid}, current is ${outputs.currentKid}`);
+    const asymmetric = keys.filter((k) => k.kty !== "oct").map((k) => String(k.kid));
+    const same = sameSet(asymmetric, kidsOf(published));
+    if (!same.ok) throw new Error(`auth's keys differ from the published JWKS: ${same.detail}`);
+    return `one private key (${privateKeys[0].kid}, the current one) among [${asymmetric.join(", ")}]`;
+  });
+  await rec.attempt(tag("verifiers:jwks-as-published", step), () => {
+    const given: Array<[string, string]> = [
+      ["rest PGRST_JWT_SECRET", container("rest").env.PGRST_JWT_SECRET],
+      ["realtime API_JWT_JWKS", container("realtime").env.API_JWT_JWKS],
+      ["storage JWT_JWKS", container("storage").env.JWT_JWKS],
+    ];
+    for (const [where, text] of given) {
+      const jwks: Jwks = parsePublicJwks(text, where);
+      if (JSON.stringify(jwks.keys) !== JSON.stringify(published.keys)) throw new Error(`${where} is not the published JWKS`);
+    }
+    return `rest, realtime and storage verify with [${kidsOf(published).join(", ")}], no private members`;
+  });
+  await rec.attempt(tag("kong:uploaded-config", step), async () => {
+    const inContainer = await readContainerFile(docker.host, "supabase-kong", KONG_CONFIG_PATH);
+    const uploads = stateContainers.get("supabase-kong")?.inputs?.uploads as Array<{ file: string; content: string }> | undefined;
+    const sent = uploads?.find((u) => u.file === KONG_CONFIG_PATH)?.content;
+    if (sent === undefined) throw new Error("the state records no kong.yml upload");
+    if (inContainer !== sent) throw new Error("the kong.yml in the container is not the one in state");
+    const credentials = kongCredentials(inContainer);
+    const wanted: Array<[string, unknown]> = [
+      ["anon", outputs.anonKey],
+      ["anon", outputs.publishableKey],
+      ["service_role", outputs.serviceRoleKey],
+      ["service_role", outputs.secretKey],
+    ];
+    const missing = wanted.filter(([consumer, key]) => !credentials[consumer]?.includes(String(key)));
+    if (missing.length) throw new Error(`kong.yml lacks the ${missing.map(([c]) => c).join(", ")} keys of the stack outputs`);
+    if (!inContainer.includes("/auth/v1/.well-known/jwks.json")) throw new Error("kong.yml has no JWKS route");
+    return `kong.yml in the container is the uploaded one (${inContainer.length} bytes) and accepts the output keys`;
+  });
+  await rec.attempt(tag("network:aliases", step), () => {
+    const problems = SPECS.flatMap((spec) => {
+      const aliases = container(spec.role).aliases[NETWORK] ?? [];
+      return spec.aliases.filter((a) => !aliases.includes(a)).map((a) => `${spec.role} lacks ${a}`);
+    });
+    if (problems.length) throw new Error(problems.join("; "));
+    return `aliases on ${NETWORK}: ${SPECS.map((s) => `${s.role}=[${s.aliases}]`).join(" ")}`;
+  });
+  if (dbId) {
+    rec.check(tag("db:not-recreated", step), container("db").id === dbId, `db container ${container("db").id.slice(0, 12)} (S0: ${dbId.slice(0, 12)})`);
+  }
+  await rec.attempt(tag("state:secrets-encrypted", step), () => {
+    const plainResources = stateResources(plain);
+    const problems: string[] = [];
+    for (const r of plainResources.filter((x) => x.type === CONTAINER_TYPE)) {
+      const name = r.urn.slice(r.urn.lastIndexOf("::") + 2);
+      if (name !== "supabase-kong" && !isEncryptedSecret(r.inputs?.envs)) problems.push(`${name} envs are not encrypted`);
+      if (r.inputs?.uploads !== undefined && !isEncryptedSecret(r.inputs.uploads)) problems.push(`${name} uploads are not encrypted`);
+    }
+    const secrets = secretValues(decrypted, outputs);
+    const decryptedText = JSON.stringify(decrypted);
+    for (const [value, what] of secrets) {
+      if (plain.includes(value)) problems.push(`${what} is in the state in plain text`);
+      if (!decryptedText.includes(value)) problems.push(`${what} is not readable with --show-secrets`);
+    }
+    const plainStrings = allStrings(JSON.parse(plain));
+    if (plainStrings.some((s) => /"d"\s*:\s*"/.test(s))) problems.push("a private JWK member is in the state in plain text");
+    if (problems.length) throw new Error(problems.join("; "));
+    return `${secrets.size} secret values (private key members, role JWTs, passwords, sb_ keys) only encrypted; container envs and uploads encrypted`;
+  });
+}
+
+/** A config the program rejects fails `pulumi preview` with the program's message and changes nothing. */
+async function checkRejectedConfig(ctx: LifecycleContext, project: PulumiProject, name: string): Promise<void> {
+  await ctx.rec.attempt(name, async () => {
+    const before = await project.exportState(false);
+    const idsBefore = Object.values(await inspectContainers(ctx.docker.host, SPECS.map((s) => CONTAINER_OF(s.role)))).map((c) => c.id);
+    await project.configSet("signingKeys[0].state", "active", { path: true });
+    const result = await project.pulumi(["preview", "--stack", project.stack], { allowFailure: true });
+    await project.configSet("signingKeys[0].state", "current", { path: true });
+    const text = result.stdout + result.stderr;
+    const expected = 'supabase-selfhosted:signingKeys[0].state: "active" is not a key state; allowed: standby, current, previous, revoked';
+    if (result.status === 0) throw new Error("pulumi preview accepted signingKeys[0].state = active");
+    if (!text.includes(expected)) throw new Error(`pulumi preview failed without the program's message:\n${text.slice(-800)}`);
+    const after = await project.exportState(false);
+    const idsAfter = Object.values(await inspectContainers(ctx.docker.host, SPECS.map((s) => CONTAINER_OF(s.role)))).map((c) => c.id);
+    if (before !== after) throw new Error("the state changed");
+    if (JSON.stringify(idsBefore) !== JSON.stringify(idsAfter)) throw new Error("containers changed");
+    return `preview failed with "${expected}"; state and containers unchanged`;
+  });
+}

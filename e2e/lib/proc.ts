@@ -1,0 +1,114 @@
+/**
+ * Child processes for the end-to-end suite: every command has a time limit, its output is kept for the report,
+ * and a failure says which command failed with what it printed.
+ */
+import { spawn, spawnSync } from "node:child_process";
+
+/** What a finished command produced. */
+export interface RunResult {
+  status: number;
+  stdout: string;
+  stderr: string;
+  seconds: number;
+}
+
+/** Options of {@link run}. */
+export interface RunOptions {
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Standard input text. */
+  input?: string;
+  /** Hard limit; the process group is killed when it passes (default 10 minutes). */
+  timeoutSeconds?: number;
+  /** Print the command's output as it arrives, each line prefixed (long builds show progress). */
+  stream?: string;
+  /** Do not throw on a non-zero exit status. */
+  allowFailure?: boolean;
+}
+
+/** Thrown when a command fails or times out. */
+export class CommandError extends Error {
+  constructor(
+    readonly command: string,
+    readonly result: RunResult,
+  ) {
+    const tail = (result.stderr.trim() || result.stdout.trim()).split("\n").slice(-25).join("\n");
+    super(`command failed (exit ${result.status} after ${result.seconds.toFixed(1)} s): ${command}\n${tail}`);
+    this.name = "CommandError";
+  }
+}
+
+const quote = (arg: string): string => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, "'\\''")}'`);
+
+/** The command line as a shell would read it, for messages. */
+export const commandLine = (file: string, args: readonly string[]): string => [file, ...args].map(quote).join(" ");
+
+/** Runs a command to completion (asynchronously, so progress and other work continue). */
+export function run(file: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+  const started = performance.now();
+  const limit = (options.timeoutSeconds ?? 600) * 1000;
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, {
+      cwd: options.cwd,
+      env: options.env ?? process.env,
+      stdio: ["pipe", "pipe", "pipe"],
+      detached: true, // its own process group, so a timeout kills its children too
+    });
+    let stdout = "";
+    let stderr = "";
+    let timedOut = false;
+    const echo = (chunk: string) => {
+      if (options.stream === undefined) return;
+      for (const line of chunk.split("\n")) if (line.trim()) process.stdout.write(`${options.stream}${line}\n`);
+    };
+    child.stdout.setEncoding("utf8").on("data", (d: string) => ((stdout += d), echo(d)));
+    child.stderr.setEncoding("utf8").on("data", (d: string) => ((stderr += d), echo(d)));
+    const timer = setTimeout(() => {
+      timedOut = true;
+      try {
+        process.kill(-child.pid!, "SIGKILL");
+      } catch {
+        child.kill("SIGKILL");
+      }
+    }, limit);
+    child.on("error", (err) => {
+      clearTimeout(timer);
+      reject(new Error(`cannot run ${commandLine(file, args)}: ${err.message}`));
+    });
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      const result: RunResult = {
+        status: timedOut ? 124 : (code ?? 1),
+        stdout,
+        stderr: timedOut ? `${stderr}\n(killed after ${limit / 1000} s)` : stderr,
+        seconds: (performance.now() - started) / 1000,
+      };
+      if (result.status !== 0 && !options.allowFailure) reject(new CommandError(commandLine(file, args), result));
+      else resolve(result);
+    });
+    child.stdin.end(options.input ?? "");
+  });
+}
+
+/** True when the command runs and exits 0 within a few seconds (for "is this tool usable" probes). */
+export function works(file: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env): boolean {
+  const r = spawnSync(file, args, { env, stdio: "ignore", timeout: 20_000 });
+  return r.status === 0;
+}
+
+/**
+ * Repeats `probe` until it returns a value, at most `attempts` times `intervalMs` apart. Returns undefined when
+ * it never did, so every wait in the suite has a known upper bound.
+ */
+export async function poll<T>(
+  probe: () => Promise<T | undefined>,
+  attempts: number,
+  intervalMs: number,
+): Promise<T | undefined> {
+  for (let i = 0; i < attempts; i++) {
+    const value = await probe().catch(() => undefined);
+    if (value !== undefined) return value;
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+  return undefined;
+}

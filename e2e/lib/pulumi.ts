@@ -1,0 +1,155 @@
+/**
+ * The program as a throwaway Pulumi project: a copy of the deployable files in a temp directory, a local file
+ * backend and a passphrase secrets provider there too, and the real `pulumi` CLI driven through its commands.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { run, type RunResult } from "./proc";
+
+/** The files `pulumi up` needs from the repository (everything else stays out of the copy). */
+export const PROGRAM_FILES = ["Pulumi.yaml", "package.json", "tsconfig.json", "index.ts", "components"];
+
+/** One engine event of `--event-log` (only the fields read here). */
+interface EngineEvent {
+  resourcePreEvent?: { metadata: { op: string; urn: string; type: string } };
+  resOutputsEvent?: { metadata: { op: string; urn: string; type: string } };
+  summaryEvent?: { resourceChanges: Record<string, number> };
+  diagnosticEvent?: { message: string; severity: string };
+}
+
+/** What one update did per resource: the steps the engine completed, by operation. */
+export interface EngineSteps {
+  created: string[];
+  replaced: string[];
+  deleted: string[];
+  updated: string[];
+  /** Every operation per URN in the order the engine reported them. */
+  ops: Record<string, string[]>;
+}
+
+/** Groups engine step operations by URN. Replacements appear as `replace`, `create-replacement`, `delete-replaced`. */
+export function stepsOf(ops: Array<{ op: string; urn: string }>): EngineSteps {
+  const byUrn: Record<string, string[]> = {};
+  for (const { op, urn } of ops) (byUrn[urn] ??= []).push(op);
+  const having = (...wanted: string[]) => Object.keys(byUrn).filter((u) => byUrn[u].some((op) => wanted.includes(op))).sort();
+  return {
+    created: having("create"),
+    replaced: having("replace", "create-replacement", "delete-replaced"),
+    deleted: having("delete"),
+    updated: having("update"),
+    ops: byUrn,
+  };
+}
+
+/** A stack of the program in its own project copy and backend. */
+export class PulumiProject {
+  readonly dir: string;
+  readonly env: NodeJS.ProcessEnv;
+
+  /**
+   * @param workDir an empty temp directory for the project copy, the backend and the Pulumi home
+   * @param repoRoot the repository (its node_modules is linked, not copied)
+   * @param extraEnv PATH with the toolchain, DOCKER_HOST, ...
+   */
+  constructor(
+    workDir: string,
+    private readonly repoRoot: string,
+    readonly stack: string,
+    extraEnv: NodeJS.ProcessEnv,
+  ) {
+    this.dir = path.join(workDir, "project");
+    fs.mkdirSync(this.dir, { recursive: true });
+    for (const file of PROGRAM_FILES) fs.cpSync(path.join(repoRoot, file), path.join(this.dir, file), { recursive: true });
+    fs.symlinkSync(path.join(repoRoot, "node_modules"), path.join(this.dir, "node_modules"));
+    const passphraseFile = path.join(workDir, "passphrase");
+    fs.writeFileSync(passphraseFile, `e2e-${process.pid}-${Date.now()}\n`, { mode: 0o600 });
+    fs.mkdirSync(path.join(workDir, "state"));
+    this.env = {
+      ...process.env,
+      ...extraEnv,
+      PULUMI_HOME: path.join(workDir, "home"),
+      PULUMI_BACKEND_URL: `file://${path.join(workDir, "state")}`,
+      PULUMI_CONFIG_PASSPHRASE_FILE: passphraseFile,
+      PULUMI_SKIP_UPDATE_CHECK: "true",
+      PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: extraEnv.PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION ?? "false",
+      PULUMI_SKIP_CONFIRMATIONS: "true",
+      NO_COLOR: "1",
+    };
+    delete this.env.PULUMI_CONFIG_PASSPHRASE;
+  }
+
+  /** Runs `pulumi <args>` on this stack's project. */
+  pulumi(args: string[], options: { allowFailure?: boolean; timeoutSeconds?: number; input?: string } = {}): Promise<RunResult> {
+    return run("pulumi", [...args, "--non-interactive"], {
+      cwd: this.dir,
+      env: this.env,
+      timeoutSeconds: options.timeoutSeconds ?? 900,
+      allowFailure: options.allowFailure,
+      input: options.input,
+    });
+  }
+
+  /** `npm run keys -- <args> --stack <stack> --dir <project>`: the project's own keyring editor. */
+  keys(args: string[]): Promise<RunResult> {
+    return run("npm", ["run", "--silent", "keys", "--", ...args, "--stack", this.stack, "--dir", this.dir], {
+      cwd: this.repoRoot,
+      env: this.env,
+      timeoutSeconds: 120,
+    });
+  }
+
+  /** The stack file's path (`Pulumi.<stack>.yaml` in the project copy). */
+  get stackFile(): string {
+    return path.join(this.dir, `Pulumi.${this.stack}.yaml`);
+  }
+
+  /** `pulumi up --yes` with an event log; returns what the engine did and how long it took. */
+  async up(label: string): Promise<{ steps: EngineSteps; seconds: number; result: RunResult }> {
+    const log = path.join(path.dirname(this.dir), `events-${label.replace(/\W+/g, "-")}.jsonl`);
+    const result = await this.pulumi(["up", "--yes", "--skip-preview", "--event-log", log, "--stack", this.stack], { timeoutSeconds: 1800 });
+    return { steps: stepsOf(completedOps(fs.readFileSync(log, "utf8"))), seconds: result.seconds, result };
+  }
+
+  /** `pulumi preview --json`: the steps the engine plans, without changing anything. */
+  async preview(): Promise<EngineSteps> {
+    const result = await this.pulumi(["preview", "--json", "--stack", this.stack]);
+    const plan = JSON.parse(result.stdout) as { steps?: Array<{ op: string; urn: string }> };
+    return stepsOf(plan.steps ?? []);
+  }
+
+  /** `pulumi stack export` (optionally with `--show-secrets`) as text. */
+  async exportState(showSecrets: boolean): Promise<string> {
+    return (await this.pulumi(["stack", "export", "--stack", this.stack, ...(showSecrets ? ["--show-secrets"] : [])])).stdout;
+  }
+
+  /** The stack outputs, secrets decrypted. */
+  async outputs(): Promise<Record<string, unknown>> {
+    return JSON.parse((await this.pulumi(["stack", "output", "--json", "--show-secrets", "--stack", this.stack])).stdout) as Record<string, unknown>;
+  }
+
+  /** `pulumi config set [--secret] [--path] <key> <value>`. */
+  async configSet(key: string, value: string, options: { secret?: boolean; path?: boolean } = {}): Promise<void> {
+    await this.pulumi([
+      "config",
+      "set",
+      ...(options.secret ? ["--secret"] : ["--plaintext"]),
+      ...(options.path ? ["--path"] : []),
+      key,
+      value,
+      "--stack",
+      this.stack,
+    ]);
+  }
+}
+
+/** The operations of the steps an update completed, from its `--event-log` (one JSON event per line). */
+export function completedOps(eventLog: string): Array<{ op: string; urn: string }> {
+  const ops: Array<{ op: string; urn: string }> = [];
+  for (const line of eventLog.split("\n")) {
+    if (!line.trim()) continue;
+    const event = JSON.parse(line) as EngineEvent;
+    const meta = event.resOutputsEvent?.metadata;
+    if (meta) ops.push({ op: meta.op, urn: meta.urn });
+  }
+  return ops;
+}

@@ -1,0 +1,92 @@
+/**
+ * What the end-to-end suite found: named checks, per-step engine results, phase timings, and the JSON report
+ * written to `E2E_REPORT`.
+ */
+import * as fs from "node:fs";
+
+/** One named check; `detail` says what was compared or why it failed. */
+export interface Check {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
+/** What one `pulumi up` (or destroy) did, as the real engine reported it. */
+export interface StepRecord {
+  name: string;
+  /** URNs the engine replaced. */
+  replaced: string[];
+  created: string[];
+  deleted: string[];
+  /** Wall time of the update. */
+  seconds: number;
+}
+
+/** The report's schema (`E2E_REPORT=<file>`). */
+export interface E2eReport {
+  pulumiVersion: string;
+  dockerServerVersion: string;
+  /** Plugin name → version, with how it was obtained. */
+  plugins: Record<string, string>;
+  /** Image per service, and whether it is the real service or a stand-in. */
+  images: Record<string, { ref: string; real: boolean; note?: string }>;
+  steps: StepRecord[];
+  checks: Check[];
+  /** Seconds per phase (toolchain, images, lifecycle, ...). */
+  phases: Record<string, number>;
+  /** How the toolchain was obtained: `path` (tools already installed) or `built` / `cached` (this suite's build). */
+  toolchain: { source: string; cacheDir?: string; buildSeconds?: number };
+  totalSeconds: number;
+}
+
+/** Collects checks and timings while the suite runs, and prints them as they happen. */
+export class Recorder {
+  readonly checks: Check[] = [];
+  readonly steps: StepRecord[] = [];
+  readonly phases: Record<string, number> = {};
+  private readonly started = performance.now();
+
+  /** Records a check and prints it; returns `ok` so callers can branch on it. */
+  check(name: string, ok: boolean, detail: string): boolean {
+    this.checks.push({ name, ok, detail });
+    process.stdout.write(`  ${ok ? "ok  " : "FAIL"} ${name}${detail ? `: ${detail}` : ""}\n`);
+    return ok;
+  }
+
+  /** Runs `body` as a check: passes when it returns (its string is the detail), fails with the error's message. */
+  async attempt(name: string, body: () => Promise<string> | string): Promise<boolean> {
+    try {
+      return this.check(name, true, await body());
+    } catch (err) {
+      return this.check(name, false, err instanceof Error ? err.message : String(err));
+    }
+  }
+
+  /** Runs one phase, printing its start (with a hint of how long it may take) and its duration. */
+  async phase<T>(name: string, hint: string, body: () => Promise<T>): Promise<T> {
+    process.stdout.write(`\n== ${name}${hint ? ` (${hint})` : ""}\n`);
+    const t0 = performance.now();
+    try {
+      return await body();
+    } finally {
+      const seconds = (performance.now() - t0) / 1000;
+      this.phases[name] = Math.round(seconds * 10) / 10;
+      process.stdout.write(`== ${name}: ${seconds.toFixed(1)} s\n`);
+    }
+  }
+
+  elapsedSeconds(): number {
+    return Math.round((performance.now() - this.started) / 100) / 10;
+  }
+
+  get failed(): Check[] {
+    return this.checks.filter((c) => !c.ok);
+  }
+}
+
+/** Writes the report when `E2E_REPORT` names a file. */
+export function writeReport(file: string | undefined, report: E2eReport): void {
+  if (!file) return;
+  fs.writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+  process.stdout.write(`report written to ${file}\n`);
+}

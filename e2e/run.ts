@@ -1,0 +1,119 @@
+/**
+ * `npm run test:e2e`: the program on the real Pulumi engine, real provider plugins and a real Docker engine.
+ *
+ * Phases: toolchain (the `pulumi` on PATH, or one built from Go modules into a cache), Docker engine (the one
+ * `docker` reaches, or Debian's dockerd started here), images (built locally: see e2e/images), then the key
+ * lifecycle S0 create → S1 add standby → S2 promote → S3 revoke through the real CLI, checked after each step
+ * from Docker and from the state file, then destroy and a fresh `pulumi up` on the kept database volume, and a
+ * rejected config. Prints every check, ends with `N passed, N failed`, and writes `E2E_REPORT` when set.
+ * Everything it started is stopped at the end, also on failure.
+ */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { obtainDocker, dockerEnv, type DockerEngine } from "./lib/dockerd";
+import { prepareImages, type ImageChoice } from "./lib/images";
+import { PulumiProject } from "./lib/pulumi";
+import { run } from "./lib/proc";
+import { Recorder, writeReport } from "./lib/report";
+import { cacheRoot, obtainToolchain, type Toolchain } from "./lib/toolchain";
+import { runLifecycle } from "./lib/lifecycle";
+import type { ImageKey } from "../components/images";
+
+const REPO_ROOT = path.resolve(__dirname, "..");
+const log = (text: string) => process.stdout.write(`  ${text}\n`);
+
+/** Docker objects named like the program's; the suite refuses to run where any exists that it did not create. */
+async function programObjects(host: string): Promise<string[]> {
+  const env = dockerEnv(host);
+  const list = async (args: string[]) =>
+    (await run("docker", args, { env, timeoutSeconds: 30 })).stdout.split("\n").filter((n) => /^supabase-/.test(n));
+  return [
+    ...(await list(["ps", "-a", "--format", "{{.Names}}"])),
+    ...(await list(["volume", "ls", "--format", "{{.Name}}"])),
+    ...(await list(["network", "ls", "--format", "{{.Name}}"])),
+  ];
+}
+
+/** Removes every container, volume and network named like the program's (the suite's own, at the end). */
+async function removeProgramObjects(host: string): Promise<void> {
+  const env = dockerEnv(host);
+  const names = async (args: string[]) =>
+    (await run("docker", args, { env, timeoutSeconds: 30 })).stdout.split("\n").filter((n) => /^supabase-/.test(n));
+  const containers = await names(["ps", "-a", "--format", "{{.Names}}"]);
+  if (containers.length) await run("docker", ["rm", "-f", ...containers], { env, allowFailure: true, timeoutSeconds: 120 });
+  const volumes = await names(["volume", "ls", "--format", "{{.Name}}"]);
+  if (volumes.length) await run("docker", ["volume", "rm", "-f", ...volumes], { env, allowFailure: true, timeoutSeconds: 120 });
+  const networks = await names(["network", "ls", "--format", "{{.Name}}"]);
+  if (networks.length) await run("docker", ["network", "rm", ...networks], { env, allowFailure: true, timeoutSeconds: 60 });
+}
+
+async function main(): Promise<number> {
+  const rec = new Recorder();
+  const cache = cacheRoot();
+  let toolchain: Toolchain | undefined;
+  let docker: DockerEngine | undefined;
+  let images: Record<ImageKey, ImageChoice> | undefined;
+  let pulumiVersion = "unknown";
+  let cleanDocker = false;
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), "supabase-e2e-"));
+  try {
+    toolchain = await rec.phase("toolchain", "a cold build compiles the Pulumi CLI and two providers: 30-50 minutes", () =>
+      obtainToolchain(REPO_ROOT, log),
+    );
+    docker = await rec.phase("docker engine", "", () => obtainDocker(path.join(cache, "dockerd"), log));
+    const existing = await programObjects(docker.host);
+    if (existing.length > 0) {
+      throw new Error(
+        `the Docker engine at ${docker.host} already has objects named like the program's (${existing.join(", ")}); ` +
+          "the suite would replace them. Run it against another engine (E2E_OWN_DOCKERD=1 starts its own) or remove them.",
+      );
+    }
+    cleanDocker = true;
+    const engine = docker;
+    images = await rec.phase("images", "first run: debootstrap and image builds, several minutes", () =>
+      prepareImages(engine.host, cache, log),
+    );
+    const chosen = images;
+    const tools = toolchain;
+    const env: NodeJS.ProcessEnv = {
+      DOCKER_HOST: engine.host,
+      // The dynamic-provider host script ships in @pulumi/pulumi; the CLI looks for it on PATH.
+      PATH: [tools.binDir, path.join(REPO_ROOT, "node_modules", "@pulumi", "pulumi"), process.env.PATH].filter(Boolean).join(path.delimiter),
+      ...(tools.source === "path" ? {} : { PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true" }),
+    };
+    pulumiVersion = (await run("pulumi", ["version"], { env: { ...process.env, ...env } })).stdout.trim();
+    await rec.phase("lifecycle ES256", "four pulumi up runs with checks after each", () =>
+      runLifecycle({ rec, repoRoot: REPO_ROOT, work: path.join(work, "es256"), env, toolchain: tools, docker: engine, images: chosen, algorithm: "ES256", log }),
+    );
+  } catch (err) {
+    rec.check("e2e:completed", false, err instanceof Error ? err.message : String(err));
+  } finally {
+    if (docker && cleanDocker) await removeProgramObjects(docker.host).catch((e) => log(`cleanup: ${e}`));
+    if (docker?.started) await docker.stop().catch((e) => log(`stopping dockerd: ${e}`));
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+  writeReport(process.env.E2E_REPORT, {
+    pulumiVersion,
+    dockerServerVersion: docker?.serverVersion ?? "unknown",
+    plugins: Object.fromEntries((toolchain?.plugins ?? []).map((p) => [p.name, `${p.version} (${p.origin})`])),
+    images: images ?? {},
+    steps: rec.steps,
+    checks: rec.checks,
+    phases: rec.phases,
+    toolchain: { source: toolchain?.source ?? "none", cacheDir: toolchain?.cacheDir, buildSeconds: toolchain?.buildSeconds },
+    totalSeconds: rec.elapsedSeconds(),
+  });
+  const failed = rec.failed.length;
+  process.stdout.write(`\ne2e: ${rec.checks.length - failed} passed, ${failed} failed (${rec.elapsedSeconds()} s)\n`);
+  for (const c of rec.failed) process.stdout.write(`  FAILED ${c.name}: ${c.detail.split("\n")[0]}\n`);
+  return failed === 0 && rec.checks.length > 0 ? 0 : 1;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    process.stderr.write(`${err instanceof Error ? err.stack : err}\n`);
+    process.exit(1);
+  },
+);
