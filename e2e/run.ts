@@ -12,13 +12,13 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { obtainDocker, dockerEnv, type DockerEngine } from "./lib/dockerd";
-import { prepareImages, type ImageChoice } from "./lib/images";
+import { prepareImages, type SuiteImages } from "./lib/images";
 import { PulumiProject } from "./lib/pulumi";
 import { run } from "./lib/proc";
 import { Recorder, writeReport } from "./lib/report";
 import { cacheRoot, obtainToolchain, type Toolchain } from "./lib/toolchain";
-import { runLifecycle } from "./lib/lifecycle";
-import type { ImageKey } from "../components/images";
+import { runLegacyMigration, runLifecycle } from "./lib/lifecycle";
+import { ALGORITHMS, type Algorithm } from "../components/config";
 
 const REPO_ROOT = path.resolve(__dirname, "..");
 const log = (text: string) => process.stdout.write(`  ${text}\n`);
@@ -53,9 +53,10 @@ async function main(): Promise<number> {
   const cache = cacheRoot();
   let toolchain: Toolchain | undefined;
   let docker: DockerEngine | undefined;
-  let images: Record<ImageKey, ImageChoice> | undefined;
+  let images: SuiteImages | undefined;
   let pulumiVersion = "unknown";
   let cleanDocker = false;
+  const metrics: Record<string, number> = {};
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "supabase-e2e-"));
   try {
     toolchain = await rec.phase("toolchain", "a cold build compiles the Pulumi CLI and two providers: 30-50 minutes", () =>
@@ -76,31 +77,50 @@ async function main(): Promise<number> {
     );
     const chosen = images;
     const tools = toolchain;
+    if (tools.binDir) {
+      // The dynamic-provider host script ships in @pulumi/pulumi; the CLI's installer puts it next to `pulumi`,
+      // where the CLI finds it as a bundled plugin.
+      const script = "pulumi-resource-pulumi-nodejs";
+      fs.copyFileSync(path.join(REPO_ROOT, "node_modules", "@pulumi", "pulumi", script), path.join(tools.binDir, script));
+      fs.chmodSync(path.join(tools.binDir, script), 0o755);
+    }
     const env: NodeJS.ProcessEnv = {
       DOCKER_HOST: engine.host,
-      // The dynamic-provider host script ships in @pulumi/pulumi; the CLI looks for it on PATH.
-      PATH: [tools.binDir, path.join(REPO_ROOT, "node_modules", "@pulumi", "pulumi"), process.env.PATH].filter(Boolean).join(path.delimiter),
+      PATH: [tools.binDir, process.env.PATH].filter(Boolean).join(path.delimiter),
       ...(tools.source === "path" ? {} : { PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true" }),
     };
     pulumiVersion = (await run("pulumi", ["version"], { env: { ...process.env, ...env } })).stdout.trim();
-    await rec.phase("lifecycle ES256", "four pulumi up runs with checks after each", () =>
-      runLifecycle({ rec, repoRoot: REPO_ROOT, work: path.join(work, "es256"), env, toolchain: tools, docker: engine, images: chosen, algorithm: "ES256", log }),
-    );
+    const context = (name: string) => ({ rec, repoRoot: REPO_ROOT, work: path.join(work, name), env, toolchain: tools, docker: engine, images: chosen, log, metrics });
+    const algorithms = (process.env.E2E_ALGORITHMS ?? ALGORITHMS.join(",")).split(",") as Algorithm[];
+    for (const algorithm of algorithms) {
+      const full = algorithm === algorithms[0];
+      await rec.phase(`lifecycle ${algorithm}`, full ? "four updates, a rejected config, destroy and a fresh up: about 6 minutes" : "four updates: about 3 minutes", () =>
+        runLifecycle({ ...context(algorithm.toLowerCase()), algorithm, full }),
+      );
+      // Each run starts on empty volumes: the retained ones hold the previous run's passwords.
+      await removeProgramObjects(engine.host);
+    }
+    if (process.env.E2E_LEGACY !== "0") {
+      await rec.phase("legacy HS256 migration", "two updates", () => runLegacyMigration({ ...context("legacy"), algorithm: "ES256", full: false }));
+      await removeProgramObjects(engine.host);
+    }
   } catch (err) {
     rec.check("e2e:completed", false, err instanceof Error ? err.message : String(err));
   } finally {
     if (docker && cleanDocker) await removeProgramObjects(docker.host).catch((e) => log(`cleanup: ${e}`));
     if (docker?.started) await docker.stop().catch((e) => log(`stopping dockerd: ${e}`));
-    fs.rmSync(work, { recursive: true, force: true });
+    if (process.env.E2E_KEEP_WORK === "1") log(`kept the work directory ${work} (E2E_KEEP_WORK=1)`);
+    else fs.rmSync(work, { recursive: true, force: true });
   }
   writeReport(process.env.E2E_REPORT, {
     pulumiVersion,
     dockerServerVersion: docker?.serverVersion ?? "unknown",
     plugins: Object.fromEntries((toolchain?.plugins ?? []).map((p) => [p.name, `${p.version} (${p.origin})`])),
-    images: images ?? {},
+    images: images?.program ?? {},
     steps: rec.steps,
     checks: rec.checks,
     phases: rec.phases,
+    metrics,
     toolchain: { source: toolchain?.source ?? "none", cacheDir: toolchain?.cacheDir, buildSeconds: toolchain?.buildSeconds },
     totalSeconds: rec.elapsedSeconds(),
   });

@@ -25,23 +25,34 @@ export async function predictedReplacements(algorithm: Algorithm): Promise<Recor
   >;
 }
 
-/** Containers each step replaces, per the README's blast-radius table (`R` cells). */
+/**
+ * Containers each step replaces, per the README's blast-radius tables (`R` cells; a row is `S1 add standby …`,
+ * re-run rows are skipped). Every such table must agree, or the README contradicts itself.
+ */
 export function readmeReplacements(readme: string): Record<StepLabel, ServiceRole[]> {
   const lines = readme.split("\n");
-  const headerAt = lines.findIndex((l) => /^\|\s*step\s*\|\s*db\s*\|/.test(l));
-  if (headerAt < 0) throw new Error("the README has no blast-radius table (a `| step | db | … |` header)");
   const cells = (line: string) => line.split("|").slice(1, -1).map((c) => c.trim());
-  const columns = cells(lines[headerAt]);
-  const out: Partial<Record<StepLabel, ServiceRole[]>> = {};
-  for (const line of lines.slice(headerAt + 2)) {
-    if (!line.startsWith("|")) break;
-    const row = cells(line);
-    const label = STEP_LABELS.find((l) => row[0] === l);
-    if (!label) continue;
-    out[label] = columns.flatMap((col, i) => (row[i] === "R" && (SERVICE_ROLES as readonly string[]).includes(col) ? [col as ServiceRole] : []));
-  }
-  for (const label of STEP_LABELS) if (!out[label]) throw new Error(`the README's blast-radius table has no row "${label}"`);
-  return out as Record<StepLabel, ServiceRole[]>;
+  const found: Partial<Record<StepLabel, ServiceRole[]>> = {};
+  lines.forEach((header, at) => {
+    if (!/^\|\s*step\s*\|\s*db\s*\|/.test(header)) return;
+    const columns = cells(header);
+    for (const line of lines.slice(at + 2)) {
+      if (!line.startsWith("|")) break;
+      const row = cells(line);
+      const label = STEP_LABELS.find((l) => row[0] === l || row[0].startsWith(`${l} [`));
+      if (!label) continue;
+      const replaced = columns.flatMap((col, i) =>
+        row[i] === "R" && (SERVICE_ROLES as readonly string[]).includes(col) ? [col as ServiceRole] : [],
+      );
+      const earlier = found[label];
+      if (earlier && earlier.join() !== replaced.join()) {
+        throw new Error(`the README's blast-radius tables disagree on "${label}": [${earlier}] vs [${replaced}]`);
+      }
+      found[label] = replaced;
+    }
+  });
+  for (const label of STEP_LABELS) if (!found[label]) throw new Error(`the README has no blast-radius row "${label}"`);
+  return found as Record<StepLabel, ServiceRole[]>;
 }
 
 /** Reads the README next to the e2e folder. */
@@ -59,6 +70,17 @@ export function containerRole(urn: string): ServiceRole | undefined {
 export function rolesOf(urns: string[]): ServiceRole[] {
   const roles = new Set(urns.map(containerRole).filter((r): r is ServiceRole => r !== undefined));
   return SERVICE_ROLES.filter((r) => roles.has(r));
+}
+
+/** The planned operations of each container that is not left alone, e.g. `auth=update kong=replace`. */
+export function containerOps(ops: Record<string, string[]>): string {
+  return Object.entries(ops)
+    .flatMap(([urn, list]) => {
+      const role = containerRole(urn);
+      const changing = list.filter((op) => op !== "same");
+      return role && changing.length ? [`${role}=${[...new Set(changing)].join("+")}`] : [];
+    })
+    .join(" ");
 }
 
 /** `a` and `b` as sets, with what differs, for check details. */

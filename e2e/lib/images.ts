@@ -62,23 +62,74 @@ async function ensureBuilt(host: string, repository: string, context: string, bu
   return ref;
 }
 
-/** Services that get a stand-in image (everything but the database). */
-export const STAND_IN_SERVICES: ImageKey[] = (Object.keys(IMAGE_DEFAULTS) as ImageKey[]).filter((k) => k !== "db");
+/** Services that get a stand-in image (everything but the database and auth). */
+export const STAND_IN_SERVICES: ImageKey[] = (Object.keys(IMAGE_DEFAULTS) as ImageKey[]).filter((k) => k !== "db" && k !== "auth");
+
+/** The suite's socat image that publishes a service of the stack network on 127.0.0.1 (see {@link prepareImages}). */
+export interface SuiteImages {
+  program: Record<ImageKey, ImageChoice>;
+  /** `local/supabase-e2e-proxy:<tag>`; absent with real images (no local base to build it on). */
+  proxy?: string;
+}
+
+/** The auth server's version as its wrapper module requires it. */
+export function authModuleVersion(): string {
+  const goMod = fs.readFileSync(path.join(IMAGES_SRC, "auth", "go.mod"), "utf8");
+  const match = /^require github\.com\/supabase\/auth (\S+)/m.exec(goMod);
+  if (!match) throw new Error("e2e/images/auth/go.mod does not require github.com/supabase/auth");
+  return match[1];
+}
+
+/**
+ * The real auth server: `go build` of github.com/supabase/auth (wrapper module e2e/images/auth), then an image
+ * laid out like supabase/auth's own (binary, migrations from the module, GOTRUE_DB_MIGRATIONS_PATH).
+ */
+async function ensureAuth(host: string, cacheDir: string, log: (t: string) => void): Promise<string> {
+  const src = path.join(IMAGES_SRC, "auth");
+  const ref = `local/supabase-e2e-auth:${contextTag(src)}`;
+  if (await imageExists(host, ref)) return ref;
+  const context = fs.mkdtempSync(path.join(cacheDir, "auth-context-"));
+  try {
+    const version = authModuleVersion();
+    log(`go build github.com/supabase/auth@${version} (a few minutes cold)`);
+    await run("go", ["build", "-trimpath", "-o", path.join(context, "auth"), "github.com/supabase/auth"], {
+      cwd: src,
+      env: { ...process.env, CGO_ENABLED: "0", GOFLAGS: "-mod=readonly" },
+      timeoutSeconds: 1800,
+      stream: "    [go auth] ",
+    });
+    const moduleDir = (await run("go", ["list", "-m", "-f", "{{.Dir}}", "github.com/supabase/auth"], { cwd: src, timeoutSeconds: 120 })).stdout.trim();
+    fs.cpSync(path.join(moduleDir, "migrations"), path.join(context, "migrations"), { recursive: true });
+    fs.copyFileSync(path.join(src, "Dockerfile"), path.join(context, "Dockerfile"));
+    log(`docker build ${ref}`);
+    await run("docker", ["build", "-q", "-t", ref, context], { env: { ...dockerEnv(host), DOCKER_BUILDKIT: "0" }, timeoutSeconds: 1800 });
+    return ref;
+  } finally {
+    fs.rmSync(context, { recursive: true, force: true });
+  }
+}
 
 /** The image per service for this run: built locally, or the pinned upstream ones with `E2E_REAL_IMAGES=1`. */
-export async function prepareImages(host: string, cacheDir: string, log: (t: string) => void): Promise<Record<ImageKey, ImageChoice>> {
+export async function prepareImages(host: string, cacheDir: string, log: (t: string) => void): Promise<SuiteImages> {
   if (process.env.E2E_REAL_IMAGES === "1") {
     log("E2E_REAL_IMAGES=1: the program's pinned images, pulled by the docker provider");
-    return Object.fromEntries(
+    const program = Object.fromEntries(
       (Object.keys(IMAGE_DEFAULTS) as ImageKey[]).map((k) => [k, { ref: IMAGE_DEFAULTS[k], real: true, note: "pinned upstream image" }]),
     ) as Record<ImageKey, ImageChoice>;
+    return { program };
   }
+  fs.mkdirSync(cacheDir, { recursive: true });
   await ensureBase(host, cacheDir, log);
   const images: Partial<Record<ImageKey, ImageChoice>> = {};
   images.db = {
     ref: await ensureBuilt(host, "local/supabase-e2e-db", path.join(IMAGES_SRC, "postgres"), {}, log),
     real: true,
     note: "PostgreSQL 15 from Debian with supabase/postgres's roles and init order (e2e/images/postgres); not supabase/postgres",
+  };
+  images.auth = {
+    ref: await ensureAuth(host, cacheDir, log),
+    real: true,
+    note: `supabase/auth built from its Go module (${authModuleVersion()}); the program pins ${IMAGE_DEFAULTS.auth}`,
   };
   for (const service of STAND_IN_SERVICES) {
     images[service] = {
@@ -87,5 +138,6 @@ export async function prepareImages(host: string, cacheDir: string, log: (t: str
       note: `stand-in (e2e/images/standin): keeps running, serves nothing; ${IMAGE_DEFAULTS[service]} cannot be pulled here`,
     };
   }
-  return images as Record<ImageKey, ImageChoice>;
+  const proxy = await ensureBuilt(host, "local/supabase-e2e-proxy", path.join(IMAGES_SRC, "proxy"), {}, log);
+  return { program: images as Record<ImageKey, ImageChoice>, proxy };
 }

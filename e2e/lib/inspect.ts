@@ -93,6 +93,20 @@ export function isEncryptedSecret(value: unknown): boolean {
   return typeof value === "object" && value !== null && SECRET_SIG in value && "ciphertext" in value;
 }
 
+/**
+ * A state value with its secrets opened: `pulumi stack export --show-secrets` keeps each secret as
+ * `{"4dabf…": "1b47…", "plaintext": "<JSON text>"}`; this returns the values inside, recursively.
+ */
+export function revealed(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(revealed);
+  if (value && typeof value === "object") {
+    const obj = value as Record<string, unknown>;
+    if (SECRET_SIG in obj && typeof obj.plaintext === "string") return revealed(JSON.parse(obj.plaintext));
+    return Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, revealed(v)]));
+  }
+  return value;
+}
+
 /** Every string inside a JSON value, descending into strings that are themselves JSON objects or arrays. */
 export function allStrings(value: unknown, out: string[] = []): string[] {
   if (typeof value === "string") {

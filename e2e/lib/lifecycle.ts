@@ -5,7 +5,6 @@
  */
 import { createServer } from "node:net";
 import type { Algorithm } from "../../components/config";
-import type { ImageKey } from "../../components/images";
 import { KONG_CONFIG_PATH } from "../../components/kong";
 import { containerSpecs, type ServiceRole } from "../../components/services";
 import type { DockerEngine } from "./dockerd";
@@ -17,25 +16,29 @@ import {
   predictedReplacements,
   readReadme,
   readmeReplacements,
+  containerOps,
   rolesOf,
   sameSet,
   type StepLabel,
 } from "./expect";
-import type { ImageChoice } from "./images";
+import type { SuiteImages } from "./images";
 import {
   allStrings,
   inspectContainers,
   isEncryptedSecret,
   psql,
   readContainerFile,
+  revealed,
   stateResources,
   volumeNames,
   type InspectedContainer,
   type StateResource,
 } from "./inspect";
 import { PulumiProject } from "./pulumi";
+import { poll } from "./proc";
 import type { Recorder } from "./report";
-import type { Toolchain } from "./toolchain";
+import { schemaMismatches, type Toolchain } from "./toolchain";
+import { AuthChecks, AuthEndpoint, legacyUserToken, measureAvailability } from "./auth";
 import type { Jwk, Jwks } from "../../components/jwks";
 
 /** Everything one lifecycle run needs. */
@@ -47,11 +50,16 @@ export interface LifecycleContext {
   env: NodeJS.ProcessEnv;
   toolchain: Toolchain;
   docker: DockerEngine;
-  images: Record<ImageKey, ImageChoice>;
+  images: SuiteImages;
   algorithm: Algorithm;
   log: (text: string) => void;
-  /** Called after each step's own checks (the real-auth checks hook in here). */
-  afterStep?: (step: StepLabel, deployment: Deployment) => Promise<void>;
+  /** Named measurements for the report (seconds). */
+  metrics: Record<string, number>;
+  /**
+   * Also check a rejected config, and `pulumi destroy` then a fresh `pulumi up` on the kept volumes (done for one
+   * algorithm; the others only run the rotation).
+   */
+  full: boolean;
 }
 
 /** The deployment as seen after one step. */
@@ -99,7 +107,7 @@ async function configureStack(project: PulumiProject, ctx: LifecycleContext): Pr
   await set("signingKeys[0].name", "k1");
   await set("signingKeys[0].state", "current");
   await set("signingKeys[0].algorithm", ctx.algorithm);
-  for (const [service, image] of Object.entries(ctx.images)) await set(`images.${service}`, image.ref);
+  for (const [service, image] of Object.entries(ctx.images.program)) await set(`images.${service}`, image.ref);
   await project.configSet("gatewayHttpPort", String(port));
   await project.configSet("apiExternalUrl", `http://localhost:${port}`);
   // The guard rail wants a standby key published this long before it signs; the suite does not wait 20 minutes.
@@ -149,16 +157,34 @@ export async function runLifecycle(ctx: LifecycleContext): Promise<void> {
   await configureStack(project, ctx);
   const predicted = await predictedReplacements(algorithm);
   const documented = readmeReplacements(readReadme(ctx.repoRoot));
-  const tag = (name: string, step: string) => `${name}:${step.split(" ")[0]}${algorithm === "ES256" ? "" : `:${algorithm}`}`;
+  const tag = (name: string, step: string) => `${name}:${step.split(" ")[0]}:${algorithm}`;
   let dbId: string | undefined;
   let k1Tokens: string[] = [];
+  // The real auth server judges the tokens when the suite runs it (its own image, not a stand-in).
+  const endpoint = ctx.images.program.auth.real && ctx.images.proxy ? new AuthEndpoint(docker.host, ctx.images.proxy, NETWORK) : undefined;
+  const auth = endpoint && new AuthChecks(rec, endpoint, algorithm);
 
   for (const step of STEP_LABELS) {
     log(`${step}: editing the stack config`);
     await applyStep(project, step, algorithm);
-    const planned = step === "S0 create" ? undefined : rolesOf((await project.preview()).replaced);
+    const plan = step === "S0 create" ? undefined : await project.preview();
+    const planned = plan && rolesOf(plan.replaced);
     log(`${step}: pulumi up`);
-    const { steps, seconds } = await project.up(step);
+    let update: Awaited<ReturnType<PulumiProject["up"]>>;
+    if (step === "S2 promote" && endpoint) {
+      // How long auth does not answer while the promotion recreates it.
+      const measured = await measureAvailability(endpoint, project.up(step));
+      update = measured.result;
+      ctx.metrics[`authUnavailableSecondsDuringPromote:${algorithm}`] = measured.downSeconds;
+      ctx.metrics[`authLongestGapSecondsDuringPromote:${algorithm}`] = measured.longestGap;
+      rec.check(
+        `auth:availability-during-promote:${algorithm}`,
+        true,
+        `auth did not answer /health for ${measured.downSeconds} s in all (longest gap ${measured.longestGap} s) during a ${update.seconds.toFixed(1)} s update; ${measured.probes} probes`,
+      );
+    } else update = await project.up(step);
+    const { steps, seconds } = update;
+    ctx.metrics[`upSeconds:${step.split(" ")[0]}:${algorithm}`] = Math.round(seconds * 10) / 10;
     rec.steps.push({ name: `${step} (${algorithm})`, replaced: steps.replaced, created: steps.created, deleted: steps.deleted, seconds: Math.round(seconds * 10) / 10 });
     const replaced = rolesOf(steps.replaced);
     log(`${step}: up took ${seconds.toFixed(1)} s; replaced containers: ${replaced.join(", ") || "none"}`);
@@ -170,12 +196,17 @@ export async function runLifecycle(ctx: LifecycleContext): Promise<void> {
       const vsReadme = sameSet(replaced, documented[step]);
       rec.check(tag("engine:replaced-as-readme", step), vsReadme.ok, `real [${replaced}] vs README table [${documented[step]}] ${vsReadme.detail}`);
       const vsPreview = sameSet(replaced, planned ?? []);
-      rec.check(tag("engine:preview-matches-up", step), vsPreview.ok, `up [${replaced}] vs preview [${planned}] ${vsPreview.detail}`);
+      rec.check(
+        tag("engine:preview-matches-up", step),
+        vsPreview.ok,
+        `up [${replaced}] vs preview [${planned}] ${vsPreview.detail}; preview ops: ${containerOps(plan?.ops ?? {})}`,
+      );
     }
 
     const deployment = await observe(project, docker.host);
     const { outputs, containers } = deployment;
     if (step === "S0 create") {
+      await checkProviderSchemas(ctx, project);
       dbId = containers[CONTAINER_OF("db")]?.id;
       k1Tokens = [outputs.anonKey, outputs.serviceRoleKey].filter((t): t is string => typeof t === "string");
       await rec.attempt(tag("db:row-written", step), async () => {
@@ -193,15 +224,24 @@ export async function runLifecycle(ctx: LifecycleContext): Promise<void> {
         return `k1's ${k1Tokens.length} role JWTs appear in no container env and not in kong.yml`;
       });
     }
-    await ctx.afterStep?.(step, deployment);
+    await auth?.afterStep(step, deployment);
     await rec.attempt(tag("preview:no-changes", step), async () => {
       await project.pulumi(["preview", "--expect-no-changes", "--stack", project.stack]);
       return "pulumi preview --expect-no-changes passed";
     });
-    if (step === "S0 create") await checkRejectedConfig(ctx, project, tag("config:rejected-by-preview", step));
+    if (step === "S0 create" && ctx.full) await checkRejectedConfig(ctx, project, tag("config:rejected-by-preview", step));
   }
 
   await rec.attempt(tag("db:row-kept", "S3"), async () => `e2e_marker: ${await psql(docker.host, "supabase-db", "SELECT note FROM e2e_marker;")}`);
+  // The forwarder must leave the stack network before pulumi destroy deletes it.
+  await endpoint?.stop();
+  if (ctx.full) await destroyAndRecreate(ctx, project, tag);
+  await project.pulumi(["destroy", "--yes", "--skip-preview", "--stack", project.stack], { timeoutSeconds: 900 });
+}
+
+/** `pulumi destroy` keeps the volumes; a fresh `pulumi up` on them finds the row written at S0. */
+async function destroyAndRecreate(ctx: LifecycleContext, project: PulumiProject, tag: (name: string, step: string) => string): Promise<void> {
+  const { rec, docker, log, algorithm } = ctx;
   log("pulumi destroy");
   const destroyed = await project.pulumi(["destroy", "--yes", "--skip-preview", "--stack", project.stack], { timeoutSeconds: 900 });
   rec.steps.push({ name: `destroy (${algorithm})`, replaced: [], created: [], deleted: [], seconds: Math.round(destroyed.seconds * 10) / 10 });
@@ -215,13 +255,32 @@ export async function runLifecycle(ctx: LifecycleContext): Promise<void> {
   });
   log("pulumi up on the kept volumes");
   const again = await project.up("fresh up");
-  rec.steps.push({ name: `fresh up on kept volumes (${algorithm})`, replaced: again.steps.replaced, created: again.steps.created, deleted: again.steps.deleted, seconds: Math.round(again.seconds * 10) / 10 });
+  rec.steps.push({
+    name: `fresh up on kept volumes (${algorithm})`,
+    replaced: again.steps.replaced,
+    created: again.steps.created,
+    deleted: again.steps.deleted,
+    seconds: Math.round(again.seconds * 10) / 10,
+  });
   await rec.attempt(tag("db:row-kept-after-destroy", "fresh"), async () => {
     const note = await psql(docker.host, "supabase-db", "SELECT note FROM e2e_marker;");
     if (note !== "written at S0") throw new Error(`e2e_marker holds ${JSON.stringify(note)}`);
     return `the row written at S0 is there after destroy and a fresh up: ${note}`;
   });
-  await project.pulumi(["destroy", "--yes", "--skip-preview", "--stack", project.stack], { timeoutSeconds: 900 });
+}
+
+/** For a built toolchain: our provider mappings name every property as the SDK packages do, for each type in state. */
+async function checkProviderSchemas(ctx: LifecycleContext, project: PulumiProject): Promise<void> {
+  const types = [...new Set(stateResources(await project.exportState(false)).map((r) => r.type))];
+  for (const plugin of ctx.toolchain.plugins) {
+    if (!plugin.schema) continue;
+    const used = types.filter((t) => t.startsWith(`${plugin.name}:`) && !t.startsWith(`pulumi:providers:`));
+    await ctx.rec.attempt(`toolchain:${plugin.name}-schema-matches-sdk`, () => {
+      const problems = schemaMismatches(ctx.repoRoot, plugin.name, plugin.schema!, used);
+      if (problems.length) throw new Error(problems.join("; "));
+      return `${used.join(", ")}: the built provider's input and state property names are the SDK's`;
+    });
+  }
 }
 
 /** Reads the deployment back: stack outputs and every container. */
@@ -251,7 +310,7 @@ async function checkDeployment(
     if (down.length) throw new Error(`not running: ${down.join(", ")}`);
     return `${SPECS.length} containers running`;
   });
-  const decrypted = stateResources(await project.exportState(true));
+  const decrypted = stateResources(await project.exportState(true)).map((r) => revealed(r) as StateResource);
   const plain = await project.exportState(false);
   const stateContainers = new Map(decrypted.filter((r) => r.type === CONTAINER_TYPE).map((r) => [r.urn.slice(r.urn.lastIndexOf("::") + 2), r]));
 
@@ -362,4 +421,60 @@ async function checkRejectedConfig(ctx: LifecycleContext, project: PulumiProject
     if (JSON.stringify(idsBefore) !== JSON.stringify(idsAfter)) throw new Error("containers changed");
     return `preview failed with "${expected}"; state and containers unchanged`;
   });
+}
+
+/**
+ * Migration from an HS256 deployment: a stack with `legacyHs256` and the old deployment's imported `jwtSecret`.
+ * A user token signed with that secret (what the old deployment's users hold) is accepted by auth; once
+ * `legacyHs256` is turned off it is rejected.
+ */
+export async function runLegacyMigration(ctx: LifecycleContext): Promise<void> {
+  const { rec, docker, log } = ctx;
+  const project = new PulumiProject(ctx.work, ctx.repoRoot, "e2e-legacy", ctx.env);
+  await installPlugins(project, ctx.toolchain);
+  await configureStack(project, ctx);
+  const oldSecret = `old-deployment-secret-${Math.random().toString(36).slice(2)}-${Date.now()}`;
+  await project.configSet("legacyHs256", "true");
+  await project.configSet("jwtSecret", oldSecret, { secret: true });
+  log("legacy: pulumi up with legacyHs256 and the imported jwtSecret");
+  await project.up("legacy on");
+  const endpoint = ctx.images.proxy && ctx.images.program.auth.real ? new AuthEndpoint(docker.host, ctx.images.proxy, NETWORK) : undefined;
+  if (!endpoint) {
+    rec.check("auth:legacy-hs256-accepted", false, "needs the real auth image (not run with E2E_REAL_IMAGES)");
+    return;
+  }
+  try {
+    await endpoint.start();
+    const outputs = await project.outputs();
+    const serviceRoleKey = String(outputs.serviceRoleKey);
+    const healthy = await poll(async () => ((await endpoint.request("GET", "/health")).status === 200 ? true : undefined), 90, 1000);
+    if (!healthy) throw new Error("auth did not answer /health within 90 s");
+    const email = `legacy-${Date.now()}@example.com`;
+    const created = await endpoint.request("POST", "/admin/users", {
+      token: serviceRoleKey,
+      apikey: serviceRoleKey,
+      body: { email, password: `pw-${Date.now()}-Legacy!`, email_confirm: true },
+    });
+    if (created.status !== 200) throw new Error(`POST /admin/users answered ${created.status} ${JSON.stringify(created.body).slice(0, 200)}`);
+    const token = await legacyUserToken(oldSecret, String(created.body.id), email);
+    await rec.attempt("auth:legacy-hs256-accepted", async () => {
+      const answer = await endpoint.request("GET", "/user", { token, apikey: String(outputs.anonKey) });
+      if (answer.status !== 200) throw new Error(`GET /user with the HS256 token answered ${answer.status} ${JSON.stringify(answer.body).slice(0, 200)}`);
+      return "an HS256 user token without kid, signed with the imported jwtSecret, is accepted by GET /user";
+    });
+    log("legacy: pulumi up with legacyHs256 off");
+    await project.configSet("legacyHs256", "false");
+    await project.up("legacy off");
+    if (!(await poll(async () => ((await endpoint.request("GET", "/health")).status === 200 ? true : undefined), 90, 1000))) {
+      throw new Error("auth did not answer /health within 90 s after legacyHs256 was turned off");
+    }
+    await rec.attempt("auth:legacy-hs256-rejected-after-off", async () => {
+      const answer = await endpoint.request("GET", "/user", { token, apikey: String(outputs.anonKey) });
+      if (answer.status !== 401 && answer.status !== 403) throw new Error(`GET /user with the HS256 token answered ${answer.status} after legacyHs256 was turned off`);
+      return `rejected: ${answer.status} ${String(answer.body.msg ?? answer.body.message ?? "")}`;
+    });
+  } finally {
+    await endpoint.stop();
+    await project.pulumi(["destroy", "--yes", "--skip-preview", "--stack", project.stack], { timeoutSeconds: 900 });
+  }
 }

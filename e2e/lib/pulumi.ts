@@ -74,6 +74,8 @@ export class PulumiProject {
       PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: extraEnv.PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION ?? "false",
       PULUMI_SKIP_CONFIRMATIONS: "true",
       NO_COLOR: "1",
+      // `--event-log` (the engine's own step events, as the Automation API reads them) needs this switch.
+      PULUMI_DEBUG_COMMANDS: "true",
     };
     delete this.env.PULUMI_CONFIG_PASSPHRASE;
   }
@@ -114,6 +116,7 @@ export class PulumiProject {
   async preview(): Promise<EngineSteps> {
     const result = await this.pulumi(["preview", "--json", "--stack", this.stack]);
     const plan = JSON.parse(result.stdout) as { steps?: Array<{ op: string; urn: string }> };
+    fs.writeFileSync(path.join(path.dirname(this.dir), `preview-${Date.now()}.json`), result.stdout);
     return stepsOf(plan.steps ?? []);
   }
 

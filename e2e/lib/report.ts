@@ -32,6 +32,8 @@ export interface E2eReport {
   images: Record<string, { ref: string; real: boolean; note?: string }>;
   steps: StepRecord[];
   checks: Check[];
+  /** Named measurements: wall time of each `pulumi up`, auth's unavailability during a promotion (seconds). */
+  metrics: Record<string, number>;
   /** Seconds per phase (toolchain, images, lifecycle, ...). */
   phases: Record<string, number>;
   /** How the toolchain was obtained: `path` (tools already installed) or `built` / `cached` (this suite's build). */

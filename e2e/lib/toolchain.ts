@@ -31,8 +31,8 @@ export interface Toolchain {
   cacheDir?: string;
   /** Seconds the build took (built toolchains). */
   buildSeconds?: number;
-  /** Plugins to register with `pulumi plugin install --file` (built toolchains). */
-  plugins: Array<PluginSpec & { file?: string }>;
+  /** Plugins to register with `pulumi plugin install --file`, and the schema each was built with (built toolchains). */
+  plugins: Array<PluginSpec & { file?: string; schema?: string }>;
 }
 
 /** The versions of one Go module's requirement in a go.mod (`require <module> <version>`). */
@@ -116,8 +116,11 @@ function goEnv(cache: string): NodeJS.ProcessEnv {
   };
 }
 
-/** Builds one bridged provider: its tfgen binary, the schema with the version set, then the provider itself. */
-async function buildProvider(name: string, version: string, work: string, bin: string, env: NodeJS.ProcessEnv, log: (t: string) => void) {
+/**
+ * Builds one bridged provider: its tfgen binary, the schema with the version set (kept as `<name>-schema.json`
+ * for the suite's schema check), then the provider itself into `plugins`.
+ */
+async function buildProvider(name: string, version: string, work: string, plugins: string, env: NodeJS.ProcessEnv, log: (t: string) => void) {
   const src = path.join(work, name);
   fs.cpSync(path.join(TOOLCHAIN_SRC, name), src, { recursive: true });
   const tfgen = path.join(work, `pulumi-tfgen-${name}`);
@@ -128,8 +131,9 @@ async function buildProvider(name: string, version: string, work: string, bin: s
   const schema = JSON.parse(readText(schemaDir, "schema.json")) as Record<string, unknown>;
   schema.version = version;
   fs.writeFileSync(path.join(src, "cmd", `pulumi-resource-${name}`, "schema-embed.json"), JSON.stringify(schema));
+  fs.writeFileSync(path.join(plugins, `${name}-schema.json`), JSON.stringify(schema, null, 1));
   log(`${name}: building pulumi-resource-${name} ${version}`);
-  await run("go", ["build", "-ldflags", `-X main.version=${version}`, "-o", path.join(bin, `pulumi-resource-${name}`), `./cmd/pulumi-resource-${name}`], {
+  await run("go", ["build", "-ldflags", `-X main.version=${version}`, "-o", path.join(plugins, `pulumi-resource-${name}`), `./cmd/pulumi-resource-${name}`], {
     cwd: src,
     env,
     timeoutSeconds: 3600,
@@ -137,11 +141,16 @@ async function buildProvider(name: string, version: string, work: string, bin: s
   });
 }
 
-/** Builds the CLI, the language host and both providers into `dir`/bin (a fresh directory). */
+/**
+ * Builds the CLI and the language host into `dir`/bin and both providers into `dir`/plugins (a fresh directory).
+ * The providers stay off PATH: the CLI would take them as ambient plugins instead of the registered ones.
+ */
 async function buildInto(projectRoot: string, dir: string, log: (t: string) => void): Promise<void> {
   const bin = path.join(dir, "bin");
+  const plugins = path.join(dir, "plugins");
   const work = path.join(dir, "work");
   fs.mkdirSync(bin, { recursive: true });
+  fs.mkdirSync(plugins, { recursive: true });
   fs.mkdirSync(work, { recursive: true });
   const env = goEnv(work);
   const cliMod = readText(TOOLCHAIN_SRC, "pulumi", "go.mod");
@@ -163,8 +172,8 @@ async function buildInto(projectRoot: string, dir: string, log: (t: string) => v
     timeoutSeconds: 1800,
     stream: "    [go language-nodejs] ",
   });
-  await buildProvider("docker", sdk.docker, work, bin, env, log);
-  await buildProvider("random", sdk.random, work, bin, env, log);
+  await buildProvider("docker", sdk.docker, work, plugins, env, log);
+  await buildProvider("random", sdk.random, work, plugins, env, log);
   fs.rmSync(work, { recursive: true, force: true });
 }
 
@@ -188,10 +197,15 @@ export async function obtainToolchain(projectRoot: string, log: (t: string) => v
   const goVersion = (await run("go", ["version"])).stdout.trim();
   const dir = path.join(cacheRoot(), `toolchain-${toolchainKey(projectRoot, goVersion)}`);
   const specs = pluginSpecs(projectRoot);
-  const withFiles = specs.map((p) => ({ ...p, file: path.join(dir, "bin", `pulumi-resource-${p.name}`) }));
-  const complete = ["pulumi", "pulumi-language-nodejs", ...specs.map((p) => `pulumi-resource-${p.name}`)].every((b) =>
-    fs.existsSync(path.join(dir, "bin", b)),
-  );
+  const withFiles = specs.map((p) => ({
+    ...p,
+    file: path.join(dir, "plugins", `pulumi-resource-${p.name}`),
+    schema: path.join(dir, "plugins", `${p.name}-schema.json`),
+  }));
+  const complete = [
+    ...["pulumi", "pulumi-language-nodejs"].map((b) => path.join(dir, "bin", b)),
+    ...withFiles.flatMap((p) => [p.file, p.schema]),
+  ].every((f) => fs.existsSync(f));
   if (complete) {
     log(`reusing the toolchain built in ${dir}`);
     return { source: "cached", binDir: path.join(dir, "bin"), cacheDir: dir, plugins: withFiles };
@@ -206,4 +220,39 @@ export async function obtainToolchain(projectRoot: string, log: (t: string) => v
   const buildSeconds = Math.round((performance.now() - t0) / 1000);
   log(`toolchain built in ${buildSeconds} s`);
   return { source: "built", binDir: path.join(dir, "bin"), cacheDir: dir, buildSeconds, plugins: withFiles };
+}
+
+/**
+ * Where the built provider's schema names a resource's properties differently from the SDK package the program
+ * uses (a wrong name in our mapping would silently drop an input). Reads the SDK's generated JavaScript: each
+ * resource module assigns `resourceInputs["<name>"] = args?.…` for inputs and `= state?.…` for its state.
+ */
+export function schemaMismatches(projectRoot: string, packageName: string, schemaFile: string, types: string[]): string[] {
+  const schema = JSON.parse(fs.readFileSync(schemaFile, "utf8")) as {
+    resources: Record<string, { inputProperties?: Record<string, unknown>; properties?: Record<string, unknown> }>;
+  };
+  const sdkDir = path.join(projectRoot, "node_modules", "@pulumi", packageName);
+  const problems: string[] = [];
+  for (const type of types) {
+    const file = fs
+      .readdirSync(sdkDir)
+      .filter((f) => f.endsWith(".js"))
+      .find((f) => fs.readFileSync(path.join(sdkDir, f), "utf8").includes(`__pulumiType = '${type}'`));
+    const resource = schema.resources[type];
+    if (!file || !resource) {
+      problems.push(`${type}: ${file ? "not in the provider's schema" : `not in @pulumi/${packageName}`}`);
+      continue;
+    }
+    const js = fs.readFileSync(path.join(sdkDir, file), "utf8");
+    const names = (from: "args" | "state") => new Set([...js.matchAll(new RegExp(`resourceInputs\\["(\\w+)"\\] = ${from}\\?\\.`, "g"))].map((m) => m[1]));
+    for (const [kind, sdk, built] of [
+      ["input", names("args"), Object.keys(resource.inputProperties ?? {})],
+      ["state", names("state"), Object.keys(resource.properties ?? {})],
+    ] as const) {
+      const missing = [...sdk].filter((n) => !built.includes(n));
+      const extra = built.filter((n) => !sdk.has(n));
+      if (missing.length || extra.length) problems.push(`${type} ${kind}s: SDK only [${missing}], provider only [${extra}]`);
+    }
+  }
+  return problems;
 }

@@ -20,6 +20,8 @@ func Provider(version string) tfbridge.ProviderInfo {
 		Version:   version,
 		License:   "Apache-2.0",
 		GitHubOrg: "hashicorp",
+		// The plugin-framework bridge requires metadata; there is no alias history to carry, so it starts empty.
+		MetadataInfo: tfbridge.NewProviderMetadata([]byte("{}")),
 	}
 	named := func(module, name string) (string, error) {
 		return tokens.MakeStandard("random")(module, "Random"+name)
