@@ -211,7 +211,10 @@ function parsePrivateJwk(
   try {
     jwk = JSON.parse(text);
   } catch {
-    problems.add(where, "is not valid JSON: expected a private JWK object such as {\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":…,\"y\":…,\"d\":…}");
+    problems.add(
+      where,
+      'is not valid JSON: expected a private JWK object such as {"kty":"EC","crv":"P-256","x":…,"y":…,"d":…}',
+    );
     return undefined;
   }
   if (Array.isArray(jwk) && jwk.length === 1) jwk = jwk[0]; // `supabase gen signing-key` writes a one-key array
@@ -247,7 +250,7 @@ function parsePrivateJwk(
     return undefined;
   }
   if (obj.d === undefined) {
-    problems.add(where, "is a public key (no \"d\"): import the private JWK, the public half is derived from it");
+    problems.add(where, 'is a public key (no "d"): import the private JWK, the public half is derived from it');
     return undefined;
   }
   const missing = REQUIRED_PRIVATE_MEMBERS[kty].filter((m) => typeof obj[m] !== "string" || obj[m] === "");
@@ -275,7 +278,11 @@ function parsePrivateJwk(
 export function canonicalJson(value: unknown): string {
   return JSON.stringify(value, (_k, v) =>
     v && typeof v === "object" && !Array.isArray(v)
-      ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, (v as Record<string, unknown>)[k]]))
+      ? Object.fromEntries(
+          Object.keys(v)
+            .sort()
+            .map((k) => [k, (v as Record<string, unknown>)[k]]),
+        )
       : v,
   );
 }
@@ -291,7 +298,10 @@ function parseSigningKeys(raw: RawConfig, problems: Problems): SigningKeyConfig[
   }
   const list = decode(text);
   if (!Array.isArray(list)) {
-    problems.add("signingKeys", `must be a list of key entries, got ${typeof list === "string" ? JSON.stringify(list) : typeof list}`);
+    problems.add(
+      "signingKeys",
+      `must be a list of key entries, got ${typeof list === "string" ? JSON.stringify(list) : typeof list}`,
+    );
     return [];
   }
   if (list.length === 0) {
@@ -309,7 +319,8 @@ function parseSigningKeys(raw: RawConfig, problems: Problems): SigningKeyConfig[
     }
     const entry = item as Record<string, unknown>;
     const unknownFields = Object.keys(entry).filter((f) => !["name", "state", "algorithm", "privateJwk"].includes(f));
-    for (const f of unknownFields) problems.add(`${at}.${f}`, "is not a known field; allowed: name, state, algorithm, privateJwk");
+    for (const f of unknownFields)
+      problems.add(`${at}.${f}`, "is not a known field; allowed: name, state, algorithm, privateJwk");
 
     let ok = true;
     const name = entry.name;
@@ -317,7 +328,10 @@ function parseSigningKeys(raw: RawConfig, problems: Problems): SigningKeyConfig[
       problems.add(`${at}.name`, `must be 1-32 characters of a-z, 0-9 and -, got ${JSON.stringify(name)}`);
       ok = false;
     } else if (names.has(name)) {
-      problems.add(`${at}.name`, `duplicates signingKeys[${names.get(name)}].name ${JSON.stringify(name)}; names must be unique`);
+      problems.add(
+        `${at}.name`,
+        `duplicates signingKeys[${names.get(name)}].name ${JSON.stringify(name)}; names must be unique`,
+      );
       ok = false;
     } else {
       names.set(name, i);
@@ -330,7 +344,10 @@ function parseSigningKeys(raw: RawConfig, problems: Problems): SigningKeyConfig[
     let algorithm: Algorithm | undefined;
     if (entry.algorithm !== undefined) {
       if (!ALGORITHMS.includes(entry.algorithm as Algorithm)) {
-        problems.add(`${at}.algorithm`, `${JSON.stringify(entry.algorithm)} is not supported; allowed: ${ALGORITHMS.join(", ")}`);
+        problems.add(
+          `${at}.algorithm`,
+          `${JSON.stringify(entry.algorithm)} is not supported; allowed: ${ALGORITHMS.join(", ")}`,
+        );
         ok = false;
       } else {
         algorithm = entry.algorithm as Algorithm;
@@ -342,10 +359,16 @@ function parseSigningKeys(raw: RawConfig, problems: Problems): SigningKeyConfig[
       if (!imported) ok = false;
       else if (imported.kid !== undefined) {
         if (imported.kid === LEGACY_KID) {
-          problems.add(`${at}.privateJwk`, `has kid ${JSON.stringify(LEGACY_KID)}, which is reserved for the legacy HS256 key`);
+          problems.add(
+            `${at}.privateJwk`,
+            `has kid ${JSON.stringify(LEGACY_KID)}, which is reserved for the legacy HS256 key`,
+          );
           ok = false;
         } else if (kids.has(imported.kid)) {
-          problems.add(`${at}.privateJwk`, `has kid ${JSON.stringify(imported.kid)}, already used by key ${JSON.stringify(kids.get(imported.kid))}; kids must be unique`);
+          problems.add(
+            `${at}.privateJwk`,
+            `has kid ${JSON.stringify(imported.kid)}, already used by key ${JSON.stringify(kids.get(imported.kid))}; kids must be unique`,
+          );
           ok = false;
         } else {
           kids.set(imported.kid, name as string);
@@ -364,7 +387,10 @@ function parseSigningKeys(raw: RawConfig, problems: Problems): SigningKeyConfig[
   if (entries.length === list.length) {
     const current = entries.filter((e) => e.state === "current");
     if (current.length === 0) {
-      problems.add("signingKeys", "has no key with state current; exactly one key must be current (it signs new tokens)");
+      problems.add(
+        "signingKeys",
+        "has no key with state current; exactly one key must be current (it signs new tokens)",
+      );
     } else if (current.length > 1) {
       problems.add(
         "signingKeys",
@@ -409,9 +435,15 @@ function readImages(raw: RawConfig, problems: Problems): Record<ImageKey, string
     if (!allowed.includes(service as ImageKey)) {
       problems.add(`images.${service}`, `is not a known image; allowed: ${allowed.join(", ")}`);
     } else if (typeof ref !== "string" || parseImageReference(ref) === undefined) {
-      problems.add(`images.${service}`, `must be an image reference such as ${IMAGE_DEFAULTS[service as ImageKey]}, got ${JSON.stringify(ref)}`);
+      problems.add(
+        `images.${service}`,
+        `must be an image reference such as ${IMAGE_DEFAULTS[service as ImageKey]}, got ${JSON.stringify(ref)}`,
+      );
     } else if (!isPinnedImage(ref)) {
-      problems.add(`images.${service}`, `must be pinned to a version tag or digest (not latest, not untagged), got ${JSON.stringify(ref)}`);
+      problems.add(
+        `images.${service}`,
+        `must be pinned to a version tag or digest (not latest, not untagged), got ${JSON.stringify(ref)}`,
+      );
     } else {
       images[service as ImageKey] = ref;
     }
@@ -437,7 +469,10 @@ function readLegacyApiKey(
     return undefined;
   }
   if (context.jwtSecret === undefined) {
-    problems.add(name, "needs the jwtSecret that signed it: import it with `pulumi config set --secret jwtSecret <JWT_SECRET>`");
+    problems.add(
+      name,
+      "needs the jwtSecret that signed it: import it with `pulumi config set --secret jwtSecret <JWT_SECRET>`",
+    );
     return undefined;
   }
   const parts = token.split(".");
@@ -449,7 +484,13 @@ function readLegacyApiKey(
   } catch {
     // reported below
   }
-  if (parts.length !== 3 || typeof header !== "object" || header === null || typeof payload !== "object" || payload === null) {
+  if (
+    parts.length !== 3 ||
+    typeof header !== "object" ||
+    header === null ||
+    typeof payload !== "object" ||
+    payload === null
+  ) {
     problems.add(name, "must be the HS256 deployment's JWT (three base64url parts), as in its .env");
     return undefined;
   }
@@ -461,7 +502,10 @@ function readLegacyApiKey(
   const expected = createHmac("sha256", context.jwtSecret).update(`${parts[0]}.${parts[1]}`).digest();
   const given = Buffer.from(parts[2], "base64url");
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-    problems.add(name, "is not signed by the imported jwtSecret; import the key and the secret from the same deployment");
+    problems.add(
+      name,
+      "is not signed by the imported jwtSecret; import the key and the secret from the same deployment",
+    );
     return undefined;
   }
   if (payload.role !== role) {
@@ -488,7 +532,10 @@ export function parseConfig(raw: RawConfig): ProgramConfig {
   let jwtSecret: string | undefined;
   if (raw.jwtSecret !== undefined) {
     if (raw.jwtSecret.length < 32) {
-      problems.add("jwtSecret", `must be at least 32 characters (auth and PostgREST refuse shorter secrets), got ${raw.jwtSecret.length}`);
+      problems.add(
+        "jwtSecret",
+        `must be at least 32 characters (auth and PostgREST refuse shorter secrets), got ${raw.jwtSecret.length}`,
+      );
     } else {
       jwtSecret = raw.jwtSecret;
     }
@@ -520,7 +567,10 @@ export function parseConfig(raw: RawConfig): ProgramConfig {
     dashboardUsername: raw.dashboardUsername ?? DEFAULTS.dashboardUsername,
   };
   if (raw.dashboardUsername !== undefined && !/^[A-Za-z0-9._-]{1,64}$/.test(raw.dashboardUsername)) {
-    problems.add("dashboardUsername", `must be 1-64 characters of letters, digits, ".", "_" or "-", got ${JSON.stringify(raw.dashboardUsername)}`);
+    problems.add(
+      "dashboardUsername",
+      `must be 1-64 characters of letters, digits, ".", "_" or "-", got ${JSON.stringify(raw.dashboardUsername)}`,
+    );
   }
   if (problems.list.length > 0) throw new ConfigError(problems.list);
   return config;

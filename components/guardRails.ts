@@ -22,7 +22,6 @@ export const REVOKE_GRACE_SECONDS = 15 * 60;
 export const OVERRIDE_HINT =
   "For an emergency you can skip this check with `pulumi config set allowUnsafeRotation true` (turn it off again afterwards).";
 
-
 /** What the guard knows about one configured key in the update being planned. */
 export interface KeyFacts {
   /** Position in `signingKeys`, for messages that name the config key. */
@@ -106,7 +105,11 @@ function sameKey(record: KeyRecord, facts: KeyFacts): boolean {
  */
 export function importedKeySource(privateJwkJson: string): string {
   const jwk = JSON.parse(privateJwkJson) as Record<string, unknown>;
-  const required: Record<string, string[]> = { EC: ["crv", "kty", "x", "y"], RSA: ["e", "kty", "n"], OKP: ["crv", "kty", "x"] };
+  const required: Record<string, string[]> = {
+    EC: ["crv", "kty", "x", "y"],
+    RSA: ["e", "kty", "n"],
+    OKP: ["crv", "kty", "x"],
+  };
   const members = required[jwk.kty as string];
   if (!members) throw new Error(`cannot fingerprint a key of type ${JSON.stringify(jwk.kty)}`);
   const canonical = JSON.stringify(Object.fromEntries(members.map((m) => [m, jwk[m]])));
@@ -224,7 +227,8 @@ export function evaluateRotation(input: {
   const ring = next.map((facts): KeyRecord => {
     const record = match(facts);
     const trusted = TRUSTED_STATES.includes(facts.state);
-    const wasTrusted = record !== undefined && TRUSTED_STATES.includes(record.state) && record.publishedAt !== undefined;
+    const wasTrusted =
+      record !== undefined && TRUSTED_STATES.includes(record.state) && record.publishedAt !== undefined;
     const publishedAt = !trusted
       ? undefined
       : wasTrusted
@@ -253,7 +257,9 @@ export function evaluateRotation(input: {
 /**
  * Warnings computable from config alone, logged by the program at every preview and update.
  */
-export function configWarnings(config: Pick<KeyringConfig, "legacyHs256" | "jwtSecret" | "allowUnsafeRotation">): string[] {
+export function configWarnings(
+  config: Pick<KeyringConfig, "legacyHs256" | "jwtSecret" | "allowUnsafeRotation">,
+): string[] {
   const warnings: string[] = [];
   if (config.legacyHs256 && config.jwtSecret === undefined) {
     warnings.push(

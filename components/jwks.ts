@@ -135,7 +135,8 @@ export const TRUSTED_STATES: readonly KeyState[] = ["standby", "current", "previ
 export const GATEWAY_STATES: readonly KeyState[] = ["current", "previous"];
 
 /** Orders anything named by its name (code-unit order, independent of locale): the one order of every key list. */
-export const byName = (a: { name: string }, b: { name: string }): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+export const byName = (a: { name: string }, b: { name: string }): number =>
+  a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
 
 /**
  * Derives every consumer's view of the keyring (design.md's membership table).

@@ -6,7 +6,16 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { canonicalJson, type KeyringConfig } from "./config";
-import { byName, deriveKeyring, legacyOctJwk, type Jwk, type Jwks, type KeyringEntry, type KeyringView, type LegacyEntry } from "./jwks";
+import {
+  byName,
+  deriveKeyring,
+  legacyOctJwk,
+  type Jwk,
+  type Jwks,
+  type KeyringEntry,
+  type KeyringView,
+  type LegacyEntry,
+} from "./jwks";
 import { asPlain, asSecret } from "./outputs";
 import { SigningKey } from "./signingKey";
 import { configWarnings, expiryFindings, keySource } from "./guardRails";
@@ -111,20 +120,18 @@ export class SigningKeyring extends pulumi.ComponentResource {
       const key = this.signingKeys[entry.name];
       return pulumi
         .all([key.kid, key.privateJwk, key.publicJwk, key.anonKey, key.serviceRoleKey, key.expiresAt, key.createdAt])
-        .apply(
-          ([kid, privateJwk, publicJwk, anonKey, serviceRoleKey, expiresAt, createdAt]): KeyringEntry => ({
-            name: entry.name,
-            state: entry.state,
-            algorithm: entry.algorithm,
-            kid,
-            privateJwk,
-            publicJwk: publicJwk as Jwk,
-            anonKey,
-            serviceRoleKey,
-            expiresAt,
-            createdAt,
-          }),
-        );
+        .apply(([kid, privateJwk, publicJwk, anonKey, serviceRoleKey, expiresAt, createdAt]): KeyringEntry => ({
+          name: entry.name,
+          state: entry.state,
+          algorithm: entry.algorithm,
+          kid,
+          privateJwk,
+          publicJwk: publicJwk as Jwk,
+          anonKey,
+          serviceRoleKey,
+          expiresAt,
+          createdAt,
+        }));
     });
     const legacyEntry: pulumi.Output<LegacyEntry | undefined> = legacy
       ? pulumi
@@ -168,11 +175,15 @@ export class SigningKeyring extends pulumi.ComponentResource {
       for (const warning of expiryFindings(facts, new Date()).warnings) pulumi.log.warn(warning, this);
     });
 
-    const view = pulumi.all([pulumi.all(entries), legacyEntry, guard.id]).apply(([list, leg]) => deriveKeyring(list, leg));
+    const view = pulumi
+      .all([pulumi.all(entries), legacyEntry, guard.id])
+      .apply(([list, leg]) => deriveKeyring(list, leg));
 
     // Mocks ignore additionalSecretOutputs, and derived values would otherwise lose the secret bit: wrap here.
     this.authKeys = asSecret(view.apply((v) => v.authKeys));
-    this.verifierJwks = config.legacyHs256 ? asSecret(view.apply((v) => v.verifierJwks)) : asPlain(view.apply((v) => v.verifierJwks));
+    this.verifierJwks = config.legacyHs256
+      ? asSecret(view.apply((v) => v.verifierJwks))
+      : asPlain(view.apply((v) => v.verifierJwks));
     this.publicJwks = asPlain(view.apply((v) => v.publicJwks));
     this.validMethods = asPlain(view.apply((v) => v.validMethods));
     this.currentKid = asPlain(view.apply((v) => v.currentKid));
@@ -181,16 +192,14 @@ export class SigningKeyring extends pulumi.ComponentResource {
     this.gatewayTokens = asSecret(view.apply((v) => v.gatewayTokens));
     this.keys = asPlain(
       pulumi.all(entries).apply((list) =>
-        [...list]
-          .sort(byName)
-          .map(({ name: keyName, state, algorithm, kid, createdAt, expiresAt }) => ({
-            name: keyName,
-            state,
-            algorithm,
-            kid,
-            createdAt,
-            expiresAt,
-          })),
+        [...list].sort(byName).map(({ name: keyName, state, algorithm, kid, createdAt, expiresAt }) => ({
+          name: keyName,
+          state,
+          algorithm,
+          kid,
+          createdAt,
+          expiresAt,
+        })),
       ),
     );
 

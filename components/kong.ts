@@ -39,13 +39,7 @@ export const UPSTREAMS = {
 
 /** Names of the Kong plugins the document may use. */
 export type KongPluginName =
-  | "cors"
-  | "key-auth"
-  | "acl"
-  | "basic-auth"
-  | "request-transformer"
-  | "request-termination"
-  | "post-function";
+  "cors" | "key-auth" | "acl" | "basic-auth" | "request-transformer" | "request-termination" | "post-function";
 
 /** The plugins the document uses; the kong container's `KONG_PLUGINS` must list them (comma-joined). */
 export const KONG_PLUGINS: readonly KongPluginName[] = [
@@ -223,7 +217,8 @@ function checkInput(input: KongInput): void {
   jwt("serviceRoleKey", input.serviceRoleKey);
   for (const role of ["anon", "serviceRole"] as const) {
     const tokens = input.gatewayTokens?.[role];
-    if (!Array.isArray(tokens) || tokens.length === 0) problems.push(`gatewayTokens.${role} must list at least one JWT`);
+    if (!Array.isArray(tokens) || tokens.length === 0)
+      problems.push(`gatewayTokens.${role} must list at least one JWT`);
     else tokens.forEach((token, i) => jwt(`gatewayTokens.${role}[${i}]`, token));
   }
   if (input.studio) {
@@ -238,7 +233,8 @@ function checkInput(input: KongInput): void {
     const anon = new Set([input.publishableKey, ...input.gatewayTokens.anon]);
     const service = new Set([input.secretKey, ...input.gatewayTokens.serviceRole]);
     // key-auth keys are unique across consumers; a shared one would also make the role ambiguous.
-    if ([...anon].some((key) => service.has(key))) problems.push("the same key is given for both anon and service_role");
+    if ([...anon].some((key) => service.has(key)))
+      problems.push("the same key is given for both anon and service_role");
   }
   if (problems.length > 0) throw new Error(`invalid gateway input: ${problems.join("; ")}`);
 }
@@ -277,7 +273,10 @@ export function kongDocument(input: KongInput): KongDeclarativeConfig {
   const realtimeKey = realtimeKeyTemplate(input);
   const mapAuthorization = (...extraAdds: string[]): KongPlugin => ({
     name: "request-transformer",
-    config: { add: { headers: [...extraAdds, `Authorization:${auth}`] }, replace: { headers: [`Authorization:${auth}`] } },
+    config: {
+      add: { headers: [...extraAdds, `Authorization:${auth}`] },
+      replace: { headers: [`Authorization:${auth}`] },
+    },
   });
   const secured = (extra: KongPlugin[] = [mapAuthorization()]): KongPlugin[] => [
     CORS,
@@ -315,7 +314,10 @@ export function kongDocument(input: KongInput): KongDeclarativeConfig {
       plugins: secured([
         {
           name: "request-transformer",
-          config: { add: { headers: [`x-api-key:${realtimeKey}`] }, replace: { querystring: [`apikey:${realtimeKey}`] } },
+          config: {
+            add: { headers: [`x-api-key:${realtimeKey}`] },
+            replace: { querystring: [`apikey:${realtimeKey}`] },
+          },
         },
       ]),
     },
@@ -341,7 +343,12 @@ export function kongDocument(input: KongInput): KongDeclarativeConfig {
   ];
   if (input.studio) {
     services.push(
-      { name: "meta", url: `${UPSTREAMS.meta}/`, routes: route("meta", "/pg/"), plugins: [KEY_AUTH(), ACL(ACL_GROUPS.admin)] },
+      {
+        name: "meta",
+        url: `${UPSTREAMS.meta}/`,
+        routes: route("meta", "/pg/"),
+        plugins: [KEY_AUTH(), ACL(ACL_GROUPS.admin)],
+      },
       {
         // Studio's MCP server can run SQL; it is not exposed through the gateway.
         name: "dashboard-mcp-blocked",
@@ -362,7 +369,10 @@ export function kongDocument(input: KongInput): KongDeclarativeConfig {
     _format_version: KONG_FORMAT_VERSION,
     _transform: true,
     consumers: [
-      { username: CONSUMERS.anon, keyauth_credentials: credentials([input.publishableKey, ...input.gatewayTokens.anon]) },
+      {
+        username: CONSUMERS.anon,
+        keyauth_credentials: credentials([input.publishableKey, ...input.gatewayTokens.anon]),
+      },
       {
         username: CONSUMERS.serviceRole,
         keyauth_credentials: credentials([input.secretKey, ...input.gatewayTokens.serviceRole]),

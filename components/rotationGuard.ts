@@ -49,7 +49,9 @@ function factsOf(keys: unknown): KeyFacts[] | undefined {
 function ringOf(olds: Record<string, unknown>): KeyRecord[] | undefined {
   const ring = olds.ring;
   if (!Array.isArray(ring)) return undefined;
-  return ring.filter((r): r is KeyRecord => r !== null && typeof r === "object" && typeof (r as KeyRecord).name === "string");
+  return ring.filter(
+    (r): r is KeyRecord => r !== null && typeof r === "object" && typeof (r as KeyRecord).name === "string",
+  );
 }
 
 function optionsOf(news: Record<string, unknown>): GuardOptions {
@@ -79,7 +81,11 @@ export function checkRotationGuard(
   const next = factsOf(news.keys);
   if (!next) {
     // Cannot judge a keyring that is not known yet; keep the memory for the next update.
-    return { inputs: { ...withoutProvider(news), ...(olds.ring ? { ring: olds.ring } : {}) }, failures: [], overridden: [] };
+    return {
+      inputs: { ...withoutProvider(news), ...(olds.ring ? { ring: olds.ring } : {}) },
+      failures: [],
+      overridden: [],
+    };
   }
   const verdict = evaluateRotation({ previous: ringOf(olds), next, now, options: optionsOf(news) });
   return {

@@ -188,7 +188,14 @@ export function containerSpecs(options: { studio: boolean }): ContainerSpec[] {
       healthcheck: HEALTHCHECKS.realtime,
       dependsOn: ["db"],
       volumes: [],
-      secretEnv: ["DB_PASSWORD", "DB_ENC_KEY", "API_JWT_SECRET", "API_JWT_JWKS", "SECRET_KEY_BASE", "METRICS_JWT_SECRET"],
+      secretEnv: [
+        "DB_PASSWORD",
+        "DB_ENC_KEY",
+        "API_JWT_SECRET",
+        "API_JWT_JWKS",
+        "SECRET_KEY_BASE",
+        "METRICS_JWT_SECRET",
+      ],
     },
     {
       role: "storage",

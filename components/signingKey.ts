@@ -50,7 +50,11 @@ const STABLE_OUTPUTS = ["kid", "privateJwk", "publicJwk", "createdAt", "algorith
 /** Outputs the engine must encrypt in state. */
 export const SIGNING_KEY_SECRET_OUTPUTS = ["privateJwk", "importedJwk", "anonKey", "serviceRoleKey"];
 
-function sameIdentity(name: (typeof IDENTITY_INPUTS)[number], olds: Record<string, unknown>, news: Record<string, unknown>): boolean {
+function sameIdentity(
+  name: (typeof IDENTITY_INPUTS)[number],
+  olds: Record<string, unknown>,
+  news: Record<string, unknown>,
+): boolean {
   const before = olds[name];
   const after = news[name];
   if (after === UNKNOWN_INPUT) return false;
@@ -97,7 +101,10 @@ function inputsOf(props: Record<string, unknown>): SigningKeyInputs {
 }
 
 /** Creates a key: generate or import, then mint its role JWTs. */
-export async function createSigningKey(props: Record<string, unknown>, now: Date = new Date()): Promise<SigningKeyOutputs> {
+export async function createSigningKey(
+  props: Record<string, unknown>,
+  now: Date = new Date(),
+): Promise<SigningKeyOutputs> {
   const inputs = inputsOf(props);
   const privateJwk = await materialize(inputs);
   const issuedAt = Math.floor(now.getTime() / 1000);
@@ -124,7 +131,8 @@ export const signingKeyProvider: pulumi.dynamic.ResourceProvider = {
 
   async diff(_id, olds, news) {
     const replaces = IDENTITY_INPUTS.filter((name) => !sameIdentity(name, olds, news));
-    const lifetimeChanged = news.apiKeyLifetimeDays === UNKNOWN_INPUT || olds.apiKeyLifetimeDays !== news.apiKeyLifetimeDays;
+    const lifetimeChanged =
+      news.apiKeyLifetimeDays === UNKNOWN_INPUT || olds.apiKeyLifetimeDays !== news.apiKeyLifetimeDays;
     return {
       changes: replaces.length > 0 || lifetimeChanged,
       replaces: [...replaces],
@@ -135,7 +143,11 @@ export const signingKeyProvider: pulumi.dynamic.ResourceProvider = {
 
   async update(_id, olds, news) {
     const inputs = inputsOf(news);
-    const tokens = await mintRoleTokens(olds.privateJwk as Jwk, Math.floor(Date.now() / 1000), inputs.apiKeyLifetimeDays);
+    const tokens = await mintRoleTokens(
+      olds.privateJwk as Jwk,
+      Math.floor(Date.now() / 1000),
+      inputs.apiKeyLifetimeDays,
+    );
     return { outs: { ...olds, ...inputs, ...tokens } };
   },
 

@@ -102,7 +102,11 @@ export class SupabaseStack extends pulumi.ComponentResource {
     const metaCryptoKey = config.studio ? password("meta-crypto-key", 32) : undefined;
     this.dashboardPassword = config.studio ? password("dashboard-password", 32) : undefined;
 
-    this.network = new docker.Network(`${name}-network`, { name: `${DOCKER_PREFIX}-network`, driver: "bridge" }, { parent: this });
+    this.network = new docker.Network(
+      `${name}-network`,
+      { name: `${DOCKER_PREFIX}-network`, driver: "bridge" },
+      { parent: this },
+    );
 
     this.volumes = Object.fromEntries(
       VOLUME_ROLES.map((role) => [
@@ -147,7 +151,9 @@ export class SupabaseStack extends pulumi.ComponentResource {
       rest: () =>
         pulumi
           .all([rolePasswords.authenticator, k.verifierJwks, k.jwtSecret])
-          .apply(([dbPassword, verifierJwks, jwtSecret]) => restEnv({ dbPassword, verifierJwks, jwtSecret, jwtExpiry: config.jwtExpiry })),
+          .apply(([dbPassword, verifierJwks, jwtSecret]) =>
+            restEnv({ dbPassword, verifierJwks, jwtSecret, jwtExpiry: config.jwtExpiry }),
+          ),
       realtime: () =>
         pulumi
           .all([postgresPassword, k.jwtSecret, k.verifierJwks, realtimeSecretKeyBase, realtimeDbEncKey])
@@ -158,13 +164,30 @@ export class SupabaseStack extends pulumi.ComponentResource {
         pulumi
           .all([rolePasswords.supabase_storage_admin, k.jwtSecret, k.verifierJwks, k.anonKey, k.serviceRoleKey])
           .apply(([dbPassword, jwtSecret, verifierJwks, anonKey, serviceRoleKey]) =>
-            storageEnv({ dbPassword, jwtSecret, verifierJwks, anonKey, serviceRoleKey, apiExternalUrl: config.apiExternalUrl }),
+            storageEnv({
+              dbPassword,
+              jwtSecret,
+              verifierJwks,
+              anonKey,
+              serviceRoleKey,
+              apiExternalUrl: config.apiExternalUrl,
+            }),
           ),
       meta: () =>
-        pulumi.all([postgresPassword, metaCryptoKey!]).apply(([p, cryptoKey]) => metaEnv({ postgresPassword: p, cryptoKey })),
+        pulumi
+          .all([postgresPassword, metaCryptoKey!])
+          .apply(([p, cryptoKey]) => metaEnv({ postgresPassword: p, cryptoKey })),
       studio: () =>
         pulumi
-          .all([postgresPassword, metaCryptoKey!, k.anonKey, k.serviceRoleKey, k.jwtSecret, k.publishableKey, k.secretKey])
+          .all([
+            postgresPassword,
+            metaCryptoKey!,
+            k.anonKey,
+            k.serviceRoleKey,
+            k.jwtSecret,
+            k.publishableKey,
+            k.secretKey,
+          ])
           .apply(([p, cryptoKey, anonKey, serviceRoleKey, jwtSecret, publishableKey, secretKey]) =>
             studioEnv({
               postgresPassword: p,
@@ -182,12 +205,24 @@ export class SupabaseStack extends pulumi.ComponentResource {
 
     const uploadsFor: Partial<Record<ServiceRole, () => pulumi.Output<Upload[]>>> = {
       db: () =>
-        pulumi.all(rolePasswords).apply((passwords) =>
-          dbInitFiles({ rolePasswords: passwords, jwtExpiry: config.jwtExpiry }).map(({ file, content }) => ({ file, content })),
-        ),
+        pulumi
+          .all(rolePasswords)
+          .apply((passwords) =>
+            dbInitFiles({ rolePasswords: passwords, jwtExpiry: config.jwtExpiry }).map(({ file, content }) => ({
+              file,
+              content,
+            })),
+          ),
       kong: () =>
         pulumi
-          .all([k.publishableKey, k.secretKey, k.anonKey, k.serviceRoleKey, k.gatewayTokens, this.dashboardPassword ?? ""])
+          .all([
+            k.publishableKey,
+            k.secretKey,
+            k.anonKey,
+            k.serviceRoleKey,
+            k.gatewayTokens,
+            this.dashboardPassword ?? "",
+          ])
           .apply(([publishableKey, secretKey, anonKey, serviceRoleKey, gatewayTokens, dashboardPassword]) => [
             {
               file: KONG_CONFIG_PATH,

@@ -102,7 +102,7 @@ export async function importSigningJwk(text: string, algorithm: Algorithm): Prom
   if (Array.isArray(parsed) && parsed.length === 1) parsed = parsed[0];
   const raw = parsed as Record<string, unknown>;
   if (typeof raw !== "object" || raw === null || raw.d === undefined) {
-    throw new Error("the imported JWK is not a private key (it has no \"d\")");
+    throw new Error('the imported JWK is not a private key (it has no "d")');
   }
   const expectedKty = { ES256: "EC", RS256: "RSA", EdDSA: "OKP" }[algorithm];
   if (raw.kty !== expectedKty) {
@@ -154,7 +154,10 @@ export function opaqueKey(prefix: string, random: string): string {
   if (!/^[A-Za-z0-9_-]{22}$/.test(random)) throw new Error("an opaque key needs 22 base64url characters of randomness");
   const { createHash } = require("node:crypto") as typeof import("node:crypto");
   const body = prefix + random;
-  const checksum = createHash("sha256").update(OPAQUE_CHECKSUM_DOMAIN + body).digest("base64url").slice(0, 8);
+  const checksum = createHash("sha256")
+    .update(OPAQUE_CHECKSUM_DOMAIN + body)
+    .digest("base64url")
+    .slice(0, 8);
   return `${body}_${checksum}`;
 }
 

@@ -42,7 +42,9 @@ function envEntries(envs: unknown): Array<[string, string]> {
 
 /** Every upload entry as an object; unknown lists or entries are skipped. */
 function uploadsOf(uploads: unknown): Array<Record<string, unknown>> {
-  return Array.isArray(uploads) ? uploads.filter((u): u is Record<string, unknown> => !!u && typeof u === "object") : [];
+  return Array.isArray(uploads)
+    ? uploads.filter((u): u is Record<string, unknown> => !!u && typeof u === "object")
+    : [];
 }
 
 /**
@@ -82,7 +84,8 @@ export const imagesPinned: ResourceValidationPolicy = {
   description: "Container images are pinned to a version tag or digest (no latest, no missing tag).",
   enforcementLevel: "mandatory",
   validateResource: (args: ResourceValidationArgs, report: ReportViolation) => {
-    const advice = "pin it to a version tag other than latest (e.g. supabase/gotrue:v2.196.0) or to a digest (@sha256:…)";
+    const advice =
+      "pin it to a version tag other than latest (e.g. supabase/gotrue:v2.196.0) or to a digest (@sha256:…)";
     if (args.type === TYPES.remoteImage) {
       const ref = args.props.name;
       if (isKnownString(ref) && !isPinnedImage(ref)) report(`image ${JSON.stringify(ref)} is not pinned: ${advice}.`);
@@ -99,7 +102,8 @@ export const imagesPinned: ResourceValidationPolicy = {
 /** Private key material stays in auth, the only service that signs. */
 export const noPrivateJwkOutsideAuth: ResourceValidationPolicy = {
   name: "no-private-jwk-outside-auth",
-  description: "No container but auth gets a private JWK member (d, p, q, dp, dq, qi, oth, or an oct k) in its env or files.",
+  description:
+    "No container but auth gets a private JWK member (d, p, q, dp, dq, qi, oth, or an oct k) in its env or files.",
   enforcementLevel: "mandatory",
   validateResource: (args: ResourceValidationArgs, report: ReportViolation) => {
     if (args.type !== TYPES.container) return;
@@ -117,7 +121,9 @@ export const noPrivateJwkOutsideAuth: ResourceValidationPolicy = {
       const content = upload.content;
       const members = isKnownString(content) ? privateJwkMembers(content) : [];
       if (members.length > 0) {
-        report(`container ${role}: uploaded file ${String(upload.file)} holds a private JWK (member ${members.join(", ")}); only auth may hold private key material.`);
+        report(
+          `container ${role}: uploaded file ${String(upload.file)} holds a private JWK (member ${members.join(", ")}); only auth may hold private key material.`,
+        );
       }
     }
   },
@@ -126,32 +132,42 @@ export const noPrivateJwkOutsideAuth: ResourceValidationPolicy = {
 /** Kong reads kong.yml from an uploaded file, so a remote Docker host needs nothing on its disk. */
 export const kongConfigByUpload: ResourceValidationPolicy = {
   name: "kong-config-by-upload",
-  description: "Kong's declarative config (KONG_DECLARATIVE_CONFIG) is shipped with the container's uploads, not a bind mount.",
+  description:
+    "Kong's declarative config (KONG_DECLARATIVE_CONFIG) is shipped with the container's uploads, not a bind mount.",
   enforcementLevel: "mandatory",
   validateResource: (args: ResourceValidationArgs, report: ReportViolation) => {
     if (args.type !== TYPES.container || containerRole(args) !== "kong") return;
     if (!Array.isArray(args.props.envs)) return; // not known yet
     const path = envEntries(args.props.envs).find(([k]) => k === "KONG_DECLARATIVE_CONFIG")?.[1];
     if (path === undefined || path === "") {
-      report("container kong: KONG_DECLARATIVE_CONFIG is not set; kong must read its declarative config from a file shipped with uploads.");
+      report(
+        "container kong: KONG_DECLARATIVE_CONFIG is not set; kong must read its declarative config from a file shipped with uploads.",
+      );
       return;
     }
     const dir = path.slice(0, path.lastIndexOf("/")) || "/";
-    const covers = (target: unknown) => isKnownString(target) && (target === path || target === dir || path.startsWith(`${target.replace(/\/+$/, "")}/`));
+    const covers = (target: unknown) =>
+      isKnownString(target) && (target === path || target === dir || path.startsWith(`${target.replace(/\/+$/, "")}/`));
     for (const v of Array.isArray(args.props.volumes) ? args.props.volumes : []) {
       if (v && isKnownString(v.hostPath) && covers(v.containerPath)) {
-        report(`container kong: ${String(v.containerPath)} is a bind mount of host path ${v.hostPath}; ship ${path} with uploads instead (a remote Docker host has no such file).`);
+        report(
+          `container kong: ${String(v.containerPath)} is a bind mount of host path ${v.hostPath}; ship ${path} with uploads instead (a remote Docker host has no such file).`,
+        );
       }
     }
     for (const m of Array.isArray(args.props.mounts) ? args.props.mounts : []) {
       if (m && m.type === "bind" && covers(m.target)) {
-        report(`container kong: ${String(m.target)} is a bind mount; ship ${path} with uploads instead (a remote Docker host has no such file).`);
+        report(
+          `container kong: ${String(m.target)} is a bind mount; ship ${path} with uploads instead (a remote Docker host has no such file).`,
+        );
       }
     }
     if (args.props.uploads === UNKNOWN_INPUT) return; // computed during a preview
     const upload = uploadsOf(args.props.uploads).find((u) => u.file === path);
     if (!upload) {
-      report(`container kong: KONG_DECLARATIVE_CONFIG is ${path}, but no upload writes that file; add {file: ${JSON.stringify(path)}, content: <kong.yml>} to uploads.`);
+      report(
+        `container kong: KONG_DECLARATIVE_CONFIG is ${path}, but no upload writes that file; add {file: ${JSON.stringify(path)}, content: <kong.yml>} to uploads.`,
+      );
     } else if (![upload.content, upload.contentBase64, upload.source].some((c) => typeof c === "string" && c !== "")) {
       report(`container kong: the upload of ${path} has no content; render kong.yml into its content.`);
     }

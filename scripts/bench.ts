@@ -48,7 +48,11 @@ const ms = (v: number) => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.
 const spread = (s: Stats) => `${ms(s.median)} (${ms(s.min)}–${ms(s.max)})`;
 
 function table(header: string[], rows: string[][]): string {
-  return [`| ${header.join(" | ")} |`, `|${header.map(() => "---").join("|")}|`, ...rows.map((r) => `| ${r.join(" | ")} |`)].join("\n");
+  return [
+    `| ${header.join(" | ")} |`,
+    `|${header.map(() => "---").join("|")}|`,
+    ...rows.map((r) => `| ${r.join(" | ")} |`),
+  ].join("\n");
 }
 
 /** A keyring of `size` keys as `signingKeys` config: one current, one standby, the rest previous or revoked. */
@@ -146,7 +150,9 @@ async function main(): Promise<void> {
   const openssl = execFileSync("openssl", ["version"], { encoding: "utf8" }).trim();
   console.log(`### Benchmark (${new Date().toISOString().slice(0, 10)})`);
   console.log("");
-  console.log(`Node ${process.version}, ${openssl}, ${cpus()[0]?.model ?? "unknown CPU"} × ${cpus().length}; ${RUNS} runs per row.`);
+  console.log(
+    `Node ${process.version}, ${openssl}, ${cpus()[0]?.model ?? "unknown CPU"} × ${cpus().length}; ${RUNS} runs per row.`,
+  );
   console.log("");
   console.log("#### Program evaluation under mocks (config → keyring → guard → containers)");
   console.log("");

@@ -48,14 +48,17 @@ class UsageError extends Error {}
 const STACK_NAME = /^[A-Za-z0-9._-]+$/;
 
 function stackFilePath(dir: string, stack: string | undefined): { file: string; label: string; stack: string } {
-  if (!stack) throw new UsageError("--stack <name> is required (the stack whose Pulumi.<name>.yaml to use, e.g. --stack dev)");
+  if (!stack)
+    throw new UsageError("--stack <name> is required (the stack whose Pulumi.<name>.yaml to use, e.g. --stack dev)");
   if (!STACK_NAME.test(stack)) {
     throw new UsageError(
       `--stack ${JSON.stringify(stack)} is not a plain stack name; pass the name as it appears in the file name Pulumi.<name>.yaml (letters, digits, ".", "_", "-")`,
     );
   }
   if (!fs.existsSync(path.join(dir, "Pulumi.yaml"))) {
-    throw new StackFileError(`${dir} has no Pulumi.yaml: run this from the project directory or pass --dir <project directory>`);
+    throw new StackFileError(
+      `${dir} has no Pulumi.yaml: run this from the project directory or pass --dir <project directory>`,
+    );
   }
   const label = `Pulumi.${stack}.yaml`;
   const file = path.join(dir, label);
@@ -79,10 +82,12 @@ function keyCommand(command: string, positionals: string[], algorithm: string | 
   const name = positionals[0];
   if (!name) throw new UsageError(`${command} needs a key name, e.g. npm run keys -- ${command} k2 --stack dev`);
   if (positionals.length > 1) throw new UsageError(`${command} takes one key name, got ${positionals.join(" ")}`);
-  if (algorithm !== undefined && command !== "add-standby") throw new UsageError(`--algorithm only applies to add-standby and generate`);
+  if (algorithm !== undefined && command !== "add-standby")
+    throw new UsageError(`--algorithm only applies to add-standby and generate`);
   if (command === "add-standby") {
     const alg = (algorithm ?? "ES256") as Algorithm;
-    if (!ALGORITHMS.includes(alg)) throw new UsageError(`--algorithm must be one of ${ALGORITHMS.join(", ")}, got ${JSON.stringify(algorithm)}`);
+    if (!ALGORITHMS.includes(alg))
+      throw new UsageError(`--algorithm must be one of ${ALGORITHMS.join(", ")}, got ${JSON.stringify(algorithm)}`);
     return { kind: "add-standby", name, algorithm: alg };
   }
   return { kind: command as "promote" | "revoke" | "remove", name };
@@ -93,7 +98,9 @@ function status(file: string, label: string, stack: string, io: CliIo): number {
   const timing = rotationTiming(parsed);
   io.out(`Stack ${stack} (${file})\n\n${keyringTable(parsed.keys)}\n\n`);
   const legacy = parsed.config?.legacyHs256 ?? parsed.raw.legacyHs256 === "true";
-  io.out(`legacyHs256: ${legacy}   jwtExpiry: ${timing.jwtExpiry} s   jwksCacheSeconds: ${timing.jwksCacheSeconds} s\n`);
+  io.out(
+    `legacyHs256: ${legacy}   jwtExpiry: ${timing.jwtExpiry} s   jwksCacheSeconds: ${timing.jwksCacheSeconds} s\n`,
+  );
   const rules = waitingRules(timing);
   io.out(`Rules: ${rules.beforePromote}\n       ${rules.beforeRevoke}\n`);
   io.out("Kids of generated keys live in Pulumi state: pulumi stack output currentKid / jwks.\n");
@@ -104,7 +111,9 @@ function status(file: string, label: string, stack: string, io: CliIo): number {
     );
   }
   if (parsed.problems.length > 0) {
-    io.err(`${label} is not a valid configuration; pulumi preview would stop with:\n${parsed.problems.map((p) => `  - ${p}`).join("\n")}\n`);
+    io.err(
+      `${label} is not a valid configuration; pulumi preview would stop with:\n${parsed.problems.map((p) => `  - ${p}`).join("\n")}\n`,
+    );
     return 1;
   }
   return 0;
@@ -124,21 +133,34 @@ function readJwtSecretOption(values: Record<string, string | boolean | undefined
   try {
     return fs.readFileSync(path.resolve(cwd, file), "utf8").replace(/\r?\n$/, "");
   } catch (error) {
-    throw new UsageError(`--jwt-secret-file: cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    throw new UsageError(
+      `--jwt-secret-file: cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+    );
   }
 }
 
-async function generate(values: Record<string, string | boolean | undefined>, positionals: string[], io: CliIo): Promise<number> {
-  if (positionals.length > 0) throw new UsageError(`generate takes no positional arguments, got ${positionals.join(" ")}`);
+async function generate(
+  values: Record<string, string | boolean | undefined>,
+  positionals: string[],
+  io: CliIo,
+): Promise<number> {
+  if (positionals.length > 0)
+    throw new UsageError(`generate takes no positional arguments, got ${positionals.join(" ")}`);
   const format = (values.format ?? "env") as ComposeFormat;
-  if (!COMPOSE_FORMATS.includes(format)) throw new UsageError(`--format must be env or json, got ${JSON.stringify(values.format)}`);
+  if (!COMPOSE_FORMATS.includes(format))
+    throw new UsageError(`--format must be env or json, got ${JSON.stringify(values.format)}`);
   const algorithm = (values.algorithm ?? "ES256") as Algorithm;
-  if (!ALGORITHMS.includes(algorithm)) throw new UsageError(`--algorithm must be one of ${ALGORITHMS.join(", ")}, got ${JSON.stringify(values.algorithm)}`);
+  if (!ALGORITHMS.includes(algorithm))
+    throw new UsageError(
+      `--algorithm must be one of ${ALGORITHMS.join(", ")}, got ${JSON.stringify(values.algorithm)}`,
+    );
   let lifetimeDays: number | undefined;
   if (values["lifetime-days"] !== undefined) {
     lifetimeDays = Number(values["lifetime-days"]);
     if (!Number.isInteger(lifetimeDays) || lifetimeDays <= 0) {
-      throw new UsageError(`--lifetime-days must be a positive whole number of days, got ${JSON.stringify(values["lifetime-days"])}`);
+      throw new UsageError(
+        `--lifetime-days must be a positive whole number of days, got ${JSON.stringify(values["lifetime-days"])}`,
+      );
     }
   }
   const jwtSecret = readJwtSecretOption(values, io.cwd);
@@ -213,7 +235,9 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     io.out(`Updated ${file}:\n${edit.changes.map((c) => `  ${c}`).join("\n")}\n\n${keyringTable(edit.after.keys)}\n\n`);
     io.out(nextSteps(cmd, stack, rotationTiming(edit.after)).join("\n") + "\n");
     if (edit.after.problems.length > 0) {
-      io.err(`warning: ${label} already had problems that pulumi preview will report (not caused by this change):\n${edit.after.problems.map((p) => `  - ${p}`).join("\n")}\n`);
+      io.err(
+        `warning: ${label} already had problems that pulumi preview will report (not caused by this change):\n${edit.after.problems.map((p) => `  - ${p}`).join("\n")}\n`,
+      );
     }
     return 0;
   } catch (error) {

@@ -75,14 +75,17 @@ function quiet(ctx: Context, command: string, args: string[]): number {
 /** Makes sure Pulumi can decrypt the stack's secrets without asking; returns where the passphrase comes from. */
 function passphrase(ctx: Context, stack: string, create: boolean): string | undefined {
   if (ctx.env.PULUMI_CONFIG_PASSPHRASE !== undefined) return "PULUMI_CONFIG_PASSPHRASE (set by you)";
-  if (ctx.env.PULUMI_CONFIG_PASSPHRASE_FILE) return `PULUMI_CONFIG_PASSPHRASE_FILE=${ctx.env.PULUMI_CONFIG_PASSPHRASE_FILE} (set by you)`;
+  if (ctx.env.PULUMI_CONFIG_PASSPHRASE_FILE)
+    return `PULUMI_CONFIG_PASSPHRASE_FILE=${ctx.env.PULUMI_CONFIG_PASSPHRASE_FILE} (set by you)`;
   const file = path.join(ctx.root, STATE_DIR, `${stack}.passphrase`);
   if (!fs.existsSync(file)) {
     if (!create) return undefined;
     fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
     // 32 random bytes: the passphrase only ever lives in this file, never on a command line.
     fs.writeFileSync(file, randomBytes(32).toString("base64url") + "\n", { mode: 0o600, flag: "wx" });
-    ctx.out(`Generated a passphrase for stack ${stack} in ${file} (mode 600). Back it up: without it the stack's secrets cannot be decrypted.\n`);
+    ctx.out(
+      `Generated a passphrase for stack ${stack} in ${file} (mode 600). Back it up: without it the stack's secrets cannot be decrypted.\n`,
+    );
   }
   ctx.env.PULUMI_CONFIG_PASSPHRASE_FILE = file;
   return `${file}`;
@@ -144,7 +147,9 @@ export function quickStart(argv: string[], ctx: Context): number {
     const source = passphrase(ctx, stack, false);
     ctx.out(`Selected stack ${stack}${source ? `; passphrase from ${source}` : ""}\n`);
     if (!source && stackText?.includes("encryptionsalt:")) {
-      ctx.out("This stack uses a passphrase: Pulumi will ask for it (or set PULUMI_CONFIG_PASSPHRASE / PULUMI_CONFIG_PASSPHRASE_FILE).\n");
+      ctx.out(
+        "This stack uses a passphrase: Pulumi will ask for it (or set PULUMI_CONFIG_PASSPHRASE / PULUMI_CONFIG_PASSPHRASE_FILE).\n",
+      );
     }
   } else {
     const source = passphrase(ctx, stack, true);

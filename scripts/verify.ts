@@ -65,7 +65,11 @@ export async function main(argv: string[], out: (t: string) => void, err: (t: st
 }
 
 if (require.main === module) {
-  main(process.argv.slice(2), (t) => process.stdout.write(t), (t) => process.stderr.write(t)).then(
+  main(
+    process.argv.slice(2),
+    (t) => process.stdout.write(t),
+    (t) => process.stderr.write(t),
+  ).then(
     (code) => {
       process.exitCode = code;
     },

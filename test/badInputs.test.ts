@@ -32,7 +32,10 @@ let ecJwk: Record<string, unknown>;
 let rsa1024: Record<string, unknown>;
 beforeAll(async () => {
   ecJwk = await generateSigningJwk("ES256", "imported-1");
-  rsa1024 = generateKeyPairSync("rsa", { modulusLength: 1024 }).privateKey.export({ format: "jwk" }) as Record<string, unknown>;
+  rsa1024 = generateKeyPairSync("rsa", { modulusLength: 1024 }).privateKey.export({ format: "jwk" }) as Record<
+    string,
+    unknown
+  >;
 });
 
 describe("rejected before any resource is registered", () => {
@@ -40,39 +43,168 @@ describe("rejected before any resource is registered", () => {
   const cases: Array<[string, () => Record<string, unknown>, string]> = [
     // keyring
     ["no signingKeys", () => ({}), "supabase-selfhosted:signingKeys: is required"],
-    ["signingKeys not a list", () => ({ signingKeys: "k1" }), 'supabase-selfhosted:signingKeys: must be a list of key entries, got "k1"'],
-    ["empty keyring", () => ({ signingKeys: [] }), "supabase-selfhosted:signingKeys: must hold at least one key, with state current"],
-    ["bad key name", () => ({ signingKeys: [{ name: "Key 1", state: "current" }] }), "supabase-selfhosted:signingKeys[0].name: must be 1-32 characters of a-z, 0-9 and -"],
-    ["duplicate key names", () => ({ signingKeys: [...K1, { name: "k1", state: "standby" }] }), 'supabase-selfhosted:signingKeys[1].name: duplicates signingKeys[0].name "k1"'],
-    ["unknown state", () => ({ signingKeys: [{ name: "k1", state: "active" }] }), 'supabase-selfhosted:signingKeys[0].state: "active" is not a key state; allowed: standby, current, previous, revoked'],
-    ["no current key", () => ({ signingKeys: [{ name: "k1", state: "standby" }] }), "supabase-selfhosted:signingKeys: has no key with state current"],
-    ["two current keys", () => ({ signingKeys: [...K1, { name: "k2", state: "current" }] }), "supabase-selfhosted:signingKeys: has 2 keys with state current (k1, k2)"],
-    ["HS256 as a key algorithm", () => ({ signingKeys: [{ name: "k1", state: "current", algorithm: "HS256" }] }), 'supabase-selfhosted:signingKeys[0].algorithm: "HS256" is not supported; allowed: ES256, RS256, EdDSA'],
-    ["unknown entry field", () => ({ signingKeys: [{ name: "k1", state: "current", kid: "x" }] }), "supabase-selfhosted:signingKeys[0].kid: is not a known field"],
-    ["privateJwk not JSON", () => ({ signingKeys: [{ name: "k1", state: "current", privateJwk: "{nope" }] }), "supabase-selfhosted:signingKeys[0].privateJwk: is not valid JSON"],
-    ["public JWK imported", () => { const { d: _d, ...pub } = ecJwk; return { signingKeys: [{ name: "k1", state: "current", privateJwk: JSON.stringify(pub) }] }; }, 'supabase-selfhosted:signingKeys[0].privateJwk: is a public key (no "d")'],
-    ["EC key for RS256", () => ({ signingKeys: [{ name: "k1", state: "current", algorithm: "RS256", privateJwk: JSON.stringify(ecJwk) }] }), "supabase-selfhosted:signingKeys[0].privateJwk: is a EC key but the entry's algorithm is RS256"],
-    ["RSA key under 2048 bits", () => ({ signingKeys: [{ name: "k1", state: "current", algorithm: "RS256", privateJwk: JSON.stringify(rsa1024) }] }), "supabase-selfhosted:signingKeys[0].privateJwk: is an RSA key shorter than 2048 bits"],
-    ["reserved legacy kid", () => ({ signingKeys: [{ name: "k1", state: "current", privateJwk: JSON.stringify({ ...ecJwk, kid: "legacy-hs256" }) }] }), 'supabase-selfhosted:signingKeys[0].privateJwk: has kid "legacy-hs256", which is reserved'],
-    ["short jwtSecret", () => ({ signingKeys: K1, jwtSecret: "too-short" }), "supabase-selfhosted:jwtSecret: must be at least 32 characters"],
-    ["legacyHs256 not a boolean", () => ({ signingKeys: K1, legacyHs256: "yes" }), 'supabase-selfhosted:legacyHs256: must be a boolean (true or false), got "yes"'],
-    ["jwtExpiry zero", () => ({ signingKeys: K1, jwtExpiry: 0 }), 'supabase-selfhosted:jwtExpiry: must be a positive integer, got "0"'],
-    ["apiKeyLifetimeDays too long", () => ({ signingKeys: K1, apiKeyLifetimeDays: 40000 }), "supabase-selfhosted:apiKeyLifetimeDays: must be at most 36500, got 40000"],
+    [
+      "signingKeys not a list",
+      () => ({ signingKeys: "k1" }),
+      'supabase-selfhosted:signingKeys: must be a list of key entries, got "k1"',
+    ],
+    [
+      "empty keyring",
+      () => ({ signingKeys: [] }),
+      "supabase-selfhosted:signingKeys: must hold at least one key, with state current",
+    ],
+    [
+      "bad key name",
+      () => ({ signingKeys: [{ name: "Key 1", state: "current" }] }),
+      "supabase-selfhosted:signingKeys[0].name: must be 1-32 characters of a-z, 0-9 and -",
+    ],
+    [
+      "duplicate key names",
+      () => ({ signingKeys: [...K1, { name: "k1", state: "standby" }] }),
+      'supabase-selfhosted:signingKeys[1].name: duplicates signingKeys[0].name "k1"',
+    ],
+    [
+      "unknown state",
+      () => ({ signingKeys: [{ name: "k1", state: "active" }] }),
+      'supabase-selfhosted:signingKeys[0].state: "active" is not a key state; allowed: standby, current, previous, revoked',
+    ],
+    [
+      "no current key",
+      () => ({ signingKeys: [{ name: "k1", state: "standby" }] }),
+      "supabase-selfhosted:signingKeys: has no key with state current",
+    ],
+    [
+      "two current keys",
+      () => ({ signingKeys: [...K1, { name: "k2", state: "current" }] }),
+      "supabase-selfhosted:signingKeys: has 2 keys with state current (k1, k2)",
+    ],
+    [
+      "HS256 as a key algorithm",
+      () => ({ signingKeys: [{ name: "k1", state: "current", algorithm: "HS256" }] }),
+      'supabase-selfhosted:signingKeys[0].algorithm: "HS256" is not supported; allowed: ES256, RS256, EdDSA',
+    ],
+    [
+      "unknown entry field",
+      () => ({ signingKeys: [{ name: "k1", state: "current", kid: "x" }] }),
+      "supabase-selfhosted:signingKeys[0].kid: is not a known field",
+    ],
+    [
+      "privateJwk not JSON",
+      () => ({ signingKeys: [{ name: "k1", state: "current", privateJwk: "{nope" }] }),
+      "supabase-selfhosted:signingKeys[0].privateJwk: is not valid JSON",
+    ],
+    [
+      "public JWK imported",
+      () => {
+        const { d: _d, ...pub } = ecJwk;
+        return { signingKeys: [{ name: "k1", state: "current", privateJwk: JSON.stringify(pub) }] };
+      },
+      'supabase-selfhosted:signingKeys[0].privateJwk: is a public key (no "d")',
+    ],
+    [
+      "EC key for RS256",
+      () => ({
+        signingKeys: [{ name: "k1", state: "current", algorithm: "RS256", privateJwk: JSON.stringify(ecJwk) }],
+      }),
+      "supabase-selfhosted:signingKeys[0].privateJwk: is a EC key but the entry's algorithm is RS256",
+    ],
+    [
+      "RSA key under 2048 bits",
+      () => ({
+        signingKeys: [{ name: "k1", state: "current", algorithm: "RS256", privateJwk: JSON.stringify(rsa1024) }],
+      }),
+      "supabase-selfhosted:signingKeys[0].privateJwk: is an RSA key shorter than 2048 bits",
+    ],
+    [
+      "reserved legacy kid",
+      () => ({
+        signingKeys: [{ name: "k1", state: "current", privateJwk: JSON.stringify({ ...ecJwk, kid: "legacy-hs256" }) }],
+      }),
+      'supabase-selfhosted:signingKeys[0].privateJwk: has kid "legacy-hs256", which is reserved',
+    ],
+    [
+      "short jwtSecret",
+      () => ({ signingKeys: K1, jwtSecret: "too-short" }),
+      "supabase-selfhosted:jwtSecret: must be at least 32 characters",
+    ],
+    [
+      "legacyHs256 not a boolean",
+      () => ({ signingKeys: K1, legacyHs256: "yes" }),
+      'supabase-selfhosted:legacyHs256: must be a boolean (true or false), got "yes"',
+    ],
+    [
+      "jwtExpiry zero",
+      () => ({ signingKeys: K1, jwtExpiry: 0 }),
+      'supabase-selfhosted:jwtExpiry: must be a positive integer, got "0"',
+    ],
+    [
+      "apiKeyLifetimeDays too long",
+      () => ({ signingKeys: K1, apiKeyLifetimeDays: 40000 }),
+      "supabase-selfhosted:apiKeyLifetimeDays: must be at most 36500, got 40000",
+    ],
     ["misspelt setting", () => ({ signingkeys: K1 }), "supabase-selfhosted:signingkeys: is not a known setting"],
     // services
-    ["siteUrl not a URL", () => ({ signingKeys: K1, siteUrl: "my site" }), 'supabase-selfhosted:siteUrl: must be an absolute http(s) URL such as http://localhost:3000, got "my site"'],
-    ["apiExternalUrl not http", () => ({ signingKeys: K1, apiExternalUrl: "ftp://example.com" }), 'supabase-selfhosted:apiExternalUrl: must use http or https, got "ftp:"'],
-    ["apiExternalUrl with a query", () => ({ signingKeys: K1, apiExternalUrl: "https://api.example.com/?x=1" }), "supabase-selfhosted:apiExternalUrl: must be a plain base URL without query"],
-    ["gatewayHttpPort out of range", () => ({ signingKeys: K1, gatewayHttpPort: 70000 }), "supabase-selfhosted:gatewayHttpPort: must be at most 65535, got 70000"],
-    ["gatewayHttpPort negative", () => ({ signingKeys: K1, gatewayHttpPort: -1 }), 'supabase-selfhosted:gatewayHttpPort: must be a positive integer, got "-1"'],
-    ["unknown image key", () => ({ signingKeys: K1, images: { postgres: "supabase/postgres:17.6.1.136" } }), "supabase-selfhosted:images.postgres: is not a known image; allowed: db, auth"],
-    ["image on latest", () => ({ signingKeys: K1, images: { auth: "supabase/gotrue:latest" } }), 'supabase-selfhosted:images.auth: must be pinned to a version tag or digest (not latest, not untagged), got "supabase/gotrue:latest"'],
-    ["untagged image", () => ({ signingKeys: K1, images: { kong: "kong/kong" } }), 'supabase-selfhosted:images.kong: must be pinned to a version tag or digest'],
-    ["studio not a boolean", () => ({ signingKeys: K1, studio: "on" }), "supabase-selfhosted:studio: must be a boolean"],
-    ["bad dashboard user", () => ({ signingKeys: K1, dashboardUsername: "admin user" }), "supabase-selfhosted:dashboardUsername: must be 1-64 characters"],
+    [
+      "siteUrl not a URL",
+      () => ({ signingKeys: K1, siteUrl: "my site" }),
+      'supabase-selfhosted:siteUrl: must be an absolute http(s) URL such as http://localhost:3000, got "my site"',
+    ],
+    [
+      "apiExternalUrl not http",
+      () => ({ signingKeys: K1, apiExternalUrl: "ftp://example.com" }),
+      'supabase-selfhosted:apiExternalUrl: must use http or https, got "ftp:"',
+    ],
+    [
+      "apiExternalUrl with a query",
+      () => ({ signingKeys: K1, apiExternalUrl: "https://api.example.com/?x=1" }),
+      "supabase-selfhosted:apiExternalUrl: must be a plain base URL without query",
+    ],
+    [
+      "gatewayHttpPort out of range",
+      () => ({ signingKeys: K1, gatewayHttpPort: 70000 }),
+      "supabase-selfhosted:gatewayHttpPort: must be at most 65535, got 70000",
+    ],
+    [
+      "gatewayHttpPort negative",
+      () => ({ signingKeys: K1, gatewayHttpPort: -1 }),
+      'supabase-selfhosted:gatewayHttpPort: must be a positive integer, got "-1"',
+    ],
+    [
+      "unknown image key",
+      () => ({ signingKeys: K1, images: { postgres: "supabase/postgres:17.6.1.136" } }),
+      "supabase-selfhosted:images.postgres: is not a known image; allowed: db, auth",
+    ],
+    [
+      "image on latest",
+      () => ({ signingKeys: K1, images: { auth: "supabase/gotrue:latest" } }),
+      'supabase-selfhosted:images.auth: must be pinned to a version tag or digest (not latest, not untagged), got "supabase/gotrue:latest"',
+    ],
+    [
+      "untagged image",
+      () => ({ signingKeys: K1, images: { kong: "kong/kong" } }),
+      "supabase-selfhosted:images.kong: must be pinned to a version tag or digest",
+    ],
+    [
+      "studio not a boolean",
+      () => ({ signingKeys: K1, studio: "on" }),
+      "supabase-selfhosted:studio: must be a boolean",
+    ],
+    [
+      "bad dashboard user",
+      () => ({ signingKeys: K1, dashboardUsername: "admin user" }),
+      "supabase-selfhosted:dashboardUsername: must be 1-64 characters",
+    ],
     // guard-rail settings
-    ["jwksCacheSeconds not a number", () => ({ signingKeys: K1, jwksCacheSeconds: "20m" }), 'supabase-selfhosted:jwksCacheSeconds: must be a positive integer, got "20m"'],
-    ["allowUnsafeRotation not a boolean", () => ({ signingKeys: K1, allowUnsafeRotation: "please" }), "supabase-selfhosted:allowUnsafeRotation: must be a boolean"],
+    [
+      "jwksCacheSeconds not a number",
+      () => ({ signingKeys: K1, jwksCacheSeconds: "20m" }),
+      'supabase-selfhosted:jwksCacheSeconds: must be a positive integer, got "20m"',
+    ],
+    [
+      "allowUnsafeRotation not a boolean",
+      () => ({ signingKeys: K1, allowUnsafeRotation: "please" }),
+      "supabase-selfhosted:allowUnsafeRotation: must be a boolean",
+    ],
   ];
 
   it.each(cases)("%s", async (_case, config, message) => {
@@ -84,14 +216,21 @@ describe("rejected before any resource is registered", () => {
 
   it("reports every problem of one config at once", async () => {
     const engine = new MockEngine();
-    const error = await up(engine, { signingKeys: [{ name: "k1", state: "active" }], gatewayHttpPort: 0, images: { auth: "x:latest" } }).catch((e) => e);
+    const error = await up(engine, {
+      signingKeys: [{ name: "k1", state: "active" }],
+      gatewayHttpPort: 0,
+      images: { auth: "x:latest" },
+    }).catch((e) => e);
     expect(String(error)).toContain("(3 problems)");
     expect(engine.registered).toEqual([]);
   });
 });
 
 describe("guard rails, judged against the last applied update", () => {
-  const S1 = [{ name: "k1", state: "current" }, { name: "k2", state: "standby" }];
+  const S1 = [
+    { name: "k1", state: "current" },
+    { name: "k2", state: "standby" },
+  ];
   let base: MockEngine;
 
   /** A copy of the stack after S0 and S1 (a day apart), at `secondsLater` after S1. */
@@ -113,19 +252,36 @@ describe("guard rails, judged against the last applied update", () => {
     [
       "promoting a key in the update that creates it",
       86_400,
-      { signingKeys: [{ name: "k1", state: "previous" }, { name: "k2", state: "standby" }, { name: "k3", state: "current" }] },
+      {
+        signingKeys: [
+          { name: "k1", state: "previous" },
+          { name: "k2", state: "standby" },
+          { name: "k3", state: "current" },
+        ],
+      },
       'supabase-selfhosted:signingKeys[2] ("k3"): becomes current in the same update that creates it',
     ],
     [
       "promoting a standby key published less than jwksCacheSeconds ago",
       300,
-      { signingKeys: [{ name: "k1", state: "previous" }, { name: "k2", state: "current" }] },
+      {
+        signingKeys: [
+          { name: "k1", state: "previous" },
+          { name: "k2", state: "current" },
+        ],
+      },
       'supabase-selfhosted:signingKeys[1] ("k2"): was published only 300 s ago',
     ],
     [
       "promoting a standby key before a longer jwksCacheSeconds has passed",
       3_600,
-      { signingKeys: [{ name: "k1", state: "previous" }, { name: "k2", state: "current" }], jwksCacheSeconds: 7_200 },
+      {
+        signingKeys: [
+          { name: "k1", state: "previous" },
+          { name: "k2", state: "current" },
+        ],
+        jwksCacheSeconds: 7_200,
+      },
       "clients may cache the JWKS for jwksCacheSeconds (7200 s)",
     ],
     [
@@ -137,19 +293,34 @@ describe("guard rails, judged against the last applied update", () => {
     [
       "revoking the current key while promoting",
       86_400,
-      { signingKeys: [{ name: "k1", state: "revoked" }, { name: "k2", state: "current" }] },
+      {
+        signingKeys: [
+          { name: "k1", state: "revoked" },
+          { name: "k2", state: "current" },
+        ],
+      },
       'supabase-selfhosted:signingKeys[0] ("k1"): is the key that signs every token issued so far; revoking it',
     ],
     [
       "changing the current key's algorithm (a new key in place)",
       86_400,
-      { signingKeys: [{ name: "k1", state: "current", algorithm: "EdDSA" }, { name: "k2", state: "standby" }] },
+      {
+        signingKeys: [
+          { name: "k1", state: "current", algorithm: "EdDSA" },
+          { name: "k2", state: "standby" },
+        ],
+      },
       'supabase-selfhosted:signingKeys[0] ("k1"): becomes current in the same update that replaces it with a new key',
     ],
     [
       "importing other key material into the current entry",
       86_400,
-      { signingKeys: [{ name: "k1", state: "current", privateJwk: "IMPORTED" }, { name: "k2", state: "standby" }] },
+      {
+        signingKeys: [
+          { name: "k1", state: "current", privateJwk: "IMPORTED" },
+          { name: "k2", state: "standby" },
+        ],
+      },
       "changing its algorithm or privateJwk replaces the key",
     ],
   ];
@@ -158,7 +329,11 @@ describe("guard rails, judged against the last applied update", () => {
     const engine = afterS1(later);
     const before = JSON.stringify([...engine.stack]);
     const resolved = JSON.parse(JSON.stringify(config).replace('"IMPORTED"', JSON.stringify(JSON.stringify(ecJwk))));
-    const run = up(engine, resolved, resolved.signingKeys.some((k: { privateJwk?: string }) => k.privateJwk) ? ["signingKeys"] : []);
+    const run = up(
+      engine,
+      resolved,
+      resolved.signingKeys.some((k: { privateJwk?: string }) => k.privateJwk) ? ["signingKeys"] : [],
+    );
     await expect(run).rejects.toThrow(message);
     await expect(run).rejects.toThrow("pulumi config set allowUnsafeRotation true");
     expect(JSON.stringify([...engine.stack])).toBe(before);
@@ -167,12 +342,22 @@ describe("guard rails, judged against the last applied update", () => {
 
   it("revoking a previous key before jwtExpiry + 15 min have passed", async () => {
     const engine = afterS1(86_400);
-    await up(engine, { signingKeys: [{ name: "k1", state: "previous" }, { name: "k2", state: "current" }] });
+    await up(engine, {
+      signingKeys: [
+        { name: "k1", state: "previous" },
+        { name: "k2", state: "current" },
+      ],
+    });
     engine.secondsBetweenRuns = 600;
     const before = JSON.stringify([...engine.stack]);
-    await expect(up(engine, { signingKeys: [{ name: "k1", state: "revoked" }, { name: "k2", state: "current" }] })).rejects.toThrow(
-      'supabase-selfhosted:signingKeys[0] ("k1"): stopped signing only 600 s ago',
-    );
+    await expect(
+      up(engine, {
+        signingKeys: [
+          { name: "k1", state: "revoked" },
+          { name: "k2", state: "current" },
+        ],
+      }),
+    ).rejects.toThrow('supabase-selfhosted:signingKeys[0] ("k1"): stopped signing only 600 s ago');
     expect(JSON.stringify([...engine.stack])).toBe(before);
     nothingRollsOut(engine);
   });
@@ -192,13 +377,25 @@ describe("guard rails, judged against the last applied update", () => {
     const warn = vi.spyOn(console, "warn").mockImplementation(() => undefined);
     vi.spyOn(console, "error").mockImplementation(() => undefined);
     const engine = afterS1(10);
-    await up(engine, { signingKeys: [{ name: "k1", state: "previous" }, { name: "k2", state: "current" }], allowUnsafeRotation: true });
-    expect(warn.mock.calls.map((c) => String(c[0])).join("\n")).toContain("supabase-selfhosted:allowUnsafeRotation is true: the rotation guard rails are off");
+    await up(engine, {
+      signingKeys: [
+        { name: "k1", state: "previous" },
+        { name: "k2", state: "current" },
+      ],
+      allowUnsafeRotation: true,
+    });
+    expect(warn.mock.calls.map((c) => String(c[0])).join("\n")).toContain(
+      "supabase-selfhosted:allowUnsafeRotation is true: the rotation guard rails are off",
+    );
   });
 });
 
 describe("guard rails that only warn", () => {
-  const warnings = () => vi.mocked(console.warn).mock.calls.map((c) => String(c[0])).join("\n");
+  const warnings = () =>
+    vi
+      .mocked(console.warn)
+      .mock.calls.map((c) => String(c[0]))
+      .join("\n");
 
   it("legacyHs256 without an imported jwtSecret", async () => {
     vi.spyOn(console, "warn").mockImplementation(() => undefined);
@@ -209,7 +406,9 @@ describe("guard rails that only warn", () => {
   it("role JWTs of the current key that expire within 90 days", async () => {
     vi.spyOn(console, "warn").mockImplementation(() => undefined);
     await up(new MockEngine(), { signingKeys: K1, apiKeyLifetimeDays: 30 });
-    expect(warnings()).toMatch(/signingKeys\[0\] \("k1"\): the current key's anon and service_role JWTs expire at .* \(in 30 days\)/);
+    expect(warnings()).toMatch(
+      /signingKeys\[0\] \("k1"\): the current key's anon and service_role JWTs expire at .* \(in 30 days\)/,
+    );
   });
 
   it("and stay quiet for a default config", async () => {

@@ -4,7 +4,13 @@
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import type { ServiceRole } from "../components/services";
-import { changedInputs, formatBlastRadius, measureBlastRadius, type BlastRadiusRow, type BlastRadiusTable } from "./support/lifecycle";
+import {
+  changedInputs,
+  formatBlastRadius,
+  measureBlastRadius,
+  type BlastRadiusRow,
+  type BlastRadiusTable,
+} from "./support/lifecycle";
 
 const ALLOWED: Record<string, ServiceRole[]> = {
   "S1 add standby": ["auth", "rest", "realtime", "storage"],
@@ -75,7 +81,9 @@ describe("changedInputs", () => {
     expect(changedInputs(base, { ...base, healthcheck: { interval: "5s", tests: ["CMD", "x"] } })).toEqual([]);
     expect(changedInputs(base, { ...base, restart: "always" })).toEqual([]);
     expect(changedInputs(base, { ...base, envs: ["A=2"] })).toEqual(["envs"]);
-    expect(changedInputs(base, { ...base, healthcheck: { tests: ["CMD", "y"], interval: "5s" } })).toEqual(["healthcheck"]);
+    expect(changedInputs(base, { ...base, healthcheck: { tests: ["CMD", "y"], interval: "5s" } })).toEqual([
+      "healthcheck",
+    ]);
     expect(changedInputs(base, { ...base, image: "sha256:x" })).toEqual(["image"]);
   });
 });

@@ -83,7 +83,9 @@ describe("parseConfig defaults", () => {
 
   it("accepts the one-key array `supabase gen signing-key` writes", async () => {
     const jwk = await generateSigningJwk("ES256", "cli-key");
-    const config = parseConfig({ signingKeys: keys([{ name: "k1", state: "current", privateJwk: JSON.stringify([jwk]) }]) });
+    const config = parseConfig({
+      signingKeys: keys([{ name: "k1", state: "current", privateJwk: JSON.stringify([jwk]) }]),
+    });
     expect(config.signingKeys[0].importedKid).toBe("cli-key");
   });
 });
@@ -111,14 +113,24 @@ describe("parseConfig rejects bad input, naming the key", () => {
 
   it("two current keys", () => {
     rejectOnce(
-      { signingKeys: keys([{ name: "k1", state: "current" }, { name: "k2", state: "current" }]) },
+      {
+        signingKeys: keys([
+          { name: "k1", state: "current" },
+          { name: "k2", state: "current" },
+        ]),
+      },
       /signingKeys: has 2 keys with state current \(k1, k2\); exactly one may be current/,
     );
   });
 
   it("duplicate name", () => {
     rejectOnce(
-      { signingKeys: keys([{ name: "k1", state: "current" }, { name: "k1", state: "standby" }]) },
+      {
+        signingKeys: keys([
+          { name: "k1", state: "current" },
+          { name: "k1", state: "standby" },
+        ]),
+      },
       /signingKeys\[1\]\.name: duplicates signingKeys\[0\]\.name "k1"; names must be unique/,
     );
   });
@@ -132,7 +144,12 @@ describe("parseConfig rejects bad input, naming the key", () => {
 
   it("unknown state", () => {
     rejectOnce(
-      { signingKeys: keys([{ name: "k1", state: "current" }, { name: "k2", state: "active" }]) },
+      {
+        signingKeys: keys([
+          { name: "k1", state: "current" },
+          { name: "k2", state: "active" },
+        ]),
+      },
       /signingKeys\[1\]\.state: "active" is not a key state; allowed: standby, current, previous, revoked/,
     );
   });
@@ -220,7 +237,10 @@ describe("parseConfig rejects bad input, naming the key", () => {
   });
 
   it("jwtSecret shorter than 32 characters", () => {
-    rejectOnce({ ...ok, jwtSecret: "too-short" }, /^supabase-selfhosted:jwtSecret: must be at least 32 characters .*got 9$/);
+    rejectOnce(
+      { ...ok, jwtSecret: "too-short" },
+      /^supabase-selfhosted:jwtSecret: must be at least 32 characters .*got 9$/,
+    );
   });
 
   it.each([["0"], ["-5"], ["1.5"], ["soon"]])("non-positive or non-integer jwtExpiry %s", (value) => {
@@ -231,17 +251,23 @@ describe("parseConfig rejects bad input, naming the key", () => {
     rejectOnce({ ...ok, apiKeyLifetimeDays: value }, /apiKeyLifetimeDays: must be a positive integer/);
   });
 
-  it.each([["yes"], ["1"], ["\"true\""]])("non-boolean legacyHs256 %s", (value) => {
+  it.each([["yes"], ["1"], ['"true"']])("non-boolean legacyHs256 %s", (value) => {
     rejectOnce({ ...ok, legacyHs256: value }, /legacyHs256: must be a boolean \(true or false\)/);
   });
 
   it("an unknown setting in the namespace (a typo)", () => {
-    rejectOnce({ ...ok, jwtExpiery: "60" }, /supabase-selfhosted:jwtExpiery: is not a known setting; known: signingKeys, /);
+    rejectOnce(
+      { ...ok, jwtExpiery: "60" },
+      /supabase-selfhosted:jwtExpiery: is not a known setting; known: signingKeys, /,
+    );
   });
 
   it("reports every problem at once", () => {
     const problems = problemsOf({
-      signingKeys: keys([{ name: "k1", state: "current" }, { name: "K2", state: "gone" }]),
+      signingKeys: keys([
+        { name: "k1", state: "current" },
+        { name: "K2", state: "gone" },
+      ]),
       jwtSecret: "short",
       jwtExpiry: "0",
     });
@@ -267,9 +293,18 @@ describe("image references", () => {
   });
 
   it("rejects malformed references and unpinned overrides, naming the image key", () => {
-    rejectOnce({ ...ok, images: JSON.stringify({ rest: "Not An Image" }) }, /images\.rest: must be an image reference such as postgrest\/postgrest:/);
-    rejectOnce({ ...ok, images: JSON.stringify({ rest: "postgrest/postgrest:latest" }) }, /images\.rest: must be pinned to a version tag or digest/);
-    rejectOnce({ ...ok, images: JSON.stringify({ gotrue: "supabase/gotrue:v2" }) }, /images\.gotrue: is not a known image; allowed: db, auth, /);
+    rejectOnce(
+      { ...ok, images: JSON.stringify({ rest: "Not An Image" }) },
+      /images\.rest: must be an image reference such as postgrest\/postgrest:/,
+    );
+    rejectOnce(
+      { ...ok, images: JSON.stringify({ rest: "postgrest/postgrest:latest" }) },
+      /images\.rest: must be pinned to a version tag or digest/,
+    );
+    rejectOnce(
+      { ...ok, images: JSON.stringify({ gotrue: "supabase/gotrue:v2" }) },
+      /images\.gotrue: is not a known image; allowed: db, auth, /,
+    );
     expect(parseImageReference("registry:5000/a/b:c")).toEqual({ repository: "registry:5000/a/b", tag: "c" });
   });
 });
@@ -292,12 +327,24 @@ describe("imported legacy API keys (migration from HS256)", () => {
   it("rejects them without legacy mode, without the secret, or when they don't match it, never echoing the key", async () => {
     const anon = await sign({ role: "anon" });
     rejectOnce({ ...ok, legacyAnonKey: anon }, /legacyAnonKey: is only used with legacyHs256: true/);
-    rejectOnce({ ...ok, legacyHs256: "true", legacyAnonKey: anon }, /legacyAnonKey: needs the jwtSecret that signed it/);
+    rejectOnce(
+      { ...ok, legacyHs256: "true", legacyAnonKey: anon },
+      /legacyAnonKey: needs the jwtSecret that signed it/,
+    );
     const forged = await sign({ role: "anon" }, "some-other-secret-that-is-also-long-enough");
-    const message = rejectOnce({ ...legacy, legacyAnonKey: forged }, /legacyAnonKey: is not signed by the imported jwtSecret/);
+    const message = rejectOnce(
+      { ...legacy, legacyAnonKey: forged },
+      /legacyAnonKey: is not signed by the imported jwtSecret/,
+    );
     expect(message).not.toContain(forged);
-    rejectOnce({ ...legacy, legacyServiceRoleKey: anon }, /legacyServiceRoleKey: has role "anon"; expected service_role/);
-    rejectOnce({ ...legacy, legacyAnonKey: await sign({ role: "anon" }, secret, "HS512") }, /legacyAnonKey: must be an HS256 JWT, got alg "HS512"/);
+    rejectOnce(
+      { ...legacy, legacyServiceRoleKey: anon },
+      /legacyServiceRoleKey: has role "anon"; expected service_role/,
+    );
+    rejectOnce(
+      { ...legacy, legacyAnonKey: await sign({ role: "anon" }, secret, "HS512") },
+      /legacyAnonKey: must be an HS256 JWT, got alg "HS512"/,
+    );
     rejectOnce({ ...legacy, legacyAnonKey: "not-a-jwt" }, /legacyAnonKey: must be the HS256 deployment's JWT/);
   });
 });

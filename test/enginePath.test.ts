@@ -23,7 +23,10 @@ let serialized: string;
 let report: HostReport;
 
 beforeAll(() => {
-  serialized = execFileSync(process.execPath, [join(support, "serializeProvider.cjs")], { encoding: "utf8", timeout: 60_000 });
+  serialized = execFileSync(process.execPath, [join(support, "serializeProvider.cjs")], {
+    encoding: "utf8",
+    timeout: 60_000,
+  });
   const file = join(mkdtempSync(join(tmpdir(), "provider-")), "provider.js");
   writeFileSync(file, serialized);
   report = JSON.parse(
@@ -39,17 +42,20 @@ describe("SigningKey provider on the engine's path", () => {
     expect(serialized).not.toMatch(/__vite|vitest|__vi_/);
   });
 
-  it.each(["ES256", "RS256", "EdDSA"])("creates a %s key whose role JWTs verify against its public half", async (algorithm) => {
-    const created = report.created.find((c) => c.algorithm === algorithm)!;
-    const { outs } = created;
-    expect(created.id).toBe(outs.kid);
-    expect(outs.privateJwk.alg).toBe(algorithm);
-    expect(hasPrivateMember(outs.publicJwk)).toBe(false);
-    for (const token of [outs.anonKey, outs.serviceRoleKey]) {
-      expect(decodeProtectedHeader(token)).toEqual({ alg: algorithm, typ: "JWT", kid: outs.kid });
-      await verifyWithJwks(token, { keys: [outs.publicJwk as Jwk] }, [algorithm]);
-    }
-  });
+  it.each(["ES256", "RS256", "EdDSA"])(
+    "creates a %s key whose role JWTs verify against its public half",
+    async (algorithm) => {
+      const created = report.created.find((c) => c.algorithm === algorithm)!;
+      const { outs } = created;
+      expect(created.id).toBe(outs.kid);
+      expect(outs.privateJwk.alg).toBe(algorithm);
+      expect(hasPrivateMember(outs.publicJwk)).toBe(false);
+      for (const token of [outs.anonKey, outs.serviceRoleKey]) {
+        expect(decodeProtectedHeader(token)).toEqual({ alg: algorithm, typ: "JWT", kid: outs.kid });
+        await verifyWithJwks(token, { keys: [outs.publicJwk as Jwk] }, [algorithm]);
+      }
+    },
+  );
 
   it("diffs and updates from the serialized text as it does in-process", () => {
     expect(report.diffs.same).toMatchObject({ changes: false, replaces: [] });

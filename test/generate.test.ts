@@ -10,13 +10,19 @@ import { describe, expect, it } from "vitest";
 import { PRIVATE_MEMBERS, hasPrivateMember, type Jwk } from "../components/jwks";
 import { createSigningKey } from "../components/signingKey";
 import { OPAQUE_PREFIXES, isValidOpaqueKey } from "../components/tokens";
-import { COMPOSE_KEY_NAMES, formatComposeKeys, generateComposeKeys, type ComposeKeys } from "../scripts/lib/composeKeys";
+import {
+  COMPOSE_KEY_NAMES,
+  formatComposeKeys,
+  generateComposeKeys,
+  type ComposeKeys,
+} from "../scripts/lib/composeKeys";
 
 const ROOT = path.resolve(__dirname, "..");
 const SECRET = "an-existing-hs256-secret-of-at-least-32-characters";
 const DAY = 86_400;
 
-const signers = (keys: Jwk[]) => keys.filter((k) => Array.isArray(k.key_ops) && (k.key_ops as string[]).includes("sign"));
+const signers = (keys: Jwk[]) =>
+  keys.filter((k) => Array.isArray(k.key_ops) && (k.key_ops as string[]).includes("sign"));
 
 async function verifyWithJwks(token: string, keys: ComposeKeys) {
   const publicKeys = keys.JWT_JWKS.keys.filter((k) => k.kty !== "oct").map(({ key_ops: _o, ...k }) => k);
@@ -36,7 +42,18 @@ describe("generateComposeKeys", () => {
     expect(keys.JWT_METHODS).toBe("ES256");
     // The verifiers' JWKS is an object with keys (realtime rejects an array) holding the public half only.
     expect(Object.keys(keys.JWT_JWKS)).toEqual(["keys"]);
-    expect(keys.JWT_JWKS.keys).toEqual([{ kty: "EC", kid: signer.kid, use: "sig", key_ops: ["verify"], alg: "ES256", crv: "P-256", x: signer.x, y: signer.y }]);
+    expect(keys.JWT_JWKS.keys).toEqual([
+      {
+        kty: "EC",
+        kid: signer.kid,
+        use: "sig",
+        key_ops: ["verify"],
+        alg: "ES256",
+        crv: "P-256",
+        x: signer.x,
+        y: signer.y,
+      },
+    ]);
     for (const k of keys.JWT_JWKS.keys) for (const m of PRIVATE_MEMBERS) expect(k[m]).toBeUndefined();
 
     for (const [token, role] of [
@@ -45,7 +62,12 @@ describe("generateComposeKeys", () => {
     ] as const) {
       const { payload, protectedHeader } = await verifyWithJwks(token, keys);
       expect(protectedHeader).toEqual({ alg: "ES256", typ: "JWT", kid: signer.kid });
-      expect(payload).toEqual({ role, iss: "supabase", iat: now.getTime() / 1000, exp: now.getTime() / 1000 + 1825 * DAY });
+      expect(payload).toEqual({
+        role,
+        iss: "supabase",
+        iat: now.getTime() / 1000,
+        exp: now.getTime() / 1000 + 1825 * DAY,
+      });
     }
     expect(keys.ANON_KEY_ASYMMETRIC).toBe(keys.ANON_KEY);
     expect(keys.SERVICE_ROLE_KEY_ASYMMETRIC).toBe(keys.SERVICE_ROLE_KEY);
@@ -87,17 +109,27 @@ describe("generateComposeKeys", () => {
   });
 
   it("refuses options the Pulumi program would refuse, naming the flag", async () => {
-    await expect(generateComposeKeys({ jwtSecret: "too-short" })).rejects.toThrow(/--jwt-secret: must be at least 32 characters/);
+    await expect(generateComposeKeys({ jwtSecret: "too-short" })).rejects.toThrow(
+      /--jwt-secret: must be at least 32 characters/,
+    );
     await expect(generateComposeKeys({ kid: "legacy-hs256" })).rejects.toThrow(/reserved for the legacy HS256 key/);
     await expect(generateComposeKeys({ kid: " " })).rejects.toThrow(/--kid must be a non-empty value/);
-    await expect(generateComposeKeys({ lifetimeDays: 40000 })).rejects.toThrow(/--lifetime-days: must be at most 36500/);
-    await expect(generateComposeKeys({ algorithm: "HS256" as never })).rejects.toThrow(/--algorithm "HS256" is not supported/);
+    await expect(generateComposeKeys({ lifetimeDays: 40000 })).rejects.toThrow(
+      /--lifetime-days: must be at most 36500/,
+    );
+    await expect(generateComposeKeys({ algorithm: "HS256" as never })).rejects.toThrow(
+      /--algorithm "HS256" is not supported/,
+    );
   });
 
   it("is the same key the Pulumi program builds when the generated key is imported into a stack", async () => {
     const keys = await generateComposeKeys({ algorithm: "ES256" });
     const { key_ops: _ops, use: _use, ...exported } = keys.JWT_KEYS[0];
-    const stored = await createSigningKey({ algorithm: "ES256", importedJwk: JSON.stringify(exported), apiKeyLifetimeDays: 1825 });
+    const stored = await createSigningKey({
+      algorithm: "ES256",
+      importedJwk: JSON.stringify(exported),
+      apiKeyLifetimeDays: 1825,
+    });
     expect(stored.privateJwk).toEqual(keys.JWT_KEYS[0]);
     expect(stored.publicJwk).toEqual(keys.JWT_JWKS.keys[0]);
   });
@@ -124,7 +156,9 @@ describe("formatComposeKeys", () => {
 
   it("json: one object with the same names", async () => {
     const keys = await generateComposeKeys();
-    expect(JSON.parse(formatComposeKeys(keys, "json"))).toEqual(Object.fromEntries(COMPOSE_KEY_NAMES.map((n) => [n, keys[n]])));
+    expect(JSON.parse(formatComposeKeys(keys, "json"))).toEqual(
+      Object.fromEntries(COMPOSE_KEY_NAMES.map((n) => [n, keys[n]])),
+    );
   });
 });
 
@@ -132,12 +166,19 @@ describe("npm run keys -- generate", () => {
   const tsNode = path.join(ROOT, "node_modules", ".bin", "ts-node");
 
   it("prints JSON on stdout and exits 0; a bad format exits 2 with the allowed values", () => {
-    const ok = spawnSync(tsNode, ["--transpile-only", "scripts/keys.ts", "generate", "--format", "json", "--kid", "cli-kid"], { cwd: ROOT, encoding: "utf8" });
+    const ok = spawnSync(
+      tsNode,
+      ["--transpile-only", "scripts/keys.ts", "generate", "--format", "json", "--kid", "cli-kid"],
+      { cwd: ROOT, encoding: "utf8" },
+    );
     expect(ok.status).toBe(0);
     const out = JSON.parse(ok.stdout);
     expect(out.JWT_KEYS[0].kid).toBe("cli-kid");
     expect(ok.stderr).toMatch(/These values are secrets/);
-    const bad = spawnSync(tsNode, ["--transpile-only", "scripts/keys.ts", "generate", "--format", "xml"], { cwd: ROOT, encoding: "utf8" });
+    const bad = spawnSync(tsNode, ["--transpile-only", "scripts/keys.ts", "generate", "--format", "xml"], {
+      cwd: ROOT,
+      encoding: "utf8",
+    });
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/--format must be env or json/);
     expect(bad.stdout).toBe("");

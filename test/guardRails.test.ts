@@ -77,7 +77,13 @@ describe("the runbook passes", () => {
     const verdicts = updates([
       [0, ring(["k1", "current"], ["k2", "standby"])],
       // apiKeyLifetimeDays changed: both keys are updated in place, so their outputs are unknown in the preview.
-      [1300, ring(["k1", "previous", { kid: undefined, expiresAt: undefined }], ["k2", "current", { kid: undefined, expiresAt: undefined }])],
+      [
+        1300,
+        ring(
+          ["k1", "previous", { kid: undefined, expiresAt: undefined }],
+          ["k2", "current", { kid: undefined, expiresAt: undefined }],
+        ),
+      ],
     ]);
     expect(last(verdicts).errors).toEqual([]);
   });
@@ -197,7 +203,9 @@ describe("retiring the key that signs", () => {
       [20000, ring(["k1", "current"], ["k2", "revoked"])],
     ]);
     const error = last(verdicts).errors.join("\n");
-    expect(error).toContain('signingKeys[1] ("k2"): is the only key verifiers trust and the key that signs every token issued so far; revoking it');
+    expect(error).toContain(
+      'signingKeys[1] ("k2"): is the only key verifiers trust and the key that signs every token issued so far; revoking it',
+    );
     expect(error).toContain('signingKeys[0] ("k1"): is revoked in the last applied update');
   });
 
@@ -207,7 +215,9 @@ describe("retiring the key that signs", () => {
       [5000, ring(["k1", "revoked"], ["k2", "current"])],
     ]);
     expect(v.errors).toHaveLength(1);
-    expect(v.errors[0]).toContain('signingKeys[0] ("k1"): is the key that signs every token issued so far; revoking it');
+    expect(v.errors[0]).toContain(
+      'signingKeys[0] ("k1"): is the key that signs every token issued so far; revoking it',
+    );
   });
 
   it("changing the current key's algorithm (which replaces it) is an error", () => {
@@ -266,7 +276,10 @@ describe("role JWT expiry", () => {
   });
 
   it("ignores previous keys, far expiries and unknown ones", () => {
-    expect(expiryFindings(ring(["k1", "previous", { expiresAt: nowS - 1 }], ["k2", "current"]), T0)).toEqual({ errors: [], warnings: [] });
+    expect(expiryFindings(ring(["k1", "previous", { expiresAt: nowS - 1 }], ["k2", "current"]), T0)).toEqual({
+      errors: [],
+      warnings: [],
+    });
     expect(expiryFindings(ring(["k1", "current", { expiresAt: undefined }]), T0)).toEqual({ errors: [], warnings: [] });
   });
 });
@@ -275,7 +288,12 @@ describe("allowUnsafeRotation", () => {
   it("lets every error through as an overridden note and still records the ring", () => {
     const unsafe = { ...OPTIONS, allowUnsafeRotation: true };
     const first = evaluateRotation({ next: ring(["k1", "current"]), now: T0, options: unsafe });
-    const v = evaluateRotation({ previous: first.ring, next: ring(["k2", "current", { kid: undefined }]), now: at(5), options: unsafe });
+    const v = evaluateRotation({
+      previous: first.ring,
+      next: ring(["k2", "current", { kid: undefined }]),
+      now: at(5),
+      options: unsafe,
+    });
     expect(v.errors).toEqual([]);
     expect(v.overridden.join("\n")).toContain("creates it");
     expect(v.overridden.join("\n")).toContain("removing its entry deletes the key");
@@ -292,28 +310,44 @@ describe("the recorded ring", () => {
       [2000, ring(["k1", "previous"], ["k2", "current"])],
     ]);
     const k2 = (v: GuardVerdict) => v.ring.find((r) => r.name === "k2");
-    expect(k2(verdicts[1])).toEqual({ name: "k2", state: "standby", algorithm: "ES256", source: "generated", publishedAt: at(100).toISOString() });
+    expect(k2(verdicts[1])).toEqual({
+      name: "k2",
+      state: "standby",
+      algorithm: "ES256",
+      source: "generated",
+      publishedAt: at(100).toISOString(),
+    });
     expect(k2(verdicts[2])).toMatchObject({ kid: "kid-k2", publishedAt: at(100).toISOString() });
-    expect(last(verdicts).ring.find((r) => r.name === "k1")).toMatchObject({ state: "previous", retiredAt: at(2000).toISOString() });
+    expect(last(verdicts).ring.find((r) => r.name === "k1")).toMatchObject({
+      state: "previous",
+      retiredAt: at(2000).toISOString(),
+    });
     expect(k2(last(verdicts))).not.toHaveProperty("retiredAt");
   });
 
   it("is the same for the same plan at the same time (no hidden randomness)", () => {
     const next = ring(["k1", "current"], ["k2", "standby"]);
-    expect(evaluateRotation({ next, now: T0, options: OPTIONS })).toEqual(evaluateRotation({ next, now: T0, options: OPTIONS }));
+    expect(evaluateRotation({ next, now: T0, options: OPTIONS })).toEqual(
+      evaluateRotation({ next, now: T0, options: OPTIONS }),
+    );
   });
 });
 
 describe("key sources", () => {
-  it.each(["ES256", "RS256", "EdDSA"] as const)("fingerprints an imported %s key by its public half (RFC 7638)", async (alg) => {
-    const jwk = await generateSigningJwk(alg, "imported");
-    const expected = await calculateJwkThumbprint(jwk as never, "sha256");
-    expect(importedKeySource(JSON.stringify(jwk))).toBe(`jwk-thumbprint:${expected}`);
-    // Reformatting or another kid is the same material; another key is not.
-    const { kid: _kid, ...noKid } = jwk;
-    expect(importedKeySource(JSON.stringify(noKid, null, 2))).toBe(importedKeySource(JSON.stringify(jwk)));
-    expect(importedKeySource(JSON.stringify(await generateSigningJwk(alg)))).not.toBe(importedKeySource(JSON.stringify(jwk)));
-  });
+  it.each(["ES256", "RS256", "EdDSA"] as const)(
+    "fingerprints an imported %s key by its public half (RFC 7638)",
+    async (alg) => {
+      const jwk = await generateSigningJwk(alg, "imported");
+      const expected = await calculateJwkThumbprint(jwk as never, "sha256");
+      expect(importedKeySource(JSON.stringify(jwk))).toBe(`jwk-thumbprint:${expected}`);
+      // Reformatting or another kid is the same material; another key is not.
+      const { kid: _kid, ...noKid } = jwk;
+      expect(importedKeySource(JSON.stringify(noKid, null, 2))).toBe(importedKeySource(JSON.stringify(jwk)));
+      expect(importedKeySource(JSON.stringify(await generateSigningJwk(alg)))).not.toBe(
+        importedKeySource(JSON.stringify(jwk)),
+      );
+    },
+  );
 
   it("calls a key without privateJwk generated", () => {
     expect(keySource({})).toBe("generated");
@@ -329,6 +363,8 @@ describe("config-only warnings", () => {
   });
 
   it("warns while allowUnsafeRotation is on", () => {
-    expect(configWarnings({ legacyHs256: false, allowUnsafeRotation: true })[0]).toContain("rotation guard rails are off");
+    expect(configWarnings({ legacyHs256: false, allowUnsafeRotation: true })[0]).toContain(
+      "rotation guard rails are off",
+    );
   });
 });

@@ -3,7 +3,14 @@
  */
 import { describe, expect, it } from "vitest";
 import { ALGORITHMS, LEGACY_KID, type Algorithm } from "../components/config";
-import { deriveKeyring, hasPrivateMember, legacyOctJwk, publicJwk, PRIVATE_MEMBERS, type Jwk } from "../components/jwks";
+import {
+  deriveKeyring,
+  hasPrivateMember,
+  legacyOctJwk,
+  publicJwk,
+  PRIVATE_MEMBERS,
+  type Jwk,
+} from "../components/jwks";
 import { mintRoleTokens } from "../components/tokens";
 import { makeEntry, verifyWithJwks } from "./support/keys";
 
@@ -94,7 +101,10 @@ describe("keyring model", () => {
     const k1 = await makeEntry("k1", "current");
     const k2 = await makeEntry("k2", "standby");
     const before = deriveKeyring([k2, k1]);
-    const after = deriveKeyring([{ ...k1, state: "previous" }, { ...k2, state: "current" }]);
+    const after = deriveKeyring([
+      { ...k1, state: "previous" },
+      { ...k2, state: "current" },
+    ]);
     expect(JSON.stringify(after.verifierJwks)).toBe(JSON.stringify(before.verifierJwks));
     expect(after.currentKid).toBe(k2.kid);
     expect(JSON.stringify(after.authKeys)).not.toBe(JSON.stringify(before.authKeys));
@@ -118,7 +128,11 @@ describe("keyring model", () => {
     const oct = legacyOctJwk(secret);
     const legacyTokens = await mintRoleTokens(oct, 1_700_000_000, 3650);
     const ring = [await makeEntry("k1", "current")];
-    const view = deriveKeyring(ring, { jwk: oct, anonKey: legacyTokens.anonKey, serviceRoleKey: legacyTokens.serviceRoleKey });
+    const view = deriveKeyring(ring, {
+      jwk: oct,
+      anonKey: legacyTokens.anonKey,
+      serviceRoleKey: legacyTokens.serviceRoleKey,
+    });
     assertAuthAccepts(view.authKeys);
     expect(view.authKeys.at(-1)).toEqual(oct);
     expect(oct.key_ops).toEqual(["verify"]);
@@ -138,12 +152,32 @@ describe("keyring model", () => {
     const b = await makeEntry("b", "current");
     expect(() => deriveKeyring([a, b])).toThrow(/exactly one current key, found 2/);
     expect(() => deriveKeyring([{ ...a, state: "previous" }])).toThrow(/exactly one current key, found 0/);
-    expect(() => deriveKeyring([a, { ...b, state: "standby", kid: a.kid }])).toThrow(/kid .* already used by signing key a/);
+    expect(() => deriveKeyring([a, { ...b, state: "standby", kid: a.kid }])).toThrow(
+      /kid .* already used by signing key a/,
+    );
   });
 
   it("builds public JWKs by picking public members, so unknown private-looking members never leak", () => {
-    const pub = publicJwk({ kty: "EC", kid: "x", alg: "ES256", crv: "P-256", x: "X", y: "Y", d: "D", secretThing: "S" });
-    expect(pub).toEqual({ kty: "EC", kid: "x", use: "sig", key_ops: ["verify"], alg: "ES256", crv: "P-256", x: "X", y: "Y" });
+    const pub = publicJwk({
+      kty: "EC",
+      kid: "x",
+      alg: "ES256",
+      crv: "P-256",
+      x: "X",
+      y: "Y",
+      d: "D",
+      secretThing: "S",
+    });
+    expect(pub).toEqual({
+      kty: "EC",
+      kid: "x",
+      use: "sig",
+      key_ops: ["verify"],
+      alg: "ES256",
+      crv: "P-256",
+      x: "X",
+      y: "Y",
+    });
     expect(() => publicJwk({ kty: "oct", k: "K" })).toThrow(/no public half/);
   });
 });

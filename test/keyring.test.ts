@@ -14,16 +14,37 @@ import { isSecret, MockEngine, valueOf } from "./support/engine";
 import { verifyWithJwks } from "./support/keys";
 
 const S0 = [{ name: "k1", state: "current" }];
-const S1 = [{ name: "k1", state: "current" }, { name: "k2", state: "standby" }];
-const S2 = [{ name: "k1", state: "previous" }, { name: "k2", state: "current" }];
-const S3 = [{ name: "k1", state: "revoked" }, { name: "k2", state: "current" }];
+const S1 = [
+  { name: "k1", state: "current" },
+  { name: "k2", state: "standby" },
+];
+const S2 = [
+  { name: "k1", state: "previous" },
+  { name: "k2", state: "current" },
+];
+const S3 = [
+  { name: "k1", state: "revoked" },
+  { name: "k2", state: "current" },
+];
 
 /** Every output of the keyring, resolved. */
 async function snapshot(ring: SigningKeyring) {
   const out: Record<string, unknown> = {};
   for (const name of [
-    "authKeys", "verifierJwks", "publicJwks", "validMethods", "currentKid", "anonKey", "serviceRoleKey",
-    "gatewayTokens", "publishableKey", "secretKey", "jwtSecret", "legacyAnonKey", "legacyServiceRoleKey", "keys",
+    "authKeys",
+    "verifierJwks",
+    "publicJwks",
+    "validMethods",
+    "currentKid",
+    "anonKey",
+    "serviceRoleKey",
+    "gatewayTokens",
+    "publishableKey",
+    "secretKey",
+    "jwtSecret",
+    "legacyAnonKey",
+    "legacyServiceRoleKey",
+    "keys",
   ] as const) {
     const value = ring[name];
     out[name] = value === undefined ? undefined : await valueOf(value as pulumi.Output<unknown>);
@@ -40,13 +61,18 @@ async function snapshot(ring: SigningKeyring) {
 }
 
 async function up(engine: MockEngine, config: Record<string, unknown>, secretKeys: string[] = []) {
-  const { result, registered } = await engine.run(config, () => new SigningKeyring("supabase", { config: loadConfig() }), {
-    secretKeys,
-  });
+  const { result, registered } = await engine.run(
+    config,
+    () => new SigningKeyring("supabase", { config: loadConfig() }),
+    {
+      secretKeys,
+    },
+  );
   return { ring: result, state: await snapshot(result), registered };
 }
 
-const kidOf = (state: Awaited<ReturnType<typeof snapshot>>, name: string) => state.keys.find((k) => k.name === name)!.kid;
+const kidOf = (state: Awaited<ReturnType<typeof snapshot>>, name: string) =>
+  state.keys.find((k) => k.name === name)!.kid;
 const signers = (authKeys: Array<Record<string, unknown>>) =>
   authKeys.filter((k) => (k.key_ops as string[]).includes("sign")).map((k) => k.kid);
 
@@ -146,8 +172,16 @@ describe("SigningKeyring through a rotation", () => {
     const engine = new MockEngine();
     const { ring } = await up(engine, { signingKeys: S1, legacyHs256: true });
     for (const name of [
-      "authKeys", "verifierJwks", "anonKey", "serviceRoleKey", "gatewayTokens", "publishableKey", "secretKey",
-      "jwtSecret", "legacyAnonKey", "legacyServiceRoleKey",
+      "authKeys",
+      "verifierJwks",
+      "anonKey",
+      "serviceRoleKey",
+      "gatewayTokens",
+      "publishableKey",
+      "secretKey",
+      "jwtSecret",
+      "legacyAnonKey",
+      "legacyServiceRoleKey",
     ] as const) {
       expect(await isSecret(ring[name]), name).toBe(true);
     }

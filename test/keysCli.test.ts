@@ -47,7 +47,9 @@ describe("npm run keys: a full rotation on the dev stack", () => {
     const promote = await run("promote", "k2", "--stack", "dev");
     expect(promote.code).toBe(0);
     expect(states()).toEqual(["k1:previous", "k2:current"]);
-    expect(promote.out).toMatch(/Waiting rule: Promote a standby key only after it has been published .* at least jwksCacheSeconds = 1200 s \(20 min\)/);
+    expect(promote.out).toMatch(
+      /Waiting rule: Promote a standby key only after it has been published .* at least jwksCacheSeconds = 1200 s \(20 min\)/,
+    );
     expect(promote.out).toMatch(/jwtExpiry \+ 15 min = 4500 s \(1 h 15 min\)/);
 
     const revoke = await run("revoke", "k1", "--stack", "dev");
@@ -62,11 +64,16 @@ describe("npm run keys: a full rotation on the dev stack", () => {
     // The comments of the original file survive the whole sequence, and the program accepts the result.
     expect(stackText()).toContain("# The dev stack: one current ES256 key, everything on localhost.");
     expect(stackText()).toContain("supabase-selfhosted:apiExternalUrl: http://localhost:8000");
-    expect(parseStackFile(stackText(), "Pulumi.dev.yaml").config?.signingKeys).toEqual([{ name: "k2", state: "current", algorithm: "EdDSA" }]);
+    expect(parseStackFile(stackText(), "Pulumi.dev.yaml").config?.signingKeys).toEqual([
+      { name: "k2", state: "current", algorithm: "EdDSA" },
+    ]);
   });
 
   it("prints the waiting rule with the stack's own jwksCacheSeconds and jwtExpiry", async () => {
-    fs.appendFileSync(path.join(dir, "Pulumi.dev.yaml"), "  supabase-selfhosted:jwksCacheSeconds: 1800\n  supabase-selfhosted:jwtExpiry: 600\n");
+    fs.appendFileSync(
+      path.join(dir, "Pulumi.dev.yaml"),
+      "  supabase-selfhosted:jwksCacheSeconds: 1800\n  supabase-selfhosted:jwtExpiry: 600\n",
+    );
     await run("add-standby", "k2", "--stack", "dev");
     const promote = await run("promote", "k2", "--stack", "dev");
     expect(promote.out).toContain("jwksCacheSeconds = 1800 s (30 min)");
@@ -81,9 +88,19 @@ describe("npm run keys: refusals leave the file untouched", () => {
     ["remove the current key", ["remove", "k1", "--stack", "dev"], 1, /k1 is the current key and cannot be removed/],
     ["promote the current key", ["promote", "k1", "--stack", "dev"], 1, /k1 is already the current key/],
     ["duplicate name", ["add-standby", "k1", "--stack", "dev"], 1, /already has a key named "k1"/],
-    ["missing stack file", ["status", "--stack", "prod"], 1, /Pulumi\.prod\.yaml does not exist\. Stack files here: Pulumi\.dev\.yaml/],
+    [
+      "missing stack file",
+      ["status", "--stack", "prod"],
+      1,
+      /Pulumi\.prod\.yaml does not exist\. Stack files here: Pulumi\.dev\.yaml/,
+    ],
     ["missing --stack", ["promote", "k1"], 2, /--stack <name> is required/],
-    ["bad algorithm", ["add-standby", "k2", "--stack", "dev", "--algorithm", "HS512"], 2, /--algorithm must be one of ES256, RS256, EdDSA/],
+    [
+      "bad algorithm",
+      ["add-standby", "k2", "--stack", "dev", "--algorithm", "HS512"],
+      2,
+      /--algorithm must be one of ES256, RS256, EdDSA/,
+    ],
     ["unknown command", ["rotate", "--stack", "dev"], 2, /unknown command "rotate"/],
     ["unknown option", ["status", "--stack", "dev", "--force"], 2, /Unknown option '--force'/],
     ["qualified stack name", ["status", "--stack", "acme/dev"], 2, /not a plain stack name/],
@@ -120,37 +137,55 @@ describe("npm run keys: refusals leave the file untouched", () => {
     const result = await run("status", "--stack", "dev");
     expect(result.code).toBe(1);
     expect(result.out).toMatch(/k1\s+active/);
-    expect(result.err).toMatch(/signingKeys\[0\]\.state: "active" is not a key state; allowed: standby, current, previous, revoked/);
+    expect(result.err).toMatch(
+      /signingKeys\[0\]\.state: "active" is not a key state; allowed: standby, current, previous, revoked/,
+    );
   });
 
   it("warns when an imported private key sits in the file unencrypted", async () => {
     const jwk = JSON.stringify({ kty: "EC", crv: "P-256", x: "x", y: "y", d: "d" });
-    fs.writeFileSync(path.join(dir, "Pulumi.dev.yaml"), stackText().replace("algorithm: ES256", `algorithm: ES256\n      privateJwk: '${jwk}'`));
+    fs.writeFileSync(
+      path.join(dir, "Pulumi.dev.yaml"),
+      stackText().replace("algorithm: ES256", `algorithm: ES256\n      privateJwk: '${jwk}'`),
+    );
     const result = await run("status", "--stack", "dev");
-    expect(result.err).toMatch(/signingKeys\[0\]\.privateJwk \(k1\) is stored unencrypted.*\n.*pulumi config set --secret --path 'signingKeys\[0\]\.privateJwk'/);
+    expect(result.err).toMatch(
+      /signingKeys\[0\]\.privateJwk \(k1\) is stored unencrypted.*\n.*pulumi config set --secret --path 'signingKeys\[0\]\.privateJwk'/,
+    );
   });
 });
 
 describe("the real script", () => {
   it("runs through ts-node as `npm run keys` does, editing with --dir and exiting non-zero on refusal", () => {
     const tsNode = path.join(ROOT, "node_modules", ".bin", "ts-node");
-    const ok = spawnSync(tsNode, ["--transpile-only", "scripts/keys.ts", "add-standby", "k2", "--stack", "dev", "--dir", dir], {
-      cwd: ROOT,
-      encoding: "utf8",
-    });
+    const ok = spawnSync(
+      tsNode,
+      ["--transpile-only", "scripts/keys.ts", "add-standby", "k2", "--stack", "dev", "--dir", dir],
+      {
+        cwd: ROOT,
+        encoding: "utf8",
+      },
+    );
     expect(ok.stderr).toBe("");
     expect(ok.status).toBe(0);
     expect(states()).toEqual(["k1:current", "k2:standby"]);
     const before = stackText();
-    const refused = spawnSync(tsNode, ["--transpile-only", "scripts/keys.ts", "revoke", "k1", "--stack", "dev", "--dir", dir], {
-      cwd: ROOT,
-      encoding: "utf8",
-    });
+    const refused = spawnSync(
+      tsNode,
+      ["--transpile-only", "scripts/keys.ts", "revoke", "k1", "--stack", "dev", "--dir", dir],
+      {
+        cwd: ROOT,
+        encoding: "utf8",
+      },
+    );
     expect(refused.status).toBe(1);
     expect(refused.stderr).toMatch(/k1 is the current key and cannot be revoked/);
     expect(stackText()).toBe(before);
     // The file the script wrote is one the program accepts.
-    expect(parseConfig(parseStackFile(stackText(), "Pulumi.dev.yaml").raw).signingKeys.map((k) => k.state)).toEqual(["current", "standby"]);
+    expect(parseConfig(parseStackFile(stackText(), "Pulumi.dev.yaml").raw).signingKeys.map((k) => k.state)).toEqual([
+      "current",
+      "standby",
+    ]);
   });
 });
 

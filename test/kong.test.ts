@@ -110,7 +110,10 @@ function forward(doc: KongDeclarativeConfig, path: string, request: LuaRequest):
   const transformer = plugin(svc, "request-transformer");
   let out: ForwardedRequest = transformer
     ? applyRequestTransformer(transformer.config, request)
-    : { headers: Object.fromEntries(Object.entries(request.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v])), query: request.query ?? {} };
+    : {
+        headers: Object.fromEntries(Object.entries(request.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v])),
+        query: request.query ?? {},
+      };
   for (const code of plugin(svc, "post-function")?.config.access ?? []) out = runAccessCode(code, out);
   return out;
 }
@@ -171,16 +174,19 @@ describe("kong.yml document", () => {
     expect(upstream("/project/default")).toBe("http://studio:3000/");
   });
 
-  it.each([true, false])("targets only containers that run on the stack network, at their ports (studio %s)", (studio) => {
-    const doc = loaded({ ...fx.input, studio });
-    const specs = containerSpecs({ studio });
-    for (const svc of doc.services) {
-      const url = new URL(svc.url);
-      const target = specs.find((s) => s.aliases.includes(url.hostname));
-      expect(target, svc.name).toBeDefined();
-      expect(Number(url.port), svc.name).toBe(target!.internalPort);
-    }
-  });
+  it.each([true, false])(
+    "targets only containers that run on the stack network, at their ports (studio %s)",
+    (studio) => {
+      const doc = loaded({ ...fx.input, studio });
+      const specs = containerSpecs({ studio });
+      for (const svc of doc.services) {
+        const url = new URL(svc.url);
+        const target = specs.find((s) => s.aliases.includes(url.hostname));
+        expect(target, svc.name).toBeDefined();
+        expect(Number(url.port), svc.name).toBe(target!.internalPort);
+      }
+    },
+  );
 
   it("requires key-auth (keeping the apikey for the mapping) and an anon/admin ACL on every secured route", () => {
     const doc = loaded();
@@ -241,7 +247,8 @@ describe("kong.yml document", () => {
 describe("kong.yml consumers", () => {
   it("give anon the publishable key and every accepted anon JWT, service_role the secret key and its JWTs, nothing else", () => {
     const doc = loaded();
-    const keys = (username: string) => doc.consumers.find((c) => c.username === username)?.keyauth_credentials?.map((c) => c.key);
+    const keys = (username: string) =>
+      doc.consumers.find((c) => c.username === username)?.keyauth_credentials?.map((c) => c.key);
     expect(keys("anon")).toEqual([fx.input.publishableKey, ...fx.input.gatewayTokens.anon]);
     expect(keys("service_role")).toEqual([fx.input.secretKey, ...fx.input.gatewayTokens.serviceRole]);
     expect(keys("DASHBOARD")).toBeUndefined();
@@ -267,14 +274,24 @@ describe("kong.yml consumers", () => {
 
   it("rejects malformed input naming the field, without echoing any key", () => {
     const bad = (patch: Partial<KongInput>) => () => kongDocument({ ...fx.input, ...patch });
-    expect(bad({ publishableKey: fx.input.secretKey })).toThrow(/publishableKey must be an opaque key "sb_publishable_…"/);
-    expect(bad({ secretKey: "" })).toThrow(/secretKey/);
-    expect(bad({ anonKey: "Calling [toString] on an [Output<T>] is not supported." })).toThrow(/anonKey must be a compact JWT/);
-    expect(bad({ gatewayTokens: { anon: [fx.current.anonKey, "sb_publishable_x"], serviceRole: [fx.current.serviceRoleKey] } })).toThrow(
-      /gatewayTokens\.anon\[1\] must be a compact JWT/,
+    expect(bad({ publishableKey: fx.input.secretKey })).toThrow(
+      /publishableKey must be an opaque key "sb_publishable_…"/,
     );
-    expect(bad({ gatewayTokens: { anon: [], serviceRole: [fx.current.serviceRoleKey] } })).toThrow(/gatewayTokens\.anon must list/);
-    expect(bad({ gatewayTokens: { anon: [fx.current.anonKey], serviceRole: [fx.current.anonKey] } })).toThrow(/both anon and service_role/);
+    expect(bad({ secretKey: "" })).toThrow(/secretKey/);
+    expect(bad({ anonKey: "Calling [toString] on an [Output<T>] is not supported." })).toThrow(
+      /anonKey must be a compact JWT/,
+    );
+    expect(
+      bad({
+        gatewayTokens: { anon: [fx.current.anonKey, "sb_publishable_x"], serviceRole: [fx.current.serviceRoleKey] },
+      }),
+    ).toThrow(/gatewayTokens\.anon\[1\] must be a compact JWT/);
+    expect(bad({ gatewayTokens: { anon: [], serviceRole: [fx.current.serviceRoleKey] } })).toThrow(
+      /gatewayTokens\.anon must list/,
+    );
+    expect(bad({ gatewayTokens: { anon: [fx.current.anonKey], serviceRole: [fx.current.anonKey] } })).toThrow(
+      /both anon and service_role/,
+    );
     expect(bad({ dashboard: { username: "supabase", password: "" } })).toThrow(/dashboard\.password/);
     try {
       kongDocument({ ...fx.input, publishableKey: fx.input.secretKey });
@@ -290,12 +307,12 @@ describe("the Lua harness", () => {
     expect(syntax).toMatchObject({ ok: false, error: expect.stringContaining("compile error") });
     expect(sandboxed).toMatchObject({ ok: false, error: expect.stringContaining("tostring") });
     expect(nil).toEqual({ ok: true, value: "" });
-    expect(() => applyRequestTransformer({ add: { headers: ["Authorization:$((function() return end end)())"] } }, {})).toThrow(
-      /compile error/,
-    );
-    expect(() => applyRequestTransformer({ add: { headers: ["Authorization:$((function() return 'x' end)()"] } }, {})).toThrow(
-      /unbalanced/,
-    );
+    expect(() =>
+      applyRequestTransformer({ add: { headers: ["Authorization:$((function() return end end)())"] } }, {}),
+    ).toThrow(/compile error/);
+    expect(() =>
+      applyRequestTransformer({ add: { headers: ["Authorization:$((function() return 'x' end)()"] } }, {}),
+    ).toThrow(/unbalanced/);
   });
 
   it("reports a missing interpreter as an error, not a skip", () => {
@@ -303,7 +320,7 @@ describe("the Lua harness", () => {
   });
 
   it("round-trips any text through luaString", () => {
-    const samples = ["plain", "it's \"quoted\" \\ $(x) )(", "line\nbreak\ttab", "ünïcødé ✓", "%s+%b()"];
+    const samples = ["plain", 'it\'s "quoted" \\ $(x) )(', "line\nbreak\ttab", "ünïcødé ✓", "%s+%b()"];
     const results = renderTemplates(samples.map((s) => `$(${luaString(s)})`));
     expect(results).toEqual(samples.map((value) => ({ ok: true, value })));
   });
@@ -314,14 +331,21 @@ describe("the Lua harness", () => {
       s.plugins.flatMap((p) => {
         if (p.name !== "request-transformer") return [];
         const c: RequestTransformerConfig = p.config;
-        return [...(c.add?.headers ?? []), ...(c.replace?.headers ?? []), ...(c.add?.querystring ?? []), ...(c.replace?.querystring ?? [])];
+        return [
+          ...(c.add?.headers ?? []),
+          ...(c.replace?.headers ?? []),
+          ...(c.add?.querystring ?? []),
+          ...(c.replace?.querystring ?? []),
+        ];
       }),
     );
     expect(templates.length).toBeGreaterThan(10);
     const rendered = renderTemplates(templates.map((t) => splitEntry(t).value));
     expect(rendered.filter((r) => !r.ok)).toEqual([]);
     const storage = service(doc, "storage-v1");
-    expect(() => runAccessCode(plugin(storage, "post-function")!.config.access[0], { headers: {}, query: {} })).not.toThrow();
+    expect(() =>
+      runAccessCode(plugin(storage, "post-function")!.config.access[0], { headers: {}, query: {} }),
+    ).not.toThrow();
   });
 });
 
@@ -333,7 +357,13 @@ describe("kong.yml key mapping, evaluated in Lua", () => {
   const bearer = (token: string) => `Bearer ${token}`;
 
   it("maps the publishable apikey to the current anon JWT and the secret apikey to the service_role JWT", () => {
-    for (const path of ["/rest/v1/todos", "/auth/v1/user", "/graphql/v1", "/realtime/v1/api/broadcast", "/storage/v1/object/x"]) {
+    for (const path of [
+      "/rest/v1/todos",
+      "/auth/v1/user",
+      "/graphql/v1",
+      "/realtime/v1/api/broadcast",
+      "/storage/v1/object/x",
+    ]) {
       expect(forward(doc, path, { headers: { apikey: fx.input.publishableKey } }).headers.authorization, path).toBe(
         bearer(fx.current.anonKey),
       );
@@ -409,7 +439,9 @@ describe("kong.yml key mapping, evaluated in Lua", () => {
 
   it("on storage, passes S3 signatures through and sends no Authorization when there is nothing to map", () => {
     const s3 = "AWS4-HMAC-SHA256 Credential=abc/20260101/stub/s3/aws4_request, SignedHeaders=host, Signature=00ff";
-    expect(forward(doc, "/storage/v1/s3/bucket/key", { headers: { Authorization: s3 } }).headers.authorization).toBe(s3);
+    expect(forward(doc, "/storage/v1/s3/bucket/key", { headers: { Authorization: s3 } }).headers.authorization).toBe(
+      s3,
+    );
     expect(forward(doc, "/storage/v1/object/public/b/a.png", {}).headers).not.toHaveProperty("authorization");
     const unknown = forward(doc, "/storage/v1/object/b/a.png", {
       headers: { apikey: `${OPAQUE_PREFIXES.secret}wrong`, Authorization: bearer(`${OPAQUE_PREFIXES.secret}wrong`) },

@@ -48,6 +48,9 @@ describe("index.ts loaded like the Pulumi CLI loads it, with Pulumi.dev.yaml", (
 
   it("registers the dev stack's one signing key under the keyring component", () => {
     expect(report.resources).toContainEqual({ type: "supabase-selfhosted:index:SigningKeyring", name: "supabase" });
-    expect(report.resources).toContainEqual({ type: "pulumi-nodejs:dynamic/supabase-selfhosted:SigningKey", name: "supabase-key-k1" });
+    expect(report.resources).toContainEqual({
+      type: "pulumi-nodejs:dynamic/supabase-selfhosted:SigningKey",
+      name: "supabase-key-k1",
+    });
   });
 });

@@ -74,7 +74,11 @@ describe("images-pinned", () => {
     ["supabase/gotrue", false],
     ["registry.example.com:5000/supabase/gotrue", false],
   ])("RemoteImage %s pinned: %s", async (ref, pinned) => {
-    const found = await violations(imagesPinned, { type: TYPES.remoteImage, name: "supabase-image-auth", props: { name: ref } });
+    const found = await violations(imagesPinned, {
+      type: TYPES.remoteImage,
+      name: "supabase-image-auth",
+      props: { name: ref },
+    });
     expect(found).toHaveLength(pinned ? 0 : 1);
     if (!pinned) expect(found[0]).toContain(`image ${JSON.stringify(ref)} is not pinned`);
   });
@@ -82,12 +86,16 @@ describe("images-pinned", () => {
   it("accepts a container running an image ID and rejects one running a floating tag", async () => {
     expect(await violations(imagesPinned, container("auth"))).toEqual([]);
     const found = await violations(imagesPinned, container("auth", { image: "supabase/gotrue:latest" }));
-    expect(found).toEqual([expect.stringContaining("container auth runs image \"supabase/gotrue:latest\", which is not pinned")]);
+    expect(found).toEqual([
+      expect.stringContaining('container auth runs image "supabase/gotrue:latest", which is not pinned'),
+    ]);
   });
 
   it("skips images not known yet during a preview", async () => {
     expect(await violations(imagesPinned, container("auth", { image: UNKNOWN_INPUT }))).toEqual([]);
-    expect(await violations(imagesPinned, { type: TYPES.remoteImage, name: "i", props: { name: UNKNOWN_INPUT } })).toEqual([]);
+    expect(
+      await violations(imagesPinned, { type: TYPES.remoteImage, name: "i", props: { name: UNKNOWN_INPUT } }),
+    ).toEqual([]);
   });
 });
 
@@ -109,7 +117,9 @@ describe("no-private-jwk-outside-auth", () => {
 
   it("treats the legacy HS256 oct key as the shared secret verifiers hold anyway, and any other oct key as private", () => {
     expect(privateJwkMembers(JSON.stringify({ keys: [legacyOctJwk("s".repeat(40))] }))).toEqual([]);
-    expect(privateJwkMembers(JSON.stringify({ keys: [{ ...legacyOctJwk("s".repeat(40)), kid: "other" }] }))).toEqual(["k"]);
+    expect(privateJwkMembers(JSON.stringify({ keys: [{ ...legacyOctJwk("s".repeat(40)), kid: "other" }] }))).toEqual([
+      "k",
+    ]);
   });
 
   it("lets auth hold its signing key", async () => {
@@ -138,7 +148,12 @@ describe("kong-config-by-upload", () => {
   const env = [`KONG_DATABASE=off`, `KONG_DECLARATIVE_CONFIG=${path}`];
 
   it("passes kong with its config in uploads", async () => {
-    expect(await violations(kongConfigByUpload, container("kong", { envs: env, uploads: [{ file: path, content: "_format_version: '2.1'" }] }))).toEqual([]);
+    expect(
+      await violations(
+        kongConfigByUpload,
+        container("kong", { envs: env, uploads: [{ file: path, content: "_format_version: '2.1'" }] }),
+      ),
+    ).toEqual([]);
   });
 
   it("fails kong without the upload, with an empty upload, or without KONG_DECLARATIVE_CONFIG", async () => {
@@ -148,13 +163,18 @@ describe("kong-config-by-upload", () => {
     expect(await violations(kongConfigByUpload, container("kong", { envs: env, uploads: [{ file: path }] }))).toEqual([
       `container kong: the upload of ${path} has no content; render kong.yml into its content.`,
     ]);
-    expect((await violations(kongConfigByUpload, container("kong", { envs: ["KONG_DATABASE=off"] })))[0]).toContain("KONG_DECLARATIVE_CONFIG is not set");
+    expect((await violations(kongConfigByUpload, container("kong", { envs: ["KONG_DATABASE=off"] })))[0]).toContain(
+      "KONG_DECLARATIVE_CONFIG is not set",
+    );
   });
 
   it("fails a bind mount of the config's file or directory", async () => {
     const volumes = [{ hostPath: "/srv/supabase/kong", containerPath: "/usr/local/kong" }];
     const mounts = [{ type: "bind", source: "/srv/kong.yml", target: path }];
-    const found = await violations(kongConfigByUpload, container("kong", { envs: env, volumes, mounts, uploads: [{ file: path, content: "x" }] }));
+    const found = await violations(
+      kongConfigByUpload,
+      container("kong", { envs: env, volumes, mounts, uploads: [{ file: path, content: "x" }] }),
+    );
     expect(found).toHaveLength(2);
     expect(found[0]).toContain("/usr/local/kong is a bind mount of host path /srv/supabase/kong");
   });
@@ -185,7 +205,13 @@ describe("db-data-retained", () => {
   });
 
   it("leaves other volumes alone", async () => {
-    expect(await violations(dbDataRetained, { type: TYPES.volume, name: "supabase-storage-data", props: { name: "supabase-storage-data" } })).toEqual([]);
+    expect(
+      await violations(dbDataRetained, {
+        type: TYPES.volume,
+        name: "supabase-storage-data",
+        props: { name: "supabase-storage-data" },
+      }),
+    ).toEqual([]);
   });
 });
 
@@ -203,7 +229,11 @@ describe("the pack", () => {
   it("index.ts serves exactly those policies under the pack name", async () => {
     const served: unknown[] = [];
     vi.resetModules();
-    vi.doMock("@pulumi/policy", () => ({ PolicyPack: vi.fn(function (this: unknown, ...args: unknown[]) { served.push(args); }) }));
+    vi.doMock("@pulumi/policy", () => ({
+      PolicyPack: vi.fn(function (this: unknown, ...args: unknown[]) {
+        served.push(args);
+      }),
+    }));
     await import("../policy/index.js");
     vi.doUnmock("@pulumi/policy");
     expect(served).toHaveLength(1);
@@ -232,7 +262,12 @@ describe("the real program against the pack", () => {
     for (const r of docker) {
       const opts = engine.options?.get?.(r.name) as { protect?: boolean } | undefined;
       for (const policy of policies) {
-        for (const message of await violations(policy as ResourceValidationPolicy, { type: r.type, name: r.name, props: r.inputs, opts: { protect: opts?.protect ?? false } })) {
+        for (const message of await violations(policy as ResourceValidationPolicy, {
+          type: r.type,
+          name: r.name,
+          props: r.inputs,
+          opts: { protect: opts?.protect ?? false },
+        })) {
           report.push(`${policy.name} ${r.name}: ${message}`);
         }
       }
@@ -251,7 +286,10 @@ describe("the pack as `pulumi preview --policy-pack policy` runs it", () => {
     const root = join(__dirname, "..");
     // The CLI's analyzer plugin runs @pulumi/pulumi/cmd/run-policy-pack with the pack directory as its cwd.
     const runner = require.resolve("@pulumi/pulumi/cmd/run-policy-pack", { paths: [join(root, "policy")] });
-    child = spawn(process.execPath, [runner, "127.0.0.1:1", "."], { cwd: join(root, "policy"), stdio: ["ignore", "pipe", "pipe"] });
+    child = spawn(process.execPath, [runner, "127.0.0.1:1", "."], {
+      cwd: join(root, "policy"),
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let stderr = "";
     child.stderr!.on("data", (d) => (stderr += d));
     const port = await new Promise<number>((resolve, reject) => {
@@ -260,7 +298,10 @@ describe("the pack as `pulumi preview --policy-pack policy` runs it", () => {
     });
     const grpc = require("@grpc/grpc-js");
     const services = require("@pulumi/pulumi/proto/analyzer_grpc_pb");
-    proto = { ...require("@pulumi/pulumi/proto/analyzer_pb"), Struct: require("google-protobuf/google/protobuf/struct_pb").Struct };
+    proto = {
+      ...require("@pulumi/pulumi/proto/analyzer_pb"),
+      Struct: require("google-protobuf/google/protobuf/struct_pb").Struct,
+    };
     client = new services.AnalyzerClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
   }, 60_000);
 
@@ -270,7 +311,9 @@ describe("the pack as `pulumi preview --policy-pack policy` runs it", () => {
   });
 
   const call = <T>(method: string, request: unknown): Promise<T> =>
-    new Promise((resolve, reject) => client[method](request, (err: Error | null, res: T) => (err ? reject(err) : resolve(res))));
+    new Promise((resolve, reject) =>
+      client[method](request, (err: Error | null, res: T) => (err ? reject(err) : resolve(res))),
+    );
 
   it("loads from the repository's node_modules and lists its policies", async () => {
     const { Empty } = require("google-protobuf/google/protobuf/empty_pb");
@@ -286,15 +329,24 @@ describe("the pack as `pulumi preview --policy-pack policy` runs it", () => {
     request.setUrn("urn:pulumi:dev::supabase-selfhosted::docker:index/container:Container::supabase-rest");
     const jwk = await generateSigningJwk("ES256", "k1");
     // The engine sends secrets wrapped; the policy still sees the value.
-    const secret = { "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", value: [`PGRST_JWT_SECRET=${JSON.stringify({ keys: [jwk] })}`] };
-    request.setProperties(proto.Struct.fromJavaScript({ name: "supabase-rest", image: "postgrest/postgrest:latest", envs: secret }));
+    const secret = {
+      "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270",
+      value: [`PGRST_JWT_SECRET=${JSON.stringify({ keys: [jwk] })}`],
+    };
+    request.setProperties(
+      proto.Struct.fromJavaScript({ name: "supabase-rest", image: "postgrest/postgrest:latest", envs: secret }),
+    );
     request.setOptions(new proto.AnalyzerResourceOptions());
     const res: any = await call("analyze", request);
     const found = res.getDiagnosticsList().map((d: any) => `${d.getPolicyname()}: ${d.getMessage()}`);
     // The SDK puts the policy's description before the message.
     expect(found).toEqual([
-      expect.stringMatching(/^images-pinned: Container images are pinned.*\ncontainer rest runs image "postgrest\/postgrest:latest"/),
-      expect.stringMatching(/^no-private-jwk-outside-auth: .*\ncontainer rest: env PGRST_JWT_SECRET holds a private JWK \(member d\)/),
+      expect.stringMatching(
+        /^images-pinned: Container images are pinned.*\ncontainer rest runs image "postgrest\/postgrest:latest"/,
+      ),
+      expect.stringMatching(
+        /^no-private-jwk-outside-auth: .*\ncontainer rest: env PGRST_JWT_SECRET holds a private JWK \(member d\)/,
+      ),
     ]);
   });
 });

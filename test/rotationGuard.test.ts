@@ -43,12 +43,18 @@ afterEach(() => vi.restoreAllMocks());
 describe("RotationGuard check, as the dynamic-provider host calls it", () => {
   it("fails a preview that promotes a key created in the same update (its outputs are unknown)", async () => {
     const olds = applied([key(0, "k1", "current")], T0);
-    const news = { __provider: "exports.handler = …", ...SETTINGS, keys: [key(0, "k1", "previous"), key(1, "k2", "current", false)] };
+    const news = {
+      __provider: "exports.handler = …",
+      ...SETTINGS,
+      keys: [key(0, "k1", "previous"), key(1, "k2", "current", false)],
+    };
     const { inputs, failures } = await provider.check(olds, news);
     expect(failures).toHaveLength(1);
     // No property: the engine prints "<type> resource '<name>' has a problem: <reason>" and echoes no inputs.
     expect(failures![0].property).toBe("");
-    expect(failures![0].reason).toContain('supabase-selfhosted:signingKeys[1] ("k2"): becomes current in the same update that creates it');
+    expect(failures![0].reason).toContain(
+      'supabase-selfhosted:signingKeys[1] ("k2"): becomes current in the same update that creates it',
+    );
     expect(inputs).not.toHaveProperty("__provider");
   });
 
@@ -56,7 +62,10 @@ describe("RotationGuard check, as the dynamic-provider host calls it", () => {
     const news = { ...SETTINGS, keys: [key(0, "k1", "current", false)] };
     const { inputs, failures } = await provider.check({}, news);
     expect(failures).toEqual([]);
-    expect(inputs).toMatchObject({ ...news, ring: [{ name: "k1", state: "current", algorithm: "ES256", source: "generated" }] });
+    expect(inputs).toMatchObject({
+      ...news,
+      ring: [{ name: "k1", state: "current", algorithm: "ES256", source: "generated" }],
+    });
     // An unknown kid is not remembered as a kid.
     expect((inputs as { ring: Array<Record<string, unknown>> }).ring[0]).not.toHaveProperty("kid");
   });
@@ -69,8 +78,23 @@ describe("RotationGuard check, as the dynamic-provider host calls it", () => {
     const later = checkRotationGuard(olds, promote, new Date(T0.getTime() + 1_200_000));
     expect(later.failures).toEqual([]);
     expect(later.inputs.ring).toEqual([
-      { name: "k1", state: "previous", algorithm: "ES256", source: "generated", kid: "kid-k1", publishedAt: T0.toISOString(), retiredAt: "2026-05-01T12:20:00.000Z" },
-      { name: "k2", state: "current", algorithm: "ES256", source: "generated", kid: "kid-k2", publishedAt: T0.toISOString() },
+      {
+        name: "k1",
+        state: "previous",
+        algorithm: "ES256",
+        source: "generated",
+        kid: "kid-k1",
+        publishedAt: T0.toISOString(),
+        retiredAt: "2026-05-01T12:20:00.000Z",
+      },
+      {
+        name: "k2",
+        state: "current",
+        algorithm: "ES256",
+        source: "generated",
+        kid: "kid-k2",
+        publishedAt: T0.toISOString(),
+      },
     ]);
   });
 
@@ -156,29 +180,51 @@ describe("RotationGuard on the engine's path", () => {
   });
 
   it("fails the same preview from the serialized text", () => {
-    expect(report.failures.map((f) => f.reason).join("\n")).toContain("becomes current in the same update that creates it");
+    expect(report.failures.map((f) => f.reason).join("\n")).toContain(
+      "becomes current in the same update that creates it",
+    );
   });
 });
 
 describe("RotationGuard under the stateful MockEngine", () => {
   /** A miniature keyring: one SigningKey per entry, and the guard over their outputs. */
-  const program = (entries: Array<[string, string]>, settings: Partial<typeof SETTINGS> = {}) => () => {
-    const keys = entries.map(([name, state], index) => {
-      const k = new SigningKey(`t-key-${name}`, { algorithm: "ES256", apiKeyLifetimeDays: 30 });
-      return { index, name, state: state as "current", algorithm: "ES256" as const, source: "generated", kid: k.kid, createdAt: k.createdAt, expiresAt: k.expiresAt };
-    });
-    const guard = new RotationGuard("t-guard", { keys, ...SETTINGS, ...settings });
-    return { ring: guard.ring };
-  };
+  const program =
+    (entries: Array<[string, string]>, settings: Partial<typeof SETTINGS> = {}) =>
+    () => {
+      const keys = entries.map(([name, state], index) => {
+        const k = new SigningKey(`t-key-${name}`, { algorithm: "ES256", apiKeyLifetimeDays: 30 });
+        return {
+          index,
+          name,
+          state: state as "current",
+          algorithm: "ES256" as const,
+          source: "generated",
+          kid: k.kid,
+          createdAt: k.createdAt,
+          expiresAt: k.expiresAt,
+        };
+      });
+      const guard = new RotationGuard("t-guard", { keys, ...SETTINGS, ...settings });
+      return { ring: guard.ring };
+    };
   const snapshot = (engine: MockEngine) => JSON.stringify([...engine.stack.entries()]);
 
   it("walks the runbook when each step comes a day after the last, and a re-run changes nothing", async () => {
     const engine = new MockEngine();
     for (const step of [
       [["k1", "current"]],
-      [["k1", "current"], ["k2", "standby"]],
-      [["k1", "previous"], ["k2", "current"]],
-      [["k1", "revoked"], ["k2", "current"]],
+      [
+        ["k1", "current"],
+        ["k2", "standby"],
+      ],
+      [
+        ["k1", "previous"],
+        ["k2", "current"],
+      ],
+      [
+        ["k1", "revoked"],
+        ["k2", "current"],
+      ],
       [["k2", "current"]],
     ] as Array<Array<[string, string]>>) {
       await engine.run({}, program(step));
@@ -191,26 +237,49 @@ describe("RotationGuard under the stateful MockEngine", () => {
     const engine = new MockEngine();
     engine.secondsBetweenRuns = 0;
     await engine.run({}, program([["k1", "current"]]));
-    await engine.run({}, program([["k1", "current"], ["k2", "standby"]]));
+    await engine.run(
+      {},
+      program([
+        ["k1", "current"],
+        ["k2", "standby"],
+      ]),
+    );
     const before = snapshot(engine);
-    const failed = engine.run({}, program([["k1", "previous"], ["k2", "current"]]));
+    const failed = engine.run(
+      {},
+      program([
+        ["k1", "previous"],
+        ["k2", "current"],
+      ]),
+    );
     await expect(failed).rejects.toThrow(
       /RotationGuard resource 't-guard' has a problem: supabase-selfhosted:signingKeys\[1\] \("k2"\): was published only 0 s ago/,
     );
     expect(snapshot(engine)).toBe(before);
 
     engine.clock = new Date(engine.clock.getTime() + 1200 * 1000);
-    const { registered } = await engine.run({}, program([["k1", "previous"], ["k2", "current"]]));
+    const { registered } = await engine.run(
+      {},
+      program([
+        ["k1", "previous"],
+        ["k2", "current"],
+      ]),
+    );
     expect(registered.find((r) => r.name === "t-guard")?.operation).toBe("update");
     const ring = engine.stack.get("t-guard")!.inputs.ring as Array<Record<string, unknown>>;
-    expect(ring.find((r) => r.name === "k1")).toMatchObject({ state: "previous", retiredAt: engine.clock.toISOString() });
+    expect(ring.find((r) => r.name === "k1")).toMatchObject({
+      state: "previous",
+      retiredAt: engine.clock.toISOString(),
+    });
   });
 
   it("keeps no key material in its state, even for an imported key", async () => {
     const { SigningKeyring } = await import("../components/keyring.js");
     const { parseConfig } = await import("../components/config.js");
     const jwk = await generateSigningJwk("ES256", "imported");
-    const config = parseConfig({ signingKeys: JSON.stringify([{ name: "k1", state: "current", privateJwk: JSON.stringify(jwk) }]) });
+    const config = parseConfig({
+      signingKeys: JSON.stringify([{ name: "k1", state: "current", privateJwk: JSON.stringify(jwk) }]),
+    });
     const engine = new MockEngine();
     await engine.run({}, () => new SigningKeyring("supabase", { config }));
     const guard = engine.stack.get("supabase-rotation-guard")!;
@@ -222,7 +291,15 @@ describe("RotationGuard under the stateful MockEngine", () => {
 
   it("fails removing the current key even a day later", async () => {
     const engine = new MockEngine();
-    await engine.run({}, program([["k1", "current"], ["k2", "standby"]]));
-    await expect(engine.run({}, program([["k2", "current"]]))).rejects.toThrow(/\("k1", removed\): is the key that signs every token/);
+    await engine.run(
+      {},
+      program([
+        ["k1", "current"],
+        ["k2", "standby"],
+      ]),
+    );
+    await expect(engine.run({}, program([["k2", "current"]]))).rejects.toThrow(
+      /\("k1", removed\): is the key that signs every token/,
+    );
   });
 });

@@ -3,8 +3,24 @@
  * (shared/reference/supabase-jwt.md), which entries are secret, the container layout, and the db init SQL.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { MIGRATIONS_DIR, SERVICE_DB_ROLES, dbInitFiles, jwtSql, rolesSql, sqlLiteral, type ServiceDbRole } from "../components/dbInit";
-import { deriveKeyring, hasPrivateMember, legacyOctJwk, PRIVATE_MEMBERS, type Jwk, type KeyringEntry, type KeyringView } from "../components/jwks";
+import {
+  MIGRATIONS_DIR,
+  SERVICE_DB_ROLES,
+  dbInitFiles,
+  jwtSql,
+  rolesSql,
+  sqlLiteral,
+  type ServiceDbRole,
+} from "../components/dbInit";
+import {
+  deriveKeyring,
+  hasPrivateMember,
+  legacyOctJwk,
+  PRIVATE_MEMBERS,
+  type Jwk,
+  type KeyringEntry,
+  type KeyringView,
+} from "../components/jwks";
 import {
   REALTIME_HOST,
   SERVICE_ROLES,
@@ -60,7 +76,12 @@ function buildEnvs(view: KeyringView): Record<ServiceRole, EnvMap> {
       validMethods: view.validMethods,
     }),
     rest: restEnv({ dbPassword: SECRETS.authenticator, jwtExpiry: 3600, ...common }),
-    realtime: realtimeEnv({ dbPassword: SECRETS.postgres, secretKeyBase: SECRETS.secretKeyBase, dbEncKey: SECRETS.dbEncKey, ...common }),
+    realtime: realtimeEnv({
+      dbPassword: SECRETS.postgres,
+      secretKeyBase: SECRETS.secretKeyBase,
+      dbEncKey: SECRETS.dbEncKey,
+      ...common,
+    }),
     storage: storageEnv({
       dbPassword: SECRETS.storage,
       anonKey: view.anonKey,
@@ -85,7 +106,9 @@ function buildEnvs(view: KeyringView): Record<ServiceRole, EnvMap> {
 
 /** Every private member value of every key in the ring (the material that must stay in auth). */
 function privateValues(ring: KeyringEntry[]): string[] {
-  return ring.flatMap((e) => PRIVATE_MEMBERS.map((m) => e.privateJwk[m]).filter((v): v is string => typeof v === "string"));
+  return ring.flatMap((e) =>
+    PRIVATE_MEMBERS.map((m) => e.privateJwk[m]).filter((v): v is string => typeof v === "string"),
+  );
 }
 
 /** PostgREST's documented parse order for `jwt-secret`: a JWKS object, else one JWK, else an HMAC secret. */
@@ -205,17 +228,13 @@ describe("service environments for a rotating keyring (k0 revoked, k1 previous, 
     // And auth holds the current key's private half only.
     const authText = envs.auth.GOTRUE_JWT_KEYS;
     expect(authText.includes(ring[2].privateJwk.d as string)).toBe(true);
-    for (const other of [ring[0], ring[1], ring[3]]) expect(authText.includes(other.privateJwk.d as string)).toBe(false);
+    for (const other of [ring[0], ring[1], ring[3]])
+      expect(authText.includes(other.privateJwk.d as string)).toBe(false);
   });
 
   it("lists every env entry that holds a secret in its container spec's secretEnv", () => {
     const { envs, ring, view } = world;
-    const secretValues = [
-      ...Object.values(SECRETS),
-      ...privateValues(ring),
-      view.anonKey,
-      view.serviceRoleKey,
-    ];
+    const secretValues = [...Object.values(SECRETS), ...privateValues(ring), view.anonKey, view.serviceRoleKey];
     for (const spec of containerSpecs({ studio: true })) {
       const env = envs[spec.role];
       for (const [key, value] of Object.entries(env)) {
@@ -231,7 +250,11 @@ describe("service environments in legacy HS256 mode", () => {
   it("adds the oct key to the verifiers (so their JWKS is secret) and legacy tokens verify with it", async () => {
     const oct = legacyOctJwk(SECRETS.jwtSecret);
     const legacy = await mintRoleTokens(oct, 1_700_000_000, 3650);
-    const view = deriveKeyring([await makeEntry("k1", "current")], { jwk: oct, anonKey: legacy.anonKey, serviceRoleKey: legacy.serviceRoleKey });
+    const view = deriveKeyring([await makeEntry("k1", "current")], {
+      jwk: oct,
+      anonKey: legacy.anonKey,
+      serviceRoleKey: legacy.serviceRoleKey,
+    });
     const envs = buildEnvs(view);
     for (const [role, key] of [
       ["rest", "PGRST_JWT_SECRET"],
@@ -253,19 +276,38 @@ describe("service builders refuse what the service would refuse", () => {
   it("auth: no signer, or two signers", async () => {
     const a = await makeEntry("a", "current");
     const b = await makeEntry("b", "current");
-    const base = { dbPassword: SECRETS.auth, siteUrl: "http://x", apiExternalUrl: "http://y", jwtExpiry: 60, jwtSecret: SECRETS.jwtSecret, validMethods: ["ES256"] };
+    const base = {
+      dbPassword: SECRETS.auth,
+      siteUrl: "http://x",
+      apiExternalUrl: "http://y",
+      jwtExpiry: 60,
+      jwtSecret: SECRETS.jwtSecret,
+      validMethods: ["ES256"],
+    };
     expect(() => authEnv({ ...base, authKeys: [a.publicJwk] })).toThrow(/exactly one signing key, got 0/);
-    expect(() => authEnv({ ...base, authKeys: [a.privateJwk, b.privateJwk] })).toThrow(/exactly one signing key, got 2/);
+    expect(() => authEnv({ ...base, authKeys: [a.privateJwk, b.privateJwk] })).toThrow(
+      /exactly one signing key, got 2/,
+    );
   });
 
   it("realtime: a DB_ENC_KEY that is not 16 characters, a short SECRET_KEY_BASE", () => {
-    const base = { dbPassword: "p", jwtSecret: SECRETS.jwtSecret, verifierJwks: { keys: [] }, secretKeyBase: SECRETS.secretKeyBase, dbEncKey: SECRETS.dbEncKey };
+    const base = {
+      dbPassword: "p",
+      jwtSecret: SECRETS.jwtSecret,
+      verifierJwks: { keys: [] },
+      secretKeyBase: SECRETS.secretKeyBase,
+      dbEncKey: SECRETS.dbEncKey,
+    };
     expect(() => realtimeEnv({ ...base, dbEncKey: "short" })).toThrow(/DB_ENC_KEY must be exactly 16/);
     expect(() => realtimeEnv({ ...base, secretKeyBase: "short" })).toThrow(/SECRET_KEY_BASE must be at least 64/);
   });
 
   it("kong: enables exactly the plugins it is given and reads the uploaded file", () => {
-    const env = kongEnv({ plugins: ["cors", "key-auth", "acl"], configPath: "/k.yml", extra: { KONG_ROUTER_FLAVOR: "expressions" } });
+    const env = kongEnv({
+      plugins: ["cors", "key-auth", "acl"],
+      configPath: "/k.yml",
+      extra: { KONG_ROUTER_FLAVOR: "expressions" },
+    });
     expect(env.KONG_PLUGINS).toBe("cors,key-auth,acl");
     expect(env.KONG_DECLARATIVE_CONFIG).toBe("/k.yml");
     expect(env.KONG_DATABASE).toBe("off");
@@ -297,7 +339,14 @@ describe("container layout", () => {
     for (const role of ["auth", "rest", "realtime", "storage", "meta"]) {
       expect(specs.find((s) => s.role === role)!.dependsOn).toContain("db");
     }
-    expect(specs.find((s) => s.role === "kong")!.dependsOn).toEqual(["auth", "rest", "realtime", "storage", "meta", "studio"]);
+    expect(specs.find((s) => s.role === "kong")!.dependsOn).toEqual([
+      "auth",
+      "rest",
+      "realtime",
+      "storage",
+      "meta",
+      "studio",
+    ]);
   });
 
   it("drops studio and meta when the dashboard is off", () => {
@@ -309,7 +358,9 @@ describe("container layout", () => {
   it("keeps db data, the pgsodium key and storage files on named volumes", () => {
     const specs = containerSpecs({ studio: false });
     expect(specs.find((s) => s.role === "db")!.volumes.map((v) => v.volume)).toEqual(["db-data", "db-config"]);
-    expect(specs.find((s) => s.role === "storage")!.volumes).toEqual([{ volume: "storage-data", containerPath: "/var/lib/storage" }]);
+    expect(specs.find((s) => s.role === "storage")!.volumes).toEqual([
+      { volume: "storage-data", containerPath: "/var/lib/storage" },
+    ]);
   });
 
   it("gives every container a health check that holds no key-dependent value", () => {
@@ -322,11 +373,20 @@ describe("container layout", () => {
 });
 
 describe("db init SQL", () => {
-  const passwords = Object.fromEntries(SERVICE_DB_ROLES.map((r, i) => [r, `password-${r}-${i}-0123456789`])) as Record<ServiceDbRole, string>;
+  const passwords = Object.fromEntries(SERVICE_DB_ROLES.map((r, i) => [r, `password-${r}-${i}-0123456789`])) as Record<
+    ServiceDbRole,
+    string
+  >;
 
   it("sets a password for each service role, each its own", () => {
     const sql = rolesSql(passwords);
-    for (const role of ["authenticator", "pgbouncer", "supabase_auth_admin", "supabase_functions_admin", "supabase_storage_admin"]) {
+    for (const role of [
+      "authenticator",
+      "pgbouncer",
+      "supabase_auth_admin",
+      "supabase_functions_admin",
+      "supabase_storage_admin",
+    ]) {
       expect(sql).toContain(`ALTER ROLE ${role} WITH PASSWORD '${passwords[role as ServiceDbRole]}';`);
     }
     expect(() => rolesSql({ ...passwords, authenticator: "short" })).toThrow(/authenticator must be at least 16/);

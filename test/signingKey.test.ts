@@ -65,18 +65,18 @@ describe("SigningKey create", () => {
 
   it("rejects a public-only import", async () => {
     const { d: _d, ...pub } = await generateSigningJwk("ES256");
-    await expect(create({ algorithm: "ES256", apiKeyLifetimeDays: 1, importedJwk: JSON.stringify(pub) })).rejects.toThrow(
-      /not a private key/,
-    );
+    await expect(
+      create({ algorithm: "ES256", apiKeyLifetimeDays: 1, importedJwk: JSON.stringify(pub) }),
+    ).rejects.toThrow(/not a private key/);
   });
 
   it("rejects an import whose private and public halves belong to different keys", async () => {
     const a = await generateSigningJwk("ES256");
     const b = await generateSigningJwk("ES256");
     const mixed = { ...a, x: b.x, y: b.y };
-    await expect(create({ algorithm: "ES256", apiKeyLifetimeDays: 1, importedJwk: JSON.stringify(mixed) })).rejects.toThrow(
-      /not a valid ES256 private key|do not belong to the same key/,
-    );
+    await expect(
+      create({ algorithm: "ES256", apiKeyLifetimeDays: 1, importedJwk: JSON.stringify(mixed) }),
+    ).rejects.toThrow(/not a valid ES256 private key|do not belong to the same key/);
     const ed1 = await generateSigningJwk("EdDSA");
     const ed2 = await generateSigningJwk("EdDSA");
     await expect(
@@ -86,18 +86,22 @@ describe("SigningKey create", () => {
 
   it("rejects an import of the wrong key type or alg", async () => {
     const rsa = await generateSigningJwk("RS256");
-    await expect(create({ algorithm: "ES256", apiKeyLifetimeDays: 1, importedJwk: JSON.stringify(rsa) })).rejects.toThrow(
-      /kty "RSA", but ES256 needs EC/,
-    );
+    await expect(
+      create({ algorithm: "ES256", apiKeyLifetimeDays: 1, importedJwk: JSON.stringify(rsa) }),
+    ).rejects.toThrow(/kty "RSA", but ES256 needs EC/);
     const ec = { ...(await generateSigningJwk("ES256")), alg: "ES384" };
-    await expect(create({ algorithm: "ES256", apiKeyLifetimeDays: 1, importedJwk: JSON.stringify(ec) })).rejects.toThrow(
-      /alg "ES384"/,
-    );
+    await expect(
+      create({ algorithm: "ES256", apiKeyLifetimeDays: 1, importedJwk: JSON.stringify(ec) }),
+    ).rejects.toThrow(/alg "ES384"/);
   });
 
   it("rejects bad inputs", async () => {
-    await expect(create({ algorithm: "PS256", apiKeyLifetimeDays: 1 })).rejects.toThrow(/unsupported signing key algorithm "PS256"/);
-    await expect(create({ algorithm: "ES256", apiKeyLifetimeDays: 0 })).rejects.toThrow(/apiKeyLifetimeDays must be a positive integer/);
+    await expect(create({ algorithm: "PS256", apiKeyLifetimeDays: 1 })).rejects.toThrow(
+      /unsupported signing key algorithm "PS256"/,
+    );
+    await expect(create({ algorithm: "ES256", apiKeyLifetimeDays: 0 })).rejects.toThrow(
+      /apiKeyLifetimeDays must be a positive integer/,
+    );
     await expect(create({ algorithm: "HS256", apiKeyLifetimeDays: 1 })).rejects.toThrow(/must be imported/);
   });
 
@@ -118,7 +122,10 @@ describe("SigningKey diff", () => {
   it("reports no change for identical inputs, even when the provider's code changed", async () => {
     const olds = await create(base);
     const news = { ...base, __provider: "exports.handler = /* an edited provider */ 1;" };
-    expect(await provider.diff(olds.kid, { ...olds, __provider: "old text" }, news)).toMatchObject({ changes: false, replaces: [] });
+    expect(await provider.diff(olds.kid, { ...olds, __provider: "old text" }, news)).toMatchObject({
+      changes: false,
+      replaces: [],
+    });
   });
 
   it("updates in place, keeping the key, when only the role JWT lifetime changes", async () => {
@@ -141,9 +148,13 @@ describe("SigningKey diff", () => {
     const jwk = await generateSigningJwk("ES256", "imported");
     const olds = await create({ ...base, importedJwk: JSON.stringify(jwk) });
     const reformatted = JSON.stringify(jwk, Object.keys(jwk).reverse(), 4);
-    expect(await provider.diff(olds.kid, olds, { ...base, importedJwk: reformatted })).toMatchObject({ changes: false });
+    expect(await provider.diff(olds.kid, olds, { ...base, importedJwk: reformatted })).toMatchObject({
+      changes: false,
+    });
     const other = JSON.stringify(await generateSigningJwk("ES256", "imported"));
-    expect(await provider.diff(olds.kid, olds, { ...base, importedJwk: other })).toMatchObject({ replaces: ["importedJwk"] });
+    expect(await provider.diff(olds.kid, olds, { ...base, importedJwk: other })).toMatchObject({
+      replaces: ["importedJwk"],
+    });
     const { importedJwk: _gone, ...generated } = { ...base, importedJwk: undefined };
     expect(await provider.diff(olds.kid, olds, generated)).toMatchObject({ replaces: ["importedJwk"] });
   });
@@ -151,7 +162,9 @@ describe("SigningKey diff", () => {
   it("treats material unknown during a preview as a replacement", async () => {
     const oct = canonicalJson(legacyOctJwk("s".repeat(40)));
     const olds = await create({ algorithm: "HS256", apiKeyLifetimeDays: 1, importedJwk: oct });
-    expect(await provider.diff(olds.kid, olds, { algorithm: "HS256", apiKeyLifetimeDays: 1, importedJwk: UNKNOWN_INPUT })).toMatchObject({
+    expect(
+      await provider.diff(olds.kid, olds, { algorithm: "HS256", apiKeyLifetimeDays: 1, importedJwk: UNKNOWN_INPUT }),
+    ).toMatchObject({
       changes: true,
       replaces: ["importedJwk"],
     });

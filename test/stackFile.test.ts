@@ -109,10 +109,10 @@ describe("reading a stack file", () => {
 
   it("shows the kid of a plain-text imported key and flags it as unencrypted", () => {
     const jwk = JSON.stringify({ kty: "EC", crv: "P-256", kid: "imported-1", x: "x", y: "y", d: "d" });
-    const text = PROD.replace(
-      "        secure: v1:ZW5jcnlwdGVkLWtleQ==:v1:CCCCCCCCCCCCCCCC:DDDDDDDD\n",
-      "",
-    ).replace("      privateJwk:\n", `      privateJwk: '${jwk}'\n`);
+    const text = PROD.replace("        secure: v1:ZW5jcnlwdGVkLWtleQ==:v1:CCCCCCCCCCCCCCCC:DDDDDDDD\n", "").replace(
+      "      privateJwk:\n",
+      `      privateJwk: '${jwk}'\n`,
+    );
     const stack = parseStackFile(text, LABEL);
     expect(stack.keys[1]).toMatchObject({ source: "imported (PLAIN TEXT)", kid: "imported-1" });
   });
@@ -129,9 +129,9 @@ describe("reading a stack file", () => {
     expect(() => parseStackFile("config:\n  supabase-selfhosted:siteUrl: http://x\n", LABEL)).toThrow(
       /no supabase-selfhosted:signingKeys; add one current key first/,
     );
-    expect(() => parseStackFile(`config:\n  supabase-selfhosted:signingKeys: '[{"name":"k1","state":"current"}]'\n`, LABEL)).toThrow(
-      /must be a YAML list.*single text value/,
-    );
+    expect(() =>
+      parseStackFile(`config:\n  supabase-selfhosted:signingKeys: '[{"name":"k1","state":"current"}]'\n`, LABEL),
+    ).toThrow(/must be a YAML list.*single text value/);
     expect(() => parseStackFile("config:\n  supabase-selfhosted:signingKeys:\n    secure: v1:abc\n", LABEL)).toThrow(
       /is encrypted as one secret value.*encrypt only each key's privateJwk/,
     );
@@ -148,7 +148,11 @@ describe("reading a stack file", () => {
 describe("lifecycle commands", () => {
   it("add-standby appends one entry and changes nothing else", () => {
     const edit = applyKeyCommand(PROD, { kind: "add-standby", name: "k3", algorithm: "RS256" }, LABEL);
-    expect(insertedLines(PROD, edit.text)).toEqual(["    - name: k3", "      state: standby", "      algorithm: RS256"]);
+    expect(insertedLines(PROD, edit.text)).toEqual([
+      "    - name: k3",
+      "      state: standby",
+      "      algorithm: RS256",
+    ]);
     expect(edit.after.config?.signingKeys.map((k) => [k.name, k.state, k.algorithm])).toEqual([
       ["k1", "current", "ES256"],
       ["k2", "standby", "ES256"],
@@ -160,7 +164,10 @@ describe("lifecycle commands", () => {
   it("promote turns the current key into previous and keeps comments, secrets and every other key", () => {
     const edit = applyKeyCommand(PROD, { kind: "promote", name: "k2" }, LABEL);
     const changed = changedLines(PROD, edit.text);
-    expect(changed.map((i) => lines(edit.text)[i])).toEqual(["      state: previous # since 2026-01", "      state: current"]);
+    expect(changed.map((i) => lines(edit.text)[i])).toEqual([
+      "      state: previous # since 2026-01",
+      "      state: current",
+    ]);
     expect(edit.text).toContain("        secure: v1:ZW5jcnlwdGVkLWtleQ==:v1:CCCCCCCCCCCCCCCC:DDDDDDDD");
     expect(edit.after.config?.signingKeys.map((k) => k.state)).toEqual(["previous", "current"]);
   });
@@ -174,7 +181,9 @@ describe("lifecycle commands", () => {
   it("revoke and remove work on non-current keys, and remove keeps the neighbours' comments", () => {
     const rotated = applyKeyCommand(PROD, { kind: "promote", name: "k2" }, LABEL).text;
     const revoked = applyKeyCommand(rotated, { kind: "revoke", name: "k1" }, LABEL);
-    expect(changedLines(rotated, revoked.text).map((i) => lines(revoked.text)[i])).toEqual(["      state: revoked # since 2026-01"]);
+    expect(changedLines(rotated, revoked.text).map((i) => lines(revoked.text)[i])).toEqual([
+      "      state: revoked # since 2026-01",
+    ]);
     const removed = applyKeyCommand(revoked.text, { kind: "remove", name: "k1" }, LABEL);
     expect(removed.after.keys.map((k) => k.name)).toEqual(["k2"]);
     expect(removed.text).toContain("    # imported from the old compose deployment\n    - name: k2");
@@ -183,22 +192,43 @@ describe("lifecycle commands", () => {
   });
 
   it("keeps a file written with unindented lists unindented", () => {
-    const flat = "config:\n  supabase-selfhosted:signingKeys:\n  - name: k1\n    state: current\n  supabase-selfhosted:jwtExpiry: 3600\n";
+    const flat =
+      "config:\n  supabase-selfhosted:signingKeys:\n  - name: k1\n    state: current\n  supabase-selfhosted:jwtExpiry: 3600\n";
     const edit = applyKeyCommand(flat, { kind: "add-standby", name: "k2", algorithm: "ES256" }, LABEL);
     expect(insertedLines(flat, edit.text)).toEqual(["  - name: k2", "    state: standby", "    algorithm: ES256"]);
   });
 
   it("refuses illegal transitions with what to do instead", () => {
-    expectRefused(PROD, { kind: "promote", name: "k9" }, /no signing key named "k9"; keys: k1 \(current\), k2 \(standby\)/);
+    expectRefused(
+      PROD,
+      { kind: "promote", name: "k9" },
+      /no signing key named "k9"; keys: k1 \(current\), k2 \(standby\)/,
+    );
     expectRefused(PROD, { kind: "promote", name: "k1" }, /k1 is already the current key/);
-    expectRefused(PROD, { kind: "revoke", name: "k1" }, /k1 is the current key and cannot be revoked.*Add a standby key, promote it/);
+    expectRefused(
+      PROD,
+      { kind: "revoke", name: "k1" },
+      /k1 is the current key and cannot be revoked.*Add a standby key, promote it/,
+    );
     expectRefused(PROD, { kind: "remove", name: "k1" }, /k1 is the current key and cannot be removed/);
     const revoked = applyKeyCommand(PROD, { kind: "revoke", name: "k2" }, LABEL).text;
-    expectRefused(revoked, { kind: "promote", name: "k2" }, /k2 is revoked and cannot be promoted directly.*signingKeys\[1\]\.state' standby/);
+    expectRefused(
+      revoked,
+      { kind: "promote", name: "k2" },
+      /k2 is revoked and cannot be promoted directly.*signingKeys\[1\]\.state' standby/,
+    );
     expectRefused(revoked, { kind: "revoke", name: "k2" }, /k2 is already revoked/);
     expectRefused(PROD, { kind: "add-standby", name: "k2", algorithm: "ES256" }, /already has a key named "k2"/);
-    expectRefused(PROD, { kind: "add-standby", name: "Key_2", algorithm: "ES256" }, /"Key_2" is not allowed: use 1-32 characters of a-z, 0-9 and -/);
-    expectRefused(PROD, { kind: "add-standby", name: "k3", algorithm: "HS256" as never }, /"HS256" is not supported; allowed: ES256, RS256, EdDSA/);
+    expectRefused(
+      PROD,
+      { kind: "add-standby", name: "Key_2", algorithm: "ES256" },
+      /"Key_2" is not allowed: use 1-32 characters of a-z, 0-9 and -/,
+    );
+    expectRefused(
+      PROD,
+      { kind: "add-standby", name: "k3", algorithm: "HS256" as never },
+      /"HS256" is not supported; allowed: ES256, RS256, EdDSA/,
+    );
   });
 
   it("lets an edit through when the file already had an unrelated problem, and keeps reporting it", () => {

@@ -37,7 +37,9 @@ type Registered = StoredResource & { secretInputs?: string[] };
 
 /** A container's `envs` list as a map. */
 function envOf(r: Registered): Record<string, string> {
-  return Object.fromEntries((r.inputs.envs as string[]).map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]));
+  return Object.fromEntries(
+    (r.inputs.envs as string[]).map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]),
+  );
 }
 
 function uploadsOf(r: Registered): Array<{ file: string; content: string }> {
@@ -56,7 +58,8 @@ async function runProgram(config: Record<string, unknown>): Promise<Run> {
   const engine = new MockEngine();
   const { result, registered } = await engine.run(config, supabaseProgram);
   const containers = new Map<ServiceRole, Registered>();
-  for (const r of registered.filter((r) => r.type === CONTAINER)) containers.set(r.name.replace(/^supabase-/, "") as ServiceRole, r);
+  for (const r of registered.filter((r) => r.type === CONTAINER))
+    containers.set(r.name.replace(/^supabase-/, "") as ServiceRole, r);
   return { engine, registered, containers, result };
 }
 
@@ -64,7 +67,9 @@ async function runProgram(config: Record<string, unknown>): Promise<Run> {
 function privateMaterial(run: Run): string[] {
   return run.registered
     .filter((r) => r.type === SIGNING_KEY)
-    .flatMap((r) => PRIVATE_MEMBERS.map((m) => (r.state.privateJwk as Jwk)[m]).filter((v): v is string => typeof v === "string"));
+    .flatMap((r) =>
+      PRIVATE_MEMBERS.map((m) => (r.state.privateJwk as Jwk)[m]).filter((v): v is string => typeof v === "string"),
+    );
 }
 
 /** Every secret value the run produced: generated passwords, role JWTs, opaque keys, private key material. */
@@ -89,7 +94,11 @@ describe("SupabaseStack mid-rotation (k1 previous, k2 current, k3 standby RS256)
     const networks = registered.filter((r) => r.type === NETWORK);
     expect(networks.map((n) => n.inputs.name)).toEqual(["supabase-network"]);
     const volumes = registered.filter((r) => r.type === VOLUME);
-    expect(volumes.map((v) => v.inputs.name).sort()).toEqual(["supabase-db-config", "supabase-db-data", "supabase-storage-data"]);
+    expect(volumes.map((v) => v.inputs.name).sort()).toEqual([
+      "supabase-db-config",
+      "supabase-db-data",
+      "supabase-storage-data",
+    ]);
     for (const v of volumes) expect(engine.options.get(v.name)?.retainOnDelete, v.name).toBe(true);
     // The label is how the policy pack recognizes a retained volume: it must go with the option, on every volume.
     for (const v of volumes) expect(v.inputs.labels, v.name).toEqual([{ label: RETAIN_LABEL, value: "true" }]);
@@ -117,11 +126,14 @@ describe("SupabaseStack mid-rotation (k1 previous, k2 current, k3 standby RS256)
       expect(options.replaceOnChanges).toEqual(["healthcheck"]);
       expect((c.inputs.healthcheck as { tests: string[] }).tests.length).toBeGreaterThan(1);
     }
-    const aliases = (role: ServiceRole) => (containers.get(role)!.inputs.networksAdvanced as Array<{ aliases: string[] }>)[0].aliases;
+    const aliases = (role: ServiceRole) =>
+      (containers.get(role)!.inputs.networksAdvanced as Array<{ aliases: string[] }>)[0].aliases;
     expect(aliases("realtime")).toContain(REALTIME_HOST);
-    for (const role of ["db", "auth", "rest", "storage", "kong", "meta", "studio"] as const) expect(aliases(role)).toContain(role);
+    for (const role of ["db", "auth", "rest", "storage", "kong", "meta", "studio"] as const)
+      expect(aliases(role)).toContain(role);
     expect(containers.get("kong")!.inputs.ports).toEqual([{ internal: 8000, external: 8123 }]);
-    for (const role of SERVICE_ROLES.filter((r) => r !== "kong")) expect(containers.get(role)!.inputs.ports, role).toBeUndefined();
+    for (const role of SERVICE_ROLES.filter((r) => r !== "kong"))
+      expect(containers.get(role)!.inputs.ports, role).toBeUndefined();
   });
 
   it("mounts db data, the pgsodium key and storage files from the named volumes", () => {
@@ -137,12 +149,15 @@ describe("SupabaseStack mid-rotation (k1 previous, k2 current, k3 standby RS256)
 
   it("starts db first (awaited healthy), the services after it, kong after all of them", () => {
     const { containers, engine } = run;
-    const urn = (role: ServiceRole) => `urn:pulumi:test::supabase-selfhosted::supabase-selfhosted:index:SupabaseStack$docker:index/container:Container::supabase-${role}`;
+    const urn = (role: ServiceRole) =>
+      `urn:pulumi:test::supabase-selfhosted::supabase-selfhosted:index:SupabaseStack$docker:index/container:Container::supabase-${role}`;
     const deps = (role: ServiceRole) => engine.options.get(`supabase-${role}`)!.dependencies;
     expect(deps("db").filter((d) => d.includes("container:Container"))).toEqual([]);
     expect(containers.get("db")!.inputs.wait).toBe(true);
-    for (const role of ["auth", "rest", "realtime", "storage", "meta"] as const) expect(deps(role), role).toContain(urn("db"));
-    for (const role of ["auth", "rest", "realtime", "storage", "meta", "studio"] as const) expect(deps("kong"), role).toContain(urn(role));
+    for (const role of ["auth", "rest", "realtime", "storage", "meta"] as const)
+      expect(deps(role), role).toContain(urn("db"));
+    for (const role of ["auth", "rest", "realtime", "storage", "meta", "studio"] as const)
+      expect(deps("kong"), role).toContain(urn(role));
   });
 
   it("gives each service its keys in the shape it parses: one signer in auth, public JWKS objects to the verifiers", async () => {
@@ -170,7 +185,8 @@ describe("SupabaseStack mid-rotation (k1 previous, k2 current, k3 standby RS256)
     }
     const jwtSecret = await valueOf(result.keyring.jwtSecret);
     expect(envOf(containers.get("rest")!).PGRST_APP_SETTINGS_JWT_SECRET).toBe(jwtSecret);
-    for (const key of ["API_JWT_SECRET", "METRICS_JWT_SECRET"]) expect(envOf(containers.get("realtime")!)[key]).toBe(jwtSecret);
+    for (const key of ["API_JWT_SECRET", "METRICS_JWT_SECRET"])
+      expect(envOf(containers.get("realtime")!)[key]).toBe(jwtSecret);
     expect(envOf(containers.get("storage")!).AUTH_JWT_SECRET).toBe(jwtSecret);
     expect(envOf(containers.get("storage")!).ANON_KEY).toBe(anonKey);
     expect(envOf(containers.get("studio")!).SUPABASE_ANON_KEY).toBe(anonKey);
@@ -270,8 +286,15 @@ describe("SupabaseStack without the dashboard", () => {
     expect([...run.containers.keys()].sort()).toEqual(["auth", "db", "kong", "realtime", "rest", "storage"]);
     expect(run.registered.filter((r) => r.type === IMAGE).map((r) => r.name)).not.toContain("supabase-image-studio");
     expect(run.result.stack.dashboardPassword).toBeUndefined();
-    const kongDeps = run.engine.options.get("supabase-kong")!.dependencies.filter((d) => d.includes("container:Container"));
-    expect(kongDeps.map((d) => d.slice(d.lastIndexOf("::supabase-") + 11)).sort()).toEqual(["auth", "realtime", "rest", "storage"]);
+    const kongDeps = run.engine.options
+      .get("supabase-kong")!
+      .dependencies.filter((d) => d.includes("container:Container"));
+    expect(kongDeps.map((d) => d.slice(d.lastIndexOf("::supabase-") + 11)).sort()).toEqual([
+      "auth",
+      "realtime",
+      "rest",
+      "storage",
+    ]);
   }, 30_000);
 });
 
@@ -281,7 +304,10 @@ describe("bad configuration", () => {
     [{ apiExternalUrl: "ftp://api.example.com" }, /supabase-selfhosted:apiExternalUrl: must use http or https/],
     [{ gatewayHttpPort: 70000 }, /supabase-selfhosted:gatewayHttpPort: must be at most 65535/],
     [{ gatewayHttpPort: 0 }, /supabase-selfhosted:gatewayHttpPort: must be a positive integer/],
-    [{ images: { gotrue: "supabase/gotrue:v2.196.0" } }, /supabase-selfhosted:images\.gotrue: is not a known image; allowed: db, auth, rest/],
+    [
+      { images: { gotrue: "supabase/gotrue:v2.196.0" } },
+      /supabase-selfhosted:images\.gotrue: is not a known image; allowed: db, auth, rest/,
+    ],
   ])("%j is refused, naming the key, before any resource is registered", async (bad, message) => {
     const engine = new MockEngine();
     const attempt = engine.run({ signingKeys: [{ name: "k1", state: "current" }], ...bad }, supabaseProgram);

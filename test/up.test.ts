@@ -39,12 +39,21 @@ interface Run {
 }
 
 /** Runs scripts/up.ts as `npm run up` does, in a fresh copy of the project files, with only `tools` faked on PATH. */
-function runUp(name: string, tools: string[], env: Record<string, string> = {}, args: string[] = [], stackFile?: string): Promise<Run> {
+function runUp(
+  name: string,
+  tools: string[],
+  env: Record<string, string> = {},
+  args: string[] = [],
+  stackFile?: string,
+): Promise<Run> {
   const project = path.join(work, name);
   const bin = path.join(project, "fakebin");
   fs.mkdirSync(bin, { recursive: true });
   fs.copyFileSync(path.join(ROOT, "Pulumi.yaml"), path.join(project, "Pulumi.yaml"));
-  fs.writeFileSync(path.join(project, "Pulumi.dev.yaml"), stackFile ?? fs.readFileSync(path.join(ROOT, "Pulumi.dev.yaml"), "utf8"));
+  fs.writeFileSync(
+    path.join(project, "Pulumi.dev.yaml"),
+    stackFile ?? fs.readFileSync(path.join(ROOT, "Pulumi.dev.yaml"), "utf8"),
+  );
   for (const tool of tools) fakeTool(bin, tool);
   const log = path.join(project, "calls.log");
   fs.writeFileSync(log, "");
@@ -53,7 +62,13 @@ function runUp(name: string, tools: string[], env: Record<string, string> = {}, 
       cwd: project,
       // Only the fakes plus node and tr on PATH: a real pulumi, docker or ssh on this machine (GitHub's runners
       // have docker in /usr/bin) cannot leak in, and neither can the user's credentials.
-      env: { PATH: [bin, toolbin].join(path.delimiter), HOME: project, FAKE_LOG: log, TS_NODE_PROJECT: path.join(ROOT, "tsconfig.json"), ...env },
+      env: {
+        PATH: [bin, toolbin].join(path.delimiter),
+        HOME: project,
+        FAKE_LOG: log,
+        TS_NODE_PROJECT: path.join(ROOT, "tsconfig.json"),
+        ...env,
+      },
     });
     let stdout = "";
     let stderr = "";
@@ -137,13 +152,17 @@ describe("npm run up", () => {
 
   it("explains how to install Pulumi when it is missing, and runs nothing", () => {
     expect(noPulumi.code).toBe(1);
-    expect(noPulumi.stderr).toMatch(/The Pulumi CLI is not on your PATH[\s\S]*curl -fsSL https:\/\/get\.pulumi\.com \| sh/);
+    expect(noPulumi.stderr).toMatch(
+      /The Pulumi CLI is not on your PATH[\s\S]*curl -fsSL https:\/\/get\.pulumi\.com \| sh/,
+    );
     expect(noPulumi.calls).toEqual([]);
   });
 
   it("explains how to install Docker, or how to start it, before touching Pulumi state", () => {
     expect(noDocker.code).toBe(1);
-    expect(noDocker.stderr).toMatch(/Docker is not on your PATH[\s\S]*docs\.docker\.com[\s\S]*docker:host ssh:\/\/user@host/);
+    expect(noDocker.stderr).toMatch(
+      /Docker is not on your PATH[\s\S]*docs\.docker\.com[\s\S]*docker:host ssh:\/\/user@host/,
+    );
     expect(noDocker.calls).toEqual([]);
     expect(dockerDown.code).toBe(1);
     expect(dockerDown.stderr).toMatch(/the daemon does not answer \(docker info failed\)/);
@@ -153,6 +172,10 @@ describe("npm run up", () => {
   it("with docker:host over ssh needs no local Docker, only ssh", () => {
     expect(remote.code).toBe(0);
     expect(remote.stdout).toContain("Docker host: ssh://deploy@server.example (over ssh");
-    expect(remote.calls.map((c) => c.split(" |")[0])).toEqual(["pulumi whoami", "pulumi stack select dev", "pulumi up --stack dev"]);
+    expect(remote.calls.map((c) => c.split(" |")[0])).toEqual([
+      "pulumi whoami",
+      "pulumi stack select dev",
+      "pulumi up --stack dev",
+    ]);
   });
 });

@@ -33,7 +33,10 @@ beforeAll(async () => {
   // A key this deployment never published.
   stranger = await generateComposeKeys({ kid: "key-1999" });
   // A legacy service_role key as an HS256 deployment minted it: signed with the shared secret, no kid.
-  legacyServiceKey = await signRoleToken(legacyOctJwk("a-legacy-hs256-secret-with-32-characters"), roleClaims("service_role", Math.floor(Date.now() / 1000), 30));
+  legacyServiceKey = await signRoleToken(
+    legacyOctJwk("a-legacy-hs256-secret-with-32-characters"),
+    roleClaims("service_role", Math.floor(Date.now() / 1000), 30),
+  );
   const publicJwks = () => JSON.stringify(keys.JWT_JWKS);
   Object.assign(routes, {
     good: { type: "application/json", body: publicJwks },
@@ -41,8 +44,15 @@ beforeAll(async () => {
     private: { type: "application/json", body: () => JSON.stringify({ keys: keys.JWT_KEYS }) },
     array: { type: "application/json", body: () => JSON.stringify(keys.JWT_JWKS.keys) },
     empty: { type: "application/json", body: () => JSON.stringify({ keys: [] }) },
-    nokid: { type: "application/json", body: () => JSON.stringify({ keys: keys.JWT_JWKS.keys.map(({ kid: _k, use: _u, ...k }) => k) }) },
-    locked: { status: 401, type: "application/json", body: () => JSON.stringify({ message: "No API key found in request" }) },
+    nokid: {
+      type: "application/json",
+      body: () => JSON.stringify({ keys: keys.JWT_JWKS.keys.map(({ kid: _k, use: _u, ...k }) => k) }),
+    },
+    locked: {
+      status: 401,
+      type: "application/json",
+      body: () => JSON.stringify({ message: "No API key found in request" }),
+    },
   });
   server = http.createServer((req, res) => {
     requests.push(req.headers);
@@ -52,7 +62,12 @@ beforeAll(async () => {
       res.writeHead(404, { "content-type": "text/plain" }).end("no route");
       return;
     }
-    res.writeHead(route.status ?? 200, { "content-type": route.type ?? "application/json", "cache-control": "public, max-age=600" }).end(route.body());
+    res
+      .writeHead(route.status ?? 200, {
+        "content-type": route.type ?? "application/json",
+        "cache-control": "public, max-age=600",
+      })
+      .end(route.body());
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -63,11 +78,17 @@ afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 describe("verifyDeployment", () => {
   it("passes a good deployment: JWKS fetched without apikey, both role JWTs verified, their facts printed", async () => {
     const seen = requests.length;
-    const report = await verifyDeployment({ url: `${base}/good/`, anonKey: keys.ANON_KEY, serviceRoleKey: keys.SERVICE_ROLE_KEY });
+    const report = await verifyDeployment({
+      url: `${base}/good/`,
+      anonKey: keys.ANON_KEY,
+      serviceRoleKey: keys.SERVICE_ROLE_KEY,
+    });
     expect(report.failures).toEqual([]);
     expect(report.ok).toBe(true);
     const text = report.lines.join("\n");
-    expect(text).toMatch(/ok {4}GET .*\/good\/auth\/v1\/\.well-known\/jwks\.json without apikey → HTTP 200, a JWKS with 1 key/);
+    expect(text).toMatch(
+      /ok {4}GET .*\/good\/auth\/v1\/\.well-known\/jwks\.json without apikey → HTTP 200, a JWKS with 1 key/,
+    );
     expect(text).toContain("Cache-Control: public, max-age=600");
     expect(text).toContain('anon key header: {"alg":"ES256","typ":"JWT","kid":"key-2026"}');
     expect(text).toMatch(/service_role key claims: role "service_role", iss "supabase", issued \S+, expires 20\d\d-/);
@@ -82,19 +103,69 @@ describe("verifyDeployment", () => {
   });
 
   const failures: [string, string, () => { anonKey?: string; serviceRoleKey?: string }, RegExp][] = [
-    ["HTML instead of JSON", "html", () => ({}), /returned HTML instead of JSON .*points at the dashboard or another web server/],
-    ["a private member in the JWKS", "private", () => ({}), /JWKS key 0 \(kid key-2026\) contains private key material \(d\)/],
-    ["an array instead of a JWKS", "array", () => ({}), /not a JWKS: expected an object \{"keys": \[\.\.\.\]\}, got an array/],
+    [
+      "HTML instead of JSON",
+      "html",
+      () => ({}),
+      /returned HTML instead of JSON .*points at the dashboard or another web server/,
+    ],
+    [
+      "a private member in the JWKS",
+      "private",
+      () => ({}),
+      /JWKS key 0 \(kid key-2026\) contains private key material \(d\)/,
+    ],
+    [
+      "an array instead of a JWKS",
+      "array",
+      () => ({}),
+      /not a JWKS: expected an object \{"keys": \[\.\.\.\]\}, got an array/,
+    ],
     ["an empty JWKS", "empty", () => ({}), /the JWKS has no keys/],
-    ["a key without kid", "nokid", () => ({}), /JWKS key 0 has no "kid" \(verifiers match tokens to keys by kid; realtime requires it\)/],
+    [
+      "a key without kid",
+      "nokid",
+      () => ({}),
+      /JWKS key 0 has no "kid" \(verifiers match tokens to keys by kid; realtime requires it\)/,
+    ],
     ["a key without use", "nokid", () => ({}), /JWKS key 0 has use undefined, expected "sig"/],
-    ["a JWKS route behind key-auth", "locked", () => ({}), /answered HTTP 401: the gateway wants an API key for the JWKS/],
+    [
+      "a JWKS route behind key-auth",
+      "locked",
+      () => ({}),
+      /answered HTTP 401: the gateway wants an API key for the JWKS/,
+    ],
     ["no such route", "nothing", () => ({}), /answered HTTP 404/],
-    ["an unknown kid", "good", () => ({ anonKey: stranger.ANON_KEY }), /signed with kid key-1999, which the JWKS does not publish \(published: key-2026\)/],
-    ["a bad signature", "good", () => ({ anonKey: impostor.ANON_KEY }), /anon key's signature does not verify with JWKS key key-2026/],
-    ["a role mix-up", "good", () => ({ anonKey: keys.SERVICE_ROLE_KEY }), /anon key has role "service_role", expected "anon"/],
-    ["an opaque key instead of a JWT", "good", () => ({ anonKey: keys.SUPABASE_PUBLISHABLE_KEY }), /anon key is an opaque publishable key \(sb_…\), not a JWT/],
-    ["a legacy token without kid", "good", () => ({ serviceRoleKey: legacyServiceKey }), /service_role key has no kid in its header \(an HS256 token signed with the shared JWT secret/],
+    [
+      "an unknown kid",
+      "good",
+      () => ({ anonKey: stranger.ANON_KEY }),
+      /signed with kid key-1999, which the JWKS does not publish \(published: key-2026\)/,
+    ],
+    [
+      "a bad signature",
+      "good",
+      () => ({ anonKey: impostor.ANON_KEY }),
+      /anon key's signature does not verify with JWKS key key-2026/,
+    ],
+    [
+      "a role mix-up",
+      "good",
+      () => ({ anonKey: keys.SERVICE_ROLE_KEY }),
+      /anon key has role "service_role", expected "anon"/,
+    ],
+    [
+      "an opaque key instead of a JWT",
+      "good",
+      () => ({ anonKey: keys.SUPABASE_PUBLISHABLE_KEY }),
+      /anon key is an opaque publishable key \(sb_…\), not a JWT/,
+    ],
+    [
+      "a legacy token without kid",
+      "good",
+      () => ({ serviceRoleKey: legacyServiceKey }),
+      /service_role key has no kid in its header \(an HS256 token signed with the shared JWT secret/,
+    ],
     ["garbage", "good", () => ({ anonKey: "not-a-token" }), /anon key is not a JWT/],
   ];
   it.each(failures)("fails on %s", async (_label, scenario, tokens, message) => {
@@ -116,15 +187,23 @@ describe("verifyDeployment", () => {
     const port = (closed.address() as AddressInfo).port;
     await new Promise<void>((resolve) => closed.close(() => resolve()));
     const report = await verifyDeployment({ url: `http://127.0.0.1:${port}`, timeoutMs: 2000 });
-    expect(report.failures.join("\n")).toMatch(/could not reach http:\/\/127\.0\.0\.1:\d+\/auth\/v1\/\.well-known\/jwks\.json: ECONNREFUSED/);
-    expect((await verifyDeployment({ url: "localhost:8000" })).failures.join()).toMatch(/--url must be an http\(s\) URL/);
+    expect(report.failures.join("\n")).toMatch(
+      /could not reach http:\/\/127\.0\.0\.1:\d+\/auth\/v1\/\.well-known\/jwks\.json: ECONNREFUSED/,
+    );
+    expect((await verifyDeployment({ url: "localhost:8000" })).failures.join()).toMatch(
+      /--url must be an http\(s\) URL/,
+    );
   });
 });
 
 /** Runs the script as `npm run verify` does and waits for its exit (async, so the test's server keeps answering). */
 function runScript(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(path.join(ROOT, "node_modules", ".bin", "ts-node"), ["--transpile-only", "scripts/verify.ts", ...args], { cwd: ROOT });
+    const child = spawn(
+      path.join(ROOT, "node_modules", ".bin", "ts-node"),
+      ["--transpile-only", "scripts/verify.ts", ...args],
+      { cwd: ROOT },
+    );
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => (stdout += d));

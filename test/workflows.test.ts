@@ -18,15 +18,52 @@ const WORKFLOWS = path.join(ROOT, ".github", "workflows");
  * in this list would be ignored by the action with only a warning, so the test refuses it.
  */
 const PULUMI_ACTION_INPUTS = [
-  "command", "stack-name", "pulumi-version", "pulumi-version-file", "work-dir", "comment-on-pr", "comment-on-pr-number",
-  "comment-on-summary", "github-token", "cloud-url", "secrets-provider", "parallel", "message", "config-map",
-  "expect-no-changes", "diff", "replace", "exclude", "exclude-dependents", "target", "target-dependents", "policyPacks",
-  "policyPackConfigs", "refresh", "upsert", "remove", "edit-pr-comment", "color", "exclude-protected", "plan",
-  "suppress-outputs", "suppress-progress", "always-include-summary", "continue-on-error", "log-verbosity", "log-flow", "debug",
+  "command",
+  "stack-name",
+  "pulumi-version",
+  "pulumi-version-file",
+  "work-dir",
+  "comment-on-pr",
+  "comment-on-pr-number",
+  "comment-on-summary",
+  "github-token",
+  "cloud-url",
+  "secrets-provider",
+  "parallel",
+  "message",
+  "config-map",
+  "expect-no-changes",
+  "diff",
+  "replace",
+  "exclude",
+  "exclude-dependents",
+  "target",
+  "target-dependents",
+  "policyPacks",
+  "policyPackConfigs",
+  "refresh",
+  "upsert",
+  "remove",
+  "edit-pr-comment",
+  "color",
+  "exclude-protected",
+  "plan",
+  "suppress-outputs",
+  "suppress-progress",
+  "always-include-summary",
+  "continue-on-error",
+  "log-verbosity",
+  "log-flow",
+  "debug",
 ];
 
 /** The secrets a maintainer has to create, and nothing else. */
-const EXPECTED_SECRETS = ["DOCKER_HOST_KNOWN_HOSTS", "DOCKER_HOST_SSH_KEY", "PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE"];
+const EXPECTED_SECRETS = [
+  "DOCKER_HOST_KNOWN_HOSTS",
+  "DOCKER_HOST_SSH_KEY",
+  "PULUMI_BACKEND_URL",
+  "PULUMI_CONFIG_PASSPHRASE",
+];
 
 /**
  * @actions/workflow-parser imports its JSON schema without an import attribute, which Node 20 refuses outside a
@@ -84,7 +121,8 @@ async function parse(file: string) {
 
 const pulumiSteps = (job: Job) => job.steps.filter((s) => s.uses?.startsWith("pulumi/actions@"));
 const stepIndex = (job: Job, predicate: (s: Step) => boolean) => job.steps.findIndex(predicate);
-const secretsIn = (file: string) => [...new Set([...text(file).matchAll(/secrets\.([A-Z0-9_]+)/g)].map((m) => m[1]))].sort();
+const secretsIn = (file: string) =>
+  [...new Set([...text(file).matchAll(/secrets\.([A-Z0-9_]+)/g)].map((m) => m[1]))].sort();
 
 describe("GitHub's workflow parser", () => {
   it.each(["preview.yml", "deploy.yml"])("accepts %s without errors", async (file) => {
@@ -98,7 +136,12 @@ describe("GitHub's workflow parser", () => {
       { name: "broken.yml", content: "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    stepz: []\n" },
       new parser.NoOperationTraceWriter(),
     );
-    expect(result.context.errors.getErrors().map((e) => e.message).join("\n")).toMatch(/Unexpected value 'stepz'/);
+    expect(
+      result.context.errors
+        .getErrors()
+        .map((e) => e.message)
+        .join("\n"),
+    ).toMatch(/Unexpected value 'stepz'/);
   });
 
   it("sees the triggers and job order the files intend", async () => {
@@ -111,7 +154,13 @@ describe("GitHub's workflow parser", () => {
     const deploy = (await parse("deploy.yml")).template!;
     expect(Object.keys(deploy.events)).toEqual(["push"]);
     expect(deploy.events.push?.branches).toEqual(["main"]);
-    expect(deploy.jobs.map((j) => [j.id.value, j.needs?.map((n) => n.value) ?? [], j.type === "job" ? String(j.environment ?? "") : ""])).toEqual([
+    expect(
+      deploy.jobs.map((j) => [
+        j.id.value,
+        j.needs?.map((n) => n.value) ?? [],
+        j.type === "job" ? String(j.environment ?? "") : "",
+      ]),
+    ).toEqual([
       ["test", [], ""],
       ["staging", ["test"], "staging"],
       ["prod", ["staging"], "prod"],
@@ -177,7 +226,12 @@ describe("deploy.yml", () => {
       expect(job.environment).toBe(stack);
       const steps = pulumiSteps(job);
       expect(steps).toHaveLength(1);
-      expect(steps[0].with).toMatchObject({ command: "up", "stack-name": stack, "cloud-url": "${{ secrets.PULUMI_BACKEND_URL }}", policyPacks: "policy" });
+      expect(steps[0].with).toMatchObject({
+        command: "up",
+        "stack-name": stack,
+        "cloud-url": "${{ secrets.PULUMI_BACKEND_URL }}",
+        policyPacks: "policy",
+      });
       expect(stepIndex(job, (s) => s.run === "npm ci")).toBeLessThan(stepIndex(job, (s) => s === steps[0]));
       expect(job.env?.PULUMI_CONFIG_PASSPHRASE).toBe("${{ secrets.PULUMI_CONFIG_PASSPHRASE }}");
     }
@@ -204,23 +258,26 @@ describe("both workflows", () => {
     }
   });
 
-  it.each(["preview.yml", "deploy.yml"])("%s hands the ssh key to ssh only through a file readable by the runner user", (file) => {
-    for (const job of Object.values(read(file).jobs)) {
-      const ssh = job.steps.find((s) => s.env?.DOCKER_HOST_SSH_KEY !== undefined);
-      if (pulumiSteps(job).length === 0) {
-        expect(ssh).toBeUndefined();
-        continue;
+  it.each(["preview.yml", "deploy.yml"])(
+    "%s hands the ssh key to ssh only through a file readable by the runner user",
+    (file) => {
+      for (const job of Object.values(read(file).jobs)) {
+        const ssh = job.steps.find((s) => s.env?.DOCKER_HOST_SSH_KEY !== undefined);
+        if (pulumiSteps(job).length === 0) {
+          expect(ssh).toBeUndefined();
+          continue;
+        }
+        // Every job that talks to the Docker host can reach one over ssh, before the Pulumi step.
+        expect(ssh).toBeDefined();
+        if (!ssh) continue;
+        expect(job.steps.indexOf(ssh)).toBeLessThan(job.steps.indexOf(pulumiSteps(job)[0]));
+        expect(ssh.if).toBe("env.HAS_SSH_KEY == 'true'");
+        expect(ssh.run).toContain("(umask 077 && printf '%s\\n' \"$DOCKER_HOST_SSH_KEY\" > ~/.ssh/docker_host_key)");
+        // The key is scoped to that one step, not the job.
+        expect(job.env?.DOCKER_HOST_SSH_KEY).toBeUndefined();
       }
-      // Every job that talks to the Docker host can reach one over ssh, before the Pulumi step.
-      expect(ssh).toBeDefined();
-      if (!ssh) continue;
-      expect(job.steps.indexOf(ssh)).toBeLessThan(job.steps.indexOf(pulumiSteps(job)[0]));
-      expect(ssh.if).toBe("env.HAS_SSH_KEY == 'true'");
-      expect(ssh.run).toContain("(umask 077 && printf '%s\\n' \"$DOCKER_HOST_SSH_KEY\" > ~/.ssh/docker_host_key)");
-      // The key is scoped to that one step, not the job.
-      expect(job.env?.DOCKER_HOST_SSH_KEY).toBeUndefined();
-    }
-  });
+    },
+  );
 
   it("README's setup section names every secret the workflows use", () => {
     const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");

@@ -21,7 +21,11 @@ export interface DockerEngine {
 export const dockerEnv = (host: string): NodeJS.ProcessEnv => ({ ...process.env, DOCKER_HOST: host });
 
 async function serverVersion(host: string): Promise<string | undefined> {
-  const r = await run("docker", ["version", "--format", "{{.Server.Version}}"], { env: dockerEnv(host), allowFailure: true, timeoutSeconds: 20 });
+  const r = await run("docker", ["version", "--format", "{{.Server.Version}}"], {
+    env: dockerEnv(host),
+    allowFailure: true,
+    timeoutSeconds: 20,
+  });
   return r.status === 0 && r.stdout.trim() ? r.stdout.trim() : undefined;
 }
 
@@ -30,7 +34,8 @@ async function serverVersion(host: string): Promise<string | undefined> {
  * even when another engine answers. Waits at most 60 s for a started daemon to answer.
  */
 export async function obtainDocker(dataDir: string, log: (t: string) => void): Promise<DockerEngine> {
-  if (!works("docker", ["--version"])) throw new Error("no docker client on PATH: install docker.io (Debian) or Docker Engine");
+  if (!works("docker", ["--version"]))
+    throw new Error("no docker client on PATH: install docker.io (Debian) or Docker Engine");
   const ambient = process.env.DOCKER_HOST || "unix:///var/run/docker.sock";
   if (process.env.E2E_OWN_DOCKERD !== "1") {
     const version = await serverVersion(ambient);
@@ -40,7 +45,9 @@ export async function obtainDocker(dataDir: string, log: (t: string) => void): P
     }
   }
   if (!works("dockerd", ["--version"])) {
-    throw new Error("no Docker engine answers and there is no dockerd to start: install docker.io (apt-get install -y docker.io)");
+    throw new Error(
+      "no Docker engine answers and there is no dockerd to start: install docker.io (apt-get install -y docker.io)",
+    );
   }
   fs.mkdirSync(dataDir, { recursive: true });
   const socket = path.join(dataDir, "docker.sock");
@@ -51,7 +58,16 @@ export async function obtainDocker(dataDir: string, log: (t: string) => void): P
   const out = fs.openSync(logFile, "a");
   const daemon = spawn(
     "dockerd",
-    ["--data-root", path.join(dataDir, "root"), "--exec-root", path.join(dataDir, "exec"), "--host", host, "--pidfile", pidFile],
+    [
+      "--data-root",
+      path.join(dataDir, "root"),
+      "--exec-root",
+      path.join(dataDir, "exec"),
+      "--host",
+      host,
+      "--pidfile",
+      pidFile,
+    ],
     { stdio: ["ignore", out, out], detached: true },
   );
   daemon.unref();
@@ -62,7 +78,9 @@ export async function obtainDocker(dataDir: string, log: (t: string) => void): P
     } catch {
       // already gone
     }
-    throw new Error(`dockerd did not answer within 60 s; its log:\n${fs.readFileSync(logFile, "utf8").split("\n").slice(-20).join("\n")}`);
+    throw new Error(
+      `dockerd did not answer within 60 s; its log:\n${fs.readFileSync(logFile, "utf8").split("\n").slice(-20).join("\n")}`,
+    );
   }
   log(`dockerd ${version} answers at ${host} (pid ${daemon.pid})`);
   return {

@@ -20,14 +20,20 @@ export interface InspectedContainer {
 
 /** Parses a `K=V` environment list (the first `=` separates). */
 export function envMap(list: readonly string[]): Record<string, string> {
-  return Object.fromEntries(list.map((entry) => [entry.slice(0, entry.indexOf("=")), entry.slice(entry.indexOf("=") + 1)]));
+  return Object.fromEntries(
+    list.map((entry) => [entry.slice(0, entry.indexOf("=")), entry.slice(entry.indexOf("=") + 1)]),
+  );
 }
 
 /** `docker inspect` of the named containers; absent names are left out. */
 export async function inspectContainers(host: string, names: string[]): Promise<Record<string, InspectedContainer>> {
   const out: Record<string, InspectedContainer> = {};
   for (const name of names) {
-    const r = await run("docker", ["container", "inspect", name], { env: dockerEnv(host), allowFailure: true, timeoutSeconds: 30 });
+    const r = await run("docker", ["container", "inspect", name], {
+      env: dockerEnv(host),
+      allowFailure: true,
+      timeoutSeconds: 30,
+    });
     if (r.status !== 0) continue;
     const [c] = JSON.parse(r.stdout) as Array<{
       Id: string;
@@ -57,17 +63,24 @@ export async function readContainerFile(host: string, container: string, file: s
 
 /** SQL through `psql` inside the db container as postgres (local socket), rows as tab-separated text. */
 export async function psql(host: string, container: string, sql: string): Promise<string> {
-  const r = await run("docker", ["exec", "-i", container, "psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-U", "postgres", "-d", "postgres"], {
-    env: dockerEnv(host),
-    input: sql,
-    timeoutSeconds: 60,
-  });
+  const r = await run(
+    "docker",
+    ["exec", "-i", container, "psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-U", "postgres", "-d", "postgres"],
+    {
+      env: dockerEnv(host),
+      input: sql,
+      timeoutSeconds: 60,
+    },
+  );
   return r.stdout.trim();
 }
 
 /** Names of the Docker volumes that exist. */
 export async function volumeNames(host: string): Promise<string[]> {
-  const r = await run("docker", ["volume", "ls", "--format", "{{.Name}}"], { env: dockerEnv(host), timeoutSeconds: 30 });
+  const r = await run("docker", ["volume", "ls", "--format", "{{.Name}}"], {
+    env: dockerEnv(host),
+    timeoutSeconds: 30,
+  });
   return r.stdout.split("\n").filter(Boolean);
 }
 

@@ -31,7 +31,10 @@ export interface EngineSteps {
 export function stepsOf(ops: Array<{ op: string; urn: string }>): EngineSteps {
   const byUrn: Record<string, string[]> = {};
   for (const { op, urn } of ops) (byUrn[urn] ??= []).push(op);
-  const having = (...wanted: string[]) => Object.keys(byUrn).filter((u) => byUrn[u].some((op) => wanted.includes(op))).sort();
+  const having = (...wanted: string[]) =>
+    Object.keys(byUrn)
+      .filter((u) => byUrn[u].some((op) => wanted.includes(op)))
+      .sort();
   return {
     created: having("create"),
     replaced: having("replace", "create-replacement", "delete-replaced"),
@@ -59,7 +62,8 @@ export class PulumiProject {
   ) {
     this.dir = path.join(workDir, "project");
     fs.mkdirSync(this.dir, { recursive: true });
-    for (const file of PROGRAM_FILES) fs.cpSync(path.join(repoRoot, file), path.join(this.dir, file), { recursive: true });
+    for (const file of PROGRAM_FILES)
+      fs.cpSync(path.join(repoRoot, file), path.join(this.dir, file), { recursive: true });
     fs.symlinkSync(path.join(repoRoot, "node_modules"), path.join(this.dir, "node_modules"));
     const passphraseFile = path.join(workDir, "passphrase");
     fs.writeFileSync(passphraseFile, `e2e-${process.pid}-${Date.now()}\n`, { mode: 0o600 });
@@ -81,7 +85,10 @@ export class PulumiProject {
   }
 
   /** Runs `pulumi <args>` on this stack's project. */
-  pulumi(args: string[], options: { allowFailure?: boolean; timeoutSeconds?: number; input?: string } = {}): Promise<RunResult> {
+  pulumi(
+    args: string[],
+    options: { allowFailure?: boolean; timeoutSeconds?: number; input?: string } = {},
+  ): Promise<RunResult> {
     return run("pulumi", [...args, "--non-interactive"], {
       cwd: this.dir,
       env: this.env,
@@ -108,7 +115,9 @@ export class PulumiProject {
   /** `pulumi up --yes` with an event log; returns what the engine did and how long it took. */
   async up(label: string): Promise<{ steps: EngineSteps; seconds: number; result: RunResult }> {
     const log = path.join(path.dirname(this.dir), `events-${label.replace(/\W+/g, "-")}.jsonl`);
-    const result = await this.pulumi(["up", "--yes", "--skip-preview", "--event-log", log, "--stack", this.stack], { timeoutSeconds: 1800 });
+    const result = await this.pulumi(["up", "--yes", "--skip-preview", "--event-log", log, "--stack", this.stack], {
+      timeoutSeconds: 1800,
+    });
     return { steps: stepsOf(completedOps(fs.readFileSync(log, "utf8"))), seconds: result.seconds, result };
   }
 
@@ -122,12 +131,15 @@ export class PulumiProject {
 
   /** `pulumi stack export` (optionally with `--show-secrets`) as text. */
   async exportState(showSecrets: boolean): Promise<string> {
-    return (await this.pulumi(["stack", "export", "--stack", this.stack, ...(showSecrets ? ["--show-secrets"] : [])])).stdout;
+    return (await this.pulumi(["stack", "export", "--stack", this.stack, ...(showSecrets ? ["--show-secrets"] : [])]))
+      .stdout;
   }
 
   /** The stack outputs, secrets decrypted. */
   async outputs(): Promise<Record<string, unknown>> {
-    return JSON.parse((await this.pulumi(["stack", "output", "--json", "--show-secrets", "--stack", this.stack])).stdout) as Record<string, unknown>;
+    return JSON.parse(
+      (await this.pulumi(["stack", "output", "--json", "--show-secrets", "--stack", this.stack])).stdout,
+    ) as Record<string, unknown>;
   }
 
   /** `pulumi config set [--secret] [--path] <key> <value>`. */

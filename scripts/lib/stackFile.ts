@@ -67,7 +67,11 @@ export interface StackFile {
 }
 
 const isSecure = (value: unknown): boolean =>
-  typeof value === "object" && value !== null && !Array.isArray(value) && Object.keys(value).length === 1 && "secure" in value;
+  typeof value === "object" &&
+  value !== null &&
+  !Array.isArray(value) &&
+  Object.keys(value).length === 1 &&
+  "secure" in value;
 
 /** Replaces every `{secure: …}` with a placeholder, as the program would see a decrypted (but unknown to us) value. */
 function withoutSecure(value: unknown): unknown {
@@ -94,7 +98,12 @@ export function rawConfigOf(configJs: Record<string, unknown>): RawConfig {
     if (name === "signingKeys" && Array.isArray(value)) {
       // An encrypted privateJwk cannot be read here; validate the entry without it (the program checks the key itself).
       const entries = value.map((entry) => {
-        if (entry && typeof entry === "object" && !Array.isArray(entry) && isSecure((entry as Record<string, unknown>).privateJwk)) {
+        if (
+          entry &&
+          typeof entry === "object" &&
+          !Array.isArray(entry) &&
+          isSecure((entry as Record<string, unknown>).privateJwk)
+        ) {
           const { privateJwk: _secret, ...rest } = entry as Record<string, unknown>;
           return withoutSecure(rest);
         }
@@ -129,7 +138,9 @@ function plainKid(privateJwk: unknown): string | undefined {
 function configMap(doc: YAML.Document.Parsed, label: string): YAML.YAMLMap {
   const config = doc.get("config", true);
   if (!YAML.isMap(config)) {
-    throw new StackFileError(`${label} has no "config:" section with ${SIGNING_KEYS_KEY}; see Pulumi.dev.yaml for the expected shape`);
+    throw new StackFileError(
+      `${label} has no "config:" section with ${SIGNING_KEYS_KEY}; see Pulumi.dev.yaml for the expected shape`,
+    );
   }
   return config;
 }
@@ -259,7 +270,9 @@ export function applyKeyCommand(text: string, command: KeyCommand, label: string
   switch (command.kind) {
     case "add-standby": {
       if (!KEY_NAME_PATTERN.test(command.name)) {
-        throw new StackFileError(`key name ${JSON.stringify(command.name)} is not allowed: use 1-32 characters of a-z, 0-9 and -`);
+        throw new StackFileError(
+          `key name ${JSON.stringify(command.name)} is not allowed: use 1-32 characters of a-z, 0-9 and -`,
+        );
       }
       if (before.keys.some((k) => k.name === command.name)) {
         throw new StackFileError(
@@ -267,7 +280,9 @@ export function applyKeyCommand(text: string, command: KeyCommand, label: string
         );
       }
       if (!ALGORITHMS.includes(command.algorithm)) {
-        throw new StackFileError(`algorithm ${JSON.stringify(command.algorithm)} is not supported; allowed: ${ALGORITHMS.join(", ")}`);
+        throw new StackFileError(
+          `algorithm ${JSON.stringify(command.algorithm)} is not supported; allowed: ${ALGORITHMS.join(", ")}`,
+        );
       }
       seq.items.push(doc.createNode({ name: command.name, state: "standby", algorithm: command.algorithm }));
       changes.push(`${command.name}: added as standby (${command.algorithm})`);
@@ -275,7 +290,8 @@ export function applyKeyCommand(text: string, command: KeyCommand, label: string
     }
     case "promote": {
       const key = findKey(before.keys, command.name, label);
-      if (key.state === "current") throw new StackFileError(`${key.name} is already the current key; nothing to promote`);
+      if (key.state === "current")
+        throw new StackFileError(`${key.name} is already the current key; nothing to promote`);
       if (key.state === "revoked") {
         throw new StackFileError(
           `${key.name} is revoked and cannot be promoted directly: verifiers no longer trust it, so tokens it signed would be ` +
@@ -284,7 +300,9 @@ export function applyKeyCommand(text: string, command: KeyCommand, label: string
         );
       }
       if (key.state !== "standby" && key.state !== "previous") {
-        throw new StackFileError(`${key.name} has state ${JSON.stringify(key.state)}; only a standby or previous key can be promoted`);
+        throw new StackFileError(
+          `${key.name} has state ${JSON.stringify(key.state)}; only a standby or previous key can be promoted`,
+        );
       }
       for (const other of before.keys.filter((k) => k.state === "current")) {
         setState(seq, other.index, "previous");
@@ -323,7 +341,9 @@ export function applyKeyCommand(text: string, command: KeyCommand, label: string
   const newText = render(doc, text);
   const after = parseStackFile(newText, label);
   if (everythingButKeyring(after.doc) !== everythingButKeyring(before.doc)) {
-    throw new StackFileError(`internal error: editing ${label} would have changed more than ${SIGNING_KEYS_KEY}; the file was left untouched`);
+    throw new StackFileError(
+      `internal error: editing ${label} would have changed more than ${SIGNING_KEYS_KEY}; the file was left untouched`,
+    );
   }
   // Indices shift when an entry is removed: compare problems without them, so only new problems block the edit.
   const unindexed = (p: string) => p.replace(/signingKeys\[\d+\]/g, "signingKeys[]");
@@ -348,7 +368,11 @@ export const STATE_MEANING: Record<string, string> = {
 /** Formats rows as an aligned text table. */
 export function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]))
+      .join("  ")
+      .trimEnd();
   return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
 }
 
@@ -356,7 +380,14 @@ export function table(header: string[], rows: string[][]): string {
 export function keyringTable(keys: StackKey[]): string {
   return table(
     ["#", "NAME", "STATE", "ALGORITHM", "KEY", "MEANING"],
-    keys.map((k) => [String(k.index), k.name, k.state, k.algorithm, k.source + (k.kid ? ` kid=${k.kid}` : ""), STATE_MEANING[k.state] ?? "?"]),
+    keys.map((k) => [
+      String(k.index),
+      k.name,
+      k.state,
+      k.algorithm,
+      k.source + (k.kid ? ` kid=${k.kid}` : ""),
+      STATE_MEANING[k.state] ?? "?",
+    ]),
   );
 }
 

@@ -99,8 +99,15 @@ async function checkJwks(base: string, report: Report, timeoutMs: number): Promi
     report.fail(`${url} did not return JSON (content-type ${type || "none"}): ${body.slice(0, 80)}`);
     return undefined;
   }
-  if (Array.isArray(parsed) || typeof parsed !== "object" || parsed === null || !Array.isArray((parsed as { keys?: unknown }).keys)) {
-    report.fail(`${url} returned JSON that is not a JWKS: expected an object {"keys": [...]}, got ${Array.isArray(parsed) ? "an array" : typeof parsed}`);
+  if (
+    Array.isArray(parsed) ||
+    typeof parsed !== "object" ||
+    parsed === null ||
+    !Array.isArray((parsed as { keys?: unknown }).keys)
+  ) {
+    report.fail(
+      `${url} returned JSON that is not a JWKS: expected an object {"keys": [...]}, got ${Array.isArray(parsed) ? "an array" : typeof parsed}`,
+    );
     return undefined;
   }
   const keys = (parsed as { keys: unknown[] }).keys;
@@ -108,7 +115,9 @@ async function checkJwks(base: string, report: Report, timeoutMs: number): Promi
   const cache = response.headers.get("cache-control");
   if (cache) report.info(`Cache-Control: ${cache}`);
   if (keys.length === 0) {
-    report.fail("the JWKS has no keys: auth publishes none, so it has no asymmetric signing key (GOTRUE_JWT_KEYS unset or HS256 only)");
+    report.fail(
+      "the JWKS has no keys: auth publishes none, so it has no asymmetric signing key (GOTRUE_JWT_KEYS unset or HS256 only)",
+    );
     return undefined;
   }
   let usable = true;
@@ -120,12 +129,16 @@ async function checkJwks(base: string, report: Report, timeoutMs: number): Promi
     else {
       if (hasPrivateMember(key)) {
         const members = [...PRIVATE_MEMBERS, ...(key.kty === "oct" ? ["k"] : [])].filter((m) => key[m] !== undefined);
-        problems.push(`contains private key material (${members.join(", ")}): anyone can now forge tokens, replace this key at once`);
+        problems.push(
+          `contains private key material (${members.join(", ")}): anyone can now forge tokens, replace this key at once`,
+        );
       }
-      if (typeof key.kid !== "string" || key.kid === "") problems.push('has no "kid" (verifiers match tokens to keys by kid; realtime requires it)');
+      if (typeof key.kid !== "string" || key.kid === "")
+        problems.push('has no "kid" (verifiers match tokens to keys by kid; realtime requires it)');
       if (typeof key.alg !== "string") problems.push('has no "alg"');
       if (key.use !== "sig") problems.push(`has use ${JSON.stringify(key.use)}, expected "sig"`);
-      if (!ASYMMETRIC_KTY.includes(key.kty as string)) problems.push(`has kty ${JSON.stringify(key.kty)}; a published key must be EC, RSA or OKP`);
+      if (!ASYMMETRIC_KTY.includes(key.kty as string))
+        problems.push(`has kty ${JSON.stringify(key.kty)}; a published key must be EC, RSA or OKP`);
     }
     if (problems.length > 0) {
       usable = false;
@@ -140,7 +153,14 @@ async function checkJwks(base: string, report: Report, timeoutMs: number): Promi
 const iso = (seconds: number) => new Date(seconds * 1000).toISOString().replace(".000Z", "Z");
 
 /** Decodes one role JWT, prints what it holds, and verifies it against the JWKS. */
-async function checkToken(label: string, role: string, token: string, keys: Jwk[] | undefined, report: Report, now: Date): Promise<void> {
+async function checkToken(
+  label: string,
+  role: string,
+  token: string,
+  keys: Jwk[] | undefined,
+  report: Report,
+  now: Date,
+): Promise<void> {
   const t = token.trim();
   if (t.startsWith("sb_")) {
     report.fail(
@@ -200,12 +220,19 @@ async function checkToken(label: string, role: string, token: string, keys: Jwk[
   }
   try {
     const { key_ops: _ops, ...verifiable } = key;
-    await jose.compactVerify(t, await jose.importJWK(verifiable, key.alg as string), { algorithms: [key.alg as string] });
+    await jose.compactVerify(t, await jose.importJWK(verifiable, key.alg as string), {
+      algorithms: [key.alg as string],
+    });
   } catch (error) {
-    report.fail(`${label}'s signature does not verify with JWKS key ${key.kid} (${(error as Error).message}): the token was not signed by that key`);
+    report.fail(
+      `${label}'s signature does not verify with JWKS key ${key.kid} (${(error as Error).message}): the token was not signed by that key`,
+    );
     return;
   }
-  if (ok) report.pass(`${label}: role ${role}, signature verified with JWKS key ${key.kid} (${key.alg}), valid until ${iso(exp as number)}`);
+  if (ok)
+    report.pass(
+      `${label}: role ${role}, signature verified with JWKS key ${key.kid} (${key.alg}), valid until ${iso(exp as number)}`,
+    );
 }
 
 /**
@@ -227,7 +254,8 @@ export async function verifyDeployment(options: VerifyOptions): Promise<VerifyRe
   const keys = await checkJwks(base, report, options.timeoutMs ?? 10_000);
   const now = options.now ?? new Date();
   if (options.anonKey !== undefined) await checkToken("anon key", "anon", options.anonKey, keys, report, now);
-  if (options.serviceRoleKey !== undefined) await checkToken("service_role key", "service_role", options.serviceRoleKey, keys, report, now);
+  if (options.serviceRoleKey !== undefined)
+    await checkToken("service_role key", "service_role", options.serviceRoleKey, keys, report, now);
   if (options.anonKey === undefined && options.serviceRoleKey === undefined) {
     report.info("no --anon-key or --service-role-key given: only the JWKS was checked");
   }

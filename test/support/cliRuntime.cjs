@@ -14,8 +14,7 @@ function registerLikePulumiCli(projectRoot, options = {}) {
   const tsConfigPath = "tsconfig.json";
   const compilerOptions = tsutils.loadTypeScriptCompilerOptions(tsConfigPath);
   const { tsnodeRequire, typescriptRequire } = tsutils.typeScriptRequireStrings();
-  const transpileOnly =
-    options.transpileOnly !== undefined ? options.transpileOnly : compilerOptions.noCheck;
+  const transpileOnly = options.transpileOnly !== undefined ? options.transpileOnly : compilerOptions.noCheck;
   require(tsnodeRequire).register({
     compiler: typescriptRequire,
     transpileOnly,

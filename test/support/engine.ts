@@ -151,7 +151,9 @@ export class MockEngine implements pulumi.runtime.Mocks {
     const provider = rotationGuardProvider as Required<pulumi.dynamic.ResourceProvider>;
     const { inputs: checked, failures } = checkRotationGuard(previous?.inputs ?? {}, inputs, this.clock);
     if (failures.length > 0) {
-      throw new Error(failures.map((f) => `${args.type} resource '${args.name}' has a problem: ${f.reason}`).join("\n"));
+      throw new Error(
+        failures.map((f) => `${args.type} resource '${args.name}' has a problem: ${f.reason}`).join("\n"),
+      );
     }
     if (!previous) {
       const { id, outs } = await provider.create(checked);
@@ -179,7 +181,11 @@ export class MockEngine implements pulumi.runtime.Mocks {
     const previous = this.stack.get(args.name);
     const { id, state, operation, inputs: checked } = await this.handlerFor(args.type)(args, inputs, previous);
     const stored: StoredResource = { type: args.type, name: args.name, id, inputs: checked ?? inputs, state };
-    this.registered.push({ ...stored, operation, secretInputs: secretInputNames(args.inputs as Record<string, unknown>) });
+    this.registered.push({
+      ...stored,
+      operation,
+      secretInputs: secretInputNames(args.inputs as Record<string, unknown>),
+    });
     return { id, state };
   }
 
@@ -214,12 +220,18 @@ export class MockEngine implements pulumi.runtime.Mocks {
     config: Record<string, unknown>,
     program: () => T,
     options: { secretKeys?: string[]; preview?: boolean } = {},
-  ): Promise<{ result: Awaited<T>; registered: Array<StoredResource & { operation: Operation; secretInputs?: string[] }> }> {
+  ): Promise<{
+    result: Awaited<T>;
+    registered: Array<StoredResource & { operation: Operation; secretInputs?: string[] }>;
+  }> {
     const all: Record<string, string> = {};
     for (const [k, v] of Object.entries(config)) {
       if (v !== undefined) all[`${PROJECT}:${k}`] = typeof v === "string" ? v : JSON.stringify(v);
     }
-    pulumi.runtime.setAllConfig(all, (options.secretKeys ?? []).map((k) => `${PROJECT}:${k}`));
+    pulumi.runtime.setAllConfig(
+      all,
+      (options.secretKeys ?? []).map((k) => `${PROJECT}:${k}`),
+    );
     this.registered = [];
     if (this.runs++ > 0) this.clock = new Date(this.clock.getTime() + this.secondsBetweenRuns * 1000);
     await pulumi.runtime.setMocks(this, PROJECT, "test", options.preview ?? false);
@@ -232,7 +244,8 @@ export class MockEngine implements pulumi.runtime.Mocks {
     });
     if (!options.preview) {
       this.stack.clear();
-      for (const r of this.registered) this.stack.set(r.name, { type: r.type, name: r.name, id: r.id, inputs: r.inputs, state: r.state });
+      for (const r of this.registered)
+        this.stack.set(r.name, { type: r.type, name: r.name, id: r.id, inputs: r.inputs, state: r.state });
     }
     return { result, registered: this.registered };
   }

@@ -11,7 +11,11 @@ export async function makeEntry(
   extra: { importedJwk?: string; apiKeyLifetimeDays?: number; now?: Date } = {},
 ): Promise<KeyringEntry> {
   const outs = await createSigningKey(
-    { algorithm, apiKeyLifetimeDays: extra.apiKeyLifetimeDays ?? 1825, ...(extra.importedJwk ? { importedJwk: extra.importedJwk } : {}) },
+    {
+      algorithm,
+      apiKeyLifetimeDays: extra.apiKeyLifetimeDays ?? 1825,
+      ...(extra.importedJwk ? { importedJwk: extra.importedJwk } : {}),
+    },
     extra.now,
   );
   return {

@@ -112,7 +112,9 @@ function containersOf(registered: StoredResource[]): Map<ServiceRole, StoredReso
 
 /** Which replacement-triggering inputs differ between two runs of one container. */
 export function changedInputs(before: Record<string, unknown>, after: Record<string, unknown>): string[] {
-  return REPLACEMENT_INPUTS.filter((field) => canonicalJson(before[field] ?? null) !== canonicalJson(after[field] ?? null));
+  return REPLACEMENT_INPUTS.filter(
+    (field) => canonicalJson(before[field] ?? null) !== canonicalJson(after[field] ?? null),
+  );
 }
 
 /**
@@ -132,10 +134,7 @@ export async function measureBlastRadius(options: BlastRadiusOptions = {}): Prom
   for (const { step, signingKeys } of lifecycleSteps(algorithm)) {
     for (const rerun of [false, true]) {
       const started = performance.now();
-      const { registered } = await engine.run(
-        { signingKeys, studio, legacyHs256 },
-        supabaseProgram,
-      );
+      const { registered } = await engine.run({ signingKeys, studio, legacyHs256 }, supabaseProgram);
       const ms = Math.round(performance.now() - started);
       const current = containersOf(registered);
       containers = [...current.keys()];
@@ -166,7 +165,9 @@ export function formatBlastRadius(table: BlastRadiusTable): string {
   const header = ["step", ...table.containers, "ms"];
   const lines = [`| ${header.join(" | ")} |`, `|${header.map(() => "---").join("|")}|`];
   for (const row of table.rows) {
-    const cells = table.containers.map((role) => (row.created.includes(role) ? "+" : row.replaced.includes(role) ? "R" : "·"));
+    const cells = table.containers.map((role) =>
+      row.created.includes(role) ? "+" : row.replaced.includes(role) ? "R" : "·",
+    );
     lines.push(`| ${row.step}${row.rerun ? " (re-run)" : ""} | ${cells.join(" | ")} | ${row.ms} |`);
   }
   return lines.join("\n");

@@ -183,7 +183,8 @@ function lowerHeaders(headers: Record<string, string | string[]> = {}): Record<s
   for (const [name, value] of Object.entries(headers)) {
     const key = name.toLowerCase();
     const old = out[key];
-    out[key] = old === undefined ? value : [...(Array.isArray(old) ? old : [old]), ...(Array.isArray(value) ? value : [value])];
+    out[key] =
+      old === undefined ? value : [...(Array.isArray(old) ? old : [old]), ...(Array.isArray(value) ? value : [value])];
   }
   return out;
 }
