@@ -1,11 +1,7 @@
 // Self-hosted Supabase with asymmetric JWT signing keys: config → keyring → containers → outputs.
-import { loadConfig } from "./components/programConfig";
-import { SigningKeyring } from "./components/keyring";
-import { SupabaseStack } from "./components/supabase";
+import { supabaseProgram } from "./components/program";
 
-const config = loadConfig();
-const keyring = new SigningKeyring("supabase", { config });
-const stack = new SupabaseStack("supabase", { config, keyring });
+const { config, keyring, stack } = supabaseProgram();
 
 export const apiUrl = config.apiExternalUrl;
 export const jwksUrl = `${config.apiExternalUrl}/auth/v1/.well-known/jwks.json`;

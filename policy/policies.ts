@@ -6,10 +6,10 @@
  * known yet during a preview (the engine's unknown marker) are skipped rather than guessed.
  */
 import type { Policies, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
-import { isPinnedImage, LEGACY_KID } from "../components/config";
-import { UNKNOWN_INPUT } from "../components/engineValues";
-import { PRIVATE_MEMBERS } from "../components/jwks";
-import { RETAIN_LABEL } from "../components/services";
+import { isPinnedImage } from "../components/config/parse";
+import { UNKNOWN_INPUT } from "../components/keyring/engineValues";
+import { LEGACY_KID, PRIVATE_MEMBERS } from "../components/keyring/model";
+import { RETAIN_LABEL } from "../components/stack/naming";
 
 export { RETAIN_LABEL };
 

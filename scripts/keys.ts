@@ -5,7 +5,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
-import { ALGORITHMS, type Algorithm } from "../components/config";
+import { ALGORITHMS, type Algorithm } from "../components/keyring/algorithms";
 import { COMPOSE_FORMATS, formatComposeKeys, generateComposeKeys, type ComposeFormat } from "./lib/composeKeys";
 import {
   StackFileError,

@@ -5,8 +5,8 @@
  */
 import { generateKeyPairSync } from "node:crypto";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { generateSigningJwk } from "../components/tokens";
-import { MockEngine } from "./support/engine";
+import { generateSigningJwk } from "../components/keyring/tokens";
+import { MockEngine } from "../scripts/lib/engine/engine";
 
 const CONTAINER = "docker:index/container:Container";
 /** Containers whose env or files hold keyring values: none of them may be planned when a guard rail fails. */

@@ -1,16 +1,16 @@
 /**
  * Blast radius of a key rotation: which containers each `pulumi up` of the lifecycle would recreate, measured by
- * running the real program under the stateful MockEngine (test/support/lifecycle.ts).
+ * running the real program under the stateful MockEngine (scripts/lib/blastRadius.ts).
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import type { ServiceRole } from "../components/services";
+import type { ServiceRole } from "../components/services/index";
 import {
   changedInputs,
   formatBlastRadius,
   measureBlastRadius,
   type BlastRadiusRow,
   type BlastRadiusTable,
-} from "./support/lifecycle";
+} from "../scripts/lib/blastRadius";
 
 const ALLOWED: Record<string, ServiceRole[]> = {
   "S1 add standby": ["auth", "rest", "realtime", "storage"],

@@ -5,7 +5,7 @@
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { hasPrivateMember } from "../components/jwks";
+import { hasPrivateMember } from "../components/keyring/model";
 
 interface LoadReport {
   ms: number;

@@ -9,9 +9,9 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import YAML from "yaml";
-import { UNKNOWN_INPUT } from "../components/engineValues";
-import { generateSigningJwk } from "../components/tokens";
-import { legacyOctJwk, publicJwk } from "../components/jwks";
+import { UNKNOWN_INPUT } from "../components/keyring/engineValues";
+import { legacyOctJwk, publicJwk } from "../components/keyring/model";
+import { generateSigningJwk } from "../components/keyring/tokens";
 import {
   containerRole,
   dbDataRetained,
@@ -24,7 +24,7 @@ import {
   RETAIN_LABEL,
   TYPES,
 } from "../policy/policies";
-import { MockEngine } from "./support/engine";
+import { ShapeMocks } from "./support/shapes";
 
 const OPTS: PolicyResourceOptions = {
   protect: false,
@@ -253,14 +253,16 @@ describe("the pack", () => {
 
 describe("the real program against the pack", () => {
   it("passes every policy with the dev stack's config", async () => {
-    const engine = new MockEngine();
     vi.resetModules();
-    await engine.run({ signingKeys: [{ name: "k1", state: "current" }] }, () => import("../index.js"));
-    const docker = engine.registered.filter((r) => r.type.startsWith("docker:"));
+    const { declared, options } = await new ShapeMocks().run(
+      { signingKeys: [{ name: "k1", state: "current" }] },
+      () => import("../index.js"),
+    );
+    const docker = declared.filter((r) => r.type.startsWith("docker:"));
     expect(docker.some((r) => r.type === TYPES.container)).toBe(true);
     const report: string[] = [];
     for (const r of docker) {
-      const opts = engine.options?.get?.(r.name) as { protect?: boolean } | undefined;
+      const opts = options.get(r.name) as { protect?: boolean } | undefined;
       for (const policy of policies) {
         for (const message of await violations(policy as ResourceValidationPolicy, {
           type: r.type,

@@ -1,11 +1,14 @@
 /**
  * Keys for people who run Supabase's official docker-compose instead of this Pulumi program
- * (`npm run keys -- generate`). Built only from the functions the SigningKeyring uses (`components/tokens.ts`,
- * `components/jwks.ts`), so both paths produce the same shapes: one implementation.
+ * (`npm run keys -- generate`). Built only from the functions the SigningKeyring uses
+ * (`components/keyring/tokens.ts`, `components/keyring/model.ts`), so both paths produce the same shapes.
  */
 import { randomBytes } from "node:crypto";
-import { ALGORITHMS, LEGACY_KID, parseConfig, ConfigError, type Algorithm } from "../../components/config";
+import { parseConfig } from "../../components/config/parse";
+import { CONFIG_DEFAULTS, ConfigError } from "../../components/config/schema";
+import { ALGORITHMS, type Algorithm } from "../../components/keyring/algorithms";
 import {
+  LEGACY_KID,
   deriveKeyring,
   legacyOctJwk,
   publicJwk,
@@ -13,8 +16,8 @@ import {
   type Jwks,
   type KeyringEntry,
   type LegacyEntry,
-} from "../../components/jwks";
-import { OPAQUE_PREFIXES, generateSigningJwk, mintRoleTokens, opaqueKey } from "../../components/tokens";
+} from "../../components/keyring/model";
+import { OPAQUE_PREFIXES, generateSigningJwk, mintRoleTokens, opaqueKey } from "../../components/keyring/tokens";
 
 /** Options of {@link generateComposeKeys}. */
 export interface ComposeKeyOptions {
@@ -64,7 +67,7 @@ export const COMPOSE_KEY_NAMES: readonly (keyof ComposeKeys)[] = [
   "SUPABASE_SECRET_KEY",
 ];
 
-const DEFAULT_LIFETIME_DAYS = 1825;
+const DEFAULT_LIFETIME_DAYS = CONFIG_DEFAULTS.apiKeyLifetimeDays;
 
 /** 22 base64url characters from 17 random bytes, as Supabase's self-hosted scripts draw them. */
 function opaqueRandom(source: (size: number) => Buffer): string {

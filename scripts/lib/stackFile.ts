@@ -4,23 +4,21 @@
  * `parseConfig`, so the CLI refuses exactly what `pulumi preview` would refuse. Pure: text in, text out, no I/O.
  */
 import * as YAML from "yaml";
+import { parseConfig } from "../../components/config/parse";
 import {
-  ALGORITHMS,
+  CONFIG_DEFAULTS,
   ConfigError,
   KEY_NAME_PATTERN,
   PROJECT,
-  parseConfig,
-  type Algorithm,
-  type KeyState,
   type ProgramConfig,
   type RawConfig,
-} from "../../components/config";
+} from "../../components/config/schema";
+import { ALGORITHMS, singleKey, type Algorithm } from "../../components/keyring/algorithms";
+import type { KeyState } from "../../components/keyring/model";
+import { formatDuration, REVOKE_GRACE_SECONDS } from "../../components/keyring/rotationRules";
 
 /** The full config key of the keyring inside a stack file. */
 export const SIGNING_KEYS_KEY = `${PROJECT}:signingKeys`;
-
-/** Extra minutes to wait past `jwtExpiry` before revoking a previously used key (Supabase's own guidance). */
-export const REVOKE_MARGIN_SECONDS = 15 * 60;
 
 /** Stands in for an encrypted value during validation: long enough for every length rule, never written back. */
 const SECURE_PLACEHOLDER = "encrypted-value-that-cannot-be-read-here-000000";
@@ -28,9 +26,17 @@ const SECURE_PLACEHOLDER = "encrypted-value-that-cannot-be-read-here-000000";
 /** A command that changes the keyring. */
 export type KeyCommand =
   | { kind: "add-standby"; name: string; algorithm: Algorithm }
+  | { kind: "import"; name: string; algorithm: Algorithm }
   | { kind: "promote"; name: string }
   | { kind: "revoke"; name: string }
+  | { kind: "restore"; name: string }
   | { kind: "remove"; name: string };
+
+/** Options of {@link applyKeyCommand}. */
+export interface EditOptions {
+  /** Edit a file that is already not a valid configuration (its problems are then the user's to fix). */
+  force?: boolean;
+}
 
 /** A refused command or an unreadable stack file. The file is never written when this is thrown. */
 export class StackFileError extends Error {
@@ -125,9 +131,7 @@ function keySource(privateJwk: unknown): KeySource {
 function plainKid(privateJwk: unknown): string | undefined {
   if (typeof privateJwk !== "string") return undefined;
   try {
-    let parsed: unknown = JSON.parse(privateJwk);
-    if (Array.isArray(parsed) && parsed.length === 1) parsed = parsed[0];
-    const kid = (parsed as Record<string, unknown>)?.kid;
+    const kid = (singleKey(JSON.parse(privateJwk)) as Record<string, unknown>)?.kid;
     return typeof kid === "string" ? kid : undefined;
   } catch {
     return undefined;
@@ -261,14 +265,22 @@ function everythingButKeyring(doc: YAML.Document.Parsed): string {
  * @returns the new text and both parsed versions; the caller writes the file only on success.
  * @throws StackFileError for an illegal transition, an unknown key, or a result the program would reject.
  */
-export function applyKeyCommand(text: string, command: KeyCommand, label: string): KeyEdit {
+export function applyKeyCommand(text: string, command: KeyCommand, label: string, options: EditOptions = {}): KeyEdit {
   const before = parseStackFile(text, label);
+  if (before.problems.length > 0 && !options.force) {
+    throw new StackFileError(
+      `${label} is already not a valid configuration, so the change was not written; pulumi preview would stop with:\n` +
+        `${before.problems.map((p) => `  - ${p}`).join("\n")}\n` +
+        `Fix these first (npm run keys -- status shows them), or pass --force to make the change anyway.`,
+    );
+  }
   const doc = YAML.parseDocument(text);
   const seq = keyringSeq(doc, label);
   const changes: string[] = [];
 
   switch (command.kind) {
-    case "add-standby": {
+    case "add-standby":
+    case "import": {
       if (!KEY_NAME_PATTERN.test(command.name)) {
         throw new StackFileError(
           `key name ${JSON.stringify(command.name)} is not allowed: use 1-32 characters of a-z, 0-9 and -`,
@@ -285,7 +297,8 @@ export function applyKeyCommand(text: string, command: KeyCommand, label: string
         );
       }
       seq.items.push(doc.createNode({ name: command.name, state: "standby", algorithm: command.algorithm }));
-      changes.push(`${command.name}: added as standby (${command.algorithm})`);
+      const origin = command.kind === "import" ? "imported, " : "";
+      changes.push(`${command.name}: added as standby (${origin}${command.algorithm})`);
       break;
     }
     case "promote": {
@@ -295,7 +308,8 @@ export function applyKeyCommand(text: string, command: KeyCommand, label: string
       if (key.state === "revoked") {
         throw new StackFileError(
           `${key.name} is revoked and cannot be promoted directly: verifiers no longer trust it, so tokens it signed would be ` +
-            `rejected. Make it standby first (pulumi config set --path 'signingKeys[${key.index}].state' standby), run ` +
+            `rejected. Make it standby first (npm run keys -- restore ${key.name}, or pulumi config set --path ` +
+            `'signingKeys[${key.index}].state' standby), run ` +
             `pulumi up, wait for the JWKS caches, then promote it`,
         );
       }
@@ -323,6 +337,17 @@ export function applyKeyCommand(text: string, command: KeyCommand, label: string
       if (key.state === "revoked") throw new StackFileError(`${key.name} is already revoked`);
       setState(seq, key.index, "revoked");
       changes.push(`${key.name}: ${key.state} → revoked (no longer trusted; kept in state, can be made standby again)`);
+      break;
+    }
+    case "restore": {
+      const key = findKey(before.keys, command.name, label);
+      if (key.state !== "revoked") {
+        throw new StackFileError(
+          `${key.name} is ${key.state}, not revoked; only a revoked key can be restored to standby`,
+        );
+      }
+      setState(seq, key.index, "standby");
+      changes.push(`${key.name}: revoked → standby (published in the JWKS again; the same key pair and kid)`);
       break;
     }
     case "remove": {
@@ -404,18 +429,9 @@ export function rotationTiming(stack: StackFile): RotationTiming {
     return Number.isInteger(value) && value > 0 ? value : fallback;
   };
   return {
-    jwksCacheSeconds: stack.config?.jwksCacheSeconds ?? num("jwksCacheSeconds", 1200),
-    jwtExpiry: stack.config?.jwtExpiry ?? num("jwtExpiry", 3600),
+    jwksCacheSeconds: stack.config?.jwksCacheSeconds ?? num("jwksCacheSeconds", CONFIG_DEFAULTS.jwksCacheSeconds),
+    jwtExpiry: stack.config?.jwtExpiry ?? num("jwtExpiry", CONFIG_DEFAULTS.jwtExpiry),
   };
-}
-
-/** Seconds as a short human duration, e.g. `20 min`, `1 h 15 min`. */
-export function duration(seconds: number): string {
-  if (seconds < 60) return `${seconds} s`;
-  const minutes = Math.ceil(seconds / 60);
-  const h = Math.floor(minutes / 60);
-  const m = minutes % 60;
-  return h === 0 ? `${m} min` : m === 0 ? `${h} h` : `${h} h ${m} min`;
 }
 
 /** The runbook's two waiting rules, with this stack's numbers. */
@@ -423,11 +439,11 @@ export function waitingRules(timing: RotationTiming): { beforePromote: string; b
   return {
     beforePromote:
       `Promote a standby key only after it has been published (its pulumi up finished) for at least ` +
-      `jwksCacheSeconds = ${timing.jwksCacheSeconds} s (${duration(timing.jwksCacheSeconds)}): auth serves the JWKS with ` +
+      `jwksCacheSeconds = ${timing.jwksCacheSeconds} s (${formatDuration(timing.jwksCacheSeconds)}): auth serves the JWKS with ` +
       `max-age=600 and client libraries may cache it another 10 minutes.`,
     beforeRevoke:
-      `Revoke (or remove) the previous key only after jwtExpiry + 15 min = ${timing.jwtExpiry + REVOKE_MARGIN_SECONDS} s ` +
-      `(${duration(timing.jwtExpiry + REVOKE_MARGIN_SECONDS)}) have passed since the promotion, so every access token it ` +
+      `Revoke (or remove) the previous key only after jwtExpiry + ${formatDuration(REVOKE_GRACE_SECONDS)} = ${timing.jwtExpiry + REVOKE_GRACE_SECONDS} s ` +
+      `(${formatDuration(timing.jwtExpiry + REVOKE_GRACE_SECONDS)}) have passed since the promotion, so every access token it ` +
       `signed has expired and nobody is signed out.`,
   };
 }
@@ -439,6 +455,7 @@ export function nextSteps(command: KeyCommand, stack: string, timing: RotationTi
   const up = `pulumi up --stack ${stack}`;
   switch (command.kind) {
     case "add-standby":
+    case "import":
       return [
         `Next: ${preview} (expect auth, rest, realtime and storage to be recreated with the new public key), then ${up}.`,
         `Then wait: ${rules.beforePromote}`,
@@ -455,10 +472,34 @@ export function nextSteps(command: KeyCommand, stack: string, timing: RotationTi
         `Check first: ${rules.beforeRevoke}`,
         `Next: ${preview}, then ${up}. Tokens signed by the revoked key are rejected from then on.`,
       ];
+    case "restore":
+      return [
+        `Next: ${preview}, then ${up}: verifiers trust ${command.name} again.`,
+        `Then wait: ${rules.beforePromote} The clock starts again at this pulumi up.`,
+        `After that, if it should sign again: npm run keys -- promote ${command.name} --stack ${stack}`,
+      ];
     case "remove":
       return [
         `Check first: ${rules.beforeRevoke}`,
         `Next: ${preview} (it shows the key being deleted), then ${up}. A removed key cannot come back unless you import it again.`,
       ];
+  }
+}
+
+/**
+ * Checks a private JWK file for `import` with the program's own parser, naming the file in every problem.
+ * @returns the algorithm the key implies.
+ * @throws StackFileError listing what is wrong with the key (never printing it).
+ */
+export function checkImportedKey(jwkText: string, fileLabel: string): Algorithm {
+  const raw: RawConfig = { signingKeys: JSON.stringify([{ name: "imported", state: "current", privateJwk: jwkText }]) };
+  try {
+    return parseConfig(raw).signingKeys[0].algorithm;
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    const where = `${PROJECT}:signingKeys[0].privateJwk`;
+    throw new StackFileError(
+      `${fileLabel} cannot be imported:\n${error.problems.map((p) => `  - ${p.replace(where, fileLabel)}`).join("\n")}`,
+    );
   }
 }

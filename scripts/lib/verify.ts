@@ -4,7 +4,7 @@
  * signature against that JWKS. Every failure is a sentence saying what is wrong and what usually causes it.
  */
 import * as jose from "jose";
-import { hasPrivateMember, PRIVATE_MEMBERS, type Jwk } from "../../components/jwks";
+import { hasPrivateMember, PRIVATE_MEMBERS, type Jwk } from "../../components/keyring/model";
 
 /** The path auth's JWKS is served on behind the gateway. */
 export const JWKS_PATH = "/auth/v1/.well-known/jwks.json";

@@ -1,7 +1,7 @@
 /** Test helpers: real keyring entries made by the real provider code. */
-import type { Algorithm, KeyState } from "../../components/config";
-import type { Jwk, KeyringEntry } from "../../components/jwks";
-import { createSigningKey } from "../../components/signingKey";
+import type { Algorithm } from "../../components/keyring/algorithms";
+import type { KeyState, Jwk, KeyringEntry } from "../../components/keyring/model";
+import { createSigningKey } from "../../components/keyring/signingKey";
 
 /** Creates a key exactly as the SigningKey provider would and returns it as a keyring entry. */
 export async function makeEntry(

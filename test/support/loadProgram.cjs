@@ -1,6 +1,7 @@
 // Child process of the loader test: loads index.ts the way the Pulumi CLI's Node.js runtime does (ts-node
 // registered with our tsconfig, type-checking on), under the mock engine, with a stack file's config
 // (argv[2], default Pulumi.dev.yaml). Prints a JSON report of the stack exports and registered resources.
+// One run, shapes only: the stateless mock.
 "use strict";
 const fs = require("node:fs");
 const path = require("node:path");
@@ -11,7 +12,9 @@ async function main() {
   registerLikePulumiCli(projectRoot);
   const YAML = require("yaml");
   const pulumi = require("@pulumi/pulumi");
-  const { MockEngine, isSecret, valueOf } = require("./engine.ts");
+  const { ShapeMocks } = require("./shapes.ts");
+  const { isSecret } = require("../../scripts/lib/engine/run.ts");
+  const { valueOf } = require("../../scripts/lib/engine/sdk.ts");
 
   const stackFile = path.resolve(projectRoot, process.argv[2] || "Pulumi.dev.yaml");
   const stackConfig = YAML.parse(fs.readFileSync(stackFile, "utf8")).config || {};
@@ -22,8 +25,7 @@ async function main() {
     if (namespace !== "supabase-selfhosted") continue;
     config[key] = typeof value === "string" ? value : JSON.stringify(value);
   }
-  const engine = new MockEngine();
-  const { result } = await engine.run(config, () => require(path.join(projectRoot, "index.ts")));
+  const { result, declared } = await new ShapeMocks().run(config, () => require(path.join(projectRoot, "index.ts")));
   const exports = {};
   for (const [name, value] of Object.entries(result)) {
     const secret = await isSecret(value);
@@ -34,7 +36,7 @@ async function main() {
     JSON.stringify({
       ms: Date.now() - started,
       exports,
-      resources: engine.registered.map((r) => ({ type: r.type, name: r.name })),
+      resources: declared.map((r) => ({ type: r.type, name: r.name })),
     }),
   );
 }

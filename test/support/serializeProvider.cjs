@@ -1,10 +1,10 @@
-// Child process 1 of the engine-path test: loads components/signingKey.ts as the Pulumi CLI would, registers a
+// Child process 1 of the engine-path test: loads components/keyring/signingKey.ts as the Pulumi CLI would, registers a
 // SigningKey under minimal mocks and prints the `__provider` text the SDK serialized for the engine's state.
 "use strict";
 const { registerLikePulumiCli, projectRoot } = require("./cliRuntime.cjs");
 registerLikePulumiCli(projectRoot, { transpileOnly: true });
 const pulumi = require("@pulumi/pulumi");
-const { SigningKey } = require("../../components/signingKey.ts");
+const { SigningKey } = require("../../components/keyring/signingKey.ts");
 
 let serialized;
 pulumi.runtime

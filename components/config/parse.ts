@@ -1,0 +1,462 @@
+/**
+ * Stack configuration: parsing, defaults and validation against the schema in `schema.ts`. Pure: no Pulumi, no I/O.
+ *
+ * Every problem is reported with the full config key (`supabase-selfhosted:signingKeys[1].state`) and what
+ * is allowed, and all problems are reported at once, so one `pulumi preview` shows everything to fix.
+ */
+import { ALGORITHMS, KEY_TYPES, algorithmOfKeyType, singleKey, type Algorithm } from "../keyring/algorithms";
+import { KEY_STATES, LEGACY_KID, canonicalJson, type KeyState } from "../keyring/model";
+import { IMAGE_DEFAULTS, type ImageKey } from "../services/images";
+import {
+  CONFIG_DEFAULTS,
+  CONFIG_KEYS,
+  ConfigError,
+  KEY_NAME_PATTERN,
+  PROJECT,
+  type ProgramConfig,
+  type RawConfig,
+  type SigningKeyConfig,
+} from "./schema";
+
+const BASE64URL = /^[A-Za-z0-9_-]+$/;
+
+const key = (k: string) => `${PROJECT}:${k}`;
+
+/** Collects problems while parsing, so a config with several mistakes is reported in one go. */
+class Problems {
+  readonly list: string[] = [];
+  add(configKey: string, message: string): void {
+    this.list.push(`${key(configKey)}: ${message}`);
+  }
+}
+
+/** Parses a raw value that Pulumi stores as text: JSON when it parses, the plain text otherwise. */
+function decode(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+function readBoolean(raw: RawConfig, name: string, fallback: boolean, problems: Problems): boolean {
+  const text = raw[name];
+  if (text === undefined) return fallback;
+  const value = decode(text);
+  if (typeof value !== "boolean") {
+    problems.add(name, `must be a boolean (true or false), got ${JSON.stringify(text)}`);
+    return fallback;
+  }
+  return value;
+}
+
+function readPositiveInteger(raw: RawConfig, name: string, fallback: number, problems: Problems, max?: number): number {
+  const text = raw[name];
+  if (text === undefined) return fallback;
+  const value = decode(text);
+  if (typeof value !== "number" || !Number.isInteger(value) || value <= 0) {
+    problems.add(name, `must be a positive integer, got ${JSON.stringify(text)}`);
+    return fallback;
+  }
+  if (max !== undefined && value > max) {
+    problems.add(name, `must be at most ${max}, got ${value}`);
+    return fallback;
+  }
+  return value;
+}
+
+function readUrl(raw: RawConfig, name: string, fallback: string, problems: Problems): string {
+  const text = raw[name];
+  if (text === undefined) return fallback;
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    problems.add(name, `must be an absolute http(s) URL such as ${fallback}, got ${JSON.stringify(text)}`);
+    return fallback;
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    problems.add(name, `must use http or https, got ${JSON.stringify(url.protocol)}`);
+    return fallback;
+  }
+  if (url.search || url.hash || url.username || url.password) {
+    problems.add(name, `must be a plain base URL without query, fragment or credentials, got ${JSON.stringify(text)}`);
+    return fallback;
+  }
+  // Services append their own paths; a trailing slash would double them.
+  return text.replace(/\/+$/, "");
+}
+
+/** Validates an imported private JWK's shape against the entry's algorithm. Returns canonical JSON and its kid. */
+function parsePrivateJwk(
+  where: string,
+  text: unknown,
+  algorithm: Algorithm | undefined,
+  problems: Problems,
+): { json: string; kid?: string; algorithm?: Algorithm } | undefined {
+  if (typeof text !== "string") {
+    problems.add(where, `must be a private JWK as JSON text (set it with \`pulumi config set --secret --path\`)`);
+    return undefined;
+  }
+  let jwk: unknown;
+  try {
+    jwk = JSON.parse(text);
+  } catch {
+    problems.add(
+      where,
+      'is not valid JSON: expected a private JWK object such as {"kty":"EC","crv":"P-256","x":…,"y":…,"d":…}',
+    );
+    return undefined;
+  }
+  jwk = singleKey(jwk);
+  if (typeof jwk !== "object" || jwk === null || Array.isArray(jwk)) {
+    problems.add(where, "must be one JWK object, not an array or a JWKS");
+    return undefined;
+  }
+  const obj = jwk as Record<string, unknown>;
+  const kty = obj.kty;
+  const inferred = algorithmOfKeyType(kty);
+  if (typeof kty !== "string" || inferred === undefined) {
+    const allowed = ALGORITHMS.map((a) => `${KEY_TYPES[a].kty} (${a})`).join(", ");
+    problems.add(where, `has kty ${JSON.stringify(kty)}; allowed: ${allowed}`);
+    return undefined;
+  }
+  const expected = algorithm ?? inferred;
+  const shape = KEY_TYPES[expected];
+  if (shape.kty !== kty) {
+    problems.add(where, `is a ${kty} key but the entry's algorithm is ${expected}, which needs kty ${shape.kty}`);
+    return undefined;
+  }
+  if (shape.crv && obj.crv !== shape.crv) {
+    problems.add(where, `has crv ${JSON.stringify(obj.crv)} but ${expected} needs crv ${shape.crv}`);
+    return undefined;
+  }
+  if (obj.alg !== undefined && obj.alg !== expected) {
+    problems.add(where, `has alg ${JSON.stringify(obj.alg)} but the entry's algorithm is ${expected}`);
+    return undefined;
+  }
+  if (obj.use !== undefined && obj.use !== "sig") {
+    problems.add(where, `has use ${JSON.stringify(obj.use)}; a signing key must have use "sig" or none`);
+    return undefined;
+  }
+  if (obj.d === undefined) {
+    problems.add(where, 'is a public key (no "d"): import the private JWK, the public half is derived from it');
+    return undefined;
+  }
+  // Every member a complete private key of this type has, public ones first.
+  const required = [...shape.publicMembers, ...shape.privateMembers];
+  const missing = required.filter((m) => typeof obj[m] !== "string" || obj[m] === "");
+  if (missing.length > 0) {
+    problems.add(where, `lacks ${missing.join(", ")}, which a private ${kty} key needs`);
+    return undefined;
+  }
+  const malformed = required.filter((m) => m !== "crv" && !BASE64URL.test(obj[m] as string));
+  if (malformed.length > 0) {
+    problems.add(where, `has members that are not base64url: ${malformed.join(", ")}`);
+    return undefined;
+  }
+  if (kty === "RSA" && Buffer.from(obj.n as string, "base64url").length * 8 < 2048) {
+    problems.add(where, "is an RSA key shorter than 2048 bits; RS256 keys must have at least 2048 bits");
+    return undefined;
+  }
+  if (obj.kid !== undefined && (typeof obj.kid !== "string" || obj.kid.length === 0)) {
+    problems.add(where, "has a kid that is not a non-empty string");
+    return undefined;
+  }
+  return { json: canonicalJson(obj), kid: obj.kid as string | undefined, algorithm: expected };
+}
+
+function parseSigningKeys(raw: RawConfig, problems: Problems): SigningKeyConfig[] {
+  const text = raw.signingKeys;
+  if (text === undefined) {
+    problems.add(
+      "signingKeys",
+      "is required: a list of keys such as [{name: k1, state: current, algorithm: ES256}] (see Pulumi.dev.yaml)",
+    );
+    return [];
+  }
+  const list = decode(text);
+  if (!Array.isArray(list)) {
+    problems.add(
+      "signingKeys",
+      `must be a list of key entries, got ${typeof list === "string" ? JSON.stringify(list) : typeof list}`,
+    );
+    return [];
+  }
+  if (list.length === 0) {
+    problems.add("signingKeys", "must hold at least one key, with state current");
+    return [];
+  }
+  const entries: SigningKeyConfig[] = [];
+  const names = new Map<string, number>();
+  const kids = new Map<string, string>();
+  list.forEach((item: unknown, i: number) => {
+    const at = `signingKeys[${i}]`;
+    if (typeof item !== "object" || item === null || Array.isArray(item)) {
+      problems.add(at, "must be an object with name, state and optional algorithm and privateJwk");
+      return;
+    }
+    const entry = item as Record<string, unknown>;
+    const unknownFields = Object.keys(entry).filter((f) => !["name", "state", "algorithm", "privateJwk"].includes(f));
+    for (const f of unknownFields)
+      problems.add(`${at}.${f}`, "is not a known field; allowed: name, state, algorithm, privateJwk");
+
+    let ok = true;
+    const name = entry.name;
+    if (typeof name !== "string" || !KEY_NAME_PATTERN.test(name)) {
+      problems.add(`${at}.name`, `must be 1-32 characters of a-z, 0-9 and -, got ${JSON.stringify(name)}`);
+      ok = false;
+    } else if (names.has(name)) {
+      problems.add(
+        `${at}.name`,
+        `duplicates signingKeys[${names.get(name)}].name ${JSON.stringify(name)}; names must be unique`,
+      );
+      ok = false;
+    } else {
+      names.set(name, i);
+    }
+    const state = entry.state;
+    if (!KEY_STATES.includes(state as KeyState)) {
+      problems.add(`${at}.state`, `${JSON.stringify(state)} is not a key state; allowed: ${KEY_STATES.join(", ")}`);
+      ok = false;
+    }
+    let algorithm: Algorithm | undefined;
+    if (entry.algorithm !== undefined) {
+      if (!ALGORITHMS.includes(entry.algorithm as Algorithm)) {
+        problems.add(
+          `${at}.algorithm`,
+          `${JSON.stringify(entry.algorithm)} is not supported; allowed: ${ALGORITHMS.join(", ")}`,
+        );
+        ok = false;
+      } else {
+        algorithm = entry.algorithm as Algorithm;
+      }
+    }
+    let imported: ReturnType<typeof parsePrivateJwk>;
+    if (entry.privateJwk !== undefined && ok) {
+      imported = parsePrivateJwk(`${at}.privateJwk`, entry.privateJwk, algorithm, problems);
+      if (!imported) ok = false;
+      else if (imported.kid !== undefined) {
+        if (imported.kid === LEGACY_KID) {
+          problems.add(
+            `${at}.privateJwk`,
+            `has kid ${JSON.stringify(LEGACY_KID)}, which is reserved for the legacy HS256 key`,
+          );
+          ok = false;
+        } else if (kids.has(imported.kid)) {
+          problems.add(
+            `${at}.privateJwk`,
+            `has kid ${JSON.stringify(imported.kid)}, already used by key ${JSON.stringify(kids.get(imported.kid))}; kids must be unique`,
+          );
+          ok = false;
+        } else {
+          kids.set(imported.kid, name as string);
+        }
+      }
+    }
+    if (!ok) return;
+    entries.push({
+      name: name as string,
+      state: state as KeyState,
+      algorithm: imported?.algorithm ?? algorithm ?? "ES256",
+      ...(imported ? { privateJwk: imported.json } : {}),
+      ...(imported?.kid !== undefined ? { importedKid: imported.kid } : {}),
+    });
+  });
+  if (entries.length === list.length) {
+    const current = entries.filter((e) => e.state === "current");
+    if (current.length === 0) {
+      problems.add(
+        "signingKeys",
+        "has no key with state current; exactly one key must be current (it signs new tokens)",
+      );
+    } else if (current.length > 1) {
+      problems.add(
+        "signingKeys",
+        `has ${current.length} keys with state current (${current.map((e) => e.name).join(", ")}); exactly one may be current, set the others to previous or standby`,
+      );
+    }
+  }
+  return entries;
+}
+
+/** Splits an image reference into repository, tag and digest; undefined when it is not a valid reference. */
+export function parseImageReference(ref: string): { repository: string; tag?: string; digest?: string } | undefined {
+  const [nameAndTag, digest, extra] = ref.split("@");
+  if (extra !== undefined || (digest !== undefined && !/^sha256:[a-f0-9]{64}$/.test(digest))) return undefined;
+  // A registry host may carry a port (registry:5000/img), so the tag is a colon after the last slash.
+  const slash = nameAndTag.lastIndexOf("/");
+  const colon = nameAndTag.lastIndexOf(":");
+  const repository = colon > slash ? nameAndTag.slice(0, colon) : nameAndTag;
+  const tag = colon > slash ? nameAndTag.slice(colon + 1) : undefined;
+  if (!/^[a-z0-9]+([._:\/-][a-z0-9]+)*$/.test(repository)) return undefined;
+  if (tag !== undefined && !/^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/.test(tag)) return undefined;
+  return { repository, ...(tag !== undefined ? { tag } : {}), ...(digest !== undefined ? { digest } : {}) };
+}
+
+/** True when an image reference names one immutable version: a digest, or a tag other than `latest`. */
+export function isPinnedImage(ref: string): boolean {
+  const parsed = parseImageReference(ref);
+  return parsed !== undefined && (parsed.digest !== undefined || (parsed.tag !== undefined && parsed.tag !== "latest"));
+}
+
+function readImages(raw: RawConfig, problems: Problems): Record<ImageKey, string> {
+  const images: Record<ImageKey, string> = { ...IMAGE_DEFAULTS };
+  const text = raw.images;
+  if (text === undefined) return images;
+  const value = decode(text);
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    problems.add("images", "must be a map of service to image reference, e.g. {auth: supabase/gotrue:v2.196.0}");
+    return images;
+  }
+  const allowed = Object.keys(IMAGE_DEFAULTS) as ImageKey[];
+  for (const [service, ref] of Object.entries(value as Record<string, unknown>)) {
+    if (!allowed.includes(service as ImageKey)) {
+      problems.add(`images.${service}`, `is not a known image; allowed: ${allowed.join(", ")}`);
+    } else if (typeof ref !== "string" || parseImageReference(ref) === undefined) {
+      problems.add(
+        `images.${service}`,
+        `must be an image reference such as ${IMAGE_DEFAULTS[service as ImageKey]}, got ${JSON.stringify(ref)}`,
+      );
+    } else if (!isPinnedImage(ref)) {
+      problems.add(
+        `images.${service}`,
+        `must be pinned to a version tag or digest (not latest, not untagged), got ${JSON.stringify(ref)}`,
+      );
+    } else {
+      images[service as ImageKey] = ref;
+    }
+  }
+  return images;
+}
+
+/**
+ * Checks an imported legacy role key: an HS256 JWT with the expected role, signed by the imported `jwtSecret`.
+ * Messages never echo the key.
+ */
+function readLegacyApiKey(
+  raw: RawConfig,
+  name: "legacyAnonKey" | "legacyServiceRoleKey",
+  role: "anon" | "service_role",
+  context: { legacyHs256: boolean; jwtSecret?: string },
+  problems: Problems,
+): string | undefined {
+  const token = raw[name];
+  if (token === undefined) return undefined;
+  if (!context.legacyHs256) {
+    problems.add(name, "is only used with legacyHs256: true (the gateway accepts it during a migration from HS256)");
+    return undefined;
+  }
+  if (context.jwtSecret === undefined) {
+    problems.add(
+      name,
+      "needs the jwtSecret that signed it: import it with `pulumi config set --secret jwtSecret <JWT_SECRET>`",
+    );
+    return undefined;
+  }
+  const parts = token.split(".");
+  let header: Record<string, unknown> | undefined;
+  let payload: Record<string, unknown> | undefined;
+  try {
+    header = JSON.parse(Buffer.from(parts[0], "base64url").toString("utf8"));
+    payload = JSON.parse(Buffer.from(parts[1], "base64url").toString("utf8"));
+  } catch {
+    // reported below
+  }
+  if (
+    parts.length !== 3 ||
+    typeof header !== "object" ||
+    header === null ||
+    typeof payload !== "object" ||
+    payload === null
+  ) {
+    problems.add(name, "must be the HS256 deployment's JWT (three base64url parts), as in its .env");
+    return undefined;
+  }
+  if (header.alg !== "HS256") {
+    problems.add(name, `must be an HS256 JWT, got alg ${JSON.stringify(header.alg)}`);
+    return undefined;
+  }
+  const { createHmac, timingSafeEqual } = require("node:crypto") as typeof import("node:crypto");
+  const expected = createHmac("sha256", context.jwtSecret).update(`${parts[0]}.${parts[1]}`).digest();
+  const given = Buffer.from(parts[2], "base64url");
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+    problems.add(
+      name,
+      "is not signed by the imported jwtSecret; import the key and the secret from the same deployment",
+    );
+    return undefined;
+  }
+  if (payload.role !== role) {
+    problems.add(name, `has role ${JSON.stringify(payload.role)}; expected ${role}`);
+    return undefined;
+  }
+  return token;
+}
+
+/**
+ * Turns raw stack config into a validated {@link ProgramConfig} with defaults applied.
+ * @param raw config values keyed without the `supabase-selfhosted:` namespace, as text.
+ * @throws ConfigError listing every invalid key with what is allowed.
+ */
+export function parseConfig(raw: RawConfig): ProgramConfig {
+  const problems = new Problems();
+  for (const name of Object.keys(raw)) {
+    if (raw[name] !== undefined && !(CONFIG_KEYS as readonly string[]).includes(name)) {
+      problems.add(name, `is not a known setting; known: ${CONFIG_KEYS.join(", ")}`);
+    }
+  }
+  const signingKeys = parseSigningKeys(raw, problems);
+  const legacyHs256 = readBoolean(raw, "legacyHs256", false, problems);
+  let jwtSecret: string | undefined;
+  if (raw.jwtSecret !== undefined) {
+    if (raw.jwtSecret.length < 32) {
+      problems.add(
+        "jwtSecret",
+        `must be at least 32 characters (auth and PostgREST refuse shorter secrets), got ${raw.jwtSecret.length}`,
+      );
+    } else {
+      jwtSecret = raw.jwtSecret;
+    }
+  }
+  const legacyContext = { legacyHs256, ...(jwtSecret !== undefined ? { jwtSecret } : {}) };
+  const legacyAnon = readLegacyApiKey(raw, "legacyAnonKey", "anon", legacyContext, problems);
+  const legacyService = readLegacyApiKey(raw, "legacyServiceRoleKey", "service_role", legacyContext, problems);
+  const config: ProgramConfig = {
+    signingKeys,
+    legacyHs256,
+    ...(jwtSecret !== undefined ? { jwtSecret } : {}),
+    ...(legacyAnon !== undefined || legacyService !== undefined
+      ? {
+          legacyApiKeys: {
+            ...(legacyAnon !== undefined ? { anon: legacyAnon } : {}),
+            ...(legacyService !== undefined ? { serviceRole: legacyService } : {}),
+          },
+        }
+      : {}),
+    jwtExpiry: readPositiveInteger(raw, "jwtExpiry", CONFIG_DEFAULTS.jwtExpiry, problems),
+    apiKeyLifetimeDays: readPositiveInteger(
+      raw,
+      "apiKeyLifetimeDays",
+      CONFIG_DEFAULTS.apiKeyLifetimeDays,
+      problems,
+      36500,
+    ),
+    allowUnsafeRotation: readBoolean(raw, "allowUnsafeRotation", false, problems),
+    jwksCacheSeconds: readPositiveInteger(raw, "jwksCacheSeconds", CONFIG_DEFAULTS.jwksCacheSeconds, problems),
+    siteUrl: readUrl(raw, "siteUrl", CONFIG_DEFAULTS.siteUrl, problems),
+    apiExternalUrl: readUrl(raw, "apiExternalUrl", CONFIG_DEFAULTS.apiExternalUrl, problems),
+    gatewayHttpPort: readPositiveInteger(raw, "gatewayHttpPort", CONFIG_DEFAULTS.gatewayHttpPort, problems, 65535),
+    images: readImages(raw, problems),
+    studio: readBoolean(raw, "studio", true, problems),
+    dashboardUsername: raw.dashboardUsername ?? CONFIG_DEFAULTS.dashboardUsername,
+  };
+  if (raw.dashboardUsername !== undefined && !/^[A-Za-z0-9._-]{1,64}$/.test(raw.dashboardUsername)) {
+    problems.add(
+      "dashboardUsername",
+      `must be 1-64 characters of letters, digits, ".", "_" or "-", got ${JSON.stringify(raw.dashboardUsername)}`,
+    );
+  }
+  if (problems.list.length > 0) throw new ConfigError(problems.list);
+  return config;
+}

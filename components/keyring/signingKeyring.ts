@@ -1,0 +1,270 @@
+/**
+ * `SigningKeyring`: one `SigningKey` per config entry, the legacy secret, the opaque `sb_` keys, the rotation guard,
+ * and every derived value the Supabase services consume. Declares resources only.
+ *
+ * What a promotion changes, and where: the config sets k2 `current` and k1 `previous` (`config/parse.ts` checks
+ * that exactly one key is current). No key is generated or replaced, because each `SigningKey` is named after its
+ * entry (`supabase-key-k2`) and its state holds the key pair and role JWTs. The `RotationGuard` refuses the
+ * promotion until k2 has been published for `jwksCacheSeconds` (`rotationRules.ts`). `deriveKeyring` in `model.ts`
+ * then gives auth k2's private half instead of k1's, makes k2's role JWTs the current `anonKey`/`serviceRoleKey`
+ * and puts them first among the gateway's tokens; the verifier JWKS stays byte-identical because every list is
+ * ordered by name. The services that read those values (`services/auth.ts`, `storage.ts`, `studio.ts` and the
+ * gateway in `services/kong/`) get new environments or files, so `SupabaseStack` recreates exactly them.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import type { KeyringConfig, SigningKeyConfig } from "../config/schema";
+import { allByName, asPlain, asSecret } from "../outputs";
+import {
+  byName,
+  canonicalJson,
+  deriveKeyring,
+  legacyOctJwk,
+  type Jwk,
+  type Jwks,
+  type KeyringEntry,
+  type KeyringValues,
+  type KeyringView,
+  type LegacyEntry,
+} from "./model";
+import { RotationGuard } from "./rotationGuard";
+import { configWarnings, expiryFindings, keySource } from "./rotationRules";
+import { SigningKey } from "./signingKey";
+import { OPAQUE_PREFIXES, opaqueKey } from "./tokens";
+
+/** Arguments of a {@link SigningKeyring}. */
+export interface SigningKeyringArgs {
+  /** The validated keyring config (see `parseConfig`). Secrets in it are wrapped before any resource sees them. */
+  config: KeyringConfig;
+}
+
+/** What the keyring knows about one key, for status displays and guard rails. */
+export interface KeyStatus {
+  name: string;
+  state: string;
+  algorithm: string;
+  kid: string;
+  createdAt: string;
+  expiresAt: number;
+}
+
+/** One config entry with what is computed for it once: its position, its key resource and its key source. */
+interface ConfiguredKey {
+  entry: SigningKeyConfig;
+  index: number;
+  resource: SigningKey;
+  /** `generated`, or the imported key's thumbprint (see `keySource`). */
+  source: string;
+}
+
+/** Length of the random part of an opaque `sb_` key (base64url characters). */
+const OPAQUE_RANDOM_LENGTH = 22;
+
+/** The signing keyring of one Supabase deployment. */
+export class SigningKeyring
+  extends pulumi.ComponentResource
+  implements Record<keyof KeyringValues, pulumi.Output<unknown>>
+{
+  /** `GOTRUE_JWT_KEYS`: a JSON array; only the current key is private (secret). */
+  readonly authKeys: pulumi.Output<Jwk[]>;
+  /** The JWKS object for rest, realtime and storage (secret: it holds the `oct` key in legacy mode). */
+  readonly verifierJwks: pulumi.Output<Jwks>;
+  /** The public JWKS as auth publishes it (never an `oct` key). */
+  readonly publicJwks: pulumi.Output<Jwks>;
+  /** `GOTRUE_JWT_VALID_METHODS`, e.g. `["ES256"]`. */
+  readonly validMethods: pulumi.Output<string[]>;
+  /** The kid in the header of every new token. */
+  readonly currentKid: pulumi.Output<string>;
+  /** The current key's pre-signed anon JWT (secret). */
+  readonly anonKey: pulumi.Output<string>;
+  /** The current key's pre-signed service_role JWT (secret). */
+  readonly serviceRoleKey: pulumi.Output<string>;
+  /** Role JWTs the gateway accepts as apikeys: current and previous keys (+ legacy) (secret). */
+  readonly gatewayTokens: pulumi.Output<KeyringView["gatewayTokens"]>;
+  /** Opaque `sb_publishable_…` key (secret). */
+  readonly publishableKey: pulumi.Output<string>;
+  /** Opaque `sb_secret_…` key (secret). */
+  readonly secretKey: pulumi.Output<string>;
+  /** The legacy HS256 secret, always given to the services that require one (secret). */
+  readonly jwtSecret: pulumi.Output<string>;
+  /** Legacy HS256 anon/service_role keys, only when `legacyHs256` is on: the imported ones, else minted (secret). */
+  readonly legacyAnonKey?: pulumi.Output<string>;
+  readonly legacyServiceRoleKey?: pulumi.Output<string>;
+  /** Per-key facts (name, state, kid, creation and expiry times), ordered by name. */
+  readonly keys: pulumi.Output<KeyStatus[]>;
+  /** The key resources by entry name. */
+  readonly signingKeys: Record<string, SigningKey>;
+
+  constructor(name: string, args: SigningKeyringArgs, opts?: pulumi.ComponentResourceOptions) {
+    // Args are not passed to super(): the SDK would store them (secrets included) in the component's state.
+    super("supabase-selfhosted:index:SigningKeyring", name, {}, opts);
+    const { config } = args;
+
+    const configured = this.declareSigningKeys(name, config);
+    this.signingKeys = Object.fromEntries(configured.map((key) => [key.entry.name, key.resource]));
+    this.jwtSecret = this.declareJwtSecret(name, config);
+    const legacy = config.legacyHs256 ? this.declareLegacyKey(name, config) : undefined;
+    this.legacyAnonKey = legacy?.anonKey;
+    this.legacyServiceRoleKey = legacy?.serviceRoleKey;
+    this.publishableKey = this.declareOpaqueKey(name, "publishable");
+    this.secretKey = this.declareOpaqueKey(name, "secret");
+
+    const guard = this.declareRotationGuard(name, config, configured);
+    this.logWarnings(config, configured);
+
+    const entries = pulumi.all(configured.map(keyringEntry)) as pulumi.Output<KeyringEntry[]>;
+    // Every derived value waits for the guard (its id joins here), so when its check fails no container is even
+    // planned with the new keys.
+    const view = allByName<{ entries: KeyringEntry[]; legacy?: LegacyEntry; guard: string }>({
+      entries,
+      legacy: legacy?.entry,
+      guard: guard.id,
+    }).apply(({ entries, legacy }) => deriveKeyring(entries, legacy));
+
+    // Mocks ignore additionalSecretOutputs, and derived values would otherwise lose the secret bit: wrap here.
+    this.authKeys = asSecret(view.apply((v) => v.authKeys));
+    const verifierJwks = view.apply((v) => v.verifierJwks);
+    this.verifierJwks = config.legacyHs256 ? asSecret(verifierJwks) : asPlain(verifierJwks);
+    this.publicJwks = asPlain(view.apply((v) => v.publicJwks));
+    this.validMethods = asPlain(view.apply((v) => v.validMethods));
+    this.currentKid = asPlain(view.apply((v) => v.currentKid));
+    this.anonKey = asSecret(view.apply((v) => v.anonKey));
+    this.serviceRoleKey = asSecret(view.apply((v) => v.serviceRoleKey));
+    this.gatewayTokens = asSecret(view.apply((v) => v.gatewayTokens));
+    this.keys = asPlain(entries.apply((list) => [...list].sort(byName).map(keyStatus)));
+
+    this.registerOutputs({
+      currentKid: this.currentKid,
+      publicJwks: this.publicJwks,
+      validMethods: this.validMethods,
+      anonKey: this.anonKey,
+      serviceRoleKey: this.serviceRoleKey,
+      publishableKey: this.publishableKey,
+      secretKey: this.secretKey,
+    });
+  }
+
+  /** One `SigningKey` per entry, named after it, so a state change never touches the key itself. */
+  private declareSigningKeys(name: string, config: KeyringConfig): ConfiguredKey[] {
+    return config.signingKeys.map((entry, index) => ({
+      entry,
+      index,
+      source: keySource(entry),
+      resource: new SigningKey(
+        `${name}-key-${entry.name}`,
+        {
+          algorithm: entry.algorithm,
+          ...(entry.privateJwk !== undefined ? { importedJwk: pulumi.secret(entry.privateJwk) } : {}),
+          apiKeyLifetimeDays: config.apiKeyLifetimeDays,
+        },
+        { parent: this },
+      ),
+    }));
+  }
+
+  /** The legacy HS256 secret: the imported one, else 64 random characters kept in state. */
+  private declareJwtSecret(name: string, config: KeyringConfig): pulumi.Output<string> {
+    return pulumi.secret(
+      config.jwtSecret ??
+        new random.RandomPassword(`${name}-jwt-secret`, { length: 64, special: false }, { parent: this }).result,
+    );
+  }
+
+  /** The legacy secret as an `oct` key, with the anon/service_role keys the gateway accepts for it. */
+  private declareLegacyKey(name: string, config: KeyringConfig) {
+    const key = new SigningKey(
+      `${name}-legacy-hs256`,
+      {
+        algorithm: "HS256",
+        importedJwk: pulumi.secret(this.jwtSecret.apply((secret) => canonicalJson(legacyOctJwk(secret)))),
+        apiKeyLifetimeDays: config.apiKeyLifetimeDays,
+      },
+      { parent: this },
+    );
+    // The old deployment's own keys, when imported, are what its clients hold: accept those instead of new ones.
+    const anonKey = pulumi.secret(config.legacyApiKeys?.anon ?? key.anonKey);
+    const serviceRoleKey = pulumi.secret(config.legacyApiKeys?.serviceRole ?? key.serviceRoleKey);
+    const entry = allByName<LegacyEntry>({ jwk: key.privateJwk, anonKey, serviceRoleKey });
+    return { anonKey, serviceRoleKey, entry };
+  }
+
+  /** An opaque `sb_` key: randomness from state, checksum derived (deterministic). */
+  private declareOpaqueKey(name: string, kind: keyof typeof OPAQUE_PREFIXES): pulumi.Output<string> {
+    const randomPart = new random.RandomPassword(
+      `${name}-${kind}-key`,
+      { length: OPAQUE_RANDOM_LENGTH, special: true, overrideSpecial: "-_" },
+      { parent: this },
+    );
+    return pulumi.secret(randomPart.result.apply((r) => opaqueKey(OPAQUE_PREFIXES[kind], r)));
+  }
+
+  /**
+   * The guard remembers the last applied ring; its check fails any preview whose change would sign users out.
+   * Each key output goes in separately, so one that is unknown during a preview leaves the others known.
+   */
+  private declareRotationGuard(name: string, config: KeyringConfig, configured: ConfiguredKey[]): RotationGuard {
+    return new RotationGuard(
+      `${name}-rotation-guard`,
+      {
+        keys: configured.map(({ entry, index, resource, source }) => ({
+          index,
+          name: entry.name,
+          state: entry.state,
+          algorithm: entry.algorithm,
+          source,
+          kid: resource.kid,
+          createdAt: resource.createdAt,
+          expiresAt: resource.expiresAt,
+        })),
+        allowUnsafeRotation: config.allowUnsafeRotation,
+        jwksCacheSeconds: config.jwksCacheSeconds,
+        jwtExpiry: config.jwtExpiry,
+      },
+      { parent: this },
+    );
+  }
+
+  /**
+   * Warnings cannot come from a provider's check, so the program logs them: the config-only ones, and the current
+   * key's role-JWT expiry once the keys' state is known.
+   */
+  private logWarnings(config: KeyringConfig, configured: ConfiguredKey[]): void {
+    for (const warning of configWarnings(config)) pulumi.log.warn(warning, this);
+    pulumi.all(configured.map(({ resource }) => resource.expiresAt)).apply((expiries) => {
+      const facts = configured.map(({ entry, index, source }) => ({
+        index,
+        name: entry.name,
+        state: entry.state,
+        algorithm: entry.algorithm,
+        source,
+        expiresAt: expiries[index],
+      }));
+      for (const warning of expiryFindings(facts, new Date()).warnings) pulumi.log.warn(warning, this);
+    });
+  }
+}
+
+/** A configured key as the model sees it: its config identity and state plus what its resource stored. */
+function keyringEntry({ entry, resource }: ConfiguredKey): pulumi.Output<KeyringEntry> {
+  return allByName<Omit<KeyringEntry, "name" | "state" | "algorithm" | "publicJwk"> & { publicJwk: Jwk | null }>({
+    kid: resource.kid,
+    privateJwk: resource.privateJwk,
+    publicJwk: resource.publicJwk,
+    anonKey: resource.anonKey,
+    serviceRoleKey: resource.serviceRoleKey,
+    expiresAt: resource.expiresAt,
+    createdAt: resource.createdAt,
+  }).apply((stored) => ({
+    name: entry.name,
+    state: entry.state,
+    algorithm: entry.algorithm,
+    ...stored,
+    // Only the legacy oct key lacks a public half, and it is never an entry.
+    publicJwk: stored.publicJwk as Jwk,
+  }));
+}
+
+/** The facts of a key that are safe to show: no key material, no token. */
+function keyStatus({ name, state, algorithm, kid, createdAt, expiresAt }: KeyringEntry): KeyStatus {
+  return { name, state, algorithm, kid, createdAt, expiresAt };
+}

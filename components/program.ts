@@ -1,0 +1,26 @@
+/**
+ * The whole program: stack config → keyring → containers. `index.ts` runs it and exports its outputs; the tests
+ * and `npm run bench` run the same function under a mock engine.
+ */
+import { loadConfig } from "./config/read";
+import type { ProgramConfig } from "./config/schema";
+import { SigningKeyring } from "./keyring/signingKeyring";
+import { SupabaseStack } from "./stack/supabaseStack";
+
+/** The name of both components; child resources are `supabase-<role>` (e.g. `supabase-key-k1`, `supabase-auth`). */
+export const COMPONENT_NAME = "supabase";
+
+/** What one run of the program declared. */
+export interface SupabaseProgram {
+  config: ProgramConfig;
+  keyring: SigningKeyring;
+  stack: SupabaseStack;
+}
+
+/** Reads and validates the stack config (throwing before any resource exists), then declares both components. */
+export function supabaseProgram(): SupabaseProgram {
+  const config = loadConfig();
+  const keyring = new SigningKeyring(COMPONENT_NAME, { config });
+  const stack = new SupabaseStack(COMPONENT_NAME, { config, keyring });
+  return { config, keyring, stack };
+}

@@ -1,0 +1,63 @@
+/**
+ * db: Postgres from the `supabase/postgres` image, its data and pgsodium key on retained volumes, and the init SQL
+ * (`init.ts`) shipped into its migrations directory.
+ */
+import { defineService, reads } from "../service";
+import { dbInitFiles, SERVICE_DB_ROLES } from "./init";
+
+/** Where the services find Postgres: the db container's network alias and the image's defaults. */
+export const POSTGRES = { host: "db", port: 5432, database: "postgres" } as const;
+
+/** A Postgres connection URL for the services on the stack network. */
+export function postgresUrl(user: string, password: string, scheme = "postgres"): string {
+  const credentials = `${encodeURIComponent(user)}:${encodeURIComponent(password)}`;
+  return `${scheme}://${credentials}@${POSTGRES.host}:${POSTGRES.port}/${POSTGRES.database}`;
+}
+
+/** Seconds `pulumi up` waits for Postgres to report healthy; its first start runs every init migration. */
+export const DB_HEALTHY_TIMEOUT_SECONDS = 300;
+
+/** db: the superuser password the image's init uses for `postgres` and `supabase_admin`. */
+export const db = defineService({
+  role: "db",
+  image: "db",
+  port: POSTGRES.port,
+  aliases: [POSTGRES.host],
+  healthcheck: {
+    tests: ["CMD", "pg_isready", "-U", "postgres", "-h", "localhost"],
+    interval: "5s",
+    timeout: "5s",
+    retries: 10,
+  },
+  dependsOn: () => [],
+  // The image's own config file; log_min_messages keeps realtime's polling out of the logs (as upstream).
+  command: ["postgres", "-c", "config_file=/etc/postgresql/postgresql.conf", "-c", "log_min_messages=fatal"],
+  volumes: [
+    { volume: "db-data", containerPath: "/var/lib/postgresql/data" },
+    // pgsodium's root key: losing it makes vault secrets unreadable after the container is recreated.
+    { volume: "db-config", containerPath: "/etc/postgresql-custom" },
+  ],
+  // Only db is awaited: the services' dependsOn then means "after Postgres accepts connections".
+  healthyBeforeDependants: { timeoutSeconds: DB_HEALTHY_TIMEOUT_SECONDS },
+  secretEnv: true,
+  env: reads({
+    secrets: ["postgresPassword"],
+    build: ({ secrets }) => ({
+      POSTGRES_HOST: "/var/run/postgresql",
+      PGPORT: String(POSTGRES.port),
+      POSTGRES_PORT: String(POSTGRES.port),
+      PGPASSWORD: secrets.postgresPassword,
+      POSTGRES_PASSWORD: secrets.postgresPassword,
+      PGDATABASE: POSTGRES.database,
+      POSTGRES_DB: POSTGRES.database,
+    }),
+  }),
+  files: reads({
+    dbRoles: SERVICE_DB_ROLES,
+    build: ({ dbPasswords, settings }) =>
+      dbInitFiles({ rolePasswords: dbPasswords, jwtExpiry: settings.jwtExpiry }).map(({ file, content }) => ({
+        file,
+        content,
+      })),
+  }),
+});

@@ -1,0 +1,43 @@
+/**
+ * The services the stack runs, in start order: adding a service is one module in this folder and one line in
+ * {@link SERVICES}. Each later service may depend only on earlier ones.
+ */
+import { auth } from "./auth";
+import { db } from "./db/db";
+import { kong } from "./kong/kong";
+import { meta } from "./meta";
+import { realtime } from "./realtime";
+import { rest } from "./rest";
+import type { ServiceModule, StackSettings } from "./service";
+import { storage } from "./storage";
+import { studio } from "./studio";
+
+/** Every service this program can run, in start order: db first, the gateway last. */
+export const SERVICES = [db, auth, rest, realtime, storage, meta, studio, kong] as const;
+
+/** A service's name, e.g. `auth`. */
+export type ServiceRole = (typeof SERVICES)[number]["role"];
+
+/** Every service's role, in start order. */
+export const SERVICE_ROLES: readonly ServiceRole[] = SERVICES.map((service) => service.role);
+
+/** The module of a role. */
+export function serviceOf(role: string): ServiceModule {
+  const service = SERVICES.find((s) => s.role === role);
+  if (!service) throw new Error(`no service ${JSON.stringify(role)}; services: ${SERVICE_ROLES.join(", ")}`);
+  return service as ServiceModule;
+}
+
+/**
+ * The base URL a service answers on inside the stack network: its first DNS name and its port, e.g.
+ * `http://rest:3000`. The gateway's upstreams and the services that call each other all use it.
+ */
+export function serviceUrl(role: string): string {
+  const service = serviceOf(role);
+  return `http://${service.aliases[0]}:${service.port}`;
+}
+
+/** The services that run with these settings, in start order (`studio: false` drops studio and meta). */
+export function runningServices(settings: StackSettings): ServiceModule[] {
+  return SERVICES.filter((service) => (service as ServiceModule).runs?.(settings) ?? true) as ServiceModule[];
+}

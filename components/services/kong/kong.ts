@@ -1,0 +1,63 @@
+/**
+ * kong, the API gateway, DB-less: it reads the uploaded kong.yml (`gateway.ts`), which holds the keys, so its
+ * environment holds none. It starts after every other service and is the only one published on the host.
+ */
+import { defineService, reads, type EnvMap } from "../service";
+import { KONG_CONFIG_PATH, KONG_PLUGINS, renderKongYaml } from "./gateway";
+
+/** The gateway's port inside its container (the host port is `gatewayHttpPort`). */
+export const KONG_HTTP_PORT = 8000;
+
+/** Inputs of {@link kongEnv}: what `gateway.ts` decides about its own document. */
+export interface KongEnvInput {
+  /** Plugins kong.yml uses; kong refuses a declarative config naming a plugin it has not enabled. */
+  plugins: readonly string[];
+  /** Where kong.yml is uploaded. */
+  configPath: string;
+  /** Any further `KONG_*` settings the document needs (e.g. a router flavor). */
+  extra?: EnvMap;
+}
+
+/** kong's environment for a document that uses `plugins` and is uploaded to `configPath`. */
+export function kongEnv(input: KongEnvInput): EnvMap {
+  if (input.plugins.length === 0) throw new Error("kong needs at least one plugin enabled");
+  return {
+    KONG_DATABASE: "off",
+    KONG_DECLARATIVE_CONFIG: input.configPath,
+    KONG_DNS_ORDER: "LAST,A,CNAME",
+    KONG_DNS_NOT_FOUND_TTL: "1",
+    KONG_PLUGINS: input.plugins.join(","),
+    KONG_NGINX_PROXY_PROXY_BUFFER_SIZE: "160k",
+    KONG_NGINX_PROXY_PROXY_BUFFERS: "64 160k",
+    ...(input.extra ?? {}),
+  };
+}
+
+export const kong = defineService({
+  role: "kong",
+  image: "kong",
+  port: KONG_HTTP_PORT,
+  aliases: ["kong"],
+  healthcheck: { tests: ["CMD", "kong", "health"], interval: "5s", timeout: "5s", retries: 5 },
+  // Every service it routes to; db has no route.
+  dependsOn: (running) => running.filter((role) => role !== "db" && role !== "kong"),
+  publishedPorts: (settings) => [{ internal: KONG_HTTP_PORT, external: settings.gatewayHttpPort }],
+  // kong.yml holds the keys; the environment holds none.
+  secretEnv: false,
+  env: reads({ build: () => kongEnv({ plugins: KONG_PLUGINS, configPath: KONG_CONFIG_PATH }) }),
+  files: reads({
+    keyring: ["publishableKey", "secretKey", "anonKey", "serviceRoleKey", "gatewayTokens"],
+    secrets: ["dashboardPassword"],
+    build: ({ settings, keyring, secrets, url }) => [
+      {
+        file: KONG_CONFIG_PATH,
+        content: renderKongYaml({
+          ...keyring,
+          dashboard: { username: settings.dashboardUsername, password: secrets.dashboardPassword ?? "" },
+          studio: settings.studio,
+          url,
+        }),
+      },
+    ],
+  }),
+});

@@ -1,0 +1,167 @@
+/**
+ * What a Supabase service module declares. Each module in this folder exports one {@link ServiceModule}: everything
+ * about its container (image, port, network names, health check, start order, volumes, published ports) and a pure
+ * builder of its environment and files. `stack/supabaseStack.ts` turns the list in `index.ts` into Docker resources
+ * without knowing any service by name. Pure: plain values in, plain values out.
+ */
+import type { ServicesConfig } from "../config/schema";
+import type { KeyringValues } from "../keyring/model";
+import type { ServiceDbRole } from "./db/init";
+import type { ImageKey } from "./images";
+
+/** An environment as a map; Docker wants it as a `K=V` list (see {@link toEnvList}). */
+export type EnvMap = Record<string, string>;
+
+/** A Docker health check, in the shape of `@pulumi/docker`'s `ContainerHealthcheck`. */
+export interface Healthcheck {
+  tests: string[];
+  interval: string;
+  timeout: string;
+  retries: number;
+  startPeriod?: string;
+}
+
+/** The named volumes the stack keeps; all are retained on delete. */
+export const VOLUME_ROLES = ["db-data", "db-config", "storage-data"] as const;
+export type VolumeRole = (typeof VOLUME_ROLES)[number];
+
+/** A named volume mounted into a container. */
+export interface VolumeMount {
+  volume: VolumeRole;
+  containerPath: string;
+}
+
+/** One file to place in a container before it first starts (Docker `uploads`). */
+export interface UploadedFile {
+  /** Absolute path inside the container. */
+  file: string;
+  content: string;
+}
+
+/** The settings every service may read: the validated stack config without the keyring. */
+export type StackSettings = ServicesConfig & { jwtExpiry: number };
+
+/** The secrets the stack generates (`stack/secrets.ts`), by name. Those of studio exist only when it runs. */
+export interface StackSecrets {
+  /** The superuser password (`postgres`, `supabase_admin`). */
+  postgresPassword: string;
+  /** Realtime's Phoenix cookie/session secret. */
+  realtimeSecretKeyBase: string;
+  /** The AES key realtime encrypts its tenant's db password with. */
+  realtimeDbEncKey: string;
+  /** The key studio and meta share to encrypt connection strings. */
+  metaCryptoKey?: string;
+  /** The basic-auth password of the dashboard route. */
+  dashboardPassword?: string;
+}
+
+/** Everything a builder is given: only the keyring values, secrets and database passwords it asks for. */
+export interface ServiceInput<
+  K extends keyof KeyringValues = keyof KeyringValues,
+  S extends keyof StackSecrets = never,
+  D extends ServiceDbRole = never,
+> {
+  settings: StackSettings;
+  keyring: Pick<KeyringValues, K>;
+  secrets: Pick<StackSecrets, S>;
+  /** The generated password of each database role it logs in as (each service role has its own). */
+  dbPasswords: Pick<Record<ServiceDbRole, string>, D>;
+  /** The base URL another service answers on inside the stack network, e.g. `http://rest:3000`. */
+  url(role: string): string;
+}
+
+/**
+ * A pure builder of a container's environment or files, with the keyring values, generated secrets and database
+ * roles it reads. The stack resolves exactly those, so a change to any other value (or one still unknown during a
+ * preview) leaves what it builds, and so the container, alone.
+ */
+export interface Builder<
+  T,
+  K extends keyof KeyringValues = keyof KeyringValues,
+  S extends keyof StackSecrets = keyof StackSecrets,
+  D extends ServiceDbRole = ServiceDbRole,
+> {
+  keyring: readonly K[];
+  secrets: readonly S[];
+  dbRoles: readonly D[];
+  build(input: ServiceInput<K, S, D>): T;
+}
+
+/**
+ * Declares a builder; the compiler then refuses a `build` that reads a value its lists do not name. Lists may be
+ * left out when empty.
+ */
+export function reads<
+  T,
+  K extends keyof KeyringValues = never,
+  S extends keyof StackSecrets = never,
+  D extends ServiceDbRole = never,
+>(builder: {
+  keyring?: readonly K[];
+  secrets?: readonly S[];
+  dbRoles?: readonly D[];
+  build(input: ServiceInput<K, S, D>): T;
+}): Builder<T, K, S, D> {
+  return {
+    keyring: builder.keyring ?? [],
+    secrets: builder.secrets ?? [],
+    dbRoles: builder.dbRoles ?? [],
+    build: builder.build,
+  };
+}
+
+/** One Supabase service: its container and how its environment and files are made. */
+export interface ServiceModule<R extends string = string> {
+  /** The service's name: its container is `supabase-<role>`, its resource `<stack>-<role>`. */
+  role: R;
+  /** Which entry of the `images` config runs it. */
+  image: ImageKey;
+  /** The port it listens on inside the stack network. */
+  port: number;
+  /** DNS names on the stack network; the first is the one other services call it by (see `serviceUrl`). */
+  aliases: readonly string[];
+  healthcheck: Healthcheck;
+  /**
+   * The services that must exist before this one starts, given the roles of those that run, in start order. A
+   * module names only earlier ones: the order of the list in `index.ts` is the start order.
+   */
+  dependsOn(running: readonly string[]): string[];
+  /** Whether it runs with these settings (absent: always). */
+  runs?(settings: StackSettings): boolean;
+  command?: readonly string[];
+  volumes?: readonly VolumeMount[];
+  /** Host ports it is published on (absent: none). */
+  publishedPorts?(settings: StackSettings): Array<{ internal: number; external: number }>;
+  /** When set, `pulumi up` waits for it to be healthy (up to the timeout), so dependants start only after that. */
+  healthyBeforeDependants?: { timeoutSeconds: number };
+  /** True when its environment holds a password, key or token: the whole `envs` list is then a Pulumi secret. */
+  secretEnv: boolean;
+  env: Builder<EnvMap>;
+  /** Files shipped into the container with `uploads` (always a Pulumi secret as a whole). */
+  files?: Builder<UploadedFile[]>;
+}
+
+/** Declares a service module (keeps its role as a literal type, for `ServiceRole`). */
+export function defineService<R extends string>(module: ServiceModule<R>): ServiceModule<R> {
+  return module;
+}
+
+/** A `dependsOn` that starts a service after these (those of them that run). */
+export const after =
+  (...roles: string[]) =>
+  (running: readonly string[]): string[] =>
+    roles.filter((role) => running.includes(role));
+
+/** Docker's `envs` form. Keeps the map's order, so equal maps always give byte-equal lists. */
+export function toEnvList(env: EnvMap): string[] {
+  return Object.entries(env).map(([k, v]) => {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) throw new Error(`invalid environment variable name ${JSON.stringify(k)}`);
+    return `${k}=${v}`;
+  });
+}
+
+/** A generated secret that exists only under some settings, where a running service needs it. */
+export function required<T>(value: T | undefined, name: keyof StackSecrets): T {
+  if (value === undefined) throw new Error(`the stack generates no ${name} with these settings`);
+  return value;
+}

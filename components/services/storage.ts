@@ -1,0 +1,49 @@
+/**
+ * storage, on its file backend. `AUTH_JWT_SECRET` stays even in asymmetric mode: storage signs its signed URLs
+ * with it. `TENANT_ID`, `REGION` and `GLOBAL_S3_BUCKET` take the official `.env.example` values (`stub`); with the
+ * file backend the bucket is a directory name under `FILE_STORAGE_BACKEND_PATH`.
+ */
+import { postgresUrl } from "./db/db";
+import { after, defineService, reads } from "./service";
+
+/** Where files live inside the container (the storage volume is mounted here). */
+export const STORAGE_FILE_PATH = "/var/lib/storage";
+
+const STORAGE_PORT = 5000;
+
+export const storage = defineService({
+  role: "storage",
+  image: "storage",
+  port: STORAGE_PORT,
+  aliases: ["storage"],
+  healthcheck: {
+    tests: ["CMD", "wget", "--no-verbose", "--tries=1", "--spider", `http://storage:${STORAGE_PORT}/status`],
+    interval: "5s",
+    timeout: "5s",
+    retries: 3,
+    startPeriod: "10s",
+  },
+  dependsOn: after("db", "rest"),
+  volumes: [{ volume: "storage-data", containerPath: STORAGE_FILE_PATH }],
+  secretEnv: true,
+  env: reads({
+    keyring: ["anonKey", "serviceRoleKey", "jwtSecret", "verifierJwks"],
+    dbRoles: ["supabase_storage_admin"],
+    build: ({ settings, keyring, dbPasswords, url }) => ({
+      ANON_KEY: keyring.anonKey,
+      SERVICE_KEY: keyring.serviceRoleKey,
+      POSTGREST_URL: url("rest"),
+      AUTH_JWT_SECRET: keyring.jwtSecret,
+      JWT_JWKS: JSON.stringify(keyring.verifierJwks),
+      DATABASE_URL: postgresUrl("supabase_storage_admin", dbPasswords.supabase_storage_admin),
+      STORAGE_PUBLIC_URL: settings.apiExternalUrl,
+      REQUEST_ALLOW_X_FORWARDED_PATH: "true",
+      FILE_SIZE_LIMIT: "52428800",
+      STORAGE_BACKEND: "file",
+      GLOBAL_S3_BUCKET: "stub",
+      FILE_STORAGE_BACKEND_PATH: STORAGE_FILE_PATH,
+      TENANT_ID: "stub",
+      REGION: "stub",
+    }),
+  }),
+});

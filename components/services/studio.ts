@@ -1,0 +1,64 @@
+/**
+ * studio, the dashboard, served by the gateway at `/` behind basic-auth; runs only with `studio: true`. It needs
+ * the role JWTs and the HS256 secret (its storage browser breaks without them after a key migration,
+ * supabase/supabase#44055), and the opaque keys to show them to the user.
+ */
+import { POSTGRES } from "./db/db";
+import { REST_SCHEMAS } from "./rest";
+import { after, defineService, reads, required } from "./service";
+
+const STUDIO_PORT = 3000;
+
+/** A `node -e` probe that fails unless `url` answers 200 (the studio image ships Node, not curl). */
+function nodeHttpProbe(url: string): string[] {
+  return [
+    "CMD",
+    "node",
+    "-e",
+    `fetch('${url}').then((r) => { if (r.status !== 200) throw new Error(String(r.status)) })`,
+  ];
+}
+
+export const studio = defineService({
+  role: "studio",
+  image: "studio",
+  port: STUDIO_PORT,
+  aliases: ["studio"],
+  healthcheck: {
+    tests: nodeHttpProbe(`http://localhost:${STUDIO_PORT}/api/platform/profile`),
+    interval: "5s",
+    timeout: "10s",
+    retries: 3,
+    startPeriod: "20s",
+  },
+  dependsOn: after("meta"),
+  runs: (settings) => settings.studio,
+  secretEnv: true,
+  env: reads({
+    keyring: ["anonKey", "serviceRoleKey", "jwtSecret", "publishableKey", "secretKey"],
+    secrets: ["postgresPassword", "metaCryptoKey"],
+    build: ({ settings, keyring, secrets, url }) => ({
+      HOSTNAME: "0.0.0.0",
+      STUDIO_PG_META_URL: url("meta"),
+      POSTGRES_PORT: String(POSTGRES.port),
+      POSTGRES_HOST: POSTGRES.host,
+      POSTGRES_DB: POSTGRES.database,
+      POSTGRES_PASSWORD: secrets.postgresPassword,
+      POSTGRES_USER_READ_WRITE: "postgres",
+      PG_META_CRYPTO_KEY: required(secrets.metaCryptoKey, "metaCryptoKey"),
+      PGRST_DB_SCHEMAS: REST_SCHEMAS,
+      DEFAULT_ORGANIZATION_NAME: "Default Organization",
+      DEFAULT_PROJECT_NAME: "Default Project",
+      SUPABASE_URL: url("kong"),
+      SUPABASE_PUBLIC_URL: settings.apiExternalUrl,
+      // The current key's role JWTs.
+      SUPABASE_ANON_KEY: keyring.anonKey,
+      SUPABASE_SERVICE_KEY: keyring.serviceRoleKey,
+      AUTH_JWT_SECRET: keyring.jwtSecret,
+      SUPABASE_PUBLISHABLE_KEY: keyring.publishableKey,
+      SUPABASE_SECRET_KEY: keyring.secretKey,
+      // The logs pages need the analytics stack, which this program does not run.
+      ENABLED_FEATURES_LOGS_ALL: "false",
+    }),
+  }),
+});

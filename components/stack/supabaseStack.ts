@@ -1,0 +1,183 @@
+/**
+ * `SupabaseStack`: the Docker resources of one self-hosted Supabase. Declares resources only, the same way for
+ * every service: its environment, files, health check and place in the start order come from its module in
+ * `services/`, and the list of services from `services/index.ts`.
+ *
+ * The Docker host is the default provider's, configured by the standard `docker:host` stack setting (the local
+ * socket by default, `ssh://user@host` for a server); files are shipped with `uploads`, never bind mounts, so a
+ * remote host needs nothing on its disk.
+ */
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import type { KeyringValues } from "../keyring/model";
+import { allByName, asSecret } from "../outputs";
+import type { ImageKey } from "../services/images";
+import { runningServices, serviceUrl, type ServiceRole } from "../services/index";
+import {
+  toEnvList,
+  VOLUME_ROLES,
+  type Builder,
+  type ServiceModule,
+  type StackSettings,
+  type UploadedFile,
+  type VolumeRole,
+} from "../services/service";
+import { dockerName, RETAIN_LABEL } from "./naming";
+import { declareSecrets, type SecretOutputs } from "./secrets";
+
+/** The keyring values the containers consume, as outputs (what `SigningKeyring` exposes). */
+export type StackKeyring = { [K in keyof KeyringValues]: pulumi.Output<KeyringValues[K]> };
+
+/** Arguments of a {@link SupabaseStack}. */
+export interface SupabaseStackArgs {
+  /** The validated services settings plus the access-token lifetime (see `parseConfig`). */
+  config: StackSettings;
+  /** The keyring to wire into auth, the verifiers, kong and studio. */
+  keyring: StackKeyring;
+}
+
+/** Self-hosted Supabase on one Docker host. */
+export class SupabaseStack extends pulumi.ComponentResource {
+  /** The user network every container joins (stable DNS names = the aliases of the service modules). */
+  readonly network: docker.Network;
+  /** Named volumes, all retained when deleted. */
+  readonly volumes: Record<VolumeRole, docker.Volume>;
+  /** One pinned image per service that runs. */
+  readonly images: Partial<Record<ImageKey, docker.RemoteImage>>;
+  /** The containers by role. */
+  readonly containers: Partial<Record<ServiceRole, docker.Container>>;
+  /** The `envs` handed to each container (secret when any entry is). */
+  readonly envs: Partial<Record<ServiceRole, pulumi.Output<string[]>>>;
+  /** The `uploads` handed to the containers that get files (secret). */
+  readonly uploads: Partial<Record<ServiceRole, pulumi.Output<UploadedFile[]>>>;
+  /** Basic-auth password of the dashboard route (secret); only when studio runs. */
+  readonly dashboardPassword?: pulumi.Output<string>;
+
+  constructor(name: string, args: SupabaseStackArgs, opts?: pulumi.ComponentResourceOptions) {
+    // Args stay out of super(): the SDK would store them, keyring secrets included, in the component's state.
+    super("supabase-selfhosted:index:SupabaseStack", name, {}, opts);
+    const { config, keyring } = args;
+    const services = runningServices(config);
+    const secrets = declareSecrets(name, config, this);
+    this.dashboardPassword = secrets.secrets.dashboardPassword as pulumi.Output<string> | undefined;
+
+    this.network = new docker.Network(
+      `${name}-network`,
+      { name: dockerName("network"), driver: "bridge" },
+      { parent: this },
+    );
+    this.volumes = this.declareVolumes(name);
+    this.images = this.declareImages(name, config, services);
+
+    this.envs = {};
+    this.uploads = {};
+    this.containers = {};
+    for (const service of services) {
+      const role = service.role as ServiceRole;
+      const envs = build(service.env, config, keyring, secrets).apply(toEnvList);
+      // The whole list is one secret when any entry is: Docker takes it as a single value.
+      this.envs[role] = service.secretEnv ? asSecret(envs) : envs;
+      if (service.files) this.uploads[role] = asSecret(build(service.files, config, keyring, secrets));
+      this.containers[role] = this.declareContainer(name, service, config, services);
+    }
+
+    this.registerOutputs({
+      network: this.network.name,
+      containers: Object.fromEntries(Object.entries(this.containers).map(([role, c]) => [role, c.name])),
+    });
+  }
+
+  /** The named volumes; retainOnDelete, so neither a replaced container nor `pulumi destroy` takes the data. */
+  private declareVolumes(name: string): Record<VolumeRole, docker.Volume> {
+    return Object.fromEntries(
+      VOLUME_ROLES.map((role) => [
+        role,
+        new docker.Volume(
+          `${name}-${role}`,
+          { name: dockerName(role), labels: [{ label: RETAIN_LABEL, value: "true" }] },
+          { parent: this, retainOnDelete: true },
+        ),
+      ]),
+    ) as Record<VolumeRole, docker.Volume>;
+  }
+
+  /** One pinned image per image key that a running service uses, kept on the host when the stack goes. */
+  private declareImages(name: string, config: StackSettings, services: ServiceModule[]) {
+    const images: Partial<Record<ImageKey, docker.RemoteImage>> = {};
+    for (const key of new Set(services.map((s) => s.image))) {
+      images[key] = new docker.RemoteImage(
+        `${name}-image-${key}`,
+        { name: config.images[key], keepLocally: true },
+        { parent: this },
+      );
+    }
+    return images;
+  }
+
+  /** One service's container; its `envs` and `uploads` must be set already, and those of its dependencies. */
+  private declareContainer(
+    name: string,
+    service: ServiceModule,
+    config: StackSettings,
+    services: ServiceModule[],
+  ): docker.Container {
+    const role = service.role as ServiceRole;
+    const running = services.map((s) => s.role);
+    const dependsOn = service.dependsOn(running).map((dependency) => {
+      const container = this.containers[dependency as ServiceRole];
+      if (!container) throw new Error(`${role} depends on ${dependency}, which does not start before it`);
+      return container;
+    });
+    const uploads = this.uploads[role];
+    const ports = service.publishedPorts?.(config);
+    const wait = service.healthyBeforeDependants;
+    return new docker.Container(
+      `${name}-${role}`,
+      {
+        name: dockerName(role),
+        image: this.images[service.image]!.imageId,
+        envs: this.envs[role],
+        ...(uploads ? { uploads } : {}),
+        ...(service.command ? { command: [...service.command] } : {}),
+        restart: "unless-stopped",
+        healthcheck: { ...service.healthcheck },
+        networksAdvanced: [{ name: this.network.name, aliases: [...service.aliases] }],
+        volumes: (service.volumes ?? []).map((v) => ({
+          volumeName: this.volumes[v.volume].name,
+          containerPath: v.containerPath,
+        })),
+        ...(ports ? { ports } : {}),
+        ...(wait ? { wait: true, waitTimeout: wait.timeoutSeconds } : {}),
+      },
+      {
+        parent: this,
+        dependsOn,
+        // A health check change otherwise updates nothing in Docker (the provider cannot change it in place).
+        replaceOnChanges: ["healthcheck"],
+        // Fixed container names: the old container must go before its replacement can take the name.
+        deleteBeforeReplace: true,
+      },
+    );
+  }
+}
+
+/**
+ * Runs a builder on the values it reads, resolved: only the keyring values, secrets and database passwords it
+ * names, so a change to any other value (or one unknown during a preview) does not touch what it builds.
+ */
+function build<T>(
+  builder: Builder<T>,
+  settings: StackSettings,
+  keyring: StackKeyring,
+  { secrets, dbPasswords }: SecretOutputs,
+): pulumi.Output<T> {
+  const pick = <V extends object>(from: V, names: readonly (keyof V)[]) =>
+    allByName(Object.fromEntries(names.map((n) => [n, from[n]])));
+  const read = allByName({
+    keyring: pick(keyring, builder.keyring),
+    secrets: pick(secrets, builder.secrets),
+    dbPasswords: pick(dbPasswords, builder.dbRoles),
+  });
+  type Read = Pick<Parameters<Builder<T>["build"]>[0], "keyring" | "secrets" | "dbPasswords">;
+  return read.apply((values) => builder.build({ settings, url: serviceUrl, ...(values as unknown as Read) }));
+}

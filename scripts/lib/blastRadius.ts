@@ -1,0 +1,162 @@
+/**
+ * The key-rotation lifecycle run as consecutive simulated `pulumi up`s of the real program (the stateful
+ * `MockEngine`), measuring which containers each step would recreate: a container is replaced when any input Docker
+ * cannot change in place differs from the previous run. `npm run bench` prints the table; a test asserts on it.
+ */
+import type { Algorithm } from "../../components/keyring/algorithms";
+import { canonicalJson } from "../../components/keyring/model";
+import { COMPONENT_NAME, supabaseProgram } from "../../components/program";
+import { SERVICE_ROLES, type ServiceRole } from "../../components/services/index";
+import { MockEngine, type StoredResource } from "./engine/engine";
+import { TYPES } from "./engine/resources";
+
+/**
+ * Container inputs whose change makes the Docker provider replace the container (the `ForceNew` fields of
+ * kreuzwerker/terraform-provider-docker `internal/provider/resource_docker_container.go`, which @pulumi/docker
+ * bridges: envs, uploads, volumes, networksAdvanced, labels, ports, command, entrypoint, image, name), plus
+ * `healthcheck`, which our containers list in `replaceOnChanges`.
+ */
+export const REPLACEMENT_INPUTS = [
+  "envs",
+  "uploads",
+  "image",
+  "volumes",
+  "networksAdvanced",
+  "ports",
+  "labels",
+  "command",
+  "entrypoints",
+  "name",
+  "healthcheck",
+] as const;
+
+/** One lifecycle step: the `signingKeys` config it applies. */
+export interface LifecycleStep {
+  /** Short label, e.g. `S1 add standby`. */
+  step: string;
+  signingKeys: Array<{ name: string; state: string; algorithm: Algorithm }>;
+}
+
+/** The rotation runbook: S0 [k1 current] → S1 [+k2 standby] → S2 [promote k2] → S3 [revoke k1]. */
+export function lifecycleSteps(algorithm: Algorithm = "ES256"): LifecycleStep[] {
+  const key = (name: string, state: string) => ({ name, state, algorithm });
+  return [
+    { step: "S0 create", signingKeys: [key("k1", "current")] },
+    { step: "S1 add standby", signingKeys: [key("k1", "current"), key("k2", "standby")] },
+    { step: "S2 promote", signingKeys: [key("k1", "previous"), key("k2", "current")] },
+    { step: "S3 revoke", signingKeys: [key("k1", "revoked"), key("k2", "current")] },
+  ];
+}
+
+/** What one simulated `pulumi up` did to the containers. */
+export interface BlastRadiusRow {
+  /** The step's label; re-runs carry the same label with `rerun: true`. */
+  step: string;
+  /** True for the second `pulumi up` of a step, with unchanged config. */
+  rerun: boolean;
+  /** Containers that did not exist before this run. */
+  created: ServiceRole[];
+  /** Containers whose replacement-triggering inputs changed (they would be recreated), in start order. */
+  replaced: ServiceRole[];
+  /** For each replaced container, which of {@link REPLACEMENT_INPUTS} changed. */
+  changes: Partial<Record<ServiceRole, string[]>>;
+  /** Wall time of the simulated update, in milliseconds. */
+  ms: number;
+}
+
+/** The measured blast radius of a whole rotation. */
+export interface BlastRadiusTable {
+  algorithm: Algorithm;
+  studio: boolean;
+  legacyHs256: boolean;
+  /** Every container the stack runs, in start order. */
+  containers: ServiceRole[];
+  /** One row per simulated `pulumi up`: each step, then its re-run. */
+  rows: BlastRadiusRow[];
+}
+
+/** Options of {@link measureBlastRadius}. */
+export interface BlastRadiusOptions {
+  /** Algorithm of both keys (default ES256). */
+  algorithm?: Algorithm;
+  /** Run studio and meta (default true). */
+  studio?: boolean;
+  /** Legacy HS256 mode (default false). */
+  legacyHs256?: boolean;
+}
+
+/** The containers of one run by role. */
+function containersOf(registered: StoredResource[]): Map<ServiceRole, StoredResource> {
+  const out = new Map<ServiceRole, StoredResource>();
+  for (const r of registered) {
+    if (r.type !== TYPES.container) continue;
+    const role = r.name.slice(COMPONENT_NAME.length + 1) as ServiceRole;
+    if (!SERVICE_ROLES.includes(role)) throw new Error(`unexpected container resource ${r.name}`);
+    out.set(role, r);
+  }
+  // Registration order follows when each container's inputs resolve; report in start order instead.
+  return new Map([...out].sort(([a], [b]) => SERVICE_ROLES.indexOf(a) - SERVICE_ROLES.indexOf(b)));
+}
+
+/** Which replacement-triggering inputs differ between two runs of one container. */
+export function changedInputs(before: Record<string, unknown>, after: Record<string, unknown>): string[] {
+  return REPLACEMENT_INPUTS.filter(
+    (field) => canonicalJson(before[field] ?? null) !== canonicalJson(after[field] ?? null),
+  );
+}
+
+/**
+ * Runs the rotation S0 → S1 → S2 → S3 under a fresh MockEngine, each step followed by a re-run with unchanged
+ * config, and reports which containers each `pulumi up` would recreate.
+ * The mock engine's clock advances a day between runs, so every step respects the rotation guard rails' waiting
+ * periods, as a real rotation would.
+ */
+export async function measureBlastRadius(options: BlastRadiusOptions = {}): Promise<BlastRadiusTable> {
+  const algorithm = options.algorithm ?? "ES256";
+  const studio = options.studio ?? true;
+  const legacyHs256 = options.legacyHs256 ?? false;
+  const engine = new MockEngine();
+  const rows: BlastRadiusRow[] = [];
+  let previous = new Map<ServiceRole, StoredResource>();
+  let containers: ServiceRole[] = [];
+  for (const { step, signingKeys } of lifecycleSteps(algorithm)) {
+    for (const rerun of [false, true]) {
+      const started = performance.now();
+      const { registered } = await engine.run({ signingKeys, studio, legacyHs256 }, supabaseProgram);
+      const ms = Math.round(performance.now() - started);
+      const current = containersOf(registered);
+      containers = [...current.keys()];
+      const created: ServiceRole[] = [];
+      const replaced: ServiceRole[] = [];
+      const changes: Partial<Record<ServiceRole, string[]>> = {};
+      for (const [role, resource] of current) {
+        const before = previous.get(role);
+        if (!before) {
+          created.push(role);
+          continue;
+        }
+        const changed = changedInputs(before.inputs, resource.inputs);
+        if (changed.length > 0) {
+          replaced.push(role);
+          changes[role] = changed;
+        }
+      }
+      rows.push({ step, rerun, created, replaced, changes, ms });
+      previous = current;
+    }
+  }
+  return { algorithm, studio, legacyHs256, containers, rows };
+}
+
+/** The table as Markdown: one row per `pulumi up`, one column per container (`R` = recreated, `+` = created). */
+export function formatBlastRadius(table: BlastRadiusTable): string {
+  const header = ["step", ...table.containers, "ms"];
+  const lines = [`| ${header.join(" | ")} |`, `|${header.map(() => "---").join("|")}|`];
+  for (const row of table.rows) {
+    const cells = table.containers.map((role) =>
+      row.created.includes(role) ? "+" : row.replaced.includes(role) ? "R" : "·",
+    );
+    lines.push(`| ${row.step}${row.rerun ? " (re-run)" : ""} | ${cells.join(" | ")} | ${row.ms} |`);
+  }
+  return lines.join("\n");
+}

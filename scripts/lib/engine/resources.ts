@@ -1,0 +1,87 @@
+/**
+ * What the mock engines store for a resource the first time it is created: our dynamic providers' real `check` and
+ * `create`, random values for `@pulumi/random`, and for Docker resources their inputs plus the few computed outputs
+ * the program reads.
+ */
+import type * as pulumi from "@pulumi/pulumi";
+import { createHash, randomBytes } from "node:crypto";
+import { checkRotationGuard, rotationGuardProvider } from "../../../components/keyring/rotationGuard";
+import { signingKeyProvider } from "../../../components/keyring/signingKey";
+
+/** Resource types the engines tell apart, as the SDK names them. */
+export const TYPES = {
+  signingKey: "pulumi-nodejs:dynamic/supabase-selfhosted:SigningKey",
+  rotationGuard: "pulumi-nodejs:dynamic/supabase-selfhosted:RotationGuard",
+  container: "docker:index/container:Container",
+  remoteImage: "docker:index/remoteImage:RemoteImage",
+  network: "docker:index/network:Network",
+  volume: "docker:index/volume:Volume",
+} as const;
+
+/** A created resource: its id and state, and its inputs as `check` rewrote them (the engine keeps checked inputs). */
+export interface Created {
+  id: string;
+  state: Record<string, unknown>;
+  inputs?: Record<string, unknown>;
+}
+
+const BASE64URL_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+/** A `RandomPassword`/`RandomString` result of its length and alphabet. */
+function randomState(args: pulumi.runtime.MockResourceArgs, inputs: Record<string, unknown>): Created {
+  const length = Number(inputs.length ?? 16);
+  const special = inputs.special === false ? "" : String(inputs.overrideSpecial ?? "!@#$%&*()-_=+[]{}<>:?");
+  const alphabet = BASE64URL_ALPHABET + special;
+  const result = Array.from(randomBytes(length), (b) => alphabet[b % alphabet.length]).join("");
+  return {
+    id: args.name,
+    state: { ...inputs, result, ...(args.type.endsWith("RandomPassword") ? { bcryptHash: "mock" } : {}) },
+  };
+}
+
+/** Docker resources: state = inputs, plus the computed outputs the program reads. */
+export function dockerState(args: pulumi.runtime.MockResourceArgs, inputs: Record<string, unknown>) {
+  const computed: Record<string, unknown> = {};
+  if (args.type === TYPES.remoteImage) {
+    computed.imageId = `sha256:${createHash("sha256").update(String(inputs.name)).digest("hex")}`;
+    computed.repoDigest = `${inputs.name}@${computed.imageId}`;
+  }
+  if (args.type === TYPES.network || args.type === TYPES.volume) computed.name = inputs.name ?? args.name;
+  return { ...inputs, ...computed };
+}
+
+/**
+ * Checks a RotationGuard's inputs against the stored ones at `now`; a failure fails the run the way the engine
+ * fails a preview, with the engine's wording.
+ */
+export function checkGuard(
+  args: pulumi.runtime.MockResourceArgs,
+  olds: Record<string, unknown>,
+  news: Record<string, unknown>,
+  now: Date,
+): Record<string, unknown> {
+  const { inputs, failures } = checkRotationGuard(olds, news, now);
+  if (failures.length > 0) {
+    throw new Error(failures.map((f) => `${args.type} resource '${args.name}' has a problem: ${f.reason}`).join("\n"));
+  }
+  return inputs;
+}
+
+/** The state of a resource created from `inputs` (plain values) at `now`. */
+export async function create(
+  args: pulumi.runtime.MockResourceArgs,
+  inputs: Record<string, unknown>,
+  now: Date,
+): Promise<Created> {
+  if (args.type === TYPES.signingKey) {
+    const { id, outs } = await signingKeyProvider.create(inputs);
+    return { id, state: outs };
+  }
+  if (args.type === TYPES.rotationGuard) {
+    const checked = checkGuard(args, {}, inputs, now);
+    const { id, outs } = await rotationGuardProvider.create(checked);
+    return { id, state: outs, inputs: checked };
+  }
+  if (args.type.startsWith("random:")) return randomState(args, inputs);
+  return { id: `${args.name}-id`, state: dockerState(args, inputs) };
+}

@@ -1,0 +1,351 @@
+/**
+ * Config parsing: defaults, and every rejected input with the message a user sees (key named, allowed values said).
+ */
+import { describe, expect, it } from "vitest";
+import { isPinnedImage, parseConfig, parseImageReference } from "../../components/config/parse";
+import { ConfigError, type RawConfig } from "../../components/config/schema";
+import { generateSigningJwk } from "../../components/keyring/tokens";
+import { IMAGE_DEFAULTS } from "../../components/services/images";
+
+const keys = (list: unknown) => JSON.stringify(list);
+const ok = { signingKeys: keys([{ name: "k1", state: "current" }]) };
+
+function problemsOf(raw: RawConfig): string[] {
+  try {
+    parseConfig(raw);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as ConfigError).problems;
+  }
+  throw new Error("expected the config to be rejected");
+}
+
+/** Asserts the config is rejected with exactly one problem matching `pattern`, and returns it. */
+function rejectOnce(raw: RawConfig, pattern: RegExp): string {
+  const problems = problemsOf(raw);
+  expect(problems).toHaveLength(1);
+  expect(problems[0]).toMatch(pattern);
+  return problems[0];
+}
+
+describe("parseConfig defaults", () => {
+  it("fills in the documented defaults for a one-key ring", () => {
+    const config = parseConfig(ok);
+    expect(config).toEqual({
+      signingKeys: [{ name: "k1", state: "current", algorithm: "ES256" }],
+      legacyHs256: false,
+      jwtExpiry: 3600,
+      apiKeyLifetimeDays: 1825,
+      allowUnsafeRotation: false,
+      jwksCacheSeconds: 1200,
+      siteUrl: "http://localhost:3000",
+      apiExternalUrl: "http://localhost:8000",
+      gatewayHttpPort: 8000,
+      images: { ...IMAGE_DEFAULTS },
+      studio: true,
+      dashboardUsername: "supabase",
+    });
+  });
+
+  it("reads typed values as Pulumi passes them (text)", () => {
+    const config = parseConfig({
+      ...ok,
+      legacyHs256: "true",
+      jwtSecret: "x".repeat(40),
+      jwtExpiry: "900",
+      apiKeyLifetimeDays: "365",
+      siteUrl: "https://app.example.com/",
+      apiExternalUrl: "https://api.example.com",
+      gatewayHttpPort: "8080",
+      images: JSON.stringify({ auth: "supabase/gotrue:v2.190.0" }),
+      studio: "false",
+    });
+    expect(config.legacyHs256).toBe(true);
+    expect(config.jwtSecret).toBe("x".repeat(40));
+    expect(config.jwtExpiry).toBe(900);
+    expect(config.apiKeyLifetimeDays).toBe(365);
+    expect(config.siteUrl).toBe("https://app.example.com");
+    expect(config.gatewayHttpPort).toBe(8080);
+    expect(config.images.auth).toBe("supabase/gotrue:v2.190.0");
+    expect(config.images.rest).toBe(IMAGE_DEFAULTS.rest);
+    expect(config.studio).toBe(false);
+  });
+
+  it("imports a private JWK: keeps its kid, infers the algorithm, canonicalizes the text", async () => {
+    const jwk = await generateSigningJwk("RS256", "imported-rsa");
+    const reformatted = JSON.stringify(jwk, null, 2);
+    const config = parseConfig({ signingKeys: keys([{ name: "old", state: "current", privateJwk: reformatted }]) });
+    const [entry] = config.signingKeys;
+    expect(entry.algorithm).toBe("RS256");
+    expect(entry.importedKid).toBe("imported-rsa");
+    expect(JSON.parse(entry.privateJwk!)).toEqual(jwk);
+    expect(entry.privateJwk).not.toBe(reformatted);
+  });
+
+  it("accepts the one-key array `supabase gen signing-key` writes", async () => {
+    const jwk = await generateSigningJwk("ES256", "cli-key");
+    const config = parseConfig({
+      signingKeys: keys([{ name: "k1", state: "current", privateJwk: JSON.stringify([jwk]) }]),
+    });
+    expect(config.signingKeys[0].importedKid).toBe("cli-key");
+  });
+});
+
+describe("parseConfig rejects bad input, naming the key", () => {
+  it("missing signingKeys", () => {
+    rejectOnce({}, /^supabase-selfhosted:signingKeys: is required: a list of keys/);
+  });
+
+  it("signingKeys that is not a list", () => {
+    rejectOnce({ signingKeys: keys({ name: "k1", state: "current" }) }, /signingKeys: must be a list of key entries/);
+    rejectOnce({ signingKeys: "k1" }, /signingKeys: must be a list of key entries, got "k1"/);
+  });
+
+  it("an empty ring", () => {
+    rejectOnce({ signingKeys: "[]" }, /signingKeys: must hold at least one key/);
+  });
+
+  it("no current key", () => {
+    rejectOnce(
+      { signingKeys: keys([{ name: "k1", state: "standby" }]) },
+      /signingKeys: has no key with state current; exactly one key must be current/,
+    );
+  });
+
+  it("two current keys", () => {
+    rejectOnce(
+      {
+        signingKeys: keys([
+          { name: "k1", state: "current" },
+          { name: "k2", state: "current" },
+        ]),
+      },
+      /signingKeys: has 2 keys with state current \(k1, k2\); exactly one may be current/,
+    );
+  });
+
+  it("duplicate name", () => {
+    rejectOnce(
+      {
+        signingKeys: keys([
+          { name: "k1", state: "current" },
+          { name: "k1", state: "standby" },
+        ]),
+      },
+      /signingKeys\[1\]\.name: duplicates signingKeys\[0\]\.name "k1"; names must be unique/,
+    );
+  });
+
+  it.each([["K1"], ["has space"], [""], ["a".repeat(33)], [7]])("malformed name %j", (name) => {
+    rejectOnce(
+      { signingKeys: keys([{ name, state: "current" }]) },
+      /signingKeys\[0\]\.name: must be 1-32 characters of a-z, 0-9 and -/,
+    );
+  });
+
+  it("unknown state", () => {
+    rejectOnce(
+      {
+        signingKeys: keys([
+          { name: "k1", state: "current" },
+          { name: "k2", state: "active" },
+        ]),
+      },
+      /signingKeys\[1\]\.state: "active" is not a key state; allowed: standby, current, previous, revoked/,
+    );
+  });
+
+  it("unknown algorithm", () => {
+    rejectOnce(
+      { signingKeys: keys([{ name: "k1", state: "current", algorithm: "PS256" }]) },
+      /signingKeys\[0\]\.algorithm: "PS256" is not supported; allowed: ES256, RS256, EdDSA/,
+    );
+  });
+
+  it("unknown entry field", () => {
+    rejectOnce(
+      { signingKeys: keys([{ name: "k1", state: "current", kid: "x" }]) },
+      /signingKeys\[0\]\.kid: is not a known field; allowed: name, state, algorithm, privateJwk/,
+    );
+  });
+
+  it("privateJwk that is not JSON", () => {
+    rejectOnce(
+      { signingKeys: keys([{ name: "k1", state: "current", privateJwk: "-----BEGIN PRIVATE KEY-----" }]) },
+      /signingKeys\[0\]\.privateJwk: is not valid JSON: expected a private JWK object/,
+    );
+  });
+
+  it("privateJwk that is public-only", async () => {
+    const { d: _d, ...pub } = await generateSigningJwk("ES256");
+    rejectOnce(
+      { signingKeys: keys([{ name: "k1", state: "current", privateJwk: JSON.stringify(pub) }]) },
+      /signingKeys\[0\]\.privateJwk: is a public key \(no "d"\)/,
+    );
+  });
+
+  it("privateJwk lacking a member its key type needs", async () => {
+    const { qi: _qi, dp: _dp, ...partial } = await generateSigningJwk("RS256");
+    rejectOnce(
+      { signingKeys: keys([{ name: "k1", state: "current", privateJwk: JSON.stringify(partial) }]) },
+      /signingKeys\[0\]\.privateJwk: lacks dp, qi, which a private RSA key needs/,
+    );
+  });
+
+  it("privateJwk whose kty contradicts the algorithm", async () => {
+    const jwk = await generateSigningJwk("RS256");
+    rejectOnce(
+      { signingKeys: keys([{ name: "k1", state: "current", algorithm: "ES256", privateJwk: JSON.stringify(jwk) }]) },
+      /signingKeys\[0\]\.privateJwk: is a RSA key but the entry's algorithm is ES256, which needs kty EC/,
+    );
+  });
+
+  it("privateJwk whose crv contradicts the algorithm", async () => {
+    const jwk = { ...(await generateSigningJwk("ES256")), crv: "P-384", alg: undefined };
+    rejectOnce(
+      { signingKeys: keys([{ name: "k1", state: "current", privateJwk: JSON.stringify(jwk) }]) },
+      /signingKeys\[0\]\.privateJwk: has crv "P-384" but ES256 needs crv P-256/,
+    );
+  });
+
+  it("privateJwk whose alg contradicts the algorithm", async () => {
+    const jwk = { ...(await generateSigningJwk("ES256")), alg: "ES512" };
+    rejectOnce(
+      { signingKeys: keys([{ name: "k1", state: "current", algorithm: "ES256", privateJwk: JSON.stringify(jwk) }]) },
+      /signingKeys\[0\]\.privateJwk: has alg "ES512" but the entry's algorithm is ES256/,
+    );
+  });
+
+  it("privateJwk of an unsupported key type", () => {
+    rejectOnce(
+      { signingKeys: keys([{ name: "k1", state: "current", privateJwk: JSON.stringify({ kty: "oct", k: "abc" }) }]) },
+      /signingKeys\[0\]\.privateJwk: has kty "oct"; allowed: EC \(ES256\), RSA \(RS256\), OKP \(EdDSA\)/,
+    );
+  });
+
+  it("two imported keys with one kid", async () => {
+    const a = await generateSigningJwk("ES256", "same");
+    const b = await generateSigningJwk("ES256", "same");
+    rejectOnce(
+      {
+        signingKeys: keys([
+          { name: "a", state: "current", privateJwk: JSON.stringify(a) },
+          { name: "b", state: "standby", privateJwk: JSON.stringify(b) },
+        ]),
+      },
+      /signingKeys\[1\]\.privateJwk: has kid "same", already used by key "a"; kids must be unique/,
+    );
+  });
+
+  it("jwtSecret shorter than 32 characters", () => {
+    rejectOnce(
+      { ...ok, jwtSecret: "too-short" },
+      /^supabase-selfhosted:jwtSecret: must be at least 32 characters .*got 9$/,
+    );
+  });
+
+  it.each([["0"], ["-5"], ["1.5"], ["soon"]])("non-positive or non-integer jwtExpiry %s", (value) => {
+    rejectOnce({ ...ok, jwtExpiry: value }, /jwtExpiry: must be a positive integer/);
+  });
+
+  it.each([["0"], ["2.5"], ["forever"]])("non-positive or non-integer apiKeyLifetimeDays %s", (value) => {
+    rejectOnce({ ...ok, apiKeyLifetimeDays: value }, /apiKeyLifetimeDays: must be a positive integer/);
+  });
+
+  it.each([["yes"], ["1"], ['"true"']])("non-boolean legacyHs256 %s", (value) => {
+    rejectOnce({ ...ok, legacyHs256: value }, /legacyHs256: must be a boolean \(true or false\)/);
+  });
+
+  it("an unknown setting in the namespace (a typo)", () => {
+    rejectOnce(
+      { ...ok, jwtExpiery: "60" },
+      /supabase-selfhosted:jwtExpiery: is not a known setting; known: signingKeys, /,
+    );
+  });
+
+  it("reports every problem at once", () => {
+    const problems = problemsOf({
+      signingKeys: keys([
+        { name: "k1", state: "current" },
+        { name: "K2", state: "gone" },
+      ]),
+      jwtSecret: "short",
+      jwtExpiry: "0",
+    });
+    expect(problems).toHaveLength(4);
+    expect(problems.join("\n")).toMatch(/signingKeys\[1\]\.name/);
+    expect(problems.join("\n")).toMatch(/signingKeys\[1\]\.state/);
+    const message = new ConfigError(problems).message;
+    expect(message).toMatch(/^Invalid stack configuration \(4 problems\):\n  - /);
+  });
+});
+
+describe("image references", () => {
+  it.each([
+    ["supabase/gotrue:v2.196.0", true],
+    ["registry.example.com:5000/team/gotrue:v2.196.0", true],
+    [`supabase/gotrue@sha256:${"a".repeat(64)}`, true],
+    [`supabase/gotrue:v2@sha256:${"b".repeat(64)}`, true],
+    ["supabase/gotrue", false],
+    ["supabase/gotrue:latest", false],
+    ["registry.example.com:5000/team/gotrue", false],
+  ])("%s pinned: %s", (ref, pinned) => {
+    expect(isPinnedImage(ref)).toBe(pinned);
+  });
+
+  it("rejects malformed references and unpinned overrides, naming the image key", () => {
+    rejectOnce(
+      { ...ok, images: JSON.stringify({ rest: "Not An Image" }) },
+      /images\.rest: must be an image reference such as postgrest\/postgrest:/,
+    );
+    rejectOnce(
+      { ...ok, images: JSON.stringify({ rest: "postgrest/postgrest:latest" }) },
+      /images\.rest: must be pinned to a version tag or digest/,
+    );
+    rejectOnce(
+      { ...ok, images: JSON.stringify({ gotrue: "supabase/gotrue:v2" }) },
+      /images\.gotrue: is not a known image; allowed: db, auth, /,
+    );
+    expect(parseImageReference("registry:5000/a/b:c")).toEqual({ repository: "registry:5000/a/b", tag: "c" });
+  });
+});
+
+describe("imported legacy API keys (migration from HS256)", () => {
+  const secret = "the-old-deployments-secret-with-40-chars!";
+  const sign = async (claims: Record<string, unknown>, key = secret, alg = "HS256") => {
+    const { SignJWT } = await import("jose");
+    return new SignJWT(claims).setProtectedHeader({ alg, typ: "JWT" }).sign(new TextEncoder().encode(key));
+  };
+  const legacy = { ...ok, legacyHs256: "true", jwtSecret: secret };
+
+  it("accepts the old deployment's anon and service_role keys", async () => {
+    const anon = await sign({ role: "anon", iss: "supabase-demo", iat: 1641769200, exp: 1799535600 });
+    const service = await sign({ role: "service_role", iss: "supabase-demo", iat: 1641769200, exp: 1799535600 });
+    const config = parseConfig({ ...legacy, legacyAnonKey: anon, legacyServiceRoleKey: service });
+    expect(config.legacyApiKeys).toEqual({ anon, serviceRole: service });
+  });
+
+  it("rejects them without legacy mode, without the secret, or when they don't match it, never echoing the key", async () => {
+    const anon = await sign({ role: "anon" });
+    rejectOnce({ ...ok, legacyAnonKey: anon }, /legacyAnonKey: is only used with legacyHs256: true/);
+    rejectOnce(
+      { ...ok, legacyHs256: "true", legacyAnonKey: anon },
+      /legacyAnonKey: needs the jwtSecret that signed it/,
+    );
+    const forged = await sign({ role: "anon" }, "some-other-secret-that-is-also-long-enough");
+    const message = rejectOnce(
+      { ...legacy, legacyAnonKey: forged },
+      /legacyAnonKey: is not signed by the imported jwtSecret/,
+    );
+    expect(message).not.toContain(forged);
+    rejectOnce(
+      { ...legacy, legacyServiceRoleKey: anon },
+      /legacyServiceRoleKey: has role "anon"; expected service_role/,
+    );
+    rejectOnce(
+      { ...legacy, legacyAnonKey: await sign({ role: "anon" }, secret, "HS512") },
+      /legacyAnonKey: must be an HS256 JWT, got alg "HS512"/,
+    );
+    rejectOnce({ ...legacy, legacyAnonKey: "not-a-jwt" }, /legacyAnonKey: must be the HS256 deployment's JWT/);
+  });
+});

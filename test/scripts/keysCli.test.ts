@@ -1,0 +1,213 @@
+/**
+ * `npm run keys` as a user runs it: a whole rotation on a copy of the dev stack file, refusals that leave the file
+ * byte-for-byte untouched with a non-zero exit code, and one run of the real script in a child process.
+ */
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { parseConfig } from "../../components/config/parse";
+import { main } from "../../scripts/keys";
+import { parseStackFile } from "../../scripts/lib/stackFile";
+
+const ROOT = path.resolve(__dirname, "..", "..");
+let dir: string;
+
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), "keys-cli-"));
+  fs.copyFileSync(path.join(ROOT, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
+  fs.copyFileSync(path.join(ROOT, "Pulumi.dev.yaml"), path.join(dir, "Pulumi.dev.yaml"));
+});
+afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = "";
+  let err = "";
+  const code = await main(argv, { out: (t) => (out += t), err: (t) => (err += t), cwd: dir });
+  return { code, out, err };
+}
+
+const stackText = () => fs.readFileSync(path.join(dir, "Pulumi.dev.yaml"), "utf8");
+const states = () => parseStackFile(stackText(), "Pulumi.dev.yaml").keys.map((k) => `${k.name}:${k.state}`);
+
+describe("npm run keys: a full rotation on the dev stack", () => {
+  it("status, add-standby, promote, revoke, remove: each step edits the file and says what to run next", async () => {
+    const status = await run("status", "--stack", "dev");
+    expect(status.code).toBe(0);
+    expect(status.out).toMatch(/0\s+k1\s+current\s+ES256\s+generated\s+signs every new token/);
+    expect(status.out).toContain("jwksCacheSeconds: 1200 s");
+
+    const add = await run("add-standby", "k2", "--stack", "dev", "--algorithm", "EdDSA");
+    expect(add.code).toBe(0);
+    expect(states()).toEqual(["k1:current", "k2:standby"]);
+    expect(add.out).toContain("pulumi up --stack dev");
+    expect(add.out).toContain("npm run keys -- promote k2 --stack dev");
+
+    const promote = await run("promote", "k2", "--stack", "dev");
+    expect(promote.code).toBe(0);
+    expect(states()).toEqual(["k1:previous", "k2:current"]);
+    expect(promote.out).toMatch(
+      /Waiting rule: Promote a standby key only after it has been published .* at least jwksCacheSeconds = 1200 s \(20 min\)/,
+    );
+    expect(promote.out).toMatch(/jwtExpiry \+ 15 min = 4500 s \(1 h 15 min\)/);
+
+    const revoke = await run("revoke", "k1", "--stack", "dev");
+    expect(revoke.code).toBe(0);
+    expect(states()).toEqual(["k1:revoked", "k2:current"]);
+
+    const remove = await run("remove", "k1", "--stack", "dev");
+    expect(remove.code).toBe(0);
+    expect(states()).toEqual(["k2:current"]);
+    expect(remove.out).toMatch(/k1: removed \(revoked\)/);
+
+    // The comments of the original file survive the whole sequence, and the program accepts the result.
+    expect(stackText()).toContain("# The dev stack: one current ES256 key, everything on localhost.");
+    expect(stackText()).toContain("supabase-selfhosted:apiExternalUrl: http://localhost:8000");
+    expect(parseStackFile(stackText(), "Pulumi.dev.yaml").config?.signingKeys).toEqual([
+      { name: "k2", state: "current", algorithm: "EdDSA" },
+    ]);
+  });
+
+  it("prints the waiting rule with the stack's own jwksCacheSeconds and jwtExpiry", async () => {
+    fs.appendFileSync(
+      path.join(dir, "Pulumi.dev.yaml"),
+      "  supabase-selfhosted:jwksCacheSeconds: 1800\n  supabase-selfhosted:jwtExpiry: 600\n",
+    );
+    await run("add-standby", "k2", "--stack", "dev");
+    const promote = await run("promote", "k2", "--stack", "dev");
+    expect(promote.out).toContain("jwksCacheSeconds = 1800 s (30 min)");
+    expect(promote.out).toContain("jwtExpiry + 15 min = 1500 s (25 min)");
+  });
+});
+
+describe("npm run keys: refusals leave the file untouched", () => {
+  const cases: [string, string[], number, RegExp][] = [
+    ["unknown key", ["promote", "k7", "--stack", "dev"], 1, /no signing key named "k7"; keys: k1 \(current\)/],
+    ["revoke the current key", ["revoke", "k1", "--stack", "dev"], 1, /k1 is the current key and cannot be revoked/],
+    ["remove the current key", ["remove", "k1", "--stack", "dev"], 1, /k1 is the current key and cannot be removed/],
+    ["promote the current key", ["promote", "k1", "--stack", "dev"], 1, /k1 is already the current key/],
+    ["duplicate name", ["add-standby", "k1", "--stack", "dev"], 1, /already has a key named "k1"/],
+    [
+      "missing stack file",
+      ["status", "--stack", "prod"],
+      1,
+      /Pulumi\.prod\.yaml does not exist\. Stack files here: Pulumi\.dev\.yaml/,
+    ],
+    ["missing --stack", ["promote", "k1"], 2, /--stack <name> is required/],
+    [
+      "bad algorithm",
+      ["add-standby", "k2", "--stack", "dev", "--algorithm", "HS512"],
+      2,
+      /--algorithm must be one of ES256, RS256, EdDSA/,
+    ],
+    ["unknown command", ["rotate", "--stack", "dev"], 2, /unknown command "rotate"/],
+    ["unknown option", ["status", "--stack", "dev", "--force"], 2, /Unknown option '--force'/],
+    ["qualified stack name", ["status", "--stack", "acme/dev"], 2, /not a plain stack name/],
+  ];
+  it.each(cases)("%s", async (_label, argv, code, message) => {
+    const before = stackText();
+    const result = await run(...argv);
+    expect(result.code).toBe(code);
+    expect(result.err).toMatch(message);
+    expect(result.out).toBe("");
+    expect(stackText()).toBe(before);
+  });
+
+  it("reports a promote of a revoked key with the way back", async () => {
+    await run("add-standby", "k2", "--stack", "dev");
+    await run("revoke", "k2", "--stack", "dev");
+    const before = stackText();
+    const result = await run("promote", "k2", "--stack", "dev");
+    expect(result.code).toBe(1);
+    expect(result.err).toMatch(/k2 is revoked and cannot be promoted directly/);
+    expect(result.err).toContain("The stack file was not changed.");
+    expect(stackText()).toBe(before);
+  });
+
+  it("explains a directory without Pulumi.yaml", async () => {
+    fs.rmSync(path.join(dir, "Pulumi.yaml"));
+    const result = await run("status", "--stack", "dev");
+    expect(result.code).toBe(1);
+    expect(result.err).toMatch(/has no Pulumi\.yaml: run this from the project directory or pass --dir/);
+  });
+
+  it("status exits 1 and lists the problems when the file is not a valid configuration", async () => {
+    fs.writeFileSync(path.join(dir, "Pulumi.dev.yaml"), stackText().replace("state: current", "state: active"));
+    const result = await run("status", "--stack", "dev");
+    expect(result.code).toBe(1);
+    expect(result.out).toMatch(/k1\s+active/);
+    expect(result.err).toMatch(
+      /signingKeys\[0\]\.state: "active" is not a key state; allowed: standby, current, previous, revoked/,
+    );
+  });
+
+  it("warns when an imported private key sits in the file unencrypted", async () => {
+    const jwk = JSON.stringify({ kty: "EC", crv: "P-256", x: "x", y: "y", d: "d" });
+    fs.writeFileSync(
+      path.join(dir, "Pulumi.dev.yaml"),
+      stackText().replace("algorithm: ES256", `algorithm: ES256\n      privateJwk: '${jwk}'`),
+    );
+    const result = await run("status", "--stack", "dev");
+    expect(result.err).toMatch(
+      /signingKeys\[0\]\.privateJwk \(k1\) is stored unencrypted.*\n.*pulumi config set --secret --path 'signingKeys\[0\]\.privateJwk'/,
+    );
+  });
+});
+
+describe("the real script", () => {
+  it("runs through ts-node as `npm run keys` does, editing with --dir and exiting non-zero on refusal", () => {
+    const tsNode = path.join(ROOT, "node_modules", ".bin", "ts-node");
+    const ok = spawnSync(
+      tsNode,
+      ["--transpile-only", "scripts/keys.ts", "add-standby", "k2", "--stack", "dev", "--dir", dir],
+      {
+        cwd: ROOT,
+        encoding: "utf8",
+      },
+    );
+    expect(ok.stderr).toBe("");
+    expect(ok.status).toBe(0);
+    expect(states()).toEqual(["k1:current", "k2:standby"]);
+    const before = stackText();
+    const refused = spawnSync(
+      tsNode,
+      ["--transpile-only", "scripts/keys.ts", "revoke", "k1", "--stack", "dev", "--dir", dir],
+      {
+        cwd: ROOT,
+        encoding: "utf8",
+      },
+    );
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toMatch(/k1 is the current key and cannot be revoked/);
+    expect(stackText()).toBe(before);
+    // The file the script wrote is one the program accepts.
+    expect(parseConfig(parseStackFile(stackText(), "Pulumi.dev.yaml").raw).signingKeys.map((k) => k.state)).toEqual([
+      "current",
+      "standby",
+    ]);
+  });
+});
+
+describe("npm run keys -- generate --jwt-secret-file", () => {
+  it("reads the legacy secret from a file (kept out of the process list) and adds it as the oct key", async () => {
+    const secret = "the-old-deployments-secret-with-40-chars!";
+    fs.writeFileSync(path.join(dir, "jwt-secret"), `${secret}\n`, { mode: 0o600 });
+    const result = await run("generate", "--jwt-secret-file", "jwt-secret", "--format", "json");
+    expect(result.code).toBe(0);
+    const jwks = JSON.parse(result.out).JWT_JWKS;
+    const oct = jwks.keys.find((k: { kty: string }) => k.kty === "oct");
+    expect(Buffer.from(oct.k, "base64url").toString()).toBe(secret);
+    expect(result.out).not.toContain(secret);
+  });
+
+  it("refuses a missing file and both options at once, with usage exit code 2", async () => {
+    const missing = await run("generate", "--jwt-secret-file", "nope");
+    expect(missing.code).toBe(2);
+    expect(missing.err).toMatch(/--jwt-secret-file: cannot read nope: ENOENT/);
+    fs.writeFileSync(path.join(dir, "jwt-secret"), "x".repeat(40));
+    const both = await run("generate", "--jwt-secret-file", "jwt-secret", "--jwt-secret", "y".repeat(40));
+    expect(both.code).toBe(2);
+    expect(both.err).toMatch(/either --jwt-secret-file or --jwt-secret, not both/);
+  });
+});

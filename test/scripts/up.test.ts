@@ -1,0 +1,181 @@
+/**
+ * `npm run up` (the quick start) with fake `pulumi` and `docker` executables on PATH that record how they were called:
+ * proves the exact command sequence on a fresh machine, on a machine that already has a backend and a stack, and the
+ * explanations when a tool is missing or the Docker daemon is down.
+ */
+import { spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+const ROOT = path.resolve(__dirname, "..", "..");
+const TS_NODE = path.join(ROOT, "node_modules", ".bin", "ts-node");
+let work: string;
+/** node (for ts-node's `#!/usr/bin/env node`) and tr (used by the fakes), and nothing else from the system. */
+let toolbin: string;
+
+/** A fake tool: logs `name args | PULUMI_CONFIG_PASSPHRASE_FILE`; exits with $FAKE_<NAME>_<COMMAND> (e.g. FAKE_PULUMI_STACK_SELECT) or 0. */
+function fakeTool(bin: string, name: string): void {
+  fs.writeFileSync(
+    path.join(bin, name),
+    `#!/bin/sh
+echo "${name} $* | passphrase_file=\${PULUMI_CONFIG_PASSPHRASE_FILE:-}" >> "$FAKE_LOG"
+case "$1" in stack) sub="$1_$2" ;; *) sub="$1" ;; esac
+key=$(echo "FAKE_${name}_$sub" | tr 'a-z-' 'A-Z_')
+eval "code=\\\${$key:-0}"
+exit "$code"
+`,
+    { mode: 0o755 },
+  );
+}
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  calls: string[];
+  project: string;
+}
+
+/** Runs scripts/up.ts as `npm run up` does, in a fresh copy of the project files, with only `tools` faked on PATH. */
+function runUp(
+  name: string,
+  tools: string[],
+  env: Record<string, string> = {},
+  args: string[] = [],
+  stackFile?: string,
+): Promise<Run> {
+  const project = path.join(work, name);
+  const bin = path.join(project, "fakebin");
+  fs.mkdirSync(bin, { recursive: true });
+  fs.copyFileSync(path.join(ROOT, "Pulumi.yaml"), path.join(project, "Pulumi.yaml"));
+  fs.writeFileSync(
+    path.join(project, "Pulumi.dev.yaml"),
+    stackFile ?? fs.readFileSync(path.join(ROOT, "Pulumi.dev.yaml"), "utf8"),
+  );
+  for (const tool of tools) fakeTool(bin, tool);
+  const log = path.join(project, "calls.log");
+  fs.writeFileSync(log, "");
+  return new Promise((resolve) => {
+    const child = spawn(TS_NODE, ["--transpile-only", path.join(ROOT, "scripts", "up.ts"), ...args], {
+      cwd: project,
+      // Only the fakes plus node and tr on PATH: a real pulumi, docker or ssh on this machine (GitHub's runners
+      // have docker in /usr/bin) cannot leak in, and neither can the user's credentials.
+      env: {
+        PATH: [bin, toolbin].join(path.delimiter),
+        HOME: project,
+        FAKE_LOG: log,
+        TS_NODE_PROJECT: path.join(ROOT, "tsconfig.json"),
+        ...env,
+      },
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("close", (code) => {
+      const calls = fs.readFileSync(log, "utf8").split("\n").filter(Boolean);
+      resolve({ code, stdout, stderr, calls, project });
+    });
+  });
+}
+
+let fresh: Run;
+let existing: Run;
+let noPulumi: Run;
+let noDocker: Run;
+let dockerDown: Run;
+let remote: Run;
+
+beforeAll(async () => {
+  work = fs.mkdtempSync(path.join(os.tmpdir(), "up-"));
+  toolbin = path.join(work, "toolbin");
+  fs.mkdirSync(toolbin);
+  fs.symlinkSync(process.execPath, path.join(toolbin, "node"));
+  const tr = ["/usr/bin/tr", "/bin/tr"].find((candidate) => fs.existsSync(candidate));
+  if (!tr) throw new Error("tr not found in /usr/bin or /bin");
+  fs.symlinkSync(tr, path.join(toolbin, "tr"));
+  // The scenarios are independent: run them side by side to keep this file fast.
+  [fresh, existing, noPulumi, noDocker, dockerDown, remote] = await Promise.all([
+    runUp("fresh", ["pulumi", "docker"], { FAKE_PULUMI_WHOAMI: "1", FAKE_PULUMI_STACK_SELECT: "1" }, ["--yes"]),
+    runUp("existing", ["pulumi", "docker"], { PULUMI_CONFIG_PASSPHRASE: "mine" }),
+    runUp("no-pulumi", ["docker"]),
+    runUp("no-docker", ["pulumi"]),
+    runUp("docker-down", ["pulumi", "docker"], { FAKE_DOCKER_INFO: "1" }),
+    runUp(
+      "remote",
+      ["pulumi", "ssh"],
+      {},
+      ["--stack", "dev"],
+      fs.readFileSync(path.join(ROOT, "Pulumi.dev.yaml"), "utf8") + "  docker:host: ssh://deploy@server.example\n",
+    ),
+  ]);
+}, 60_000);
+
+afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
+
+describe("npm run up", () => {
+  it("on a fresh machine: logs in to a local file backend, creates dev with a generated passphrase, runs pulumi up", () => {
+    expect(fresh.stderr).toBe("");
+    expect(fresh.code).toBe(0);
+    const backend = path.join(fresh.project, ".pulumi-state");
+    const passphraseFile = path.join(backend, "dev.passphrase");
+    expect(fresh.calls).toEqual([
+      "docker info | passphrase_file=",
+      "pulumi whoami | passphrase_file=",
+      `pulumi login file://${backend} | passphrase_file=`,
+      "pulumi stack select dev | passphrase_file=",
+      `pulumi stack init dev --secrets-provider passphrase | passphrase_file=${passphraseFile}`,
+      `pulumi up --stack dev --yes | passphrase_file=${passphraseFile}`,
+    ]);
+    // The passphrase is random, readable only by the user, and never on a command line.
+    const passphrase = fs.readFileSync(passphraseFile, "utf8").trim();
+    expect(passphrase).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(fs.statSync(passphraseFile).mode & 0o777).toBe(0o600);
+    expect(fresh.calls.join("\n")).not.toContain(passphrase);
+    expect(fresh.stdout).toContain("Back it up");
+    expect(fresh.stdout).toContain("npm run verify -- --url");
+  });
+
+  it("with a backend, a stack and your own passphrase: only selects and runs up", () => {
+    expect(existing.code).toBe(0);
+    expect(existing.calls).toEqual([
+      "docker info | passphrase_file=",
+      "pulumi whoami | passphrase_file=",
+      "pulumi stack select dev | passphrase_file=",
+      "pulumi up --stack dev | passphrase_file=",
+    ]);
+    expect(fs.existsSync(path.join(existing.project, ".pulumi-state"))).toBe(false);
+    expect(existing.stdout).toContain("passphrase from PULUMI_CONFIG_PASSPHRASE (set by you)");
+  });
+
+  it("explains how to install Pulumi when it is missing, and runs nothing", () => {
+    expect(noPulumi.code).toBe(1);
+    expect(noPulumi.stderr).toMatch(
+      /The Pulumi CLI is not on your PATH[\s\S]*curl -fsSL https:\/\/get\.pulumi\.com \| sh/,
+    );
+    expect(noPulumi.calls).toEqual([]);
+  });
+
+  it("explains how to install Docker, or how to start it, before touching Pulumi state", () => {
+    expect(noDocker.code).toBe(1);
+    expect(noDocker.stderr).toMatch(
+      /Docker is not on your PATH[\s\S]*docs\.docker\.com[\s\S]*docker:host ssh:\/\/user@host/,
+    );
+    expect(noDocker.calls).toEqual([]);
+    expect(dockerDown.code).toBe(1);
+    expect(dockerDown.stderr).toMatch(/the daemon does not answer \(docker info failed\)/);
+    expect(dockerDown.calls).toEqual(["docker info | passphrase_file="]);
+  });
+
+  it("with docker:host over ssh needs no local Docker, only ssh", () => {
+    expect(remote.code).toBe(0);
+    expect(remote.stdout).toContain("Docker host: ssh://deploy@server.example (over ssh");
+    expect(remote.calls.map((c) => c.split(" |")[0])).toEqual([
+      "pulumi whoami",
+      "pulumi stack select dev",
+      "pulumi up --stack dev",
+    ]);
+  });
+});

@@ -1,0 +1,427 @@
+/**
+ * The pure service modules: each container's environment read back the way its service reads it, which
+ * environments are secret, the container layout, and the db init SQL.
+ */
+import { beforeAll, describe, expect, it } from "vitest";
+import { parseConfig } from "../../components/config/parse";
+import {
+  deriveKeyring,
+  hasPrivateMember,
+  legacyOctJwk,
+  PRIVATE_MEMBERS,
+  type Jwk,
+  type KeyringEntry,
+  type KeyringValues,
+  type KeyringView,
+} from "../../components/keyring/model";
+import { mintRoleTokens } from "../../components/keyring/tokens";
+import { auth } from "../../components/services/auth";
+import { postgresUrl } from "../../components/services/db/db";
+import {
+  MIGRATIONS_DIR,
+  SERVICE_DB_ROLES,
+  dbInitFiles,
+  jwtSql,
+  rolesSql,
+  sqlLiteral,
+  type ServiceDbRole,
+} from "../../components/services/db/init";
+import {
+  runningServices,
+  SERVICE_ROLES,
+  SERVICES,
+  serviceUrl,
+  type ServiceRole,
+} from "../../components/services/index";
+import { kongEnv } from "../../components/services/kong/kong";
+import { REALTIME_HOST, realtime } from "../../components/services/realtime";
+import {
+  toEnvList,
+  type Builder,
+  type EnvMap,
+  type ServiceModule,
+  type StackSecrets,
+  type StackSettings,
+} from "../../components/services/service";
+import { makeEntry, verifyWithJwks } from "../support/keys";
+
+/** Distinctive secret values, so a leak into a wrong place is easy to spot. */
+const SECRETS = {
+  jwtSecret: "JWTSECRET-0123456789abcdefghijklmnopqrstuvwxyz",
+  postgres: "PGPASSWORDpostgres0123456789",
+  authenticator: "PGPASSWORDauthenticator0123",
+  auth: "PGPASSWORDauthadmin01234567",
+  storage: "PGPASSWORDstorageadmin01234",
+  functions: "PGPASSWORDfunctionsadmin0123",
+  pgbouncer: "PGPASSWORDpgbouncer01234567",
+  secretKeyBase: "SECRETKEYBASE".padEnd(64, "x"),
+  dbEncKey: "DBENCKEY01234567",
+  cryptoKey: "CRYPTOKEY".padEnd(32, "c"),
+  dashboard: "DASHBOARDPASSWORD0123456789",
+  publishableKey: "sb_publishable_PUBLISHABLEmarker0123456_abcdefgh",
+  secretKey: "sb_secret_SECRETKEYmarker01234567890_abcdefgh",
+};
+
+/** The generated secrets, as the stack would hand them to the builders. */
+const STACK_SECRETS: StackSecrets = {
+  postgresPassword: SECRETS.postgres,
+  realtimeSecretKeyBase: SECRETS.secretKeyBase,
+  realtimeDbEncKey: SECRETS.dbEncKey,
+  metaCryptoKey: SECRETS.cryptoKey,
+  dashboardPassword: SECRETS.dashboard,
+};
+
+/** Each service role's own password. */
+const DB_PASSWORDS: Record<ServiceDbRole, string> = {
+  authenticator: SECRETS.authenticator,
+  supabase_auth_admin: SECRETS.auth,
+  supabase_storage_admin: SECRETS.storage,
+  supabase_functions_admin: SECRETS.functions,
+  pgbouncer: SECRETS.pgbouncer,
+};
+
+const SETTINGS: StackSettings = parseConfig({
+  signingKeys: JSON.stringify([{ name: "k1", state: "current" }]),
+  siteUrl: "https://app.example.com",
+  apiExternalUrl: "https://api.example.com",
+});
+
+/** The keyring values a view and the secrets above give the services. */
+function keyringValues(view: KeyringView): KeyringValues {
+  return {
+    ...view,
+    publishableKey: SECRETS.publishableKey,
+    secretKey: SECRETS.secretKey,
+    jwtSecret: SECRETS.jwtSecret,
+  };
+}
+
+/** Runs a builder as the stack does: given only the keyring values, secrets and db passwords it names. */
+function run<T>(builder: Builder<T>, keyring: KeyringValues, secrets: StackSecrets = STACK_SECRETS): T {
+  const pick = <V extends object>(from: V, names: readonly (keyof V)[]) =>
+    Object.fromEntries(names.map((n) => [n, from[n]])) as never;
+  return builder.build({
+    settings: SETTINGS,
+    keyring: pick(keyring, builder.keyring),
+    secrets: pick(secrets, builder.secrets),
+    dbPasswords: pick(DB_PASSWORDS, builder.dbRoles),
+    url: serviceUrl,
+  });
+}
+
+interface World {
+  ring: KeyringEntry[];
+  view: KeyringView;
+  envs: Record<ServiceRole, EnvMap>;
+}
+
+/** Every service's environment for one keyring, built with the real builders. */
+function buildEnvs(view: KeyringView): Record<ServiceRole, EnvMap> {
+  const keyring = keyringValues(view);
+  return Object.fromEntries(SERVICES.map((s) => [s.role, run((s as ServiceModule).env, keyring)])) as Record<
+    ServiceRole,
+    EnvMap
+  >;
+}
+
+/** Every private member value of every key in the ring (the material that must stay in auth). */
+function privateValues(ring: KeyringEntry[]): string[] {
+  return ring.flatMap((e) =>
+    PRIVATE_MEMBERS.map((m) => e.privateJwk[m]).filter((v): v is string => typeof v === "string"),
+  );
+}
+
+/** PostgREST's documented parse order for `jwt-secret`: a JWKS object, else one JWK, else an HMAC secret. */
+function postgrestSecretKind(value: string): "jwks" | "jwk" | "hmac" {
+  try {
+    const parsed = JSON.parse(value);
+    if (parsed && typeof parsed === "object" && !Array.isArray(parsed)) {
+      if (Array.isArray(parsed.keys)) return "jwks";
+      if (typeof parsed.kty === "string") return "jwk";
+    }
+  } catch {
+    // not JSON: a plain secret
+  }
+  return "hmac";
+}
+
+/** A JWKS as rest, realtime and storage need it: an object with `keys`, no private member, every key with a kid. */
+function expectVerifierJwks(text: string, allowOct: boolean): Jwk[] {
+  const parsed = JSON.parse(text);
+  expect(Array.isArray(parsed)).toBe(false);
+  expect(Array.isArray(parsed.keys)).toBe(true);
+  for (const key of parsed.keys as Jwk[]) {
+    if (key.kty === "oct") expect(allowOct).toBe(true);
+    else expect(hasPrivateMember(key)).toBe(false);
+    expect(typeof key.kid).toBe("string");
+  }
+  return parsed.keys;
+}
+
+describe("service environments for a rotating keyring (k0 revoked, k1 previous, k2 current, k3 standby)", () => {
+  let world: World;
+
+  beforeAll(async () => {
+    const ring = [
+      await makeEntry("k0", "revoked"),
+      await makeEntry("k1", "previous"),
+      await makeEntry("k2", "current"),
+      await makeEntry("k3", "standby", "RS256"),
+    ];
+    const view = deriveKeyring(ring);
+    world = { ring, view, envs: buildEnvs(view) };
+  });
+
+  it("gives auth a JSON array with exactly one signer, the current key, and both valid-methods names", () => {
+    const { envs, ring } = world;
+    const keys = JSON.parse(envs.auth.GOTRUE_JWT_KEYS);
+    expect(Array.isArray(keys)).toBe(true);
+    const signers = (keys as Jwk[]).filter((k) => (k.key_ops as string[]).includes("sign"));
+    expect(signers).toHaveLength(1);
+    expect(signers[0].kid).toBe(ring[2].kid);
+    expect(signers[0].d).toBe(ring[2].privateJwk.d);
+    // Trusted keys only (no revoked k0), each with a unique kid and an alg auth maps.
+    expect((keys as Jwk[]).map((k) => k.kid)).toEqual([ring[1].kid, ring[2].kid, ring[3].kid]);
+    for (const k of (keys as Jwk[]).filter((k) => k !== signers[0])) expect(hasPrivateMember(k)).toBe(false);
+    expect(envs.auth.GOTRUE_JWT_VALID_METHODS).toBe("ES256,RS256");
+    expect(envs.auth.GOTRUE_JWT_VALIDMETHODS).toBe(envs.auth.GOTRUE_JWT_VALID_METHODS);
+    expect(envs.auth.GOTRUE_JWT_SECRET).toBe(SECRETS.jwtSecret);
+    expect(envs.auth.GOTRUE_JWT_EXP).toBe("3600");
+    expect(envs.auth.GOTRUE_JWT_AUD).toBe("authenticated");
+    expect(envs.auth.GOTRUE_JWT_ADMIN_ROLES).toBe("service_role");
+    expect(envs.auth.GOTRUE_SITE_URL).toBe("https://app.example.com");
+    expect(envs.auth.API_EXTERNAL_URL).toBe("https://api.example.com");
+    expect(envs.auth.GOTRUE_DB_DATABASE_URL).toBe(postgresUrl("supabase_auth_admin", SECRETS.auth));
+  });
+
+  it("gives rest the JWKS object in PGRST_JWT_SECRET and the HS256 secret (never the JWKS) in app settings", async () => {
+    const { envs, view } = world;
+    expect(postgrestSecretKind(envs.rest.PGRST_JWT_SECRET)).toBe("jwks");
+    expectVerifierJwks(envs.rest.PGRST_JWT_SECRET, false);
+    expect(envs.rest.PGRST_APP_SETTINGS_JWT_SECRET).toBe(SECRETS.jwtSecret);
+    expect(postgrestSecretKind(envs.rest.PGRST_APP_SETTINGS_JWT_SECRET)).toBe("hmac");
+    // The keys rest will hold verify what clients send: the current and previous keys' role JWTs.
+    const jwks = JSON.parse(envs.rest.PGRST_JWT_SECRET);
+    for (const token of [...view.gatewayTokens.anon, ...view.gatewayTokens.serviceRole]) {
+      await expect(verifyWithJwks(token, jwks)).resolves.toBeTruthy();
+    }
+    expect(envs.rest.PGRST_DB_URI).toBe(postgresUrl("authenticator", SECRETS.authenticator));
+    expect(envs.rest.PGRST_DB_ANON_ROLE).toBe("anon");
+  });
+
+  it("gives realtime a JWKS object holding the kid of every token it must accept, and the secrets it requires", () => {
+    const { envs, view, ring } = world;
+    const keys = expectVerifierJwks(envs.realtime.API_JWT_JWKS, false);
+    // realtime rejects an asymmetric token whose kid is not in API_JWT_JWKS.keys.
+    for (const token of [view.anonKey, ring[1].anonKey]) {
+      const header = JSON.parse(Buffer.from(token.split(".")[0], "base64url").toString());
+      expect(keys.some((k) => k.kid === header.kid)).toBe(true);
+    }
+    expect(keys.map((k) => k.kid)).not.toContain(ring[0].kid); // revoked
+    expect(envs.realtime.API_JWT_SECRET).toBe(SECRETS.jwtSecret);
+    expect(envs.realtime.METRICS_JWT_SECRET).toBe(SECRETS.jwtSecret);
+    expect(envs.realtime.SEED_SELF_HOST).toBe("true");
+    expect(envs.realtime.DB_ENC_KEY).toHaveLength(16);
+  });
+
+  it("gives storage a JWKS its jose verifier accepts the current role JWTs with, plus the keys it requires", async () => {
+    const { envs, view } = world;
+    const jwks = JSON.parse(envs.storage.JWT_JWKS);
+    expectVerifierJwks(envs.storage.JWT_JWKS, false);
+    const { payload } = await verifyWithJwks(envs.storage.SERVICE_KEY, jwks);
+    expect(payload.role).toBe("service_role");
+    expect(envs.storage.ANON_KEY).toBe(view.anonKey);
+    expect(envs.storage.AUTH_JWT_SECRET).toBe(SECRETS.jwtSecret);
+    expect(envs.storage.STORAGE_BACKEND).toBe("file");
+    expect(envs.storage.FILE_STORAGE_BACKEND_PATH).toBe("/var/lib/storage");
+  });
+
+  it("puts no private key material in any container but auth", () => {
+    const { envs, ring } = world;
+    const secrets = privateValues(ring);
+    expect(secrets.length).toBeGreaterThan(0);
+    for (const role of SERVICE_ROLES.filter((r) => r !== "auth")) {
+      for (const [key, value] of Object.entries(envs[role])) {
+        for (const secret of secrets) expect(value.includes(secret), `${role} ${key}`).toBe(false);
+      }
+    }
+    // And auth holds the current key's private half only.
+    const authText = envs.auth.GOTRUE_JWT_KEYS;
+    expect(authText.includes(ring[2].privateJwk.d as string)).toBe(true);
+    for (const other of [ring[0], ring[1], ring[3]])
+      expect(authText.includes(other.privateJwk.d as string)).toBe(false);
+  });
+
+  it("marks a service's environment secret exactly when an entry holds a secret", () => {
+    const { envs, ring, view } = world;
+    const secretValues = [...Object.values(SECRETS), ...privateValues(ring), view.anonKey, view.serviceRoleKey];
+    for (const service of SERVICES) {
+      const holding = Object.entries(envs[service.role]).filter(([, value]) =>
+        secretValues.some((s) => value.includes(s)),
+      );
+      expect(service.secretEnv, `${service.role}: ${holding.map(([key]) => key).join(", ") || "no secret"}`).toBe(
+        holding.length > 0,
+      );
+    }
+  });
+});
+
+describe("service environments in legacy HS256 mode", () => {
+  it("adds the oct key to the verifiers (so their JWKS is secret) and legacy tokens verify with it", async () => {
+    const oct = legacyOctJwk(SECRETS.jwtSecret);
+    const legacy = await mintRoleTokens(oct, 1_700_000_000, 3650);
+    const view = deriveKeyring([await makeEntry("k1", "current")], {
+      jwk: oct,
+      anonKey: legacy.anonKey,
+      serviceRoleKey: legacy.serviceRoleKey,
+    });
+    const envs = buildEnvs(view);
+    for (const [role, key] of [
+      ["rest", "PGRST_JWT_SECRET"],
+      ["realtime", "API_JWT_JWKS"],
+      ["storage", "JWT_JWKS"],
+    ] as const) {
+      const keys = expectVerifierJwks(envs[role][key], true);
+      expect(keys.some((k) => k.kty === "oct")).toBe(true);
+      expect(SERVICES.find((s) => s.role === role)!.secretEnv, role).toBe(true);
+    }
+    const { payload } = await verifyWithJwks(legacy.anonKey, JSON.parse(envs.storage.JWT_JWKS));
+    expect(payload.role).toBe("anon");
+    expect(envs.auth.GOTRUE_JWT_VALID_METHODS).toBe("ES256,HS256");
+  });
+});
+
+describe("service builders refuse what the service would refuse", () => {
+  it("auth: no signer, or two signers", async () => {
+    const a = await makeEntry("a", "current");
+    const b = await makeEntry("b", "current");
+    const base = keyringValues(deriveKeyring([a]));
+    expect(() => run(auth.env, { ...base, authKeys: [a.publicJwk] })).toThrow(/exactly one signing key, got 0/);
+    expect(() => run(auth.env, { ...base, authKeys: [a.privateJwk, b.privateJwk] })).toThrow(
+      /exactly one signing key, got 2/,
+    );
+  });
+
+  it("realtime: a DB_ENC_KEY that is not 16 characters, a short SECRET_KEY_BASE", async () => {
+    const keyring = keyringValues(deriveKeyring([await makeEntry("a", "current")]));
+    expect(() => run(realtime.env, keyring, { ...STACK_SECRETS, realtimeDbEncKey: "short" })).toThrow(
+      /DB_ENC_KEY must be exactly 16/,
+    );
+    expect(() => run(realtime.env, keyring, { ...STACK_SECRETS, realtimeSecretKeyBase: "short" })).toThrow(
+      /SECRET_KEY_BASE must be at least 64/,
+    );
+  });
+
+  it("kong: enables exactly the plugins it is given and reads the uploaded file", () => {
+    const env = kongEnv({
+      plugins: ["cors", "key-auth", "acl"],
+      configPath: "/k.yml",
+      extra: { KONG_ROUTER_FLAVOR: "expressions" },
+    });
+    expect(env.KONG_PLUGINS).toBe("cors,key-auth,acl");
+    expect(env.KONG_DECLARATIVE_CONFIG).toBe("/k.yml");
+    expect(env.KONG_DATABASE).toBe("off");
+    expect(env.KONG_ROUTER_FLAVOR).toBe("expressions");
+    expect(() => kongEnv({ plugins: [], configPath: "/k.yml" })).toThrow(/at least one plugin/);
+  });
+
+  it("URL-encodes passwords in connection strings", () => {
+    expect(postgresUrl("authenticator", "p@ss:w/rd")).toBe("postgres://authenticator:p%40ss%3Aw%2Frd@db:5432/postgres");
+  });
+
+  it("turns an env map into Docker's K=V list in a stable order, refusing names Docker cannot carry", () => {
+    expect(toEnvList({ B: "2", A: "x=y" })).toEqual(["B=2", "A=x=y"]);
+    expect(() => toEnvList({ "NOT VALID": "1" })).toThrow(/invalid environment variable name/);
+  });
+});
+
+describe("container layout", () => {
+  const deps = (running: ServiceModule[], role: string) =>
+    running.find((s) => s.role === role)!.dependsOn(running.map((s) => s.role));
+
+  it("reaches realtime under its tenant host, starts db first and kong last, each service after what it needs", () => {
+    const running = runningServices({ ...SETTINGS, studio: true });
+    expect(running.map((s) => s.role)).toEqual(["db", "auth", "rest", "realtime", "storage", "meta", "studio", "kong"]);
+    expect(SERVICE_ROLES).toEqual(running.map((s) => s.role));
+    expect(running.find((s) => s.role === "realtime")!.aliases).toContain(REALTIME_HOST);
+    const seen = new Set<string>();
+    for (const s of running) {
+      for (const d of deps(running, s.role)) expect(seen.has(d), `${s.role} depends on ${d}`).toBe(true);
+      seen.add(s.role);
+    }
+    for (const role of ["auth", "rest", "realtime", "storage", "meta"]) expect(deps(running, role)).toContain("db");
+    expect(deps(running, "kong")).toEqual(["auth", "rest", "realtime", "storage", "meta", "studio"]);
+  });
+
+  it("calls each service by its first DNS name and its port", () => {
+    expect(serviceUrl("rest")).toBe("http://rest:3000");
+    expect(serviceUrl("realtime")).toBe(`http://${REALTIME_HOST}:4000`);
+    expect(serviceUrl("kong")).toBe("http://kong:8000");
+    expect(() => serviceUrl("pooler")).toThrow(/no service "pooler"; services: db, auth/);
+  });
+
+  it("drops studio and meta when the dashboard is off", () => {
+    const running = runningServices({ ...SETTINGS, studio: false });
+    expect(running.map((s) => s.role)).toEqual(["db", "auth", "rest", "realtime", "storage", "kong"]);
+    expect(deps(running, "kong")).not.toContain("studio");
+  });
+
+  it("keeps db data, the pgsodium key and storage files on named volumes", () => {
+    const running = runningServices({ ...SETTINGS, studio: false });
+    expect(running.find((s) => s.role === "db")!.volumes!.map((v) => v.volume)).toEqual(["db-data", "db-config"]);
+    expect(running.find((s) => s.role === "storage")!.volumes).toEqual([
+      { volume: "storage-data", containerPath: "/var/lib/storage" },
+    ]);
+  });
+
+  it("gives every container a health check that holds no key-dependent value", () => {
+    for (const service of SERVICES) {
+      expect(service.healthcheck.tests[0]).toMatch(/^CMD(-SHELL)?$/);
+      expect(service.healthcheck.tests.length).toBeGreaterThan(1);
+      expect(service.healthcheck.tests.join(" ")).not.toMatch(/Bearer|eyJ/);
+    }
+  });
+});
+
+describe("db init SQL", () => {
+  const passwords = Object.fromEntries(SERVICE_DB_ROLES.map((r, i) => [r, `password-${r}-${i}-0123456789`])) as Record<
+    ServiceDbRole,
+    string
+  >;
+
+  it("sets a password for each service role, each its own", () => {
+    const sql = rolesSql(passwords);
+    for (const role of [
+      "authenticator",
+      "pgbouncer",
+      "supabase_auth_admin",
+      "supabase_functions_admin",
+      "supabase_storage_admin",
+    ]) {
+      expect(sql).toContain(`ALTER ROLE ${role} WITH PASSWORD '${passwords[role as ServiceDbRole]}';`);
+    }
+    expect(() => rolesSql({ ...passwords, authenticator: "short" })).toThrow(/authenticator must be at least 16/);
+  });
+
+  it("quotes literals so a quote cannot end the statement", () => {
+    expect(sqlLiteral("it's")).toBe("'it''s'");
+    expect(() => sqlLiteral("a\nb")).toThrow(/line breaks/);
+  });
+
+  it("ships the roles, realtime schema and JWT settings into the migrations phase, only the roles file secret", () => {
+    const files = dbInitFiles({ rolePasswords: passwords, jwtExpiry: 900 });
+    expect(files.map((f) => f.file)).toEqual([
+      `${MIGRATIONS_DIR}/99-jwt.sql`,
+      `${MIGRATIONS_DIR}/99-realtime.sql`,
+      `${MIGRATIONS_DIR}/99-roles.sql`,
+    ]);
+    for (const f of files) {
+      const holdsPassword = Object.values(passwords).some((p) => f.content.includes(p));
+      expect(f.secret).toBe(holdsPassword);
+    }
+    expect(files[0].content).toContain(`ALTER DATABASE postgres SET "app.settings.jwt_exp" TO '900';`);
+    expect(files[1].content).toContain("CREATE SCHEMA IF NOT EXISTS _realtime;");
+    expect(files[1].content).toContain("ALTER SCHEMA _realtime OWNER TO supabase_admin;");
+    expect(() => jwtSql(0)).toThrow(/positive integer/);
+  });
+});

@@ -1,0 +1,319 @@
+/**
+ * SupabaseStack: the Docker resources the program declares in one run, read back from what the engine receives
+ * (inputs, secret markers, resource options), for a ring mid-rotation. Shapes only, so the stateless mock.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { parse as parseYaml } from "yaml";
+import { beforeAll, describe, expect, it } from "vitest";
+import { ConfigError } from "../../components/config/schema";
+import { hasPrivateMember, PRIVATE_MEMBERS, type Jwk } from "../../components/keyring/model";
+import { IMAGE_DEFAULTS } from "../../components/services/images";
+import { SERVICE_ROLES, type ServiceRole } from "../../components/services/index";
+import { KONG_CONFIG_PATH } from "../../components/services/kong/gateway";
+import { REALTIME_HOST } from "../../components/services/realtime";
+import { RETAIN_LABEL } from "../../components/stack/naming";
+import { supabaseProgram } from "../../components/program";
+import type { RegisteredOptions } from "../../scripts/lib/engine/sdk";
+import { valueOf } from "../../scripts/lib/engine/sdk";
+import { verifyWithJwks } from "../support/keys";
+import { declare, ShapeMocks, type Declared } from "../support/shapes";
+
+const CONTAINER = "docker:index/container:Container";
+const IMAGE = "docker:index/remoteImage:RemoteImage";
+const VOLUME = "docker:index/volume:Volume";
+const NETWORK = "docker:index/network:Network";
+const SIGNING_KEY = "pulumi-nodejs:dynamic/supabase-selfhosted:SigningKey";
+
+const MID_ROTATION = {
+  signingKeys: [
+    { name: "k1", state: "previous" },
+    { name: "k2", state: "current" },
+    { name: "k3", state: "standby", algorithm: "RS256" },
+  ],
+  siteUrl: "https://app.example.com",
+  apiExternalUrl: "https://api.example.com",
+  gatewayHttpPort: 8123,
+  dashboardUsername: "admin",
+  images: { auth: "supabase/gotrue:v2.195.0" },
+};
+
+type Registered = Declared;
+
+/** A container's `envs` list as a map. */
+function envOf(r: Registered): Record<string, string> {
+  return Object.fromEntries(
+    (r.inputs.envs as string[]).map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]),
+  );
+}
+
+function uploadsOf(r: Registered): Array<{ file: string; content: string }> {
+  return (r.inputs.uploads as Array<{ file: string; content: string }>) ?? [];
+}
+
+/** Everything of one engine run, indexed. */
+interface Run {
+  options: Map<string, RegisteredOptions>;
+  registered: Registered[];
+  containers: Map<ServiceRole, Registered>;
+  result: ReturnType<typeof supabaseProgram>;
+}
+
+async function runProgram(config: Record<string, unknown>): Promise<Run> {
+  const { result, declared: registered, options } = await declare(config, supabaseProgram);
+  const containers = new Map<ServiceRole, Registered>();
+  for (const r of registered.filter((r) => r.type === CONTAINER))
+    containers.set(r.name.replace(/^supabase-/, "") as ServiceRole, r);
+  return { options, registered, containers, result };
+}
+
+/** Private key material of every key in the run's state (what must reach auth and nothing else). */
+function privateMaterial(run: Run): string[] {
+  return run.registered
+    .filter((r) => r.type === SIGNING_KEY)
+    .flatMap((r) =>
+      PRIVATE_MEMBERS.map((m) => (r.state.privateJwk as Jwk)[m]).filter((v): v is string => typeof v === "string"),
+    );
+}
+
+/** Every secret value the run produced: generated passwords, role JWTs, opaque keys, private key material. */
+async function secretValues(run: Run): Promise<string[]> {
+  const passwords = run.registered.filter((r) => r.type.startsWith("random:")).map((r) => r.state.result as string);
+  const tokens = run.registered
+    .filter((r) => r.type === SIGNING_KEY)
+    .flatMap((r) => [r.state.anonKey as string, r.state.serviceRoleKey as string]);
+  const opaque = [await valueOf(run.result.keyring.publishableKey), await valueOf(run.result.keyring.secretKey)];
+  return [...passwords, ...tokens, ...opaque, ...privateMaterial(run)];
+}
+
+describe("SupabaseStack mid-rotation (k1 previous, k2 current, k3 standby RS256)", () => {
+  let run: Run;
+
+  beforeAll(async () => {
+    run = await runProgram(MID_ROTATION);
+  }, 30_000);
+
+  it("declares a user network, retained named volumes and one kept, pinned image per service", () => {
+    const { registered, options } = run;
+    const networks = registered.filter((r) => r.type === NETWORK);
+    expect(networks.map((n) => n.inputs.name)).toEqual(["supabase-network"]);
+    const volumes = registered.filter((r) => r.type === VOLUME);
+    expect(volumes.map((v) => v.inputs.name).sort()).toEqual([
+      "supabase-db-config",
+      "supabase-db-data",
+      "supabase-storage-data",
+    ]);
+    for (const v of volumes) expect(options.get(v.name)?.retainOnDelete, v.name).toBe(true);
+    // The label is how the policy pack recognizes a retained volume: it must go with the option, on every volume.
+    for (const v of volumes) expect(v.inputs.labels, v.name).toEqual([{ label: RETAIN_LABEL, value: "true" }]);
+    const images = registered.filter((r) => r.type === IMAGE);
+    expect(Object.fromEntries(images.map((i) => [i.name.replace("supabase-image-", ""), i.inputs.name]))).toEqual({
+      ...IMAGE_DEFAULTS,
+      auth: "supabase/gotrue:v2.195.0",
+    });
+    for (const i of images) expect(i.inputs.keepLocally).toBe(true);
+  });
+
+  it("runs every container from its image's id, named supabase-<role>, on the network, restarting unless stopped", () => {
+    const { containers, registered, options } = run;
+    expect([...containers.keys()].sort()).toEqual([...SERVICE_ROLES].sort());
+    const stackUrn = options.get("supabase-auth")!.parent;
+    expect(stackUrn).toMatch(/SupabaseStack::supabase$/);
+    for (const [role, c] of containers) {
+      const image = registered.find((r) => r.type === IMAGE && r.name === `supabase-image-${role}`)!;
+      expect(c.inputs.image, role).toBe(image.state.imageId);
+      expect(c.inputs.name).toBe(`supabase-${role}`);
+      expect(c.inputs.restart).toBe("unless-stopped");
+      expect((c.inputs.networksAdvanced as Array<{ name: string }>)[0].name).toBe("supabase-network");
+      const registration = options.get(c.name)!;
+      expect(registration.parent).toBe(stackUrn);
+      expect(registration.replaceOnChanges).toEqual(["healthcheck"]);
+      expect((c.inputs.healthcheck as { tests: string[] }).tests.length).toBeGreaterThan(1);
+    }
+    const aliases = (role: ServiceRole) =>
+      (containers.get(role)!.inputs.networksAdvanced as Array<{ aliases: string[] }>)[0].aliases;
+    expect(aliases("realtime")).toContain(REALTIME_HOST);
+    for (const role of ["db", "auth", "rest", "storage", "kong", "meta", "studio"] as const)
+      expect(aliases(role)).toContain(role);
+    expect(containers.get("kong")!.inputs.ports).toEqual([{ internal: 8000, external: 8123 }]);
+    for (const role of SERVICE_ROLES.filter((r) => r !== "kong"))
+      expect(containers.get(role)!.inputs.ports, role).toBeUndefined();
+  });
+
+  it("mounts db data, the pgsodium key and storage files from the named volumes", () => {
+    const mounts = (role: ServiceRole) => containers(role).inputs.volumes;
+    const containers = (role: ServiceRole) => run.containers.get(role)!;
+    expect(mounts("db")).toEqual([
+      { volumeName: "supabase-db-data", containerPath: "/var/lib/postgresql/data" },
+      { volumeName: "supabase-db-config", containerPath: "/etc/postgresql-custom" },
+    ]);
+    expect(mounts("storage")).toEqual([{ volumeName: "supabase-storage-data", containerPath: "/var/lib/storage" }]);
+    expect(envOf(containers("storage")).FILE_STORAGE_BACKEND_PATH).toBe("/var/lib/storage");
+  });
+
+  it("starts db first (awaited healthy), the services after it, kong after all of them", () => {
+    const { containers, options } = run;
+    const urn = (role: ServiceRole) =>
+      `urn:pulumi:test::supabase-selfhosted::supabase-selfhosted:index:SupabaseStack$docker:index/container:Container::supabase-${role}`;
+    const deps = (role: ServiceRole) => options.get(`supabase-${role}`)!.dependencies;
+    expect(deps("db").filter((d) => d.includes("container:Container"))).toEqual([]);
+    expect(containers.get("db")!.inputs.wait).toBe(true);
+    for (const role of ["auth", "rest", "realtime", "storage", "meta"] as const)
+      expect(deps(role), role).toContain(urn("db"));
+    for (const role of ["auth", "rest", "realtime", "storage", "meta", "studio"] as const)
+      expect(deps("kong"), role).toContain(urn(role));
+  });
+
+  it("gives each service its keys in the shape it parses: one signer in auth, public JWKS objects to the verifiers", async () => {
+    const { containers, result } = run;
+    const currentKid = await valueOf(result.keyring.currentKid);
+    const auth = envOf(containers.get("auth")!);
+    const authKeys = JSON.parse(auth.GOTRUE_JWT_KEYS) as Jwk[];
+    expect(Array.isArray(authKeys)).toBe(true);
+    const signers = authKeys.filter((k) => (k.key_ops as string[]).includes("sign"));
+    expect(signers.map((k) => k.kid)).toEqual([currentKid]);
+    expect(signers[0].d).toBeDefined();
+    expect(auth.GOTRUE_JWT_VALID_METHODS).toBe("ES256,RS256");
+    expect(auth.GOTRUE_JWT_VALIDMETHODS).toBe("ES256,RS256");
+    const anonKey = await valueOf(result.keyring.anonKey);
+    for (const [role, key] of [
+      ["rest", "PGRST_JWT_SECRET"],
+      ["realtime", "API_JWT_JWKS"],
+      ["storage", "JWT_JWKS"],
+    ] as const) {
+      const jwks = JSON.parse(envOf(containers.get(role)!)[key]);
+      expect(Array.isArray(jwks), role).toBe(false);
+      expect(jwks.keys).toHaveLength(3);
+      for (const k of jwks.keys as Jwk[]) expect(hasPrivateMember(k), `${role} ${k.kid}`).toBe(false);
+      await expect(verifyWithJwks(anonKey, jwks)).resolves.toBeTruthy();
+    }
+    const jwtSecret = await valueOf(result.keyring.jwtSecret);
+    expect(envOf(containers.get("rest")!).PGRST_APP_SETTINGS_JWT_SECRET).toBe(jwtSecret);
+    for (const key of ["API_JWT_SECRET", "METRICS_JWT_SECRET"])
+      expect(envOf(containers.get("realtime")!)[key]).toBe(jwtSecret);
+    expect(envOf(containers.get("storage")!).AUTH_JWT_SECRET).toBe(jwtSecret);
+    expect(envOf(containers.get("storage")!).ANON_KEY).toBe(anonKey);
+    expect(envOf(containers.get("studio")!).SUPABASE_ANON_KEY).toBe(anonKey);
+  });
+
+  it("lets no container but auth hold private key material, in its env or its files", () => {
+    const material = privateMaterial(run);
+    expect(material.length).toBeGreaterThanOrEqual(3 + 5); // EC d ×2, RSA d,p,q,dp,dq,qi
+    const docker = run.registered.filter((r) => r.type.startsWith("docker:") && r.name !== "supabase-auth");
+    for (const r of docker) {
+      const text = JSON.stringify(r.inputs);
+      for (const m of material) expect(text.includes(m), r.name).toBe(false);
+    }
+  });
+
+  it("sends every env list and uploaded file that holds a secret to the engine as a secret", async () => {
+    const secrets = await secretValues(run);
+    let checked = 0;
+    for (const [role, c] of run.containers) {
+      const envHolds = (c.inputs.envs as string[]).some((e) => secrets.some((s) => e.includes(s)));
+      if (envHolds) {
+        expect(c.secretInputs, `${role} envs`).toContain("envs");
+        checked++;
+      }
+      const uploads = uploadsOf(c);
+      if (uploads.some((u) => secrets.some((s) => u.content.includes(s)))) {
+        expect(c.secretInputs, `${role} uploads`).toContain("uploads");
+        checked++;
+      }
+    }
+    // Every container but kong has a secret in its environment; db and kong have secrets in their files.
+    expect(checked).toBe(SERVICE_ROLES.length - 1 + 2);
+    await expect(pulumi.isSecret(run.result.stack.envs.auth!)).resolves.toBe(true);
+    await expect(pulumi.isSecret(run.result.stack.uploads.kong!)).resolves.toBe(true);
+  });
+
+  it("ships the db its init SQL, with the password each service logs in with", () => {
+    const { containers } = run;
+    const db = containers.get("db")!;
+    const files = uploadsOf(db);
+    expect(files.map((f) => f.file)).toEqual([
+      "/docker-entrypoint-initdb.d/migrations/99-jwt.sql",
+      "/docker-entrypoint-initdb.d/migrations/99-realtime.sql",
+      "/docker-entrypoint-initdb.d/migrations/99-roles.sql",
+    ]);
+    const roles = files[2].content;
+    const passwordIn = (url: string) => decodeURIComponent(new URL(url).password);
+    const userIn = (url: string) => new URL(url).username;
+    for (const url of [
+      envOf(containers.get("auth")!).GOTRUE_DB_DATABASE_URL,
+      envOf(containers.get("rest")!).PGRST_DB_URI,
+      envOf(containers.get("storage")!).DATABASE_URL,
+    ]) {
+      expect(roles).toContain(`ALTER ROLE ${userIn(url)} WITH PASSWORD '${passwordIn(url)}';`);
+    }
+    const superuser = envOf(db).POSTGRES_PASSWORD;
+    expect(envOf(db).PGPASSWORD).toBe(superuser);
+    expect(envOf(containers.get("realtime")!).DB_PASSWORD).toBe(superuser);
+    expect(envOf(containers.get("meta")!).PG_META_DB_PASSWORD).toBe(superuser);
+    expect(envOf(containers.get("studio")!).POSTGRES_PASSWORD).toBe(superuser);
+    // Each service role has its own password, none of them the superuser's.
+    const rolePasswords = [...roles.matchAll(/PASSWORD '([^']+)'/g)].map((m) => m[1]);
+    expect(new Set(rolePasswords).size).toBe(5);
+    expect(rolePasswords).not.toContain(superuser);
+    expect(files[0].content).toContain(`"app.settings.jwt_exp" TO '3600'`);
+  });
+
+  it("ships kong its rendered kong.yml and enables every plugin the file uses", async () => {
+    const kong = run.containers.get("kong")!;
+    const env = envOf(kong);
+    expect(env.KONG_DATABASE).toBe("off");
+    const [file] = uploadsOf(kong);
+    expect(file.file).toBe(KONG_CONFIG_PATH);
+    expect(env.KONG_DECLARATIVE_CONFIG).toBe(KONG_CONFIG_PATH);
+    const doc = parseYaml(file.content);
+    const used = new Set<string>();
+    const collect = (plugins?: Array<{ name: string }>) => plugins?.forEach((p) => used.add(p.name));
+    collect(doc.plugins);
+    for (const s of doc.services ?? []) {
+      collect(s.plugins);
+      for (const r of s.routes ?? []) collect(r.plugins);
+    }
+    expect(used.size).toBeGreaterThan(0);
+    const enabled = env.KONG_PLUGINS.split(",");
+    for (const name of used) expect(enabled, name).toContain(name);
+    // The gateway accepts the current and previous role JWTs and the dashboard credentials it was given.
+    const tokens = await valueOf(run.result.keyring.gatewayTokens);
+    for (const t of [...tokens.anon, ...tokens.serviceRole]) expect(file.content).toContain(t);
+    expect(file.content).toContain(await valueOf(run.result.stack.dashboardPassword!));
+    expect(file.content).toContain("admin");
+  });
+});
+
+describe("SupabaseStack without the dashboard", () => {
+  it("runs neither studio nor meta, and kong waits only for the services that exist", async () => {
+    const run = await runProgram({ signingKeys: [{ name: "k1", state: "current" }], studio: false });
+    expect([...run.containers.keys()].sort()).toEqual(["auth", "db", "kong", "realtime", "rest", "storage"]);
+    expect(run.registered.filter((r) => r.type === IMAGE).map((r) => r.name)).not.toContain("supabase-image-studio");
+    expect(run.result.stack.dashboardPassword).toBeUndefined();
+    const kongDeps = run.options.get("supabase-kong")!.dependencies.filter((d) => d.includes("container:Container"));
+    expect(kongDeps.map((d) => d.slice(d.lastIndexOf("::supabase-") + 11)).sort()).toEqual([
+      "auth",
+      "realtime",
+      "rest",
+      "storage",
+    ]);
+  }, 30_000);
+});
+
+describe("bad configuration", () => {
+  it.each([
+    [{ siteUrl: "not a url" }, /supabase-selfhosted:siteUrl: must be an absolute http\(s\) URL/],
+    [{ apiExternalUrl: "ftp://api.example.com" }, /supabase-selfhosted:apiExternalUrl: must use http or https/],
+    [{ gatewayHttpPort: 70000 }, /supabase-selfhosted:gatewayHttpPort: must be at most 65535/],
+    [{ gatewayHttpPort: 0 }, /supabase-selfhosted:gatewayHttpPort: must be a positive integer/],
+    [
+      { images: { gotrue: "supabase/gotrue:v2.196.0" } },
+      /supabase-selfhosted:images\.gotrue: is not a known image; allowed: db, auth, rest/,
+    ],
+  ])("%j is refused, naming the key, before any resource is registered", async (bad, message) => {
+    const mocks = new ShapeMocks();
+    const attempt = mocks.run({ signingKeys: [{ name: "k1", state: "current" }], ...bad }, supabaseProgram);
+    await expect(attempt).rejects.toBeInstanceOf(ConfigError);
+    await expect(attempt).rejects.toThrow(message);
+    expect(mocks.declared).toEqual([]);
+  });
+});
