@@ -2,14 +2,17 @@
  * `npm run keys -- <command>`: the signing-key lifecycle on a stack file, and key generation for docker-compose users.
  * A thin shell over scripts/lib/stackFile.ts and scripts/lib/composeKeys.ts: argument parsing, file I/O, printing.
  */
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { ALGORITHMS, type Algorithm } from "../components/keyring/algorithms";
 import { COMPOSE_FORMATS, formatComposeKeys, generateComposeKeys, type ComposeFormat } from "./lib/composeKeys";
+import { onPath } from "./lib/onPath";
 import {
   StackFileError,
   applyKeyCommand,
+  checkImportedKey,
   keyringTable,
   nextSteps,
   parseStackFile,
@@ -18,12 +21,17 @@ import {
   type KeyCommand,
 } from "./lib/stackFile";
 
-/** Where the CLI writes; tests capture it. */
+/** Where the CLI writes, and the Pulumi CLI it may run; tests capture and fake them. */
 export interface CliIo {
   out(text: string): void;
   err(text: string): void;
   /** Directory that holds Pulumi.yaml when --dir is not given. */
   cwd: string;
+  /**
+   * Runs `pulumi <args>` in `cwd` with `input` on its standard input; absent when the Pulumi CLI is not on the
+   * PATH. `import` needs it to encrypt the key.
+   */
+  pulumi?(args: string[], input: string, cwd: string): { status: number; stderr: string };
 }
 
 const USAGE = `Usage: npm run keys -- <command> [arguments] [options]
@@ -33,8 +41,12 @@ Keyring commands (edit Pulumi.<stack>.yaml in place; run pulumi preview/up after
   add-standby <key> --stack <name> [--algorithm A]  add a new key as standby (A: ${ALGORITHMS.join(", ")}; default ES256)
   promote <key> --stack <name>                      make a standby/previous key current; the current key becomes previous
   revoke <key> --stack <name>                       stop trusting a standby/previous key (kept in state)
+  restore <key> --stack <name>                      make a revoked key standby again (the same key pair and kid)
   remove <key> --stack <name>                       delete a non-current key's entry (its key pair is deleted at the next up)
+  import <key> --file <jwk.json> --stack <name>     add an existing private key as standby, encrypted with
+                                                    pulumi config set --secret (needs the Pulumi CLI)
   Options: --dir <path> the project directory holding Pulumi.yaml (default: current directory)
+           --force      edit a stack file that already is not a valid configuration
 
 For the official docker-compose setup (no Pulumi):
   generate [--algorithm A] [--kid K] [--jwt-secret-file F | --jwt-secret S] [--lifetime-days N] [--format env|json]
@@ -44,6 +56,12 @@ For the official docker-compose setup (no Pulumi):
 `;
 
 class UsageError extends Error {}
+
+/** How a usage error ends: one line saying where the whole usage is. */
+const USAGE_HINT = "Run npm run keys -- help for the commands and options.";
+
+/** Commands that edit the keyring. */
+const KEY_COMMANDS = ["add-standby", "import", "promote", "revoke", "restore", "remove"] as const;
 
 const STACK_NAME = /^[A-Za-z0-9._-]+$/;
 
@@ -78,19 +96,73 @@ function writeAtomically(file: string, text: string): void {
   fs.renameSync(temp, file);
 }
 
-function keyCommand(command: string, positionals: string[], algorithm: string | undefined): KeyCommand {
+function keyCommand(
+  command: (typeof KEY_COMMANDS)[number],
+  positionals: string[],
+  values: { algorithm?: string; file?: string },
+): KeyCommand {
   const name = positionals[0];
   if (!name) throw new UsageError(`${command} needs a key name, e.g. npm run keys -- ${command} k2 --stack dev`);
   if (positionals.length > 1) throw new UsageError(`${command} takes one key name, got ${positionals.join(" ")}`);
-  if (algorithm !== undefined && command !== "add-standby")
+  if (values.algorithm !== undefined && command !== "add-standby")
     throw new UsageError(`--algorithm only applies to add-standby and generate`);
+  if ((values.file !== undefined) !== (command === "import"))
+    throw new UsageError(command === "import" ? "import needs --file <jwk.json>" : "--file only applies to import");
   if (command === "add-standby") {
-    const alg = (algorithm ?? "ES256") as Algorithm;
+    const alg = (values.algorithm ?? "ES256") as Algorithm;
     if (!ALGORITHMS.includes(alg))
-      throw new UsageError(`--algorithm must be one of ${ALGORITHMS.join(", ")}, got ${JSON.stringify(algorithm)}`);
+      throw new UsageError(
+        `--algorithm must be one of ${ALGORITHMS.join(", ")}, got ${JSON.stringify(values.algorithm)}`,
+      );
     return { kind: "add-standby", name, algorithm: alg };
   }
-  return { kind: command as "promote" | "revoke" | "remove", name };
+  // import's algorithm comes from the key file, read once the command line is known to be right.
+  if (command === "import") return { kind: "import", name, algorithm: "ES256" };
+  return { kind: command, name };
+}
+
+/**
+ * `import`: checks the key file, adds the entry as standby, then has the Pulumi CLI encrypt the key into it
+ * (`pulumi config set --secret`, the key on standard input so it never shows in the process list). Without the
+ * CLI it refuses: a private key is never written to the stack file in plain text. If the CLI fails, the stack
+ * file is put back as it was.
+ */
+function importKey(
+  command: Extract<KeyCommand, { kind: "import" }>,
+  where: { file: string; label: string; stack: string; dir: string },
+  keyFile: string,
+  force: boolean,
+  io: CliIo,
+): { edit: ReturnType<typeof applyKeyCommand>; command: KeyCommand } {
+  let jwkText: string;
+  try {
+    jwkText = fs.readFileSync(path.resolve(io.cwd, keyFile), "utf8").trim();
+  } catch (error) {
+    throw new StackFileError(
+      `cannot read ${keyFile}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+    );
+  }
+  const algorithm = checkImportedKey(jwkText, keyFile);
+  if (!io.pulumi) {
+    throw new StackFileError(
+      `import encrypts the key with \`pulumi config set --secret\`, and the Pulumi CLI is not on your PATH. It will ` +
+        `not write a private key into ${where.label} in plain text: install the Pulumi CLI and run import again`,
+    );
+  }
+  const original = fs.readFileSync(where.file, "utf8");
+  const imported = { ...command, algorithm };
+  const edit = applyKeyCommand(original, imported, where.label, { force });
+  const index = edit.after.keys.find((k) => k.name === command.name)!.index;
+  writeAtomically(where.file, edit.text);
+  const args = ["config", "set", "--secret", "--path", `signingKeys[${index}].privateJwk`, "--stack", where.stack];
+  const result = io.pulumi(args, jwkText, where.dir);
+  if (result.status !== 0) {
+    writeAtomically(where.file, original);
+    throw new StackFileError(
+      `pulumi ${args.join(" ")} failed (exit ${result.status}): ${result.stderr.trim() || "no message"}`,
+    );
+  }
+  return { edit, command: imported };
 }
 
 function status(file: string, label: string, stack: string, io: CliIo): number {
@@ -204,18 +276,24 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
         "jwt-secret-file": { type: "string" },
         "lifetime-days": { type: "string" },
         format: { type: "string" },
+        file: { type: "string" },
+        force: { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
     });
   } catch (error) {
-    io.err(`${(error as Error).message}\n\n${USAGE}`);
+    io.err(`${(error as Error).message}\n${USAGE_HINT}\n`);
     return 2;
   }
   const { values, positionals } = parsed;
   const [command, ...rest] = positionals;
-  if (values.help || command === undefined || command === "help") {
-    (command === undefined && !values.help ? io.err : io.out)(USAGE);
-    return command === undefined && !values.help ? 2 : 0;
+  if (values.help || command === "help") {
+    io.out(USAGE);
+    return 0;
+  }
+  if (command === undefined) {
+    io.err(`no command given: status, ${KEY_COMMANDS.join(", ")} or generate\n${USAGE_HINT}\n`);
+    return 2;
   }
   try {
     if (command === "generate") return await generate(values, rest, io);
@@ -225,24 +303,29 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       const { file, label, stack } = stackFilePath(dir, values.stack);
       return status(file, label, stack, io);
     }
-    if (!["add-standby", "promote", "revoke", "remove"].includes(command)) {
+    if (!(KEY_COMMANDS as readonly string[]).includes(command)) {
       throw new UsageError(`unknown command ${JSON.stringify(command)}`);
     }
-    const cmd = keyCommand(command, rest, values.algorithm);
+    let cmd = keyCommand(command as (typeof KEY_COMMANDS)[number], rest, values);
     const { file, label, stack } = stackFilePath(dir, values.stack);
-    const edit = applyKeyCommand(fs.readFileSync(file, "utf8"), cmd, label);
-    writeAtomically(file, edit.text);
+    const force = values.force === true;
+    let edit: ReturnType<typeof applyKeyCommand>;
+    if (cmd.kind === "import") {
+      ({ edit, command: cmd } = importKey(cmd, { file, label, stack, dir }, values.file!, force, io));
+    } else {
+      edit = applyKeyCommand(fs.readFileSync(file, "utf8"), cmd, label, { force });
+      writeAtomically(file, edit.text);
+    }
     io.out(`Updated ${file}:\n${edit.changes.map((c) => `  ${c}`).join("\n")}\n\n${keyringTable(edit.after.keys)}\n\n`);
     io.out(nextSteps(cmd, stack, rotationTiming(edit.after)).join("\n") + "\n");
     if (edit.after.problems.length > 0) {
-      io.err(
-        `warning: ${label} already had problems that pulumi preview will report (not caused by this change):\n${edit.after.problems.map((p) => `  - ${p}`).join("\n")}\n`,
-      );
+      const problems = edit.after.problems.map((p) => `  - ${p}`).join("\n");
+      io.err(`warning: --force: ${label} still has problems that pulumi preview will report:\n${problems}\n`);
     }
     return 0;
   } catch (error) {
     if (error instanceof UsageError) {
-      io.err(`${error.message}\n\n${USAGE}`);
+      io.err(`${error.message}\n${USAGE_HINT}\n`);
       return 2;
     }
     if (error instanceof StackFileError) {
@@ -254,10 +337,23 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
 }
 
 if (require.main === module) {
+  // `npm run keys -- status | head` closes the pipe early: stop quietly, as command-line tools do.
+  process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code !== "EPIPE") throw error;
+    process.exit(0);
+  });
   main(process.argv.slice(2), {
     out: (t) => process.stdout.write(t),
     err: (t) => process.stderr.write(t),
     cwd: process.cwd(),
+    ...(onPath("pulumi", process.env)
+      ? {
+          pulumi: (args: string[], input: string, cwd: string) => {
+            const run = spawnSync("pulumi", args, { cwd, input, encoding: "utf8" });
+            return { status: run.status ?? 1, stderr: run.error ? run.error.message : run.stderr };
+          },
+        }
+      : {}),
   }).then(
     (code) => {
       process.exitCode = code;

@@ -15,6 +15,7 @@ import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as YAML from "yaml";
+import { onPath } from "./lib/onPath";
 
 /** Directory (inside the project) that holds the local file backend and generated passphrases. */
 export const STATE_DIR = ".pulumi-state";
@@ -32,18 +33,6 @@ Or deploy to a server instead: pulumi config set docker:host ssh://user@host --s
 const DOCKER_DOWN = `Docker is installed but the daemon does not answer (docker info failed).
   Start it (Docker Desktop, or: sudo systemctl start docker) and make sure your user may use it
   (Linux: sudo usermod -aG docker $USER, then log in again). Then run npm run up again.`;
-
-function onPath(command: string, env: NodeJS.ProcessEnv): boolean {
-  return (env.PATH ?? "").split(path.delimiter).some((dir) => {
-    if (!dir) return false;
-    try {
-      fs.accessSync(path.join(dir, command), fs.constants.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  });
-}
 
 /** The Docker host the stack's provider will use: stack config `docker:host`, else DOCKER_HOST, else the local socket. */
 export function dockerHost(stackFileText: string | undefined, env: NodeJS.ProcessEnv): string | undefined {

@@ -8,7 +8,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { parseConfig } from "../../components/config/parse";
-import { main } from "../../scripts/keys";
+import { generateSigningJwk } from "../../components/keyring/tokens";
+import { main, type CliIo } from "../../scripts/keys";
 import { parseStackFile } from "../../scripts/lib/stackFile";
 
 const ROOT = path.resolve(__dirname, "..", "..");
@@ -102,7 +103,7 @@ describe("npm run keys: refusals leave the file untouched", () => {
       /--algorithm must be one of ES256, RS256, EdDSA/,
     ],
     ["unknown command", ["rotate", "--stack", "dev"], 2, /unknown command "rotate"/],
-    ["unknown option", ["status", "--stack", "dev", "--force"], 2, /Unknown option '--force'/],
+    ["unknown option", ["status", "--stack", "dev", "--yes"], 2, /Unknown option '--yes'/],
     ["qualified stack name", ["status", "--stack", "acme/dev"], 2, /not a plain stack name/],
   ];
   it.each(cases)("%s", async (_label, argv, code, message) => {
@@ -155,6 +156,139 @@ describe("npm run keys: refusals leave the file untouched", () => {
   });
 });
 
+describe("npm run keys: usage errors, --force, restore", () => {
+  it("answers a usage error with one line and where the usage is, not the whole usage", async () => {
+    for (const argv of [["rotate", "--stack", "dev"], ["status", "--stack", "dev", "--nope"], []]) {
+      const result = await run(...argv);
+      expect(result.code, argv.join(" ")).toBe(2);
+      expect(result.err.trimEnd().split("\n"), argv.join(" ")).toEqual([
+        expect.any(String),
+        "Run npm run keys -- help for the commands and options.",
+      ]);
+    }
+    const help = await run("help");
+    expect(help.code).toBe(0);
+    expect(help.out).toContain("restore <key> --stack <name>");
+  });
+
+  it("refuses to edit a stack file that is already invalid, unless --force, which then warns", async () => {
+    fs.writeFileSync(path.join(dir, "Pulumi.dev.yaml"), stackText() + "  supabase-selfhosted:jwtExpiry: soon\n");
+    const before = stackText();
+    const refused = await run("add-standby", "k2", "--stack", "dev");
+    expect(refused.code).toBe(1);
+    expect(refused.err).toMatch(/already not a valid configuration[\s\S]*jwtExpiry: must be a positive integer/);
+    expect(refused.err).toContain("--force");
+    expect(stackText()).toBe(before);
+    const forced = await run("add-standby", "k2", "--stack", "dev", "--force");
+    expect(forced.code).toBe(0);
+    expect(states()).toEqual(["k1:current", "k2:standby"]);
+    expect(forced.err).toMatch(/warning: --force: Pulumi\.dev\.yaml still has problems[\s\S]*jwtExpiry/);
+  });
+
+  it("brings a revoked key back to standby", async () => {
+    await run("add-standby", "k2", "--stack", "dev");
+    await run("revoke", "k2", "--stack", "dev");
+    const restore = await run("restore", "k2", "--stack", "dev");
+    expect(restore.code).toBe(0);
+    expect(states()).toEqual(["k1:current", "k2:standby"]);
+    expect(restore.out).toContain("k2: revoked → standby");
+    expect((await run("restore", "k1", "--stack", "dev")).err).toMatch(/k1 is current, not revoked/);
+  });
+});
+
+describe("npm run keys -- import", () => {
+  /** A fake Pulumi CLI: records each call, and stores the value as `pulumi config set --secret` would. */
+  function fakePulumi(status = 0) {
+    const calls: Array<{ args: string[]; input: string }> = [];
+    const pulumi = (args: string[], input: string, cwd: string) => {
+      calls.push({ args, input });
+      if (status === 0) {
+        const file = path.join(cwd, "Pulumi.dev.yaml");
+        const index = Number(/signingKeys\[(\d+)\]/.exec(args.join(" "))![1]);
+        const text = fs.readFileSync(file, "utf8").split("\n");
+        // The new entry is the last one; add its encrypted member after its algorithm line.
+        const at = text.map((line) => line.includes("algorithm:")).lastIndexOf(true);
+        text.splice(at + 1, 0, "      privateJwk:", "        secure: v1:ZmFrZQ==:v1:AAAA:BBBB");
+        fs.writeFileSync(file, text.join("\n"));
+        expect(index).toBe(1);
+      }
+      return { status, stderr: status === 0 ? "" : "error: no stack named dev" };
+    };
+    return { calls, pulumi };
+  }
+
+  async function runWith(pulumi: CliIo["pulumi"] | undefined, ...argv: string[]) {
+    let out = "";
+    let err = "";
+    const code = await main(argv, {
+      out: (t) => (out += t),
+      err: (t) => (err += t),
+      cwd: dir,
+      ...(pulumi ? { pulumi } : {}),
+    });
+    return { code, out, err };
+  }
+
+  it("adds the key as standby and has the Pulumi CLI encrypt it, the key on stdin, never on the command line", async () => {
+    const jwk = await generateSigningJwk("EdDSA", "from-compose");
+    fs.writeFileSync(path.join(dir, "key.json"), JSON.stringify([jwk]));
+    const fake = fakePulumi();
+    const result = await runWith(fake.pulumi, "import", "k3", "--file", "key.json", "--stack", "dev");
+    expect(result.err).toBe("");
+    expect(result.code).toBe(0);
+    expect(fake.calls).toHaveLength(1);
+    expect(fake.calls[0].args).toEqual([
+      "config",
+      "set",
+      "--secret",
+      "--path",
+      "signingKeys[1].privateJwk",
+      "--stack",
+      "dev",
+    ]);
+    expect(fake.calls[0].args.join(" ")).not.toContain(String(jwk.d));
+    expect(JSON.parse(fake.calls[0].input)).toEqual([jwk]);
+    const parsed = parseStackFile(stackText(), "Pulumi.dev.yaml");
+    expect(parsed.keys[1]).toMatchObject({
+      name: "k3",
+      state: "standby",
+      algorithm: "EdDSA",
+      source: "imported (secret)",
+    });
+    expect(stackText()).not.toContain(String(jwk.d));
+    expect(result.out).toContain("k3: added as standby (imported, EdDSA)");
+  });
+
+  it("refuses without the Pulumi CLI rather than store the key in plain text, and leaves the file as it was", async () => {
+    fs.writeFileSync(path.join(dir, "key.json"), JSON.stringify(await generateSigningJwk("ES256")));
+    const before = stackText();
+    const result = await runWith(undefined, "import", "k3", "--file", "key.json", "--stack", "dev");
+    expect(result.code).toBe(1);
+    expect(result.err).toMatch(
+      /Pulumi CLI is not on your PATH.*not write a private key into Pulumi\.dev\.yaml in plain text/,
+    );
+    expect(stackText()).toBe(before);
+  });
+
+  it("puts the file back when the Pulumi CLI fails, and refuses a key file that is not a private key", async () => {
+    const { d: _d, ...publicOnly } = await generateSigningJwk("ES256");
+    fs.writeFileSync(path.join(dir, "public.json"), JSON.stringify(publicOnly));
+    fs.writeFileSync(path.join(dir, "key.json"), JSON.stringify(await generateSigningJwk("ES256")));
+    const before = stackText();
+    const failing = fakePulumi(1);
+    const failed = await runWith(failing.pulumi, "import", "k3", "--file", "key.json", "--stack", "dev");
+    expect(failed.code).toBe(1);
+    expect(failed.err).toMatch(/pulumi config set --secret .* failed \(exit 1\): error: no stack named dev/);
+    expect(stackText()).toBe(before);
+    const fake = fakePulumi();
+    const refused = await runWith(fake.pulumi, "import", "k3", "--file", "public.json", "--stack", "dev");
+    expect(refused.code).toBe(1);
+    expect(refused.err).toMatch(/public\.json cannot be imported:\n  - public\.json: is a public key \(no "d"\)/);
+    expect(fake.calls).toEqual([]);
+    expect((await runWith(fake.pulumi, "import", "k3", "--stack", "dev")).err).toMatch(/import needs --file/);
+  });
+});
+
 describe("the real script", () => {
   it("runs through ts-node as `npm run keys` does, editing with --dir and exiting non-zero on refusal", () => {
     const tsNode = path.join(ROOT, "node_modules", ".bin", "ts-node");
@@ -186,6 +320,18 @@ describe("the real script", () => {
       "current",
       "standby",
     ]);
+  });
+
+  it("stops quietly when its reader goes away (status | head)", () => {
+    const tsNode = path.join(ROOT, "node_modules", ".bin", "ts-node");
+    // `true` exits without reading, so every write after that meets a closed pipe (EPIPE).
+    const piped = spawnSync(
+      "bash",
+      ["-o", "pipefail", "-c", `"${tsNode}" --transpile-only scripts/keys.ts status --stack dev --dir "${dir}" | true`],
+      { cwd: ROOT, encoding: "utf8" },
+    );
+    expect(piped.stderr).not.toMatch(/EPIPE|Error/);
+    expect(piped.status).toBe(0);
   });
 });
 
