@@ -113,7 +113,9 @@ export const noPrivateJwkOutsideAuth: ResourceValidationPolicy = {
       const members = privateJwkMembers(value);
       if (members.length > 0) {
         report(
-          `container ${role}: env ${key} holds a private JWK (member ${members.join(", ")}); only auth may hold private key material. Give verifiers the public JWKS (verifierJwks) instead.`,
+          `container ${role}: env ${key} holds a private JWK (member ${members.join(", ")}); only auth ` +
+            `may hold private ` +
+            `key material. Give verifiers the public JWKS (verifierJwks) instead.`,
         );
       }
     }
@@ -122,7 +124,8 @@ export const noPrivateJwkOutsideAuth: ResourceValidationPolicy = {
       const members = isKnownString(content) ? privateJwkMembers(content) : [];
       if (members.length > 0) {
         report(
-          `container ${role}: uploaded file ${String(upload.file)} holds a private JWK (member ${members.join(", ")}); only auth may hold private key material.`,
+          `container ${role}: uploaded file ${String(upload.file)} holds a private JWK ` +
+            `(member ${members.join(", ")}); only auth may hold private key material.`,
         );
       }
     }
@@ -141,7 +144,9 @@ export const kongConfigByUpload: ResourceValidationPolicy = {
     const path = envEntries(args.props.envs).find(([k]) => k === "KONG_DECLARATIVE_CONFIG")?.[1];
     if (path === undefined || path === "") {
       report(
-        "container kong: KONG_DECLARATIVE_CONFIG is not set; kong must read its declarative config from a file shipped with uploads.",
+        "container kong: KONG_DECLARATIVE_CONFIG is not set; kong must read its declarative config " +
+          "from a file shipped " +
+          "with uploads.",
       );
       return;
     }
@@ -151,14 +156,16 @@ export const kongConfigByUpload: ResourceValidationPolicy = {
     for (const v of Array.isArray(args.props.volumes) ? args.props.volumes : []) {
       if (v && isKnownString(v.hostPath) && covers(v.containerPath)) {
         report(
-          `container kong: ${String(v.containerPath)} is a bind mount of host path ${v.hostPath}; ship ${path} with uploads instead (a remote Docker host has no such file).`,
+          `container kong: ${String(v.containerPath)} is a bind mount of host path ${v.hostPath}; ship ${path} with ` +
+            `uploads instead (a remote Docker host has no such file).`,
         );
       }
     }
     for (const m of Array.isArray(args.props.mounts) ? args.props.mounts : []) {
       if (m && m.type === "bind" && covers(m.target)) {
         report(
-          `container kong: ${String(m.target)} is a bind mount; ship ${path} with uploads instead (a remote Docker host has no such file).`,
+          `container kong: ${String(m.target)} is a bind mount; ship ${path} with uploads instead (a remote Docker ` +
+            `host has no such file).`,
         );
       }
     }
@@ -166,7 +173,9 @@ export const kongConfigByUpload: ResourceValidationPolicy = {
     const upload = uploadsOf(args.props.uploads).find((u) => u.file === path);
     if (!upload) {
       report(
-        `container kong: KONG_DECLARATIVE_CONFIG is ${path}, but no upload writes that file; add {file: ${JSON.stringify(path)}, content: <kong.yml>} to uploads.`,
+        `container kong: KONG_DECLARATIVE_CONFIG is ${path}, but no upload writes that file; add {file: ` +
+          `${JSON.stringify(path)}, ` +
+          `content: <kong.yml>} to uploads.`,
       );
     } else if (![upload.content, upload.contentBase64, upload.source].some((c) => typeof c === "string" && c !== "")) {
       report(`container kong: the upload of ${path} has no content; render kong.yml into its content.`);
@@ -187,7 +196,9 @@ export const dbDataRetained: ResourceValidationPolicy = {
     const labels = Array.isArray(args.props.labels) ? args.props.labels : [];
     if (labels.some((l) => l && l.label === RETAIN_LABEL && l.value === "true")) return;
     report(
-      `volume ${name} holds the database: create it with the retainOnDelete resource option and the label ${RETAIN_LABEL}=true (policies cannot see resource options other than protect), or protect it.`,
+      `volume ${name} holds the database: create it with the retainOnDelete resource option and the ` +
+        `label ${RETAIN_LABEL}=true ` +
+        `(policies cannot see resource options other than protect), or protect it.`,
     );
   },
 };

@@ -137,7 +137,8 @@ async function keyGeneration(): Promise<string> {
       rows,
     ),
     "",
-    "openssl genpkey is timed as a user runs it, process start included; `openssl version` (interleaved, same n) measures that start, and the last column divides by the difference of the medians.",
+    "openssl genpkey is timed as a user runs it, process start included; `openssl version` (interleaved, same n) " +
+      "measures that start, and the last column divides by the difference of the medians.",
   ].join("\n");
 }
 
@@ -146,7 +147,8 @@ async function main(): Promise<void> {
   console.log(`### Benchmark (${new Date().toISOString().slice(0, 10)})`);
   console.log("");
   console.log(
-    `Node ${process.version}, ${openssl}, ${cpus()[0]?.model ?? "unknown CPU"} × ${cpus().length}; ${RUNS} runs per row.`,
+    `Node ${process.version}, ${openssl}, ${cpus()[0]?.model ?? "unknown CPU"} × ${cpus().length}; ${RUNS} runs per ` +
+      `row.`,
   );
   console.log("");
   console.log("#### Program evaluation under mocks (config → keyring → guard → containers)");

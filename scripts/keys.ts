@@ -38,11 +38,14 @@ const USAGE = `Usage: npm run keys -- <command> [arguments] [options]
 
 Keyring commands (edit Pulumi.<stack>.yaml in place; run pulumi preview/up afterwards):
   status --stack <name>                             show the keyring as a table
-  add-standby <key> --stack <name> [--algorithm A]  add a new key as standby (A: ${ALGORITHMS.join(", ")}; default ES256)
-  promote <key> --stack <name>                      make a standby/previous key current; the current key becomes previous
+  add-standby <key> --stack <name> [--algorithm A]  add a new key as standby
+                                                    (A: ${ALGORITHMS.join(", ")}; default ES256)
+  promote <key> --stack <name>                      make a standby/previous key current;
+                                                    the current key becomes previous
   revoke <key> --stack <name>                       stop trusting a standby/previous key (kept in state)
   restore <key> --stack <name>                      make a revoked key standby again (the same key pair and kid)
-  remove <key> --stack <name>                       delete a non-current key's entry (its key pair is deleted at the next up)
+  remove <key> --stack <name>                       delete a non-current key's entry
+                                                    (its key pair is deleted at the next up)
   import <key> --file <jwk.json> --stack <name>     add an existing private key as standby, encrypted with
                                                     pulumi config set --secret (needs the Pulumi CLI)
   Options: --dir <path> the project directory holding Pulumi.yaml (default: current directory)
@@ -70,7 +73,9 @@ function stackFilePath(dir: string, stack: string | undefined): { file: string; 
     throw new UsageError("--stack <name> is required (the stack whose Pulumi.<name>.yaml to use, e.g. --stack dev)");
   if (!STACK_NAME.test(stack)) {
     throw new UsageError(
-      `--stack ${JSON.stringify(stack)} is not a plain stack name; pass the name as it appears in the file name Pulumi.<name>.yaml (letters, digits, ".", "_", "-")`,
+      `--stack ${JSON.stringify(stack)} is not a plain stack name; pass the name as it appears in ` +
+        `the file name Pulumi.<name>.yaml ` +
+        `(letters, digits, ".", "_", "-")`,
     );
   }
   if (!fs.existsSync(path.join(dir, "Pulumi.yaml"))) {
@@ -83,7 +88,9 @@ function stackFilePath(dir: string, stack: string | undefined): { file: string; 
   if (!fs.existsSync(file)) {
     const others = fs.readdirSync(dir).filter((f) => /^Pulumi\.[^.]+\.yaml$/.test(f));
     throw new StackFileError(
-      `${file} does not exist. Stack files here: ${others.join(", ") || "none"}. Create the stack first (pulumi stack init ${stack}) and give it a keyring`,
+      `${file} does not exist. Stack files here: ${others.join(", ") || "none"}. Create the stack ` +
+        `first (pulumi stack ` +
+        `init ${stack}) and give it a keyring`,
     );
   }
   return { file, label, stack };
@@ -178,13 +185,16 @@ function status(file: string, label: string, stack: string, io: CliIo): number {
   io.out("Kids of generated keys live in Pulumi state: pulumi stack output currentKid / jwks.\n");
   for (const key of parsed.keys.filter((k) => k.source === "imported (PLAIN TEXT)")) {
     io.err(
-      `warning: signingKeys[${key.index}].privateJwk (${key.name}) is stored unencrypted in ${label}. Re-set it as a secret:\n` +
-        `  pulumi config set --secret --path 'signingKeys[${key.index}].privateJwk' "$(cat key.json)" --stack ${stack}\n`,
+      `warning: signingKeys[${key.index}].privateJwk (${key.name}) is stored unencrypted in ${label}. ` +
+        `Re-set it as a secret:\n` +
+        `  pulumi config set --secret --path 'signingKeys[${key.index}].privateJwk' "$(cat key.json)" ` +
+        `--stack ${stack}\n`,
     );
   }
   if (parsed.problems.length > 0) {
     io.err(
-      `${label} is not a valid configuration; pulumi preview would stop with:\n${parsed.problems.map((p) => `  - ${p}`).join("\n")}\n`,
+      `${label} is not a valid configuration; pulumi preview would stop with:\n` +
+        `${parsed.problems.map((p) => `  - ${p}`).join("\n")}\n`,
     );
     return 1;
   }
@@ -249,8 +259,10 @@ async function generate(
   }
   io.out(formatComposeKeys(keys, format));
   io.err(
-    "These values are secrets: put them in docker/.env (never in git), enable GOTRUE_JWT_KEYS, API_JWT_JWKS and JWT_JWKS in\n" +
-      "docker-compose.yml, and recreate the containers. ANON_KEY/SERVICE_ROLE_KEY are new: clients holding the old ones need the\n" +
+    "These values are secrets: put them in docker/.env (never in git), enable GOTRUE_JWT_KEYS, " +
+      "API_JWT_JWKS and JWT_JWKS in\n" +
+      "docker-compose.yml, and recreate the containers. ANON_KEY/SERVICE_ROLE_KEY are new: clients " +
+      "holding the old ones need the\n" +
       "new values (or the sb_ keys).\n",
   );
   return 0;

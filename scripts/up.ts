@@ -28,13 +28,14 @@ const INSTALL_PULUMI = `The Pulumi CLI is not on your PATH. Install it, open a n
 const INSTALL_DOCKER = `Docker is not on your PATH. This stack runs its containers on the local Docker daemon.
   Linux:        https://docs.docker.com/engine/install/  (then: sudo usermod -aG docker $USER, and log in again)
   macOS/Windows: Docker Desktop, https://docs.docker.com/desktop/
-Or deploy to a server instead: pulumi config set docker:host ssh://user@host --stack <stack> (see README, "Remote Docker host over ssh").`;
+Or deploy to a server instead: pulumi config set docker:host ssh://user@host --stack <stack>
+  (see docs/deploying.md, "Remote Docker host over ssh").`;
 
 const DOCKER_DOWN = `Docker is installed but the daemon does not answer (docker info failed).
   Start it (Docker Desktop, or: sudo systemctl start docker) and make sure your user may use it
   (Linux: sudo usermod -aG docker $USER, then log in again). Then run npm run up again.`;
 
-/** The Docker host the stack's provider will use: stack config `docker:host`, else DOCKER_HOST, else the local socket. */
+/** The Docker host the stack's provider uses: stack config `docker:host`, else DOCKER_HOST, else the local socket. */
 export function dockerHost(stackFileText: string | undefined, env: NodeJS.ProcessEnv): string | undefined {
   if (stackFileText !== undefined) {
     const host = (YAML.parse(stackFileText) as { config?: Record<string, unknown> } | null)?.config?.["docker:host"];
@@ -73,7 +74,8 @@ function passphrase(ctx: Context, stack: string, create: boolean): string | unde
     // 32 random bytes: the passphrase only ever lives in this file, never on a command line.
     fs.writeFileSync(file, randomBytes(32).toString("base64url") + "\n", { mode: 0o600, flag: "wx" });
     ctx.out(
-      `Generated a passphrase for stack ${stack} in ${file} (mode 600). Back it up: without it the stack's secrets cannot be decrypted.\n`,
+      `Generated a passphrase for stack ${stack} in ${file} (mode 600). Back it up: without it the stack's secrets ` +
+        `cannot be decrypted.\n`,
     );
   }
   ctx.env.PULUMI_CONFIG_PASSPHRASE_FILE = file;
@@ -137,7 +139,8 @@ export function quickStart(argv: string[], ctx: Context): number {
     ctx.out(`Selected stack ${stack}${source ? `; passphrase from ${source}` : ""}\n`);
     if (!source && stackText?.includes("encryptionsalt:")) {
       ctx.out(
-        "This stack uses a passphrase: Pulumi will ask for it (or set PULUMI_CONFIG_PASSPHRASE / PULUMI_CONFIG_PASSPHRASE_FILE).\n",
+        "This stack uses a passphrase: Pulumi will ask for it " +
+          "(or set PULUMI_CONFIG_PASSPHRASE / PULUMI_CONFIG_PASSPHRASE_FILE).\n",
       );
     }
   } else {

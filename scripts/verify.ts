@@ -6,7 +6,8 @@
 import { parseArgs } from "node:util";
 import { verifyDeployment } from "./lib/verify";
 
-const USAGE = `Usage: npm run verify -- --url <apiExternalUrl> [--anon-key <jwt>] [--service-role-key <jwt>] [--timeout <seconds>]
+const USAGE = `Usage: npm run verify -- --url <apiExternalUrl> [--anon-key <jwt>] [--service-role-key <jwt>]
+                          [--timeout <seconds>]
 
 Fetches <url>/auth/v1/.well-known/jwks.json without an apikey, checks it is a JWKS of public signing keys (kid, alg,
 use "sig", no private member), then decodes each given role JWT, prints its header, role and expiry, and verifies its

@@ -66,7 +66,8 @@ describe("rejected before any resource is registered", () => {
     [
       "unknown state",
       () => ({ signingKeys: [{ name: "k1", state: "active" }] }),
-      'supabase-selfhosted:signingKeys[0].state: "active" is not a key state; allowed: standby, current, previous, revoked',
+      'supabase-selfhosted:signingKeys[0].state: "active" is not a key state; allowed: standby, current, previous, ' +
+        "revoked",
     ],
     [
       "no current key",
@@ -177,7 +178,8 @@ describe("rejected before any resource is registered", () => {
     [
       "image on latest",
       () => ({ signingKeys: K1, images: { auth: "supabase/gotrue:latest" } }),
-      'supabase-selfhosted:images.auth: must be pinned to a version tag or digest (not latest, not untagged), got "supabase/gotrue:latest"',
+      "supabase-selfhosted:images.auth: must be pinned to a version tag or digest (not latest, not untagged), got " +
+        '"supabase/gotrue:latest"',
     ],
     [
       "untagged image",
@@ -288,7 +290,8 @@ describe("guard rails, judged against the last applied update", () => {
       "removing the current key's entry",
       86_400,
       { signingKeys: [{ name: "k2", state: "current" }] },
-      'supabase-selfhosted:signingKeys ("k1", removed): is the key that signs every token issued so far; removing its entry deletes the key',
+      'supabase-selfhosted:signingKeys ("k1", removed): is the key that signs every token issued so far; removing ' +
+        "its entry deletes the key",
     ],
     [
       "revoking the current key while promoting",

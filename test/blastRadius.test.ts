@@ -56,13 +56,16 @@ describe.each([
     }
   });
 
-  it("recreates the containers that must learn about the change (auth and the verifiers; kong on promote/revoke)", () => {
-    expect(row(table, "S1 add standby", false).replaced).toEqual(["auth", "rest", "realtime", "storage"]);
-    expect(row(table, "S2 promote", false).replaced).toEqual(
-      options.studio ? ["auth", "storage", "studio", "kong"] : ["auth", "storage", "kong"],
-    );
-    expect(row(table, "S3 revoke", false).replaced).toEqual(["auth", "rest", "realtime", "storage", "kong"]);
-  });
+  it(
+    "recreates the containers that must learn about the change (auth and the verifiers; kong on " + "promote/revoke)",
+    () => {
+      expect(row(table, "S1 add standby", false).replaced).toEqual(["auth", "rest", "realtime", "storage"]);
+      expect(row(table, "S2 promote", false).replaced).toEqual(
+        options.studio ? ["auth", "storage", "studio", "kong"] : ["auth", "storage", "kong"],
+      );
+      expect(row(table, "S3 revoke", false).replaced).toEqual(["auth", "rest", "realtime", "storage", "kong"]);
+    },
+  );
 
   it("never recreates db or meta, and only ever because of their environment or uploaded files", () => {
     for (const r of table.rows) {

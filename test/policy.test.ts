@@ -115,12 +115,15 @@ describe("no-private-jwk-outside-auth", () => {
     expect(privateJwkMembers("plain-secret-value")).toEqual([]);
   });
 
-  it("treats the legacy HS256 oct key as the shared secret verifiers hold anyway, and any other oct key as private", () => {
-    expect(privateJwkMembers(JSON.stringify({ keys: [legacyOctJwk("s".repeat(40))] }))).toEqual([]);
-    expect(privateJwkMembers(JSON.stringify({ keys: [{ ...legacyOctJwk("s".repeat(40)), kid: "other" }] }))).toEqual([
-      "k",
-    ]);
-  });
+  it(
+    "treats the legacy HS256 oct key as the shared secret verifiers hold anyway, and any other " + "oct key as private",
+    () => {
+      expect(privateJwkMembers(JSON.stringify({ keys: [legacyOctJwk("s".repeat(40))] }))).toEqual([]);
+      expect(privateJwkMembers(JSON.stringify({ keys: [{ ...legacyOctJwk("s".repeat(40)), kid: "other" }] }))).toEqual([
+        "k",
+      ]);
+    },
+  );
 
   it("lets auth hold its signing key", async () => {
     const envs = [`GOTRUE_JWT_KEYS=${JSON.stringify([signing])}`];
@@ -130,7 +133,8 @@ describe("no-private-jwk-outside-auth", () => {
   it("reports a verifier whose JWKS holds a private key, naming the env entry and member", async () => {
     const envs = ["PGRST_DB_URI=postgres://x", `PGRST_JWT_SECRET=${JSON.stringify({ keys: [signing] })}`];
     expect(await violations(noPrivateJwkOutsideAuth, container("rest", { envs }))).toEqual([
-      "container rest: env PGRST_JWT_SECRET holds a private JWK (member d); only auth may hold private key material. Give verifiers the public JWKS (verifierJwks) instead.",
+      "container rest: env PGRST_JWT_SECRET holds a private JWK (member d); only auth may hold private key material. " +
+        "Give verifiers the public JWKS (verifierJwks) instead.",
     ]);
     const publicOnly = [`PGRST_JWT_SECRET=${JSON.stringify({ keys: [publicJwk(signing as never)] })}`];
     expect(await violations(noPrivateJwkOutsideAuth, container("rest", { envs: publicOnly }))).toEqual([]);
@@ -158,7 +162,8 @@ describe("kong-config-by-upload", () => {
 
   it("fails kong without the upload, with an empty upload, or without KONG_DECLARATIVE_CONFIG", async () => {
     expect(await violations(kongConfigByUpload, container("kong", { envs: env }))).toEqual([
-      `container kong: KONG_DECLARATIVE_CONFIG is ${path}, but no upload writes that file; add {file: "${path}", content: <kong.yml>} to uploads.`,
+      `container kong: KONG_DECLARATIVE_CONFIG is ${path}, but no upload writes that file; add {file: "${path}", ` +
+        `content: <kong.yml>} to uploads.`,
     ]);
     expect(await violations(kongConfigByUpload, container("kong", { envs: env, uploads: [{ file: path }] }))).toEqual([
       `container kong: the upload of ${path} has no content; render kong.yml into its content.`,

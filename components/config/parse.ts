@@ -246,7 +246,8 @@ function parseSigningKeys(raw: RawConfig, problems: Problems): SigningKeyConfig[
         } else if (kids.has(imported.kid)) {
           problems.add(
             `${at}.privateJwk`,
-            `has kid ${JSON.stringify(imported.kid)}, already used by key ${JSON.stringify(kids.get(imported.kid))}; kids must be unique`,
+            `has kid ${JSON.stringify(imported.kid)}, already used by key ${JSON.stringify(kids.get(imported.kid))}; ` +
+              `kids must be unique`,
           );
           ok = false;
         } else {
@@ -273,7 +274,8 @@ function parseSigningKeys(raw: RawConfig, problems: Problems): SigningKeyConfig[
     } else if (current.length > 1) {
       problems.add(
         "signingKeys",
-        `has ${current.length} keys with state current (${current.map((e) => e.name).join(", ")}); exactly one may be current, set the others to previous or standby`,
+        `has ${current.length} keys with state current (${current.map((e) => e.name).join(", ")}); exactly one may ` +
+          `be current, set the others to previous or standby`,
       );
     }
   }

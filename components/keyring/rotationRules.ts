@@ -18,7 +18,8 @@ export const REVOKE_GRACE_SECONDS = 15 * 60;
 
 /** How a user lifts the guard rails; repeated in every error so nobody has to look it up mid-incident. */
 export const OVERRIDE_HINT =
-  "For an emergency you can skip this check with `pulumi config set allowUnsafeRotation true` (turn it off again afterwards).";
+  "For an emergency you can skip this check with `pulumi config set allowUnsafeRotation true` (turn it off again " +
+  "afterwards).";
 
 /** What the guard knows about one configured key in the update being planned. */
 export interface KeyFacts {
@@ -130,10 +131,13 @@ export function expiryFindings(next: KeyFacts[], now: Date): { errors: string[];
   const left = current.expiresAt - Math.floor(now.getTime() / 1000);
   const at = new Date(current.expiresAt * 1000).toISOString();
   const fix =
-    "Rotate to a new key (add a standby key, wait jwksCacheSeconds, promote it), or change apiKeyLifetimeDays, which re-mints every key's anon and service_role JWTs (clients that hold the old JWT-style keys then need the new ones).";
+    "Rotate to a new key (add a standby key, wait jwksCacheSeconds, promote it), or change apiKeyLifetimeDays, which " +
+    "re-mints every key's anon and service_role JWTs (clients that hold the old JWT-style keys then need the new " +
+    "ones).";
   if (left <= 0) {
     errors.push(
-      `${where(current)}: the current key's anon and service_role JWTs expired at ${at}; the gateway rejects them and the sb_ API keys that map to them stop working. ${fix}`,
+      `${where(current)}: the current key's anon and service_role JWTs expired at ${at}; the gateway rejects them ` +
+        `and the sb_ API keys that map to them stop working. ${fix}`,
     );
   } else if (left < EXPIRY_WARNING_DAYS * 86_400) {
     warnings.push(
@@ -175,18 +179,29 @@ export function evaluateRotation(input: {
       const record = match(current);
       const replaced = before.has(current.name) && !record;
       if (!record) {
+        const how = replaced ? "replaces it with a new key (its algorithm or privateJwk changed)" : "creates it";
         problems.push(
-          `${where(current)}: becomes current in the same update that ${replaced ? "replaces it with a new key (its algorithm or privateJwk changed)" : "creates it"}, so no verifier or client cache knows its public key yet and tokens it signs would be rejected. Add it with state standby, run pulumi up, wait jwksCacheSeconds (${options.jwksCacheSeconds} s), then set it current. ${OVERRIDE_HINT}`,
+          `${where(current)}: becomes current in the same update that ${how}, ` +
+            `so no verifier or client cache knows its public key yet and tokens it signs would be rejected. Add it ` +
+            `with state standby, run pulumi up, wait jwksCacheSeconds (${options.jwksCacheSeconds} s), then set it ` +
+            `current. ${OVERRIDE_HINT}`,
         );
       } else if (record.state === "revoked" || record.publishedAt === undefined) {
         problems.push(
-          `${where(current)}: is revoked in the last applied update, so it is not in the published JWKS and verifiers no longer trust it. Set it to standby first, run pulumi up, wait jwksCacheSeconds (${options.jwksCacheSeconds} s), then set it current. ${OVERRIDE_HINT}`,
+          `${where(current)}: is revoked in the last applied update, so it is not in the published JWKS and ` +
+            `verifiers no longer trust it. Set it to standby first, run pulumi up, wait jwksCacheSeconds ` +
+            `(${options.jwksCacheSeconds} s), then set it current. ${OVERRIDE_HINT}`,
         );
       } else {
         const age = (now.getTime() - Date.parse(record.publishedAt)) / 1000;
         if (age < options.jwksCacheSeconds) {
           problems.push(
-            `${where(current)}: was published only ${Math.max(0, Math.floor(age))} s ago (at ${record.publishedAt}), but clients may cache the JWKS for jwksCacheSeconds (${options.jwksCacheSeconds} s), so tokens it signs could be rejected. Promote it after ${isoPlus(record.publishedAt, options.jwksCacheSeconds)} (in ${formatDuration(options.jwksCacheSeconds - age)}). ${OVERRIDE_HINT}`,
+            `${where(current)}: was published only ${Math.max(0, Math.floor(age))} s ago (at ${record.publishedAt}), ` +
+              `but clients may cache the JWKS for jwksCacheSeconds (${options.jwksCacheSeconds} s), so tokens ` +
+              `it signs ` +
+              `could be rejected. Promote it after ${isoPlus(record.publishedAt, options.jwksCacheSeconds)} ` +
+              `(in ${formatDuration(options.jwksCacheSeconds - age)}). ` +
+              `${OVERRIDE_HINT}`,
           );
         }
       }
@@ -208,14 +223,20 @@ export function evaluateRotation(input: {
       if (old.state === "current") {
         const only = trustedBefore.length === 1 ? "the only key verifiers trust and " : "";
         problems.push(
-          `${label}: is ${only}the key that signs every token issued so far; ${gone} in the same update signs every user out and breaks every anon and service_role JWT it signed. Promote another key first and set this one to previous, then revoke or remove it after jwtExpiry + ${formatDuration(REVOKE_GRACE_SECONDS)} (${options.jwtExpiry + REVOKE_GRACE_SECONDS} s). ${OVERRIDE_HINT}`,
+          `${label}: is ${only}the key that signs every token issued so far; ${gone} in the same update signs every ` +
+            `user out and breaks every anon and service_role JWT it signed. Promote another key first and set this ` +
+            `one to previous, then revoke or remove it after jwtExpiry + ${formatDuration(REVOKE_GRACE_SECONDS)} ` +
+            `(${options.jwtExpiry + REVOKE_GRACE_SECONDS} ` +
+            `s). ${OVERRIDE_HINT}`,
         );
       } else if (old.state === "previous" && old.retiredAt !== undefined) {
         const since = (now.getTime() - Date.parse(old.retiredAt)) / 1000;
         const wait = options.jwtExpiry + REVOKE_GRACE_SECONDS;
         if (since < wait) {
           problems.push(
-            `${label}: stopped signing only ${Math.max(0, Math.floor(since))} s ago (at ${old.retiredAt}); access tokens it signed stay valid for jwtExpiry (${options.jwtExpiry} s), so ${gone} now signs those users out. Do it after ${isoPlus(old.retiredAt, wait)} (in ${formatDuration(wait - since)}). ${OVERRIDE_HINT}`,
+            `${label}: stopped signing only ${Math.max(0, Math.floor(since))} s ago (at ${old.retiredAt}); access ` +
+              `tokens it signed stay valid for jwtExpiry (${options.jwtExpiry} s), so ${gone} now signs those users ` +
+              `out. Do it after ${isoPlus(old.retiredAt, wait)} (in ${formatDuration(wait - since)}). ${OVERRIDE_HINT}`,
           );
         }
       }
@@ -262,12 +283,17 @@ export function configWarnings(
   const warnings: string[] = [];
   if (config.legacyHs256 && config.jwtSecret === undefined) {
     warnings.push(
-      `${PROJECT}:legacyHs256 is true but no jwtSecret was imported: the generated secret never signed anything, so there are no HS256 tokens to keep accepting. Import the old deployment's secret (\`pulumi config set --secret jwtSecret <JWT_SECRET>\`) or set legacyHs256 to false.`,
+      `${PROJECT}:legacyHs256 is true but no jwtSecret was imported: the generated secret never signed anything, ` +
+        `so there are no HS256 tokens to keep accepting. Import the old deployment's secret (\`pulumi ` +
+        `config set --secret ` +
+        `jwtSecret <JWT_SECRET>\`) or set legacyHs256 to false.`,
     );
   }
   if (config.allowUnsafeRotation) {
     warnings.push(
-      `${PROJECT}:allowUnsafeRotation is true: the rotation guard rails are off, and a promotion, revocation or removal can sign users out. Set it back to false (\`pulumi config rm allowUnsafeRotation\`) after the emergency.`,
+      `${PROJECT}:allowUnsafeRotation is true: the rotation guard rails are off, and a promotion, ` +
+        `revocation or removal ` +
+        `can sign users out. Set it back to false (\`pulumi config rm allowUnsafeRotation\`) after the emergency.`,
     );
   }
   return warnings;

@@ -15,7 +15,9 @@ export const meta = defineService({
       "CMD",
       "node",
       "-e",
-      `require('http').get('http://localhost:${META_PORT}/health', (r) => { if (r.statusCode !== 200) throw new Error(String(r.statusCode)) })`,
+      `require('http').get('http://localhost:${META_PORT}/health', (r) => { if (r.statusCode !== ` +
+        `200) throw new Error(String(r.statusCode)) ` +
+        `})`,
     ],
     interval: "5s",
     timeout: "5s",

@@ -79,7 +79,7 @@ const isSecure = (value: unknown): boolean =>
   Object.keys(value).length === 1 &&
   "secure" in value;
 
-/** Replaces every `{secure: …}` with a placeholder, as the program would see a decrypted (but unknown to us) value. */
+/** Replaces every `{secure: …}` with a placeholder, as the program sees a decrypted (but unknown to us) value. */
 function withoutSecure(value: unknown): unknown {
   if (isSecure(value)) return SECURE_PLACEHOLDER;
   if (Array.isArray(value)) return value.map(withoutSecure);
@@ -155,13 +155,17 @@ function keyringSeq(doc: YAML.Document.Parsed, label: string): YAML.YAMLSeq {
   if (node === undefined) {
     throw new StackFileError(
       `${label} has no ${SIGNING_KEYS_KEY}; add one current key first, e.g.\n` +
-        `  pulumi config set --path 'signingKeys[0].name' k1 && pulumi config set --path 'signingKeys[0].state' current`,
+        `  pulumi config set --path 'signingKeys[0].name' k1 && pulumi config set --path 'signingKeys[0].state' ` +
+        `current`,
     );
   }
   if (YAML.isMap(node) && node.has("secure")) {
     throw new StackFileError(
-      `${label}: ${SIGNING_KEYS_KEY} is encrypted as one secret value, which this command cannot read or edit. Keep the ` +
-        `list in plain YAML and encrypt only each key's privateJwk (pulumi config set --secret --path 'signingKeys[i].privateJwk' …)`,
+      `${label}: ${SIGNING_KEYS_KEY} is encrypted as one secret value, which this command cannot ` +
+        `read or edit. Keep the ` +
+        `list in plain YAML and encrypt only each key's privateJwk (pulumi config set --secret --path ` +
+        `'signingKeys[i].privateJwk' ` +
+        `…)`,
     );
   }
   if (!YAML.isSeq(node)) {
@@ -269,7 +273,8 @@ export function applyKeyCommand(text: string, command: KeyCommand, label: string
   const before = parseStackFile(text, label);
   if (before.problems.length > 0 && !options.force) {
     throw new StackFileError(
-      `${label} is already not a valid configuration, so the change was not written; pulumi preview would stop with:\n` +
+      `${label} is already not a valid configuration, so the change was not written; pulumi preview ` +
+        `would stop with:\n` +
         `${before.problems.map((p) => `  - ${p}`).join("\n")}\n` +
         `Fix these first (npm run keys -- status shows them), or pass --force to make the change anyway.`,
     );
@@ -288,7 +293,8 @@ export function applyKeyCommand(text: string, command: KeyCommand, label: string
       }
       if (before.keys.some((k) => k.name === command.name)) {
         throw new StackFileError(
-          `${label} already has a key named ${JSON.stringify(command.name)}; names are identities, pick a new one (e.g. k${before.keys.length + 1})`,
+          `${label} already has a key named ${JSON.stringify(command.name)}; names are identities, pick a new one ` +
+            `(e.g. k${before.keys.length + 1})`,
         );
       }
       if (!ALGORITHMS.includes(command.algorithm)) {
@@ -307,7 +313,8 @@ export function applyKeyCommand(text: string, command: KeyCommand, label: string
         throw new StackFileError(`${key.name} is already the current key; nothing to promote`);
       if (key.state === "revoked") {
         throw new StackFileError(
-          `${key.name} is revoked and cannot be promoted directly: verifiers no longer trust it, so tokens it signed would be ` +
+          `${key.name} is revoked and cannot be promoted directly: verifiers no longer trust it, so tokens ` +
+            `it signed would be ` +
             `rejected. Make it standby first (npm run keys -- restore ${key.name}, or pulumi config set --path ` +
             `'signingKeys[${key.index}].state' standby), run ` +
             `pulumi up, wait for the JWKS caches, then promote it`,
@@ -330,13 +337,15 @@ export function applyKeyCommand(text: string, command: KeyCommand, label: string
       const key = findKey(before.keys, command.name, label);
       if (key.state === "current") {
         throw new StackFileError(
-          `${key.name} is the current key and cannot be revoked: every new token is signed with it. Add a standby key, ` +
+          `${key.name} is the current key and cannot be revoked: every new token is signed with it. Add ` +
+            `a standby key, ` +
             `promote it, and revoke ${key.name} once it is previous`,
         );
       }
       if (key.state === "revoked") throw new StackFileError(`${key.name} is already revoked`);
       setState(seq, key.index, "revoked");
-      changes.push(`${key.name}: ${key.state} → revoked (no longer trusted; kept in state, can be made standby again)`);
+      const kept = "no longer trusted; kept in state, can be made standby again";
+      changes.push(`${key.name}: ${key.state} → revoked (${kept})`);
       break;
     }
     case "restore": {
@@ -354,7 +363,8 @@ export function applyKeyCommand(text: string, command: KeyCommand, label: string
       const key = findKey(before.keys, command.name, label);
       if (key.state === "current") {
         throw new StackFileError(
-          `${key.name} is the current key and cannot be removed: promote another key first, then revoke or remove ${key.name}`,
+          `${key.name} is the current key and cannot be removed: promote another key first, then revoke or remove ` +
+            `${key.name}`,
         );
       }
       seq.items.splice(key.index, 1);
@@ -439,11 +449,14 @@ export function waitingRules(timing: RotationTiming): { beforePromote: string; b
   return {
     beforePromote:
       `Promote a standby key only after it has been published (its pulumi up finished) for at least ` +
-      `jwksCacheSeconds = ${timing.jwksCacheSeconds} s (${formatDuration(timing.jwksCacheSeconds)}): auth serves the JWKS with ` +
+      `jwksCacheSeconds = ${timing.jwksCacheSeconds} s (${formatDuration(timing.jwksCacheSeconds)}): ` +
+      `auth serves the JWKS with ` +
       `max-age=600 and client libraries may cache it another 10 minutes.`,
     beforeRevoke:
-      `Revoke (or remove) the previous key only after jwtExpiry + ${formatDuration(REVOKE_GRACE_SECONDS)} = ${timing.jwtExpiry + REVOKE_GRACE_SECONDS} s ` +
-      `(${formatDuration(timing.jwtExpiry + REVOKE_GRACE_SECONDS)}) have passed since the promotion, so every access token it ` +
+      `Revoke (or remove) the previous key only after jwtExpiry + ${formatDuration(REVOKE_GRACE_SECONDS)} ` +
+      `= ${timing.jwtExpiry + REVOKE_GRACE_SECONDS} s ` +
+      `(${formatDuration(timing.jwtExpiry + REVOKE_GRACE_SECONDS)}) have passed since the promotion, ` +
+      `so every access token it ` +
       `signed has expired and nobody is signed out.`,
   };
 }
@@ -457,14 +470,17 @@ export function nextSteps(command: KeyCommand, stack: string, timing: RotationTi
     case "add-standby":
     case "import":
       return [
-        `Next: ${preview} (expect auth, rest, realtime and storage to be recreated with the new public key), then ${up}.`,
+        `Next: ${preview} (expect auth, rest, realtime and storage to be recreated with the new public key), then ` +
+          `${up}.`,
         `Then wait: ${rules.beforePromote}`,
         `After that: npm run keys -- promote ${command.name} --stack ${stack}`,
       ];
     case "promote":
       return [
-        `Waiting rule: ${rules.beforePromote} If that time has not passed since the standby key was deployed, wait before running pulumi up.`,
-        `Next: ${preview}, then ${up}. New sessions get tokens from the new key; tokens of the previous key keep verifying.`,
+        `Waiting rule: ${rules.beforePromote} If that time has not passed since the standby key was deployed, wait ` +
+          `before running pulumi up.`,
+        `Next: ${preview}, then ${up}. New sessions get tokens from the new key; tokens of the previous key keep ` +
+          `verifying.`,
         `Later: ${rules.beforeRevoke}`,
       ];
     case "revoke":
@@ -481,7 +497,8 @@ export function nextSteps(command: KeyCommand, stack: string, timing: RotationTi
     case "remove":
       return [
         `Check first: ${rules.beforeRevoke}`,
-        `Next: ${preview} (it shows the key being deleted), then ${up}. A removed key cannot come back unless you import it again.`,
+        `Next: ${preview} (it shows the key being deleted), then ${up}. A removed key cannot come back unless you ` +
+          `import it again.`,
       ];
   }
 }

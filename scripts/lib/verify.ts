@@ -67,7 +67,8 @@ async function checkJwks(base: string, report: Report, timeoutMs: number): Promi
     response = await fetch(url, { headers: { accept: "application/json" }, signal: AbortSignal.timeout(timeoutMs) });
   } catch (error) {
     report.fail(
-      `could not reach ${url}: ${describeNetworkError(error)}. Is the stack deployed (pulumi up) and is the gateway's ` +
+      `could not reach ${url}: ${describeNetworkError(error)}. Is the stack deployed (pulumi up) ` +
+        `and is the gateway's ` +
         `port (gatewayHttpPort) reachable from here?`,
     );
     return undefined;
@@ -87,8 +88,8 @@ async function checkJwks(base: string, report: Report, timeoutMs: number): Promi
   }
   if (/html/i.test(type) || /^\s*</.test(body)) {
     report.fail(
-      `${url} returned HTML instead of JSON (${body.slice(0, 60).replace(/\s+/g, " ")}…): the URL probably points at ` +
-        `the dashboard or another web server, not the API gateway. Pass apiExternalUrl (stack output apiUrl)`,
+      `${url} returned HTML instead of JSON (${body.slice(0, 60).replace(/\s+/g, " ")}…): the URL probably ` +
+        `points at the dashboard or another web server, not the API gateway. Pass apiExternalUrl (stack output apiUrl)`,
     );
     return undefined;
   }
@@ -106,7 +107,8 @@ async function checkJwks(base: string, report: Report, timeoutMs: number): Promi
     !Array.isArray((parsed as { keys?: unknown }).keys)
   ) {
     report.fail(
-      `${url} returned JSON that is not a JWKS: expected an object {"keys": [...]}, got ${Array.isArray(parsed) ? "an array" : typeof parsed}`,
+      `${url} returned JSON that is not a JWKS: expected an object {"keys": [...]}, ` +
+        `got ${Array.isArray(parsed) ? "an array" : typeof parsed}`,
     );
     return undefined;
   }
@@ -116,7 +118,9 @@ async function checkJwks(base: string, report: Report, timeoutMs: number): Promi
   if (cache) report.info(`Cache-Control: ${cache}`);
   if (keys.length === 0) {
     report.fail(
-      "the JWKS has no keys: auth publishes none, so it has no asymmetric signing key (GOTRUE_JWT_KEYS unset or HS256 only)",
+      "the JWKS has no keys: auth publishes none, so it has no asymmetric signing key (GOTRUE_JWT_KEYS " +
+        "unset or HS256 " +
+        "only)",
     );
     return undefined;
   }
@@ -130,7 +134,8 @@ async function checkJwks(base: string, report: Report, timeoutMs: number): Promi
       if (hasPrivateMember(key)) {
         const members = [...PRIVATE_MEMBERS, ...(key.kty === "oct" ? ["k"] : [])].filter((m) => key[m] !== undefined);
         problems.push(
-          `contains private key material (${members.join(", ")}): anyone can now forge tokens, replace this key at once`,
+          `contains private key material (${members.join(", ")}): anyone can now forge tokens, replace this key at ` +
+            `once`,
         );
       }
       if (typeof key.kid !== "string" || key.kid === "")
@@ -200,7 +205,8 @@ async function checkToken(
   }
   if (typeof header.kid !== "string" || header.kid === "") {
     report.fail(
-      `${label} has no kid in its header${header.alg === "HS256" ? " (an HS256 token signed with the shared JWT secret, i.e. a legacy key)" : ""}: ` +
+      `${label} has no kid in its header` +
+        `${header.alg === "HS256" ? " (an HS256 token signed with the shared JWT secret, i.e. a legacy key)" : ""}: ` +
         `it cannot be checked against the public JWKS, and realtime rejects asymmetric tokens without a kid`,
     );
     return;
@@ -209,7 +215,8 @@ async function checkToken(
   const key = keys.find((k) => k.kid === header.kid);
   if (!key) {
     report.fail(
-      `${label} was signed with kid ${header.kid}, which the JWKS does not publish (published: ${keys.map((k) => k.kid).join(", ")}); ` +
+      `${label} was signed with kid ${header.kid}, which the JWKS does not publish ` +
+        `(published: ${keys.map((k) => k.kid).join(", ")}); ` +
         `the key was revoked or removed, or the token belongs to another deployment`,
     );
     return;
@@ -225,13 +232,15 @@ async function checkToken(
     });
   } catch (error) {
     report.fail(
-      `${label}'s signature does not verify with JWKS key ${key.kid} (${(error as Error).message}): the token was not signed by that key`,
+      `${label}'s signature does not verify with JWKS key ${key.kid} (${(error as Error).message}): the token was ` +
+        `not signed by that key`,
     );
     return;
   }
   if (ok)
     report.pass(
-      `${label}: role ${role}, signature verified with JWKS key ${key.kid} (${key.alg}), valid until ${iso(exp as number)}`,
+      `${label}: role ${role}, signature verified with JWKS key ${key.kid} (${key.alg}), valid until ` +
+        `${iso(exp as number)}`,
     );
 }
 

@@ -325,27 +325,30 @@ describe("imported legacy API keys (migration from HS256)", () => {
     expect(config.legacyApiKeys).toEqual({ anon, serviceRole: service });
   });
 
-  it("rejects them without legacy mode, without the secret, or when they don't match it, never echoing the key", async () => {
-    const anon = await sign({ role: "anon" });
-    rejectOnce({ ...ok, legacyAnonKey: anon }, /legacyAnonKey: is only used with legacyHs256: true/);
-    rejectOnce(
-      { ...ok, legacyHs256: "true", legacyAnonKey: anon },
-      /legacyAnonKey: needs the jwtSecret that signed it/,
-    );
-    const forged = await sign({ role: "anon" }, "some-other-secret-that-is-also-long-enough");
-    const message = rejectOnce(
-      { ...legacy, legacyAnonKey: forged },
-      /legacyAnonKey: is not signed by the imported jwtSecret/,
-    );
-    expect(message).not.toContain(forged);
-    rejectOnce(
-      { ...legacy, legacyServiceRoleKey: anon },
-      /legacyServiceRoleKey: has role "anon"; expected service_role/,
-    );
-    rejectOnce(
-      { ...legacy, legacyAnonKey: await sign({ role: "anon" }, secret, "HS512") },
-      /legacyAnonKey: must be an HS256 JWT, got alg "HS512"/,
-    );
-    rejectOnce({ ...legacy, legacyAnonKey: "not-a-jwt" }, /legacyAnonKey: must be the HS256 deployment's JWT/);
-  });
+  it(
+    "rejects them without legacy mode, without the secret, or when they don't match it, never echoing " + "the key",
+    async () => {
+      const anon = await sign({ role: "anon" });
+      rejectOnce({ ...ok, legacyAnonKey: anon }, /legacyAnonKey: is only used with legacyHs256: true/);
+      rejectOnce(
+        { ...ok, legacyHs256: "true", legacyAnonKey: anon },
+        /legacyAnonKey: needs the jwtSecret that signed it/,
+      );
+      const forged = await sign({ role: "anon" }, "some-other-secret-that-is-also-long-enough");
+      const message = rejectOnce(
+        { ...legacy, legacyAnonKey: forged },
+        /legacyAnonKey: is not signed by the imported jwtSecret/,
+      );
+      expect(message).not.toContain(forged);
+      rejectOnce(
+        { ...legacy, legacyServiceRoleKey: anon },
+        /legacyServiceRoleKey: has role "anon"; expected service_role/,
+      );
+      rejectOnce(
+        { ...legacy, legacyAnonKey: await sign({ role: "anon" }, secret, "HS512") },
+        /legacyAnonKey: must be an HS256 JWT, got alg "HS512"/,
+      );
+      rejectOnce({ ...legacy, legacyAnonKey: "not-a-jwt" }, /legacyAnonKey: must be the HS256 deployment's JWT/);
+    },
+  );
 });

@@ -233,45 +233,49 @@ describe("RotationGuard under the stateful MockEngine", () => {
     expect(again.registered.find((r) => r.name === "t-guard")?.operation).toBe("same");
   });
 
-  it("fails a too-early promotion with the engine's wording, commits nothing, and accepts it once the cache time has passed", async () => {
-    const engine = new MockEngine();
-    engine.secondsBetweenRuns = 0;
-    await engine.run({}, program([["k1", "current"]]));
-    await engine.run(
-      {},
-      program([
-        ["k1", "current"],
-        ["k2", "standby"],
-      ]),
-    );
-    const before = snapshot(engine);
-    const failed = engine.run(
-      {},
-      program([
-        ["k1", "previous"],
-        ["k2", "current"],
-      ]),
-    );
-    await expect(failed).rejects.toThrow(
-      /RotationGuard resource 't-guard' has a problem: supabase-selfhosted:signingKeys\[1\] \("k2"\): was published only 0 s ago/,
-    );
-    expect(snapshot(engine)).toBe(before);
+  it(
+    "fails a too-early promotion with the engine's wording, commits nothing, and accepts it once " +
+      "the cache time has passed",
+    async () => {
+      const engine = new MockEngine();
+      engine.secondsBetweenRuns = 0;
+      await engine.run({}, program([["k1", "current"]]));
+      await engine.run(
+        {},
+        program([
+          ["k1", "current"],
+          ["k2", "standby"],
+        ]),
+      );
+      const before = snapshot(engine);
+      const failed = engine.run(
+        {},
+        program([
+          ["k1", "previous"],
+          ["k2", "current"],
+        ]),
+      );
+      await expect(failed).rejects.toThrow(
+        /RotationGuard resource 't-guard' has a problem: supabase-selfhosted:signingKeys\[1\] \("k2"\): was published only 0 s ago/,
+      );
+      expect(snapshot(engine)).toBe(before);
 
-    engine.clock = new Date(engine.clock.getTime() + 1200 * 1000);
-    const { registered } = await engine.run(
-      {},
-      program([
-        ["k1", "previous"],
-        ["k2", "current"],
-      ]),
-    );
-    expect(registered.find((r) => r.name === "t-guard")?.operation).toBe("update");
-    const ring = engine.stack.get("t-guard")!.inputs.ring as Array<Record<string, unknown>>;
-    expect(ring.find((r) => r.name === "k1")).toMatchObject({
-      state: "previous",
-      retiredAt: engine.clock.toISOString(),
-    });
-  });
+      engine.clock = new Date(engine.clock.getTime() + 1200 * 1000);
+      const { registered } = await engine.run(
+        {},
+        program([
+          ["k1", "previous"],
+          ["k2", "current"],
+        ]),
+      );
+      expect(registered.find((r) => r.name === "t-guard")?.operation).toBe("update");
+      const ring = engine.stack.get("t-guard")!.inputs.ring as Array<Record<string, unknown>>;
+      expect(ring.find((r) => r.name === "k1")).toMatchObject({
+        state: "previous",
+        retiredAt: engine.clock.toISOString(),
+      });
+    },
+  );
 
   it("keeps no key material in its state, even for an imported key", async () => {
     const { SigningKeyring } = await import("../../components/keyring/signingKeyring.js");

@@ -205,7 +205,9 @@ describe("retiring the key that signs", () => {
     ]);
     const error = last(verdicts).errors.join("\n");
     expect(error).toContain(
-      'signingKeys[1] ("k2"): is the only key verifiers trust and the key that signs every token issued so far; revoking it',
+      'signingKeys[1] ("k2"): is the only key verifiers trust and the key that signs every token ' +
+        "issued so far; revoking " +
+        "it",
     );
     expect(error).toContain('signingKeys[0] ("k1"): is revoked in the last applied update');
   });
@@ -238,7 +240,9 @@ describe("retiring the key that signs", () => {
     ];
     const revoked = updates([...base, [2000 + 3600, ring(["k1", "revoked"], ["k2", "current"])]]);
     expect(last(revoked).errors.join("\n")).toContain(
-      'signingKeys[0] ("k1"): stopped signing only 3600 s ago (at 2026-05-01T12:33:20.000Z); access tokens it signed stay valid for jwtExpiry (3600 s), so revoking it now signs those users out. Do it after 2026-05-01T13:48:20.000Z (in 15 min)',
+      'signingKeys[0] ("k1"): stopped signing only 3600 s ago (at 2026-05-01T12:33:20.000Z); access tokens it signed ' +
+        "stay valid for jwtExpiry (3600 s), so revoking it now signs those users out. Do it after 2026-05-01T13:48:20.000Z " +
+        "(in 15 min)",
     );
     const removed = updates([...base, [2000 + 60, ring(["k2", "current"])]]);
     expect(last(removed).errors.join("\n")).toContain('("k1", removed): stopped signing only 60 s ago');

@@ -193,7 +193,8 @@ describe("lifecycle commands", () => {
 
   it("keeps a file written with unindented lists unindented", () => {
     const flat =
-      "config:\n  supabase-selfhosted:signingKeys:\n  - name: k1\n    state: current\n  supabase-selfhosted:jwtExpiry: 3600\n";
+      "config:\n  supabase-selfhosted:signingKeys:\n  - name: k1\n    state: current\n  supabase-selfhosted:jwtExpiry: " +
+      "3600\n";
     const edit = applyKeyCommand(flat, { kind: "add-standby", name: "k2", algorithm: "ES256" }, LABEL);
     expect(insertedLines(flat, edit.text)).toEqual(["  - name: k2", "    state: standby", "    algorithm: ES256"]);
   });

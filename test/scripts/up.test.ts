@@ -116,27 +116,30 @@ beforeAll(async () => {
 afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 
 describe("npm run up", () => {
-  it("on a fresh machine: logs in to a local file backend, creates dev with a generated passphrase, runs pulumi up", () => {
-    expect(fresh.stderr).toBe("");
-    expect(fresh.code).toBe(0);
-    const backend = path.join(fresh.project, ".pulumi-state");
-    const passphraseFile = path.join(backend, "dev.passphrase");
-    expect(fresh.calls).toEqual([
-      "docker info | passphrase_file=",
-      "pulumi whoami | passphrase_file=",
-      `pulumi login file://${backend} | passphrase_file=`,
-      "pulumi stack select dev | passphrase_file=",
-      `pulumi stack init dev --secrets-provider passphrase | passphrase_file=${passphraseFile}`,
-      `pulumi up --stack dev --yes | passphrase_file=${passphraseFile}`,
-    ]);
-    // The passphrase is random, readable only by the user, and never on a command line.
-    const passphrase = fs.readFileSync(passphraseFile, "utf8").trim();
-    expect(passphrase).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    expect(fs.statSync(passphraseFile).mode & 0o777).toBe(0o600);
-    expect(fresh.calls.join("\n")).not.toContain(passphrase);
-    expect(fresh.stdout).toContain("Back it up");
-    expect(fresh.stdout).toContain("npm run verify -- --url");
-  });
+  it(
+    "on a fresh machine: logs in to a local file backend, creates dev with a generated passphrase, " + "runs pulumi up",
+    () => {
+      expect(fresh.stderr).toBe("");
+      expect(fresh.code).toBe(0);
+      const backend = path.join(fresh.project, ".pulumi-state");
+      const passphraseFile = path.join(backend, "dev.passphrase");
+      expect(fresh.calls).toEqual([
+        "docker info | passphrase_file=",
+        "pulumi whoami | passphrase_file=",
+        `pulumi login file://${backend} | passphrase_file=`,
+        "pulumi stack select dev | passphrase_file=",
+        `pulumi stack init dev --secrets-provider passphrase | passphrase_file=${passphraseFile}`,
+        `pulumi up --stack dev --yes | passphrase_file=${passphraseFile}`,
+      ]);
+      // The passphrase is random, readable only by the user, and never on a command line.
+      const passphrase = fs.readFileSync(passphraseFile, "utf8").trim();
+      expect(passphrase).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      expect(fs.statSync(passphraseFile).mode & 0o777).toBe(0o600);
+      expect(fresh.calls.join("\n")).not.toContain(passphrase);
+      expect(fresh.stdout).toContain("Back it up");
+      expect(fresh.stdout).toContain("npm run verify -- --url");
+    },
+  );
 
   it("with a backend, a stack and your own passphrase: only selects and runs up", () => {
     expect(existing.code).toBe(0);

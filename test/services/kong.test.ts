@@ -204,27 +204,31 @@ describe("kong.yml document", () => {
     expect(plugin(service(doc, "meta"), "acl")?.config.allow).toEqual(["admin"]);
   });
 
-  it("opens nothing else: every route without key-auth is an open auth endpoint, storage, blocked, or the dashboard", () => {
-    const doc = loaded();
-    const withoutKeyAuth = doc.services.filter((s) => !plugin(s, "key-auth"));
-    for (const svc of withoutKeyAuth) {
-      const names = svc.plugins.map((p) => p.name);
-      if (svc.name.startsWith("auth-v1-open")) expect(names, svc.name).toEqual(["cors"]);
-      else if (svc.name === "storage-v1") expect(names).toEqual(["cors", "request-transformer", "post-function"]);
-      else if (svc.name === "dashboard") expect(names).toEqual(["cors", "basic-auth"]);
-      else expect(plugin(svc, "request-termination")?.config.status_code, svc.name).toBe(403);
-    }
-    expect(withoutKeyAuth.map((s) => s.name).filter((n) => n.startsWith("auth-v1-open"))).toEqual([
-      "auth-v1-open",
-      "auth-v1-open-callback",
-      "auth-v1-open-authorize",
-      "auth-v1-open-sso-acs",
-      "auth-v1-open-sso-metadata",
-      "auth-v1-open-jwks",
-    ]);
-    expect(routeFor(doc, "/realtime/v1/api/tenants")!.plugins.map((p) => p.name)).toEqual(["request-termination"]);
-    expect(routeFor(doc, "/api/mcp")!.plugins.map((p) => p.name)).toEqual(["request-termination"]);
-  });
+  it(
+    "opens nothing else: every route without key-auth is an open auth endpoint, storage, blocked, " +
+      "or the dashboard",
+    () => {
+      const doc = loaded();
+      const withoutKeyAuth = doc.services.filter((s) => !plugin(s, "key-auth"));
+      for (const svc of withoutKeyAuth) {
+        const names = svc.plugins.map((p) => p.name);
+        if (svc.name.startsWith("auth-v1-open")) expect(names, svc.name).toEqual(["cors"]);
+        else if (svc.name === "storage-v1") expect(names).toEqual(["cors", "request-transformer", "post-function"]);
+        else if (svc.name === "dashboard") expect(names).toEqual(["cors", "basic-auth"]);
+        else expect(plugin(svc, "request-termination")?.config.status_code, svc.name).toBe(403);
+      }
+      expect(withoutKeyAuth.map((s) => s.name).filter((n) => n.startsWith("auth-v1-open"))).toEqual([
+        "auth-v1-open",
+        "auth-v1-open-callback",
+        "auth-v1-open-authorize",
+        "auth-v1-open-sso-acs",
+        "auth-v1-open-sso-metadata",
+        "auth-v1-open-jwks",
+      ]);
+      expect(routeFor(doc, "/realtime/v1/api/tenants")!.plugins.map((p) => p.name)).toEqual(["request-termination"]);
+      expect(routeFor(doc, "/api/mcp")!.plugins.map((p) => p.name)).toEqual(["request-termination"]);
+    },
+  );
 
   it("puts the dashboard behind basic-auth with the configured credentials", () => {
     const doc = loaded();
@@ -250,18 +254,22 @@ describe("kong.yml document", () => {
 });
 
 describe("kong.yml consumers", () => {
-  it("give anon the publishable key and every accepted anon JWT, service_role the secret key and its JWTs, nothing else", () => {
-    const doc = loaded();
-    const keys = (username: string) =>
-      doc.consumers.find((c) => c.username === username)?.keyauth_credentials?.map((c) => c.key);
-    expect(keys("anon")).toEqual([fx.input.publishableKey, ...fx.input.gatewayTokens.anon]);
-    expect(keys("service_role")).toEqual([fx.input.secretKey, ...fx.input.gatewayTokens.serviceRole]);
-    expect(keys("DASHBOARD")).toBeUndefined();
-    expect(doc.acls).toEqual([
-      { consumer: "anon", group: "anon" },
-      { consumer: "service_role", group: "admin" },
-    ]);
-  });
+  it(
+    "give anon the publishable key and every accepted anon JWT, service_role the secret key and " +
+      "its JWTs, nothing else",
+    () => {
+      const doc = loaded();
+      const keys = (username: string) =>
+        doc.consumers.find((c) => c.username === username)?.keyauth_credentials?.map((c) => c.key);
+      expect(keys("anon")).toEqual([fx.input.publishableKey, ...fx.input.gatewayTokens.anon]);
+      expect(keys("service_role")).toEqual([fx.input.secretKey, ...fx.input.gatewayTokens.serviceRole]);
+      expect(keys("DASHBOARD")).toBeUndefined();
+      expect(doc.acls).toEqual([
+        { consumer: "anon", group: "anon" },
+        { consumer: "service_role", group: "admin" },
+      ]);
+    },
+  );
 
   it("lists a token once even when the caller repeats it", () => {
     const anon = [fx.current.anonKey, fx.current.anonKey, fx.legacy.anonKey];

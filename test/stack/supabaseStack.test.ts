@@ -113,31 +113,34 @@ describe("SupabaseStack mid-rotation (k1 previous, k2 current, k3 standby RS256)
     for (const i of images) expect(i.inputs.keepLocally).toBe(true);
   });
 
-  it("runs every container from its image's id, named supabase-<role>, on the network, restarting unless stopped", () => {
-    const { containers, registered, options } = run;
-    expect([...containers.keys()].sort()).toEqual([...SERVICE_ROLES].sort());
-    const stackUrn = options.get("supabase-auth")!.parent;
-    expect(stackUrn).toMatch(/SupabaseStack::supabase$/);
-    for (const [role, c] of containers) {
-      const image = registered.find((r) => r.type === IMAGE && r.name === `supabase-image-${role}`)!;
-      expect(c.inputs.image, role).toBe(image.state.imageId);
-      expect(c.inputs.name).toBe(`supabase-${role}`);
-      expect(c.inputs.restart).toBe("unless-stopped");
-      expect((c.inputs.networksAdvanced as Array<{ name: string }>)[0].name).toBe("supabase-network");
-      const registration = options.get(c.name)!;
-      expect(registration.parent).toBe(stackUrn);
-      expect(registration.replaceOnChanges).toEqual(["healthcheck"]);
-      expect((c.inputs.healthcheck as { tests: string[] }).tests.length).toBeGreaterThan(1);
-    }
-    const aliases = (role: ServiceRole) =>
-      (containers.get(role)!.inputs.networksAdvanced as Array<{ aliases: string[] }>)[0].aliases;
-    expect(aliases("realtime")).toContain(REALTIME_HOST);
-    for (const role of ["db", "auth", "rest", "storage", "kong", "meta", "studio"] as const)
-      expect(aliases(role)).toContain(role);
-    expect(containers.get("kong")!.inputs.ports).toEqual([{ internal: 8000, external: 8123 }]);
-    for (const role of SERVICE_ROLES.filter((r) => r !== "kong"))
-      expect(containers.get(role)!.inputs.ports, role).toBeUndefined();
-  });
+  it(
+    "runs every container from its image's id, named supabase-<role>, on the network, restarting " + "unless stopped",
+    () => {
+      const { containers, registered, options } = run;
+      expect([...containers.keys()].sort()).toEqual([...SERVICE_ROLES].sort());
+      const stackUrn = options.get("supabase-auth")!.parent;
+      expect(stackUrn).toMatch(/SupabaseStack::supabase$/);
+      for (const [role, c] of containers) {
+        const image = registered.find((r) => r.type === IMAGE && r.name === `supabase-image-${role}`)!;
+        expect(c.inputs.image, role).toBe(image.state.imageId);
+        expect(c.inputs.name).toBe(`supabase-${role}`);
+        expect(c.inputs.restart).toBe("unless-stopped");
+        expect((c.inputs.networksAdvanced as Array<{ name: string }>)[0].name).toBe("supabase-network");
+        const registration = options.get(c.name)!;
+        expect(registration.parent).toBe(stackUrn);
+        expect(registration.replaceOnChanges).toEqual(["healthcheck"]);
+        expect((c.inputs.healthcheck as { tests: string[] }).tests.length).toBeGreaterThan(1);
+      }
+      const aliases = (role: ServiceRole) =>
+        (containers.get(role)!.inputs.networksAdvanced as Array<{ aliases: string[] }>)[0].aliases;
+      expect(aliases("realtime")).toContain(REALTIME_HOST);
+      for (const role of ["db", "auth", "rest", "storage", "kong", "meta", "studio"] as const)
+        expect(aliases(role)).toContain(role);
+      expect(containers.get("kong")!.inputs.ports).toEqual([{ internal: 8000, external: 8123 }]);
+      for (const role of SERVICE_ROLES.filter((r) => r !== "kong"))
+        expect(containers.get(role)!.inputs.ports, role).toBeUndefined();
+    },
+  );
 
   it("mounts db data, the pgsodium key and storage files from the named volumes", () => {
     const mounts = (role: ServiceRole) => containers(role).inputs.volumes;
@@ -163,37 +166,40 @@ describe("SupabaseStack mid-rotation (k1 previous, k2 current, k3 standby RS256)
       expect(deps("kong"), role).toContain(urn(role));
   });
 
-  it("gives each service its keys in the shape it parses: one signer in auth, public JWKS objects to the verifiers", async () => {
-    const { containers, result } = run;
-    const currentKid = await valueOf(result.keyring.currentKid);
-    const auth = envOf(containers.get("auth")!);
-    const authKeys = JSON.parse(auth.GOTRUE_JWT_KEYS) as Jwk[];
-    expect(Array.isArray(authKeys)).toBe(true);
-    const signers = authKeys.filter((k) => (k.key_ops as string[]).includes("sign"));
-    expect(signers.map((k) => k.kid)).toEqual([currentKid]);
-    expect(signers[0].d).toBeDefined();
-    expect(auth.GOTRUE_JWT_VALID_METHODS).toBe("ES256,RS256");
-    expect(auth.GOTRUE_JWT_VALIDMETHODS).toBe("ES256,RS256");
-    const anonKey = await valueOf(result.keyring.anonKey);
-    for (const [role, key] of [
-      ["rest", "PGRST_JWT_SECRET"],
-      ["realtime", "API_JWT_JWKS"],
-      ["storage", "JWT_JWKS"],
-    ] as const) {
-      const jwks = JSON.parse(envOf(containers.get(role)!)[key]);
-      expect(Array.isArray(jwks), role).toBe(false);
-      expect(jwks.keys).toHaveLength(3);
-      for (const k of jwks.keys as Jwk[]) expect(hasPrivateMember(k), `${role} ${k.kid}`).toBe(false);
-      await expect(verifyWithJwks(anonKey, jwks)).resolves.toBeTruthy();
-    }
-    const jwtSecret = await valueOf(result.keyring.jwtSecret);
-    expect(envOf(containers.get("rest")!).PGRST_APP_SETTINGS_JWT_SECRET).toBe(jwtSecret);
-    for (const key of ["API_JWT_SECRET", "METRICS_JWT_SECRET"])
-      expect(envOf(containers.get("realtime")!)[key]).toBe(jwtSecret);
-    expect(envOf(containers.get("storage")!).AUTH_JWT_SECRET).toBe(jwtSecret);
-    expect(envOf(containers.get("storage")!).ANON_KEY).toBe(anonKey);
-    expect(envOf(containers.get("studio")!).SUPABASE_ANON_KEY).toBe(anonKey);
-  });
+  it(
+    "gives each service its keys in the shape it parses: one signer in auth, public JWKS objects " + "to the verifiers",
+    async () => {
+      const { containers, result } = run;
+      const currentKid = await valueOf(result.keyring.currentKid);
+      const auth = envOf(containers.get("auth")!);
+      const authKeys = JSON.parse(auth.GOTRUE_JWT_KEYS) as Jwk[];
+      expect(Array.isArray(authKeys)).toBe(true);
+      const signers = authKeys.filter((k) => (k.key_ops as string[]).includes("sign"));
+      expect(signers.map((k) => k.kid)).toEqual([currentKid]);
+      expect(signers[0].d).toBeDefined();
+      expect(auth.GOTRUE_JWT_VALID_METHODS).toBe("ES256,RS256");
+      expect(auth.GOTRUE_JWT_VALIDMETHODS).toBe("ES256,RS256");
+      const anonKey = await valueOf(result.keyring.anonKey);
+      for (const [role, key] of [
+        ["rest", "PGRST_JWT_SECRET"],
+        ["realtime", "API_JWT_JWKS"],
+        ["storage", "JWT_JWKS"],
+      ] as const) {
+        const jwks = JSON.parse(envOf(containers.get(role)!)[key]);
+        expect(Array.isArray(jwks), role).toBe(false);
+        expect(jwks.keys).toHaveLength(3);
+        for (const k of jwks.keys as Jwk[]) expect(hasPrivateMember(k), `${role} ${k.kid}`).toBe(false);
+        await expect(verifyWithJwks(anonKey, jwks)).resolves.toBeTruthy();
+      }
+      const jwtSecret = await valueOf(result.keyring.jwtSecret);
+      expect(envOf(containers.get("rest")!).PGRST_APP_SETTINGS_JWT_SECRET).toBe(jwtSecret);
+      for (const key of ["API_JWT_SECRET", "METRICS_JWT_SECRET"])
+        expect(envOf(containers.get("realtime")!)[key]).toBe(jwtSecret);
+      expect(envOf(containers.get("storage")!).AUTH_JWT_SECRET).toBe(jwtSecret);
+      expect(envOf(containers.get("storage")!).ANON_KEY).toBe(anonKey);
+      expect(envOf(containers.get("studio")!).SUPABASE_ANON_KEY).toBe(anonKey);
+    },
+  );
 
   it("lets no container but auth hold private key material, in its env or its files", () => {
     const material = privateMaterial(run);

@@ -13,7 +13,8 @@ export const SERVICE_DB_ROLES = [
   "authenticator", // rest
   "supabase_auth_admin", // auth
   "supabase_storage_admin", // storage
-  "supabase_functions_admin", // unused here (no edge functions); given a password so it is not left at the image default
+  // Unused here (no edge functions); given a password so it is not left at the image default.
+  "supabase_functions_admin",
   "pgbouncer", // unused here (no pooler); same reason
 ] as const;
 export type ServiceDbRole = (typeof SERVICE_DB_ROLES)[number];
