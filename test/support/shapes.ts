@@ -6,7 +6,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { create } from "../../scripts/lib/engine/resources";
 import { runUnderMocks, type RunOptions } from "../../scripts/lib/engine/run";
-import { secretInputNames, unwrapSecrets, type RegisteredOptions } from "../../scripts/lib/engine/sdk";
+import { providerInputs, secretInputNames, type RegisteredOptions } from "../../scripts/lib/engine/sdk";
 
 /** A resource as one run declared it. */
 export interface Declared {
@@ -31,8 +31,7 @@ export class ShapeMocks implements pulumi.runtime.Mocks {
   private readonly now = new Date();
 
   async newResource(args: pulumi.runtime.MockResourceArgs): Promise<{ id: string; state: Record<string, unknown> }> {
-    const inputs = unwrapSecrets(args.inputs) as Record<string, unknown>;
-    delete inputs.__provider; // the serialized provider text: not part of any resource's shape
+    const inputs = providerInputs(args.inputs);
     const { id, state, inputs: checked } = await create(args, inputs, this.now);
     this.declared.push({
       type: args.type,

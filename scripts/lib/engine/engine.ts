@@ -10,7 +10,7 @@ import { rotationGuardProvider } from "../../../components/keyring/rotationGuard
 import { signingKeyProvider } from "../../../components/keyring/signingKey";
 import { checkGuard, create, dockerState, TYPES, type Created } from "./resources";
 import { runUnderMocks, type RunOptions } from "./run";
-import { secretInputNames, unwrapSecrets, type RegisteredOptions } from "./sdk";
+import { providerInputs, secretInputNames, type RegisteredOptions } from "./sdk";
 
 /** One resource as the simulated engine keeps it. */
 export interface StoredResource {
@@ -46,8 +46,7 @@ export class MockEngine implements pulumi.runtime.Mocks {
   private runs = 0;
 
   async newResource(args: pulumi.runtime.MockResourceArgs): Promise<{ id: string; state: Record<string, unknown> }> {
-    const inputs = unwrapSecrets(args.inputs) as Record<string, unknown>;
-    delete inputs.__provider; // the serialized provider text: not part of any resource's identity here
+    const inputs = providerInputs(args.inputs);
     const previous = this.stack.get(args.name);
     const {
       id,

@@ -56,6 +56,15 @@ export function unwrapSecrets(value: unknown): unknown {
   return value;
 }
 
+/**
+ * A registration's inputs as a provider receives them: plain values, without the serialized provider text that
+ * dynamic resources carry (`__provider`, not part of any resource's identity here).
+ */
+export function providerInputs(inputs: Record<string, unknown>): Record<string, unknown> {
+  const { __provider: _provider, ...plain } = unwrapSecrets(inputs) as Record<string, unknown>;
+  return plain;
+}
+
 /** Names of the top-level inputs that reached the engine as secrets, e.g. `["envs", "uploads"]`. */
 export function secretInputNames(inputs: Record<string, unknown>): string[] {
   return Object.entries(inputs)
