@@ -38,6 +38,7 @@ export function serviceUrl(role: string): string {
 }
 
 /** The services that run with these settings, in start order (`studio: false` drops studio and meta). */
-export function runningServices(settings: StackSettings): ServiceModule[] {
-  return SERVICES.filter((service) => (service as ServiceModule).runs?.(settings) ?? true) as ServiceModule[];
+export function runningServices(settings: StackSettings): ServiceModule<ServiceRole>[] {
+  const all: readonly ServiceModule<ServiceRole>[] = SERVICES;
+  return all.filter((service) => service.runs?.(settings) ?? true);
 }

@@ -73,7 +73,7 @@ export class SupabaseStack extends pulumi.ComponentResource {
     this.uploads = {};
     this.containers = {};
     for (const service of services) {
-      const role = service.role as ServiceRole;
+      const role = service.role;
       const envs = build(service.env, config, keyring, secrets).apply(toEnvList);
       // The whole list is one secret when any entry is: Docker takes it as a single value.
       this.envs[role] = service.secretEnv ? asSecret(envs) : envs;
@@ -117,11 +117,11 @@ export class SupabaseStack extends pulumi.ComponentResource {
   /** One service's container; its `envs` and `uploads` must be set already, and those of its dependencies. */
   private declareContainer(
     name: string,
-    service: ServiceModule,
+    service: ServiceModule<ServiceRole>,
     config: StackSettings,
-    services: ServiceModule[],
+    services: ServiceModule<ServiceRole>[],
   ): docker.Container {
-    const role = service.role as ServiceRole;
+    const role = service.role;
     const running = services.map((s) => s.role);
     const dependsOn = service.dependsOn(running).map((dependency) => {
       const container = this.containers[dependency as ServiceRole];
