@@ -1,15 +1,15 @@
 /**
  * What the deployment should look like at a lifecycle step, from the program's own claims: the blast-radius
- * prediction of the stateful mock engine (test/support/lifecycle.ts), the README's table, and the keyring facts
+ * prediction of the stateful mock engine (scripts/lib/blastRadius.ts), the README's table, and the keyring facts
  * every container's environment and kong.yml must show.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
-import type { Algorithm } from "../../components/config";
-import { hasPrivateMember, type Jwk, type Jwks } from "../../components/jwks";
-import { SERVICE_ROLES, type ServiceRole } from "../../components/services";
-import { measureBlastRadius } from "../../test/support/lifecycle";
+import type { Algorithm } from "../../components/keyring/algorithms";
+import { hasPrivateMember, type Jwk, type Jwks } from "../../components/keyring/model";
+import { SERVICE_ROLES, type ServiceRole } from "../../components/services/index";
+import { measureBlastRadius } from "../../scripts/lib/blastRadius";
 
 /** The lifecycle steps, in order, as the mock engine and the README name them. */
 export const STEP_LABELS = ["S0 create", "S1 add standby", "S2 promote", "S3 revoke"] as const;

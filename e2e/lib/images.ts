@@ -7,7 +7,7 @@
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { IMAGE_DEFAULTS, type ImageKey } from "../../components/images";
+import { IMAGE_DEFAULTS, type ImageKey } from "../../components/services/images";
 import { dockerEnv } from "./dockerd";
 import { run, works } from "./proc";
 
