@@ -128,6 +128,8 @@ export class SupabaseStack extends pulumi.ComponentResource {
       if (!container) throw new Error(`${role} depends on ${dependency}, which does not start before it`);
       return container;
     });
+    const image = this.images[service.image];
+    if (!image) throw new Error(`no image declared for ${role}`);
     const uploads = this.uploads[role];
     const ports = service.publishedPorts?.(config);
     const wait = service.healthyBeforeDependants;
@@ -135,7 +137,7 @@ export class SupabaseStack extends pulumi.ComponentResource {
       `${name}-${role}`,
       {
         name: dockerName(role),
-        image: this.images[service.image]!.imageId,
+        image: image.imageId,
         envs: this.envs[role],
         ...(uploads ? { uploads } : {}),
         ...(service.command ? { command: [...service.command] } : {}),
