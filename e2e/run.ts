@@ -18,7 +18,7 @@ import { run } from "./lib/proc";
 import { Recorder, writeReport } from "./lib/report";
 import { cacheRoot, obtainToolchain, type Toolchain } from "./lib/toolchain";
 import { runLegacyMigration, runLifecycle } from "./lib/lifecycle";
-import { ALGORITHMS, type Algorithm } from "../components/config";
+import { ALGORITHMS, type Algorithm } from "../components/keyring/algorithms";
 
 const REPO_ROOT = path.resolve(__dirname, "..");
 const log = (text: string) => process.stdout.write(`  ${text}\n`);

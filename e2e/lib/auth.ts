@@ -5,7 +5,7 @@
  * keeps working, a revoked key's tokens stop working.
  */
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, SignJWT, type JSONWebKeySet } from "jose";
-import { canonicalJson } from "../../components/config";
+import { canonicalJson } from "../../components/keyring/model";
 import { dockerEnv } from "./dockerd";
 import type { StepLabel } from "./expect";
 import type { Deployment } from "./lifecycle";

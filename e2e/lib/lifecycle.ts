@@ -4,9 +4,11 @@
  * from the state file; then `pulumi destroy` and a fresh `pulumi up` on the kept database volume.
  */
 import { createServer } from "node:net";
-import type { Algorithm } from "../../components/config";
-import { KONG_CONFIG_PATH } from "../../components/kong";
-import { containerSpecs, type ServiceRole } from "../../components/services";
+import type { Algorithm } from "../../components/keyring/algorithms";
+import type { Jwk, Jwks } from "../../components/keyring/model";
+import { KONG_CONFIG_PATH } from "../../components/services/kong/gateway";
+import { runningServices, type ServiceRole } from "../../components/services/index";
+import type { StackSettings } from "../../components/services/service";
 import type { DockerEngine } from "./dockerd";
 import {
   STEP_LABELS,
@@ -39,7 +41,6 @@ import { poll } from "./proc";
 import type { Recorder } from "./report";
 import { schemaMismatches, type Toolchain } from "./toolchain";
 import { AuthChecks, AuthEndpoint, legacyUserToken, measureAvailability } from "./auth";
-import type { Jwk, Jwks } from "../../components/jwks";
 
 /** Everything one lifecycle run needs. */
 export interface LifecycleContext {
@@ -69,12 +70,12 @@ export interface Deployment {
   containers: Record<string, InspectedContainer>;
 }
 
-/** The program's network name (components/supabase.ts: `${DOCKER_PREFIX}-network`). */
+/** The program's network name (components/stack/supabaseStack.ts: `dockerName("network")`). */
 const NETWORK = "supabase-network";
 /** Volumes the program retains on delete. */
 const RETAINED_VOLUMES = ["supabase-db-data", "supabase-db-config", "supabase-storage-data"];
 /** The stack runs studio, so every service of the program has a container. */
-const SPECS = containerSpecs({ studio: true });
+const SPECS = runningServices({ studio: true } as StackSettings);
 const CONTAINER_OF = (role: ServiceRole) => `supabase-${role}`;
 const CONTAINER_TYPE = "docker:index/container:Container";
 const SIGNING_KEY_TYPE = "pulumi-nodejs:dynamic:Resource";
@@ -192,7 +193,7 @@ export async function runLifecycle(ctx: LifecycleContext): Promise<void> {
       rec.check(tag("engine:created-all", step), sameSet(rolesOf(steps.created), SPECS.map((s) => s.role)).ok, `created ${rolesOf(steps.created).join(", ")}`);
     } else {
       const vsMocks = sameSet(replaced, predicted[step]);
-      rec.check(tag("engine:replaced-as-predicted", step), vsMocks.ok, `real [${replaced}] vs test/support/lifecycle.ts [${predicted[step]}] ${vsMocks.detail}`);
+      rec.check(tag("engine:replaced-as-predicted", step), vsMocks.ok, `real [${replaced}] vs scripts/lib/blastRadius.ts [${predicted[step]}] ${vsMocks.detail}`);
       const vsReadme = sameSet(replaced, documented[step]);
       rec.check(tag("engine:replaced-as-readme", step), vsReadme.ok, `real [${replaced}] vs README table [${documented[step]}] ${vsReadme.detail}`);
       const vsPreview = sameSet(replaced, planned ?? []);
