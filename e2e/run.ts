@@ -41,11 +41,14 @@ async function removeProgramObjects(host: string): Promise<void> {
   const names = async (args: string[]) =>
     (await run("docker", args, { env, timeoutSeconds: 30 })).stdout.split("\n").filter((n) => /^supabase-/.test(n));
   const containers = await names(["ps", "-a", "--format", "{{.Names}}"]);
-  if (containers.length) await run("docker", ["rm", "-f", ...containers], { env, allowFailure: true, timeoutSeconds: 120 });
+  if (containers.length)
+    await run("docker", ["rm", "-f", ...containers], { env, allowFailure: true, timeoutSeconds: 120 });
   const volumes = await names(["volume", "ls", "--format", "{{.Name}}"]);
-  if (volumes.length) await run("docker", ["volume", "rm", "-f", ...volumes], { env, allowFailure: true, timeoutSeconds: 120 });
+  if (volumes.length)
+    await run("docker", ["volume", "rm", "-f", ...volumes], { env, allowFailure: true, timeoutSeconds: 120 });
   const networks = await names(["network", "ls", "--format", "{{.Name}}"]);
-  if (networks.length) await run("docker", ["network", "rm", ...networks], { env, allowFailure: true, timeoutSeconds: 60 });
+  if (networks.length)
+    await run("docker", ["network", "rm", ...networks], { env, allowFailure: true, timeoutSeconds: 60 });
 }
 
 async function main(): Promise<number> {
@@ -59,8 +62,10 @@ async function main(): Promise<number> {
   const metrics: Record<string, number> = {};
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "supabase-e2e-"));
   try {
-    toolchain = await rec.phase("toolchain", "a cold build compiles the Pulumi CLI and two providers: 30-50 minutes", () =>
-      obtainToolchain(REPO_ROOT, log),
+    toolchain = await rec.phase(
+      "toolchain",
+      "a cold build compiles the Pulumi CLI and two providers: 30-50 minutes",
+      () => obtainToolchain(REPO_ROOT, log),
     );
     docker = await rec.phase("docker engine", "", () => obtainDocker(path.join(cache, "dockerd"), log));
     const existing = await programObjects(docker.host);
@@ -81,7 +86,10 @@ async function main(): Promise<number> {
       // The dynamic-provider host script ships in @pulumi/pulumi; the CLI's installer puts it next to `pulumi`,
       // where the CLI finds it as a bundled plugin.
       const script = "pulumi-resource-pulumi-nodejs";
-      fs.copyFileSync(path.join(REPO_ROOT, "node_modules", "@pulumi", "pulumi", script), path.join(tools.binDir, script));
+      fs.copyFileSync(
+        path.join(REPO_ROOT, "node_modules", "@pulumi", "pulumi", script),
+        path.join(tools.binDir, script),
+      );
       fs.chmodSync(path.join(tools.binDir, script), 0o755);
     }
     const env: NodeJS.ProcessEnv = {
@@ -90,18 +98,34 @@ async function main(): Promise<number> {
       ...(tools.source === "path" ? {} : { PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true" }),
     };
     pulumiVersion = (await run("pulumi", ["version"], { env: { ...process.env, ...env } })).stdout.trim();
-    const context = (name: string) => ({ rec, repoRoot: REPO_ROOT, work: path.join(work, name), env, toolchain: tools, docker: engine, images: chosen, log, metrics });
+    const context = (name: string) => ({
+      rec,
+      repoRoot: REPO_ROOT,
+      work: path.join(work, name),
+      env,
+      toolchain: tools,
+      docker: engine,
+      images: chosen,
+      log,
+      metrics,
+    });
     const algorithms = (process.env.E2E_ALGORITHMS ?? ALGORITHMS.join(",")).split(",") as Algorithm[];
     for (const algorithm of algorithms) {
       const full = algorithm === algorithms[0];
-      await rec.phase(`lifecycle ${algorithm}`, full ? "four updates, a rejected config, destroy and a fresh up: about 6 minutes" : "four updates: about 3 minutes", () =>
-        runLifecycle({ ...context(algorithm.toLowerCase()), algorithm, full }),
+      await rec.phase(
+        `lifecycle ${algorithm}`,
+        full
+          ? "four updates, a rejected config, destroy and a fresh up: about 6 minutes"
+          : "four updates: about 3 minutes",
+        () => runLifecycle({ ...context(algorithm.toLowerCase()), algorithm, full }),
       );
       // Each run starts on empty volumes: the retained ones hold the previous run's passwords.
       await removeProgramObjects(engine.host);
     }
     if (process.env.E2E_LEGACY !== "0") {
-      await rec.phase("legacy HS256 migration", "two updates", () => runLegacyMigration({ ...context("legacy"), algorithm: "ES256", full: false }));
+      await rec.phase("legacy HS256 migration", "two updates", () =>
+        runLegacyMigration({ ...context("legacy"), algorithm: "ES256", full: false }),
+      );
       await removeProgramObjects(engine.host);
     }
   } catch (err) {
@@ -121,7 +145,11 @@ async function main(): Promise<number> {
     checks: rec.checks,
     phases: rec.phases,
     metrics,
-    toolchain: { source: toolchain?.source ?? "none", cacheDir: toolchain?.cacheDir, buildSeconds: toolchain?.buildSeconds },
+    toolchain: {
+      source: toolchain?.source ?? "none",
+      cacheDir: toolchain?.cacheDir,
+      buildSeconds: toolchain?.buildSeconds,
+    },
     totalSeconds: rec.elapsedSeconds(),
   });
   const failed = rec.failed.length;

@@ -40,11 +40,24 @@ export class AuthEndpoint {
     await run("docker", ["rm", "-f", PROXY_NAME], { env, allowFailure: true, timeoutSeconds: 60 });
     await run(
       "docker",
-      ["run", "-d", "--name", PROXY_NAME, "--network", this.network, "-p", `127.0.0.1::${AUTH_PORT}`, this.image,
-        `TCP-LISTEN:${AUTH_PORT},fork,reuseaddr`, `TCP:auth:${AUTH_PORT}`],
+      [
+        "run",
+        "-d",
+        "--name",
+        PROXY_NAME,
+        "--network",
+        this.network,
+        "-p",
+        `127.0.0.1::${AUTH_PORT}`,
+        this.image,
+        `TCP-LISTEN:${AUTH_PORT},fork,reuseaddr`,
+        `TCP:auth:${AUTH_PORT}`,
+      ],
       { env, timeoutSeconds: 60 },
     );
-    const mapped = (await run("docker", ["port", PROXY_NAME, `${AUTH_PORT}/tcp`], { env, timeoutSeconds: 30 })).stdout.trim();
+    const mapped = (
+      await run("docker", ["port", PROXY_NAME, `${AUTH_PORT}/tcp`], { env, timeoutSeconds: 30 })
+    ).stdout.trim();
     this.port = Number(/127\.0\.0\.1:(\d+)/.exec(mapped)?.[1]);
     if (!this.port) throw new Error(`the auth forwarder published no 127.0.0.1 port (docker port: ${mapped})`);
     return this.base;
@@ -53,7 +66,11 @@ export class AuthEndpoint {
   /** Removes the forwarder (it must leave the network before `pulumi destroy` can delete it). */
   async stop(): Promise<void> {
     this.port = 0;
-    await run("docker", ["rm", "-f", PROXY_NAME], { env: dockerEnv(this.host), allowFailure: true, timeoutSeconds: 60 });
+    await run("docker", ["rm", "-f", PROXY_NAME], {
+      env: dockerEnv(this.host),
+      allowFailure: true,
+      timeoutSeconds: 60,
+    });
   }
 
   get base(): string {
@@ -61,7 +78,11 @@ export class AuthEndpoint {
   }
 
   /** One request to auth, 10 s at most; a connection failure is status 0. */
-  async request(method: string, path: string, options: { token?: string; apikey?: string; body?: unknown } = {}): Promise<AuthAnswer> {
+  async request(
+    method: string,
+    path: string,
+    options: { token?: string; apikey?: string; body?: unknown } = {},
+  ): Promise<AuthAnswer> {
     try {
       const response = await fetch(`${this.base}${path}`, {
         method,
@@ -95,7 +116,8 @@ interface Session {
 
 /** Fails with auth's own words when the answer is not the expected status. */
 function expectStatus(answer: AuthAnswer, status: number, what: string): AuthAnswer {
-  if (answer.status !== status) throw new Error(`${what}: auth answered ${answer.status} ${JSON.stringify(answer.body).slice(0, 300)}`);
+  if (answer.status !== status)
+    throw new Error(`${what}: auth answered ${answer.status} ${JSON.stringify(answer.body).slice(0, 300)}`);
   return answer;
 }
 
@@ -103,7 +125,10 @@ function expectStatus(answer: AuthAnswer, status: number, what: string): AuthAns
  * Polls `/health` at a bounded rate while `during` runs (a `pulumi up`) and returns how long auth did not answer
  * 200: the longest gap and the total, in seconds.
  */
-export async function measureAvailability<T>(endpoint: AuthEndpoint, during: Promise<T>): Promise<{ result: T; longestGap: number; downSeconds: number; probes: number }> {
+export async function measureAvailability<T>(
+  endpoint: AuthEndpoint,
+  during: Promise<T>,
+): Promise<{ result: T; longestGap: number; downSeconds: number; probes: number }> {
   let done = false;
   const settled = during.finally(() => {
     done = true;
@@ -128,7 +153,12 @@ export async function measureAvailability<T>(endpoint: AuthEndpoint, during: Pro
     await new Promise((r) => setTimeout(r, 250));
   }
   const result = await settled;
-  return { result, longestGap: Math.round(longestGap * 10) / 10, downSeconds: Math.round(downSeconds * 10) / 10, probes };
+  return {
+    result,
+    longestGap: Math.round(longestGap * 10) / 10,
+    downSeconds: Math.round(downSeconds * 10) / 10,
+    probes,
+  };
 }
 
 /** The auth checks of one lifecycle run, keeping the user's sessions across steps. */
@@ -151,7 +181,11 @@ export class AuthChecks {
 
   private async signIn(anonKey: string): Promise<Session> {
     const answer = expectStatus(
-      await this.endpoint.request("POST", "/token?grant_type=password", { token: anonKey, apikey: anonKey, body: { email: this.email, password: this.password } }),
+      await this.endpoint.request("POST", "/token?grant_type=password", {
+        token: anonKey,
+        apikey: anonKey,
+        body: { email: this.email, password: this.password },
+      }),
       200,
       "password sign-in",
     );
@@ -159,7 +193,8 @@ export class AuthChecks {
   }
 
   private async publishedJwks(): Promise<JSONWebKeySet> {
-    return expectStatus(await this.endpoint.request("GET", "/.well-known/jwks.json"), 200, "GET /.well-known/jwks.json").body as unknown as JSONWebKeySet;
+    return expectStatus(await this.endpoint.request("GET", "/.well-known/jwks.json"), 200, "GET /.well-known/jwks.json")
+      .body as unknown as JSONWebKeySet;
   }
 
   /** The checks after `step`, against the deployment as the stack outputs describe it. */
@@ -168,30 +203,57 @@ export class AuthChecks {
     const anonKey = String(outputs.anonKey);
     const serviceRoleKey = String(outputs.serviceRoleKey);
     const currentKid = String(outputs.currentKid);
-    const healthy = await poll(async () => ((await this.endpoint.request("GET", "/health")).status === 200 ? true : undefined), 90, 1000);
+    const healthy = await poll(
+      async () => ((await this.endpoint.request("GET", "/health")).status === 200 ? true : undefined),
+      90,
+      1000,
+    );
     if (step === "S0 create") {
       this.k1Kid = currentKid;
-      if (!this.rec.check(this.name("auth:healthy"), healthy === true, healthy ? "GET /health answered 200" : "GET /health did not answer 200 within 90 s")) return;
-      await this.rec.attempt(this.name("auth:jwks-equals-output"), async () => this.compareJwks(await this.publishedJwks(), String(outputs.jwks)));
+      if (
+        !this.rec.check(
+          this.name("auth:healthy"),
+          healthy === true,
+          healthy ? "GET /health answered 200" : "GET /health did not answer 200 within 90 s",
+        )
+      )
+        return;
+      await this.rec.attempt(this.name("auth:jwks-equals-output"), async () =>
+        this.compareJwks(await this.publishedJwks(), String(outputs.jwks)),
+      );
       await this.rec.attempt(this.name("auth:service-role-key-accepted"), async () => {
         const created = expectStatus(
-          await this.endpoint.request("POST", "/admin/users", { token: serviceRoleKey, apikey: serviceRoleKey, body: { email: this.email, password: this.password, email_confirm: true } }),
+          await this.endpoint.request("POST", "/admin/users", {
+            token: serviceRoleKey,
+            apikey: serviceRoleKey,
+            body: { email: this.email, password: this.password, email_confirm: true },
+          }),
           200,
           "POST /admin/users with the serviceRoleKey output",
         );
         // The anon key passes auth's signature check and is then refused as not an admin (not as a bad JWT).
         const asAnon = await this.endpoint.request("GET", "/admin/users", { token: anonKey, apikey: anonKey });
         if (asAnon.status !== 403 || asAnon.body.error_code !== "not_admin") {
-          throw new Error(`GET /admin/users with the anon key: expected 403 not_admin, got ${asAnon.status} ${JSON.stringify(asAnon.body).slice(0, 200)}`);
+          throw new Error(
+            `GET /admin/users with the anon key: expected 403 not_admin, got ${asAnon.status} ${JSON.stringify(asAnon.body).slice(0, 200)}`,
+          );
         }
         return `user ${String(created.body.id)} created with the serviceRoleKey; the anonKey verifies and is refused as not_admin`;
       });
       this.s0 = await this.signIn(anonKey);
-      await this.rec.attempt(this.name("auth:token-kid-current"), () => this.expectKid(this.s0!.accessToken, currentKid));
+      await this.rec.attempt(this.name("auth:token-kid-current"), () =>
+        this.expectKid(this.s0!.accessToken, currentKid),
+      );
       await this.rec.attempt(this.name("auth:token-verifies-with-jwks"), async () => {
         const jwks = await this.publishedJwks();
-        const { payload } = await jwtVerify(this.s0!.accessToken, createLocalJWKSet(jwks), { algorithms: [this.algorithm] });
-        expectStatus(await this.endpoint.request("GET", "/user", { token: this.s0!.accessToken, apikey: anonKey }), 200, "GET /user with the S0 token");
+        const { payload } = await jwtVerify(this.s0!.accessToken, createLocalJWKSet(jwks), {
+          algorithms: [this.algorithm],
+        });
+        expectStatus(
+          await this.endpoint.request("GET", "/user", { token: this.s0!.accessToken, apikey: anonKey }),
+          200,
+          "GET /user with the S0 token",
+        );
         return `jose verified the access token (sub ${String(payload.sub)}) with auth's JWKS; GET /user answered 200`;
       });
     }
@@ -199,41 +261,58 @@ export class AuthChecks {
       await this.rec.attempt(this.name("auth:standby-published"), async () => {
         const jwks = await this.publishedJwks();
         const detail = this.compareJwks(jwks, String(outputs.jwks));
-        if (jwks.keys.length !== 2) throw new Error(`auth publishes ${jwks.keys.length} keys, expected the current and the standby key`);
+        if (jwks.keys.length !== 2)
+          throw new Error(`auth publishes ${jwks.keys.length} keys, expected the current and the standby key`);
         const fresh = await this.signIn(anonKey);
         const kid = decodeProtectedHeader(fresh.accessToken).kid;
-        if (kid !== this.k1Kid) throw new Error(`a new sign-in got kid ${kid}, expected k1's ${this.k1Kid}: the standby key must not sign`);
+        if (kid !== this.k1Kid)
+          throw new Error(`a new sign-in got kid ${kid}, expected k1's ${this.k1Kid}: the standby key must not sign`);
         return `${detail}; new tokens still carry k1's kid ${kid}`;
       });
     }
     if (step === "S2 promote") {
-      if (!healthy) this.rec.check(this.name("auth:healthy-after-promote"), false, "GET /health did not answer 200 within 90 s");
+      if (!healthy)
+        this.rec.check(this.name("auth:healthy-after-promote"), false, "GET /health did not answer 200 within 90 s");
       this.promoted = await this.signIn(anonKey).catch(() => undefined);
       await this.rec.attempt(this.name("auth:new-token-kid-after-promote"), () => {
         if (!this.promoted) throw new Error("password sign-in failed after the promotion");
         return this.expectKid(this.promoted.accessToken, currentKid);
       });
       await this.rec.attempt(this.name("auth:old-token-accepted-after-promote"), async () => {
-        expectStatus(await this.endpoint.request("GET", "/user", { token: this.s0!.accessToken, apikey: anonKey }), 200, "GET /user with the S0 token");
+        expectStatus(
+          await this.endpoint.request("GET", "/user", { token: this.s0!.accessToken, apikey: anonKey }),
+          200,
+          "GET /user with the S0 token",
+        );
         return `GET /user with the token signed at S0 by ${this.k1Kid} answered 200`;
       });
       await this.rec.attempt(this.name("auth:refresh-after-promote"), async () => {
         const refreshed = expectStatus(
-          await this.endpoint.request("POST", "/token?grant_type=refresh_token", { token: anonKey, apikey: anonKey, body: { refresh_token: this.s0!.refreshToken } }),
+          await this.endpoint.request("POST", "/token?grant_type=refresh_token", {
+            token: anonKey,
+            apikey: anonKey,
+            body: { refresh_token: this.s0!.refreshToken },
+          }),
           200,
           "refresh of the S0 session",
         );
         const kid = decodeProtectedHeader(String(refreshed.body.access_token)).kid;
-        if (kid !== currentKid) throw new Error(`the refreshed token has kid ${kid}, expected the new current ${currentKid}`);
+        if (kid !== currentKid)
+          throw new Error(`the refreshed token has kid ${kid}, expected the new current ${currentKid}`);
         return `the S0 refresh token refreshed; the new access token carries k2's kid ${kid}`;
       });
     }
     if (step === "S3 revoke") {
       await this.rec.attempt(this.name("auth:old-token-rejected-after-revoke"), async () => {
         const old = await this.endpoint.request("GET", "/user", { token: this.s0!.accessToken, apikey: anonKey });
-        if (old.status !== 401 && old.status !== 403) throw new Error(`GET /user with k1's S0 token answered ${old.status}; expected a rejection`);
+        if (old.status !== 401 && old.status !== 403)
+          throw new Error(`GET /user with k1's S0 token answered ${old.status}; expected a rejection`);
         if (!this.promoted) throw new Error("no k2 session to compare with");
-        expectStatus(await this.endpoint.request("GET", "/user", { token: this.promoted.accessToken, apikey: anonKey }), 200, "GET /user with the k2 token");
+        expectStatus(
+          await this.endpoint.request("GET", "/user", { token: this.promoted.accessToken, apikey: anonKey }),
+          200,
+          "GET /user with the k2 token",
+        );
         return `k1's token: ${old.status} ${String(old.body.msg ?? old.body.message ?? "")}; k2's token: 200`;
       });
     }
@@ -242,7 +321,8 @@ export class AuthChecks {
   private expectKid(token: string, kid: string): string {
     const header = decodeProtectedHeader(token);
     if (header.kid !== kid) throw new Error(`the access token has kid ${header.kid}, the current key is ${kid}`);
-    if (header.alg !== this.algorithm) throw new Error(`the access token has alg ${header.alg}, expected ${this.algorithm}`);
+    if (header.alg !== this.algorithm)
+      throw new Error(`the access token has alg ${header.alg}, expected ${this.algorithm}`);
     return `access token header {alg: ${header.alg}, kid: ${header.kid}}`;
   }
 
@@ -272,4 +352,3 @@ export async function legacyUserToken(secret: string, userId: string, email: str
     .setExpirationTime(now + 3600)
     .sign(new TextEncoder().encode(secret));
 }
-

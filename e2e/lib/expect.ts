@@ -19,10 +19,9 @@ export type StepLabel = (typeof STEP_LABELS)[number];
 export async function predictedReplacements(algorithm: Algorithm): Promise<Record<StepLabel, ServiceRole[]>> {
   const table = await measureBlastRadius({ algorithm, studio: true });
   const rows = table.rows.filter((r) => !r.rerun);
-  return Object.fromEntries(STEP_LABELS.map((label) => [label, rows.find((r) => r.step === label)?.replaced ?? []])) as Record<
-    StepLabel,
-    ServiceRole[]
-  >;
+  return Object.fromEntries(
+    STEP_LABELS.map((label) => [label, rows.find((r) => r.step === label)?.replaced ?? []]),
+  ) as Record<StepLabel, ServiceRole[]>;
 }
 
 /**
@@ -31,7 +30,11 @@ export async function predictedReplacements(algorithm: Algorithm): Promise<Recor
  */
 export function readmeReplacements(readme: string): Record<StepLabel, ServiceRole[]> {
   const lines = readme.split("\n");
-  const cells = (line: string) => line.split("|").slice(1, -1).map((c) => c.trim());
+  const cells = (line: string) =>
+    line
+      .split("|")
+      .slice(1, -1)
+      .map((c) => c.trim());
   const found: Partial<Record<StepLabel, ServiceRole[]>> = {};
   lines.forEach((header, at) => {
     if (!/^\|\s*step\s*\|\s*db\s*\|/.test(header)) return;
@@ -87,7 +90,10 @@ export function containerOps(ops: Record<string, string[]>): string {
 export function sameSet(a: readonly string[], b: readonly string[]): { ok: boolean; detail: string } {
   const onlyA = a.filter((x) => !b.includes(x));
   const onlyB = b.filter((x) => !a.includes(x));
-  return { ok: onlyA.length === 0 && onlyB.length === 0, detail: onlyA.length || onlyB.length ? `only first: [${onlyA}], only second: [${onlyB}]` : "" };
+  return {
+    ok: onlyA.length === 0 && onlyB.length === 0,
+    detail: onlyA.length || onlyB.length ? `only first: [${onlyA}], only second: [${onlyB}]` : "",
+  };
 }
 
 /** Parses a JWKS env value and refuses private members: what every verifier must be given. */
@@ -95,7 +101,8 @@ export function parsePublicJwks(text: string, where: string): Jwks {
   const jwks = JSON.parse(text) as Jwks;
   if (!Array.isArray(jwks.keys)) throw new Error(`${where} is not a JWKS object with keys`);
   const leaking = jwks.keys.filter((k) => hasPrivateMember(k));
-  if (leaking.length) throw new Error(`${where} holds private members for kid(s) ${leaking.map((k) => k.kid).join(", ")}`);
+  if (leaking.length)
+    throw new Error(`${where} holds private members for kid(s) ${leaking.map((k) => k.kid).join(", ")}`);
   return jwks;
 }
 
@@ -104,6 +111,8 @@ export const kidsOf = (jwks: { keys: Jwk[] }): string[] => jwks.keys.map((k) => 
 
 /** The JWTs kong.yml accepts as apikeys per consumer (its key-auth credentials). */
 export function kongCredentials(kongYaml: string): Record<string, string[]> {
-  const doc = parseYaml(kongYaml) as { consumers: Array<{ username: string; keyauth_credentials?: Array<{ key: string }> }> };
+  const doc = parseYaml(kongYaml) as {
+    consumers: Array<{ username: string; keyauth_credentials?: Array<{ key: string }> }>;
+  };
   return Object.fromEntries(doc.consumers.map((c) => [c.username, (c.keyauth_credentials ?? []).map((k) => k.key)]));
 }

@@ -25,14 +25,22 @@ export interface ImageChoice {
 }
 
 async function imageExists(host: string, ref: string): Promise<boolean> {
-  const r = await run("docker", ["image", "inspect", ref], { env: dockerEnv(host), allowFailure: true, timeoutSeconds: 30 });
+  const r = await run("docker", ["image", "inspect", ref], {
+    env: dockerEnv(host),
+    allowFailure: true,
+    timeoutSeconds: 30,
+  });
   return r.status === 0;
 }
 
 /** A tag derived from a build context's files and its build arguments, so a changed Dockerfile is a new image. */
 export function contextTag(dir: string, buildArgs: Record<string, string> = {}): string {
   const hash = createHash("sha256").update(JSON.stringify(buildArgs));
-  for (const name of fs.readdirSync(dir).sort()) hash.update(name).update("\0").update(fs.readFileSync(path.join(dir, name)));
+  for (const name of fs.readdirSync(dir).sort())
+    hash
+      .update(name)
+      .update("\0")
+      .update(fs.readFileSync(path.join(dir, name)));
   return hash.digest("hex").slice(0, 12);
 }
 
@@ -41,29 +49,52 @@ async function ensureBase(host: string, cacheDir: string, log: (t: string) => vo
   if (await imageExists(host, BASE_IMAGE)) return;
   const rootfs = path.join(cacheDir, "rootfs-bookworm");
   if (!fs.existsSync(path.join(rootfs, "etc", "debian_version"))) {
-    if (!works("debootstrap", ["--version"])) throw new Error("debootstrap is needed to build the base image: apt-get install -y debootstrap");
+    if (!works("debootstrap", ["--version"]))
+      throw new Error("debootstrap is needed to build the base image: apt-get install -y debootstrap");
     fs.rmSync(rootfs, { recursive: true, force: true });
     log("debootstrap --variant=minbase bookworm (downloads ~40 MB of packages; several minutes)");
-    await run("debootstrap", ["--variant=minbase", "bookworm", rootfs, process.env.E2E_DEBIAN_MIRROR || "http://deb.debian.org/debian"], {
-      timeoutSeconds: 1800,
-    });
+    await run(
+      "debootstrap",
+      ["--variant=minbase", "bookworm", rootfs, process.env.E2E_DEBIAN_MIRROR || "http://deb.debian.org/debian"],
+      {
+        timeoutSeconds: 1800,
+      },
+    );
   }
   log(`docker import ${BASE_IMAGE}`);
-  await run("sh", ["-c", `tar -C '${rootfs}' -c . | docker import - ${BASE_IMAGE}`], { env: dockerEnv(host), timeoutSeconds: 600 });
+  await run("sh", ["-c", `tar -C '${rootfs}' -c . | docker import - ${BASE_IMAGE}`], {
+    env: dockerEnv(host),
+    timeoutSeconds: 600,
+  });
 }
 
 /** Builds `context` as `repository:<content tag>` unless that image exists already; returns the reference. */
-async function ensureBuilt(host: string, repository: string, context: string, buildArgs: Record<string, string>, log: (t: string) => void): Promise<string> {
+async function ensureBuilt(
+  host: string,
+  repository: string,
+  context: string,
+  buildArgs: Record<string, string>,
+  log: (t: string) => void,
+): Promise<string> {
   const ref = `${repository}:${contextTag(context, buildArgs)}`;
   if (await imageExists(host, ref)) return ref;
   log(`docker build ${ref}`);
-  const args = ["build", "-q", "-t", ref, ...Object.entries(buildArgs).flatMap(([k, v]) => ["--build-arg", `${k}=${v}`]), context];
+  const args = [
+    "build",
+    "-q",
+    "-t",
+    ref,
+    ...Object.entries(buildArgs).flatMap(([k, v]) => ["--build-arg", `${k}=${v}`]),
+    context,
+  ];
   await run("docker", args, { env: { ...dockerEnv(host), DOCKER_BUILDKIT: "0" }, timeoutSeconds: 1800 });
   return ref;
 }
 
 /** Services that get a stand-in image (everything but the database and auth). */
-export const STAND_IN_SERVICES: ImageKey[] = (Object.keys(IMAGE_DEFAULTS) as ImageKey[]).filter((k) => k !== "db" && k !== "auth");
+export const STAND_IN_SERVICES: ImageKey[] = (Object.keys(IMAGE_DEFAULTS) as ImageKey[]).filter(
+  (k) => k !== "db" && k !== "auth",
+);
 
 /** The suite's socat image that publishes a service of the stack network on 127.0.0.1 (see {@link prepareImages}). */
 export interface SuiteImages {
@@ -98,11 +129,16 @@ async function ensureAuth(host: string, cacheDir: string, log: (t: string) => vo
       timeoutSeconds: 1800,
       stream: "    [go auth] ",
     });
-    const moduleDir = (await run("go", ["list", "-m", "-f", "{{.Dir}}", "github.com/supabase/auth"], { cwd: src, timeoutSeconds: 120 })).stdout.trim();
+    const moduleDir = (
+      await run("go", ["list", "-m", "-f", "{{.Dir}}", "github.com/supabase/auth"], { cwd: src, timeoutSeconds: 120 })
+    ).stdout.trim();
     fs.cpSync(path.join(moduleDir, "migrations"), path.join(context, "migrations"), { recursive: true });
     fs.copyFileSync(path.join(src, "Dockerfile"), path.join(context, "Dockerfile"));
     log(`docker build ${ref}`);
-    await run("docker", ["build", "-q", "-t", ref, context], { env: { ...dockerEnv(host), DOCKER_BUILDKIT: "0" }, timeoutSeconds: 1800 });
+    await run("docker", ["build", "-q", "-t", ref, context], {
+      env: { ...dockerEnv(host), DOCKER_BUILDKIT: "0" },
+      timeoutSeconds: 1800,
+    });
     return ref;
   } finally {
     fs.rmSync(context, { recursive: true, force: true });
@@ -114,7 +150,10 @@ export async function prepareImages(host: string, cacheDir: string, log: (t: str
   if (process.env.E2E_REAL_IMAGES === "1") {
     log("E2E_REAL_IMAGES=1: the program's pinned images, pulled by the docker provider");
     const program = Object.fromEntries(
-      (Object.keys(IMAGE_DEFAULTS) as ImageKey[]).map((k) => [k, { ref: IMAGE_DEFAULTS[k], real: true, note: "pinned upstream image" }]),
+      (Object.keys(IMAGE_DEFAULTS) as ImageKey[]).map((k) => [
+        k,
+        { ref: IMAGE_DEFAULTS[k], real: true, note: "pinned upstream image" },
+      ]),
     ) as Record<ImageKey, ImageChoice>;
     return { program };
   }
@@ -133,7 +172,13 @@ export async function prepareImages(host: string, cacheDir: string, log: (t: str
   };
   for (const service of STAND_IN_SERVICES) {
     images[service] = {
-      ref: await ensureBuilt(host, `local/supabase-e2e-standin-${service}`, path.join(IMAGES_SRC, "standin"), { SERVICE: service }, log),
+      ref: await ensureBuilt(
+        host,
+        `local/supabase-e2e-standin-${service}`,
+        path.join(IMAGES_SRC, "standin"),
+        { SERVICE: service },
+        log,
+      ),
       real: false,
       note: `stand-in (e2e/images/standin): keeps running, serves nothing; ${IMAGE_DEFAULTS[service]} cannot be pulled here`,
     };

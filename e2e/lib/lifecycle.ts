@@ -96,7 +96,9 @@ async function freePort(): Promise<number> {
 async function installPlugins(project: PulumiProject, toolchain: Toolchain): Promise<void> {
   for (const plugin of toolchain.plugins) {
     if (!plugin.file) continue;
-    await project.pulumi(["plugin", "install", "resource", plugin.name, plugin.version, "--file", plugin.file], { timeoutSeconds: 300 });
+    await project.pulumi(["plugin", "install", "resource", plugin.name, plugin.version, "--file", plugin.file], {
+      timeoutSeconds: 300,
+    });
   }
 }
 
@@ -162,7 +164,10 @@ export async function runLifecycle(ctx: LifecycleContext): Promise<void> {
   let dbId: string | undefined;
   let k1Tokens: string[] = [];
   // The real auth server judges the tokens when the suite runs it (its own image, not a stand-in).
-  const endpoint = ctx.images.program.auth.real && ctx.images.proxy ? new AuthEndpoint(docker.host, ctx.images.proxy, NETWORK) : undefined;
+  const endpoint =
+    ctx.images.program.auth.real && ctx.images.proxy
+      ? new AuthEndpoint(docker.host, ctx.images.proxy, NETWORK)
+      : undefined;
   const auth = endpoint && new AuthChecks(rec, endpoint, algorithm);
 
   for (const step of STEP_LABELS) {
@@ -186,16 +191,37 @@ export async function runLifecycle(ctx: LifecycleContext): Promise<void> {
     } else update = await project.up(step);
     const { steps, seconds } = update;
     ctx.metrics[`upSeconds:${step.split(" ")[0]}:${algorithm}`] = Math.round(seconds * 10) / 10;
-    rec.steps.push({ name: `${step} (${algorithm})`, replaced: steps.replaced, created: steps.created, deleted: steps.deleted, seconds: Math.round(seconds * 10) / 10 });
+    rec.steps.push({
+      name: `${step} (${algorithm})`,
+      replaced: steps.replaced,
+      created: steps.created,
+      deleted: steps.deleted,
+      seconds: Math.round(seconds * 10) / 10,
+    });
     const replaced = rolesOf(steps.replaced);
     log(`${step}: up took ${seconds.toFixed(1)} s; replaced containers: ${replaced.join(", ") || "none"}`);
     if (step === "S0 create") {
-      rec.check(tag("engine:created-all", step), sameSet(rolesOf(steps.created), SPECS.map((s) => s.role)).ok, `created ${rolesOf(steps.created).join(", ")}`);
+      rec.check(
+        tag("engine:created-all", step),
+        sameSet(
+          rolesOf(steps.created),
+          SPECS.map((s) => s.role),
+        ).ok,
+        `created ${rolesOf(steps.created).join(", ")}`,
+      );
     } else {
       const vsMocks = sameSet(replaced, predicted[step]);
-      rec.check(tag("engine:replaced-as-predicted", step), vsMocks.ok, `real [${replaced}] vs scripts/lib/blastRadius.ts [${predicted[step]}] ${vsMocks.detail}`);
+      rec.check(
+        tag("engine:replaced-as-predicted", step),
+        vsMocks.ok,
+        `real [${replaced}] vs scripts/lib/blastRadius.ts [${predicted[step]}] ${vsMocks.detail}`,
+      );
       const vsReadme = sameSet(replaced, documented[step]);
-      rec.check(tag("engine:replaced-as-readme", step), vsReadme.ok, `real [${replaced}] vs README table [${documented[step]}] ${vsReadme.detail}`);
+      rec.check(
+        tag("engine:replaced-as-readme", step),
+        vsReadme.ok,
+        `real [${replaced}] vs README table [${documented[step]}] ${vsReadme.detail}`,
+      );
       const vsPreview = sameSet(replaced, planned ?? []);
       rec.check(
         tag("engine:preview-matches-up", step),
@@ -211,7 +237,11 @@ export async function runLifecycle(ctx: LifecycleContext): Promise<void> {
       dbId = containers[CONTAINER_OF("db")]?.id;
       k1Tokens = [outputs.anonKey, outputs.serviceRoleKey].filter((t): t is string => typeof t === "string");
       await rec.attempt(tag("db:row-written", step), async () => {
-        await psql(docker.host, "supabase-db", "CREATE TABLE e2e_marker(note text); INSERT INTO e2e_marker VALUES ('written at S0');");
+        await psql(
+          docker.host,
+          "supabase-db",
+          "CREATE TABLE e2e_marker(note text); INSERT INTO e2e_marker VALUES ('written at S0');",
+        );
         return "e2e_marker row inserted";
       });
     }
@@ -219,8 +249,11 @@ export async function runLifecycle(ctx: LifecycleContext): Promise<void> {
     if (step === "S3 revoke") {
       await rec.attempt(tag("keyring:revoked-tokens-gone", step), async () => {
         const kong = await readContainerFile(docker.host, "supabase-kong", KONG_CONFIG_PATH);
-        const holders = Object.values(containers).filter((c) => Object.values(c.env).some((v) => k1Tokens.some((t) => v.includes(t))));
-        if (holders.length) throw new Error(`k1's role JWTs are still in the env of ${holders.map((c) => c.name).join(", ")}`);
+        const holders = Object.values(containers).filter((c) =>
+          Object.values(c.env).some((v) => k1Tokens.some((t) => v.includes(t))),
+        );
+        if (holders.length)
+          throw new Error(`k1's role JWTs are still in the env of ${holders.map((c) => c.name).join(", ")}`);
         if (k1Tokens.some((t) => kong.includes(t))) throw new Error("k1's role JWTs are still in kong.yml");
         return `k1's ${k1Tokens.length} role JWTs appear in no container env and not in kong.yml`;
       });
@@ -230,10 +263,14 @@ export async function runLifecycle(ctx: LifecycleContext): Promise<void> {
       await project.pulumi(["preview", "--expect-no-changes", "--stack", project.stack]);
       return "pulumi preview --expect-no-changes passed";
     });
-    if (step === "S0 create" && ctx.full) await checkRejectedConfig(ctx, project, tag("config:rejected-by-preview", step));
+    if (step === "S0 create" && ctx.full)
+      await checkRejectedConfig(ctx, project, tag("config:rejected-by-preview", step));
   }
 
-  await rec.attempt(tag("db:row-kept", "S3"), async () => `e2e_marker: ${await psql(docker.host, "supabase-db", "SELECT note FROM e2e_marker;")}`);
+  await rec.attempt(
+    tag("db:row-kept", "S3"),
+    async () => `e2e_marker: ${await psql(docker.host, "supabase-db", "SELECT note FROM e2e_marker;")}`,
+  );
   // The forwarder must leave the stack network before pulumi destroy deletes it.
   await endpoint?.stop();
   if (ctx.full) await destroyAndRecreate(ctx, project, tag);
@@ -241,15 +278,32 @@ export async function runLifecycle(ctx: LifecycleContext): Promise<void> {
 }
 
 /** `pulumi destroy` keeps the volumes; a fresh `pulumi up` on them finds the row written at S0. */
-async function destroyAndRecreate(ctx: LifecycleContext, project: PulumiProject, tag: (name: string, step: string) => string): Promise<void> {
+async function destroyAndRecreate(
+  ctx: LifecycleContext,
+  project: PulumiProject,
+  tag: (name: string, step: string) => string,
+): Promise<void> {
   const { rec, docker, log, algorithm } = ctx;
   log("pulumi destroy");
-  const destroyed = await project.pulumi(["destroy", "--yes", "--skip-preview", "--stack", project.stack], { timeoutSeconds: 900 });
-  rec.steps.push({ name: `destroy (${algorithm})`, replaced: [], created: [], deleted: [], seconds: Math.round(destroyed.seconds * 10) / 10 });
+  const destroyed = await project.pulumi(["destroy", "--yes", "--skip-preview", "--stack", project.stack], {
+    timeoutSeconds: 900,
+  });
+  rec.steps.push({
+    name: `destroy (${algorithm})`,
+    replaced: [],
+    created: [],
+    deleted: [],
+    seconds: Math.round(destroyed.seconds * 10) / 10,
+  });
   await rec.attempt(tag("destroy:volumes-retained", "destroy"), async () => {
     const volumes = await volumeNames(docker.host);
     const missing = RETAINED_VOLUMES.filter((v) => !volumes.includes(v));
-    const left = Object.keys(await inspectContainers(docker.host, SPECS.map((s) => CONTAINER_OF(s.role))));
+    const left = Object.keys(
+      await inspectContainers(
+        docker.host,
+        SPECS.map((s) => CONTAINER_OF(s.role)),
+      ),
+    );
     if (missing.length) throw new Error(`pulumi destroy removed ${missing.join(", ")}`);
     if (left.length) throw new Error(`containers left after destroy: ${left.join(", ")}`);
     return `no containers left; docker volume ls still lists ${RETAINED_VOLUMES.join(", ")}`;
@@ -287,7 +341,10 @@ async function checkProviderSchemas(ctx: LifecycleContext, project: PulumiProjec
 /** Reads the deployment back: stack outputs and every container. */
 async function observe(project: PulumiProject, host: string): Promise<Deployment> {
   const outputs = await project.outputs();
-  const containers = await inspectContainers(host, SPECS.map((s) => CONTAINER_OF(s.role)));
+  const containers = await inspectContainers(
+    host,
+    SPECS.map((s) => CONTAINER_OF(s.role)),
+  );
   return { project, outputs, containers };
 }
 
@@ -313,7 +370,9 @@ async function checkDeployment(
   });
   const decrypted = stateResources(await project.exportState(true)).map((r) => revealed(r) as StateResource);
   const plain = await project.exportState(false);
-  const stateContainers = new Map(decrypted.filter((r) => r.type === CONTAINER_TYPE).map((r) => [r.urn.slice(r.urn.lastIndexOf("::") + 2), r]));
+  const stateContainers = new Map(
+    decrypted.filter((r) => r.type === CONTAINER_TYPE).map((r) => [r.urn.slice(r.urn.lastIndexOf("::") + 2), r]),
+  );
 
   await rec.attempt(tag("containers:env-as-in-state", step), () => {
     const problems: string[] = [];
@@ -324,7 +383,8 @@ async function checkDeployment(
       const actual = containers[name]?.env ?? {};
       for (const entry of recorded) {
         const key = entry.slice(0, entry.indexOf("="));
-        if (actual[key] !== entry.slice(entry.indexOf("=") + 1)) problems.push(`${name}: ${key} differs from the state's value`);
+        if (actual[key] !== entry.slice(entry.indexOf("=") + 1))
+          problems.push(`${name}: ${key} differs from the state's value`);
       }
     }
     if (problems.length) throw new Error(problems.join("; "));
@@ -336,7 +396,8 @@ async function checkDeployment(
     const keys = JSON.parse(container("auth").env.GOTRUE_JWT_KEYS) as Jwk[];
     const privateKeys = keys.filter((k) => typeof k.d === "string");
     if (privateKeys.length !== 1) throw new Error(`GOTRUE_JWT_KEYS holds ${privateKeys.length} private keys`);
-    if (privateKeys[0].kid !== outputs.currentKid) throw new Error(`the private key is ${privateKeys[0].kid}, current is ${outputs.currentKid}`);
+    if (privateKeys[0].kid !== outputs.currentKid)
+      throw new Error(`the private key is ${privateKeys[0].kid}, current is ${outputs.currentKid}`);
     const asymmetric = keys.filter((k) => k.kty !== "oct").map((k) => String(k.kid));
     const same = sameSet(asymmetric, kidsOf(published));
     if (!same.ok) throw new Error(`auth's keys differ from the published JWKS: ${same.detail}`);
@@ -350,13 +411,15 @@ async function checkDeployment(
     ];
     for (const [where, text] of given) {
       const jwks: Jwks = parsePublicJwks(text, where);
-      if (JSON.stringify(jwks.keys) !== JSON.stringify(published.keys)) throw new Error(`${where} is not the published JWKS`);
+      if (JSON.stringify(jwks.keys) !== JSON.stringify(published.keys))
+        throw new Error(`${where} is not the published JWKS`);
     }
     return `rest, realtime and storage verify with [${kidsOf(published).join(", ")}], no private members`;
   });
   await rec.attempt(tag("kong:uploaded-config", step), async () => {
     const inContainer = await readContainerFile(docker.host, "supabase-kong", KONG_CONFIG_PATH);
-    const uploads = stateContainers.get("supabase-kong")?.inputs?.uploads as Array<{ file: string; content: string }> | undefined;
+    const uploads = stateContainers.get("supabase-kong")?.inputs?.uploads as
+      Array<{ file: string; content: string }> | undefined;
     const sent = uploads?.find((u) => u.file === KONG_CONFIG_PATH)?.content;
     if (sent === undefined) throw new Error("the state records no kong.yml upload");
     if (inContainer !== sent) throw new Error("the kong.yml in the container is not the one in state");
@@ -368,7 +431,8 @@ async function checkDeployment(
       ["service_role", outputs.secretKey],
     ];
     const missing = wanted.filter(([consumer, key]) => !credentials[consumer]?.includes(String(key)));
-    if (missing.length) throw new Error(`kong.yml lacks the ${missing.map(([c]) => c).join(", ")} keys of the stack outputs`);
+    if (missing.length)
+      throw new Error(`kong.yml lacks the ${missing.map(([c]) => c).join(", ")} keys of the stack outputs`);
     if (!inContainer.includes("/auth/v1/.well-known/jwks.json")) throw new Error("kong.yml has no JWKS route");
     return `kong.yml in the container is the uploaded one (${inContainer.length} bytes) and accepts the output keys`;
   });
@@ -381,15 +445,21 @@ async function checkDeployment(
     return `aliases on ${NETWORK}: ${SPECS.map((s) => `${s.role}=[${s.aliases}]`).join(" ")}`;
   });
   if (dbId) {
-    rec.check(tag("db:not-recreated", step), container("db").id === dbId, `db container ${container("db").id.slice(0, 12)} (S0: ${dbId.slice(0, 12)})`);
+    rec.check(
+      tag("db:not-recreated", step),
+      container("db").id === dbId,
+      `db container ${container("db").id.slice(0, 12)} (S0: ${dbId.slice(0, 12)})`,
+    );
   }
   await rec.attempt(tag("state:secrets-encrypted", step), () => {
     const plainResources = stateResources(plain);
     const problems: string[] = [];
     for (const r of plainResources.filter((x) => x.type === CONTAINER_TYPE)) {
       const name = r.urn.slice(r.urn.lastIndexOf("::") + 2);
-      if (name !== "supabase-kong" && !isEncryptedSecret(r.inputs?.envs)) problems.push(`${name} envs are not encrypted`);
-      if (r.inputs?.uploads !== undefined && !isEncryptedSecret(r.inputs.uploads)) problems.push(`${name} uploads are not encrypted`);
+      if (name !== "supabase-kong" && !isEncryptedSecret(r.inputs?.envs))
+        problems.push(`${name} envs are not encrypted`);
+      if (r.inputs?.uploads !== undefined && !isEncryptedSecret(r.inputs.uploads))
+        problems.push(`${name} uploads are not encrypted`);
     }
     const secrets = secretValues(decrypted, outputs);
     const decryptedText = JSON.stringify(decrypted);
@@ -398,7 +468,8 @@ async function checkDeployment(
       if (!decryptedText.includes(value)) problems.push(`${what} is not readable with --show-secrets`);
     }
     const plainStrings = allStrings(JSON.parse(plain));
-    if (plainStrings.some((s) => /"d"\s*:\s*"/.test(s))) problems.push("a private JWK member is in the state in plain text");
+    if (plainStrings.some((s) => /"d"\s*:\s*"/.test(s)))
+      problems.push("a private JWK member is in the state in plain text");
     if (problems.length) throw new Error(problems.join("; "));
     return `${secrets.size} secret values (private key members, role JWTs, passwords, sb_ keys) only encrypted; container envs and uploads encrypted`;
   });
@@ -408,16 +479,28 @@ async function checkDeployment(
 async function checkRejectedConfig(ctx: LifecycleContext, project: PulumiProject, name: string): Promise<void> {
   await ctx.rec.attempt(name, async () => {
     const before = await project.exportState(false);
-    const idsBefore = Object.values(await inspectContainers(ctx.docker.host, SPECS.map((s) => CONTAINER_OF(s.role)))).map((c) => c.id);
+    const idsBefore = Object.values(
+      await inspectContainers(
+        ctx.docker.host,
+        SPECS.map((s) => CONTAINER_OF(s.role)),
+      ),
+    ).map((c) => c.id);
     await project.configSet("signingKeys[0].state", "active", { path: true });
     const result = await project.pulumi(["preview", "--stack", project.stack], { allowFailure: true });
     await project.configSet("signingKeys[0].state", "current", { path: true });
     const text = result.stdout + result.stderr;
-    const expected = 'supabase-selfhosted:signingKeys[0].state: "active" is not a key state; allowed: standby, current, previous, revoked';
+    const expected =
+      'supabase-selfhosted:signingKeys[0].state: "active" is not a key state; allowed: standby, current, previous, revoked';
     if (result.status === 0) throw new Error("pulumi preview accepted signingKeys[0].state = active");
-    if (!text.includes(expected)) throw new Error(`pulumi preview failed without the program's message:\n${text.slice(-800)}`);
+    if (!text.includes(expected))
+      throw new Error(`pulumi preview failed without the program's message:\n${text.slice(-800)}`);
     const after = await project.exportState(false);
-    const idsAfter = Object.values(await inspectContainers(ctx.docker.host, SPECS.map((s) => CONTAINER_OF(s.role)))).map((c) => c.id);
+    const idsAfter = Object.values(
+      await inspectContainers(
+        ctx.docker.host,
+        SPECS.map((s) => CONTAINER_OF(s.role)),
+      ),
+    ).map((c) => c.id);
     if (before !== after) throw new Error("the state changed");
     if (JSON.stringify(idsBefore) !== JSON.stringify(idsAfter)) throw new Error("containers changed");
     return `preview failed with "${expected}"; state and containers unchanged`;
@@ -439,7 +522,10 @@ export async function runLegacyMigration(ctx: LifecycleContext): Promise<void> {
   await project.configSet("jwtSecret", oldSecret, { secret: true });
   log("legacy: pulumi up with legacyHs256 and the imported jwtSecret");
   await project.up("legacy on");
-  const endpoint = ctx.images.proxy && ctx.images.program.auth.real ? new AuthEndpoint(docker.host, ctx.images.proxy, NETWORK) : undefined;
+  const endpoint =
+    ctx.images.proxy && ctx.images.program.auth.real
+      ? new AuthEndpoint(docker.host, ctx.images.proxy, NETWORK)
+      : undefined;
   if (!endpoint) {
     rec.check("auth:legacy-hs256-accepted", false, "needs the real auth image (not run with E2E_REAL_IMAGES)");
     return;
@@ -448,7 +534,11 @@ export async function runLegacyMigration(ctx: LifecycleContext): Promise<void> {
     await endpoint.start();
     const outputs = await project.outputs();
     const serviceRoleKey = String(outputs.serviceRoleKey);
-    const healthy = await poll(async () => ((await endpoint.request("GET", "/health")).status === 200 ? true : undefined), 90, 1000);
+    const healthy = await poll(
+      async () => ((await endpoint.request("GET", "/health")).status === 200 ? true : undefined),
+      90,
+      1000,
+    );
     if (!healthy) throw new Error("auth did not answer /health within 90 s");
     const email = `legacy-${Date.now()}@example.com`;
     const created = await endpoint.request("POST", "/admin/users", {
@@ -456,22 +546,33 @@ export async function runLegacyMigration(ctx: LifecycleContext): Promise<void> {
       apikey: serviceRoleKey,
       body: { email, password: `pw-${Date.now()}-Legacy!`, email_confirm: true },
     });
-    if (created.status !== 200) throw new Error(`POST /admin/users answered ${created.status} ${JSON.stringify(created.body).slice(0, 200)}`);
+    if (created.status !== 200)
+      throw new Error(`POST /admin/users answered ${created.status} ${JSON.stringify(created.body).slice(0, 200)}`);
     const token = await legacyUserToken(oldSecret, String(created.body.id), email);
     await rec.attempt("auth:legacy-hs256-accepted", async () => {
       const answer = await endpoint.request("GET", "/user", { token, apikey: String(outputs.anonKey) });
-      if (answer.status !== 200) throw new Error(`GET /user with the HS256 token answered ${answer.status} ${JSON.stringify(answer.body).slice(0, 200)}`);
+      if (answer.status !== 200)
+        throw new Error(
+          `GET /user with the HS256 token answered ${answer.status} ${JSON.stringify(answer.body).slice(0, 200)}`,
+        );
       return "an HS256 user token without kid, signed with the imported jwtSecret, is accepted by GET /user";
     });
     log("legacy: pulumi up with legacyHs256 off");
     await project.configSet("legacyHs256", "false");
     await project.up("legacy off");
-    if (!(await poll(async () => ((await endpoint.request("GET", "/health")).status === 200 ? true : undefined), 90, 1000))) {
+    if (
+      !(await poll(
+        async () => ((await endpoint.request("GET", "/health")).status === 200 ? true : undefined),
+        90,
+        1000,
+      ))
+    ) {
       throw new Error("auth did not answer /health within 90 s after legacyHs256 was turned off");
     }
     await rec.attempt("auth:legacy-hs256-rejected-after-off", async () => {
       const answer = await endpoint.request("GET", "/user", { token, apikey: String(outputs.anonKey) });
-      if (answer.status !== 401 && answer.status !== 403) throw new Error(`GET /user with the HS256 token answered ${answer.status} after legacyHs256 was turned off`);
+      if (answer.status !== 401 && answer.status !== 403)
+        throw new Error(`GET /user with the HS256 token answered ${answer.status} after legacyHs256 was turned off`);
       return `rejected: ${answer.status} ${String(answer.body.msg ?? answer.body.message ?? "")}`;
     });
   } finally {

@@ -37,14 +37,20 @@ export interface Toolchain {
 
 /** The versions of one Go module's requirement in a go.mod (`require <module> <version>`). */
 export function requiredVersion(goMod: string, module: string): string {
-  const match = new RegExp(`^\\s*(?:require\\s+)?${module.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\s+(v\\S+)`, "m").exec(goMod);
+  const match = new RegExp(
+    `^\\s*(?:require\\s+)?${module.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\s+(v\\S+)`,
+    "m",
+  ).exec(goMod);
   if (!match) throw new Error(`go.mod does not require ${module}`);
   return match[1];
 }
 
 /** The replacement target of a module in a go.mod (`<module> => <target> <version>`). */
 export function replacement(goMod: string, module: string): string {
-  const match = new RegExp(`^\\s*(?:replace\\s+)?${module.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\s+=>\\s+(\\S+)\\s+(v\\S+)`, "m").exec(goMod);
+  const match = new RegExp(
+    `^\\s*(?:replace\\s+)?${module.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\s+=>\\s+(\\S+)\\s+(v\\S+)`,
+    "m",
+  ).exec(goMod);
   if (!match) throw new Error(`go.mod does not replace ${module}`);
   return `${match[1]}@${match[2]}`;
 }
@@ -53,7 +59,8 @@ const readText = (...parts: string[]) => fs.readFileSync(path.join(...parts), "u
 
 /** The exact versions package.json pins for the Pulumi SDK packages. */
 export function sdkVersions(projectRoot: string): { pulumi: string; docker: string; random: string } {
-  const deps = (JSON.parse(readText(projectRoot, "package.json")) as { dependencies: Record<string, string> }).dependencies;
+  const deps = (JSON.parse(readText(projectRoot, "package.json")) as { dependencies: Record<string, string> })
+    .dependencies;
   return { pulumi: deps["@pulumi/pulumi"], docker: deps["@pulumi/docker"], random: deps["@pulumi/random"] };
 }
 
@@ -67,7 +74,9 @@ function sourceFiles(dir: string): string[] {
 
 /** The cache key: Go's version, the SDK pins, and the content of every wrapper-module file. */
 export function toolchainKey(projectRoot: string, goVersion: string): string {
-  const hash = createHash("sha256").update(goVersion).update(JSON.stringify(sdkVersions(projectRoot)));
+  const hash = createHash("sha256")
+    .update(goVersion)
+    .update(JSON.stringify(sdkVersions(projectRoot)));
   for (const file of sourceFiles(TOOLCHAIN_SRC)) {
     hash.update(path.relative(TOOLCHAIN_SRC, file)).update("\0").update(fs.readFileSync(file)).update("\0");
   }
@@ -84,7 +93,8 @@ export function pluginSpecs(projectRoot: string): PluginSpec[] {
   const versions = sdkVersions(projectRoot);
   const dockerMod = readText(TOOLCHAIN_SRC, "docker", "go.mod");
   const randomMod = readText(TOOLCHAIN_SRC, "random", "go.mod");
-  const bridge = (mod: string) => `pulumi-terraform-bridge ${requiredVersion(mod, "github.com/pulumi/pulumi-terraform-bridge/v3")}`;
+  const bridge = (mod: string) =>
+    `pulumi-terraform-bridge ${requiredVersion(mod, "github.com/pulumi/pulumi-terraform-bridge/v3")}`;
   return [
     {
       name: "docker",
@@ -120,25 +130,52 @@ function goEnv(cache: string): NodeJS.ProcessEnv {
  * Builds one bridged provider: its tfgen binary, the schema with the version set (kept as `<name>-schema.json`
  * for the suite's schema check), then the provider itself into `plugins`.
  */
-async function buildProvider(name: string, version: string, work: string, plugins: string, env: NodeJS.ProcessEnv, log: (t: string) => void) {
+async function buildProvider(
+  name: string,
+  version: string,
+  work: string,
+  plugins: string,
+  env: NodeJS.ProcessEnv,
+  log: (t: string) => void,
+) {
   const src = path.join(work, name);
   fs.cpSync(path.join(TOOLCHAIN_SRC, name), src, { recursive: true });
   const tfgen = path.join(work, `pulumi-tfgen-${name}`);
   log(`${name}: building pulumi-tfgen-${name} (the schema generator)`);
-  await run("go", ["build", "-o", tfgen, `./cmd/pulumi-tfgen-${name}`], { cwd: src, env, timeoutSeconds: 3600, stream: `    [go ${name}] ` });
-  const schemaDir = path.join(work, `${name}-schema`);
-  await run(tfgen, ["schema", "--out", schemaDir], { cwd: src, env: { ...env, PROVIDER_VERSION: version }, timeoutSeconds: 300 });
-  const schema = JSON.parse(readText(schemaDir, "schema.json")) as Record<string, unknown>;
-  schema.version = version;
-  fs.writeFileSync(path.join(src, "cmd", `pulumi-resource-${name}`, "schema-embed.json"), JSON.stringify(schema));
-  fs.writeFileSync(path.join(plugins, `${name}-schema.json`), JSON.stringify(schema, null, 1));
-  log(`${name}: building pulumi-resource-${name} ${version}`);
-  await run("go", ["build", "-ldflags", `-X main.version=${version}`, "-o", path.join(plugins, `pulumi-resource-${name}`), `./cmd/pulumi-resource-${name}`], {
+  await run("go", ["build", "-o", tfgen, `./cmd/pulumi-tfgen-${name}`], {
     cwd: src,
     env,
     timeoutSeconds: 3600,
     stream: `    [go ${name}] `,
   });
+  const schemaDir = path.join(work, `${name}-schema`);
+  await run(tfgen, ["schema", "--out", schemaDir], {
+    cwd: src,
+    env: { ...env, PROVIDER_VERSION: version },
+    timeoutSeconds: 300,
+  });
+  const schema = JSON.parse(readText(schemaDir, "schema.json")) as Record<string, unknown>;
+  schema.version = version;
+  fs.writeFileSync(path.join(src, "cmd", `pulumi-resource-${name}`, "schema-embed.json"), JSON.stringify(schema));
+  fs.writeFileSync(path.join(plugins, `${name}-schema.json`), JSON.stringify(schema, null, 1));
+  log(`${name}: building pulumi-resource-${name} ${version}`);
+  await run(
+    "go",
+    [
+      "build",
+      "-ldflags",
+      `-X main.version=${version}`,
+      "-o",
+      path.join(plugins, `pulumi-resource-${name}`),
+      `./cmd/pulumi-resource-${name}`,
+    ],
+    {
+      cwd: src,
+      env,
+      timeoutSeconds: 3600,
+      stream: `    [go ${name}] `,
+    },
+  );
 }
 
 /**
@@ -157,21 +194,39 @@ async function buildInto(projectRoot: string, dir: string, log: (t: string) => v
   const cliVersion = requiredVersion(cliMod, "github.com/pulumi/pulumi/pkg/v3");
   const sdk = sdkVersions(projectRoot);
   if (cliVersion !== `v${sdk.pulumi}`) {
-    throw new Error(`e2e/toolchain/pulumi/go.mod builds the CLI ${cliVersion} but package.json pins @pulumi/pulumi ${sdk.pulumi}`);
+    throw new Error(
+      `e2e/toolchain/pulumi/go.mod builds the CLI ${cliVersion} but package.json pins @pulumi/pulumi ${sdk.pulumi}`,
+    );
   }
   log(`pulumi ${cliVersion}: building the CLI (the largest build: about 15-25 minutes on 2 cores)`);
   await run(
     "go",
-    ["build", "-ldflags", `-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=${cliVersion}`, "-o", path.join(bin, "pulumi"), "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi"],
+    [
+      "build",
+      "-ldflags",
+      `-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=${cliVersion}`,
+      "-o",
+      path.join(bin, "pulumi"),
+      "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi",
+    ],
     { cwd: path.join(TOOLCHAIN_SRC, "pulumi"), env, timeoutSeconds: 3600, stream: "    [go pulumi] " },
   );
   log("pulumi-language-nodejs: building the Node language host");
-  await run("go", ["build", "-o", path.join(bin, "pulumi-language-nodejs"), "github.com/pulumi/pulumi/sdk/nodejs/cmd/pulumi-language-nodejs/v3"], {
-    cwd: path.join(TOOLCHAIN_SRC, "language-nodejs"),
-    env,
-    timeoutSeconds: 1800,
-    stream: "    [go language-nodejs] ",
-  });
+  await run(
+    "go",
+    [
+      "build",
+      "-o",
+      path.join(bin, "pulumi-language-nodejs"),
+      "github.com/pulumi/pulumi/sdk/nodejs/cmd/pulumi-language-nodejs/v3",
+    ],
+    {
+      cwd: path.join(TOOLCHAIN_SRC, "language-nodejs"),
+      env,
+      timeoutSeconds: 1800,
+      stream: "    [go language-nodejs] ",
+    },
+  );
   await buildProvider("docker", sdk.docker, work, plugins, env, log);
   await buildProvider("random", sdk.random, work, plugins, env, log);
   fs.rmSync(work, { recursive: true, force: true });
@@ -193,7 +248,8 @@ export async function obtainToolchain(projectRoot: string, log: (t: string) => v
       ],
     };
   }
-  if (!works("go", ["version"])) throw new Error("no pulumi on PATH and no Go toolchain to build one: install Go 1.25+ or the Pulumi CLI");
+  if (!works("go", ["version"]))
+    throw new Error("no pulumi on PATH and no Go toolchain to build one: install Go 1.25+ or the Pulumi CLI");
   const goVersion = (await run("go", ["version"])).stdout.trim();
   const dir = path.join(cacheRoot(), `toolchain-${toolchainKey(projectRoot, goVersion)}`);
   const specs = pluginSpecs(projectRoot);
@@ -227,7 +283,12 @@ export async function obtainToolchain(projectRoot: string, log: (t: string) => v
  * uses (a wrong name in our mapping would silently drop an input). Reads the SDK's generated JavaScript: each
  * resource module assigns `resourceInputs["<name>"] = args?.…` for inputs and `= state?.…` for its state.
  */
-export function schemaMismatches(projectRoot: string, packageName: string, schemaFile: string, types: string[]): string[] {
+export function schemaMismatches(
+  projectRoot: string,
+  packageName: string,
+  schemaFile: string,
+  types: string[],
+): string[] {
   const schema = JSON.parse(fs.readFileSync(schemaFile, "utf8")) as {
     resources: Record<string, { inputProperties?: Record<string, unknown>; properties?: Record<string, unknown> }>;
   };
@@ -244,14 +305,16 @@ export function schemaMismatches(projectRoot: string, packageName: string, schem
       continue;
     }
     const js = fs.readFileSync(path.join(sdkDir, file), "utf8");
-    const names = (from: "args" | "state") => new Set([...js.matchAll(new RegExp(`resourceInputs\\["(\\w+)"\\] = ${from}\\?\\.`, "g"))].map((m) => m[1]));
+    const names = (from: "args" | "state") =>
+      new Set([...js.matchAll(new RegExp(`resourceInputs\\["(\\w+)"\\] = ${from}\\?\\.`, "g"))].map((m) => m[1]));
     for (const [kind, sdk, built] of [
       ["input", names("args"), Object.keys(resource.inputProperties ?? {})],
       ["state", names("state"), Object.keys(resource.properties ?? {})],
     ] as const) {
       const missing = [...sdk].filter((n) => !built.includes(n));
       const extra = built.filter((n) => !sdk.has(n));
-      if (missing.length || extra.length) problems.push(`${type} ${kind}s: SDK only [${missing}], provider only [${extra}]`);
+      if (missing.length || extra.length)
+        problems.push(`${type} ${kind}s: SDK only [${missing}], provider only [${extra}]`);
     }
   }
   return problems;
