@@ -62,11 +62,6 @@ async function main(): Promise<number> {
   const metrics: Record<string, number> = {};
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "supabase-e2e-"));
   try {
-    toolchain = await rec.phase(
-      "toolchain",
-      "a cold build compiles the Pulumi CLI and two providers: 30-50 minutes",
-      () => obtainToolchain(REPO_ROOT, log),
-    );
     docker = await rec.phase("docker engine", "", () => obtainDocker(path.join(cache, "dockerd"), log));
     const existing = await programObjects(docker.host);
     if (existing.length > 0) {
@@ -77,9 +72,15 @@ async function main(): Promise<number> {
     }
     cleanDocker = true;
     const engine = docker;
-    images = await rec.phase("images", "first run: debootstrap and image builds, several minutes", () =>
-      prepareImages(engine.host, cache, log),
-    );
+    // The toolchain build is CPU-bound and the images mostly wait on Debian's mirror: run both at once.
+    [toolchain, images] = await Promise.all([
+      rec.phase("toolchain", "a cold build compiles the Pulumi CLI and two providers: 30-50 minutes", () =>
+        obtainToolchain(REPO_ROOT, log),
+      ),
+      rec.phase("images", "first run: debootstrap and image builds, several minutes", () =>
+        prepareImages(engine.host, cache, log),
+      ),
+    ]);
     const chosen = images;
     const tools = toolchain;
     if (tools.binDir) {

@@ -86,6 +86,8 @@ export function run(file: string, args: readonly string[], options: RunOptions =
       if (result.status !== 0 && !options.allowFailure) reject(new CommandError(commandLine(file, args), result));
       else resolve(result);
     });
+    // A command that exits without reading its input closes the pipe first; that is not a failure of ours.
+    child.stdin.on("error", () => {});
     child.stdin.end(options.input ?? "");
   });
 }
