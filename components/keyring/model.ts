@@ -118,20 +118,36 @@ export interface KeyringView {
   /** `GOTRUE_JWT_VALID_METHODS`: the algorithms of the trusted keys. */
   validMethods: string[];
   currentKid: string;
-  /** The current key's pre-signed role JWTs (what `sb_` keys are mapped to). */
+  /** The current key's pre-signed role JWTs: the stack outputs, what new clients are given. */
   anonKey: string;
   serviceRoleKey: string;
-  /** Role JWTs the gateway accepts as apikeys: current, then previous keys, then the legacy ones. */
+  /**
+   * The role JWTs of the longest-trusted key (see {@link longestTrusted}): what the gateway maps the `sb_` keys to
+   * and what storage and studio call the other services with. They stay valid across a promotion, so a promotion
+   * leaves those three containers alone.
+   */
+  longestTrustedAnonKey: string;
+  longestTrustedServiceRoleKey: string;
+  /**
+   * Role JWTs the gateway accepts as apikeys: those of every trusted key (a standby key's too: the verifiers trust
+   * it already, and nobody holds its JWTs yet), ordered by key name, then the legacy ones.
+   */
   gatewayTokens: { anon: string[]; serviceRole: string[] };
 }
 
 /**
  * The keyring values the services are given, by name: what `SigningKeyring` exposes to `SupabaseStack`. Each
- * service module names the ones it reads, so a change to any other value leaves its container alone.
+ * service module names the ones it reads, so a change to any other value leaves its container alone. The current
+ * key's role JWTs are not among them: they change at every promotion, and only the stack outputs carry them.
  */
 export interface KeyringValues extends Pick<
   KeyringView,
-  "authKeys" | "verifierJwks" | "validMethods" | "anonKey" | "serviceRoleKey" | "gatewayTokens"
+  | "authKeys"
+  | "verifierJwks"
+  | "validMethods"
+  | "longestTrustedAnonKey"
+  | "longestTrustedServiceRoleKey"
+  | "gatewayTokens"
 > {
   /** The opaque `sb_publishable_…` key. */
   publishableKey: string;
@@ -143,49 +159,110 @@ export interface KeyringValues extends Pick<
 
 /** States whose keys verifiers trust. */
 export const TRUSTED_STATES: readonly KeyState[] = ["standby", "current", "previous"];
+/** States whose keys have signed, so clients may hold their role JWTs and users their access tokens. */
+export const SIGNED_STATES: readonly KeyState[] = ["current", "previous"];
+
+/**
+ * Which key states each derived value is computed from. A value waits only for the keys in these states (the
+ * states are config, known before any key exists), so during a preview that adds a key, the values that do not
+ * read it stay known, and the containers that use only those are shown as unchanged, as they will be.
+ */
+export const STATES_READ: { readonly [V in keyof KeyringView]: readonly KeyState[] } = {
+  authKeys: TRUSTED_STATES,
+  verifierJwks: TRUSTED_STATES,
+  publicJwks: TRUSTED_STATES,
+  validMethods: TRUSTED_STATES,
+  currentKid: ["current"],
+  anonKey: ["current"],
+  serviceRoleKey: ["current"],
+  longestTrustedAnonKey: SIGNED_STATES,
+  longestTrustedServiceRoleKey: SIGNED_STATES,
+  gatewayTokens: TRUSTED_STATES,
+};
 
 /** Orders anything named by its name (code-unit order, independent of locale): the one order of every key list. */
 export const byName = (a: { name: string }, b: { name: string }): number =>
   a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
 
 /**
- * Derives every consumer's view of the keyring: the membership table of the README's configuration reference.
- * Lists are ordered by entry name, never by state, so promoting a key leaves the verifier JWKS byte-identical.
- * @throws when the ring has not exactly one current key or two keys share a kid.
+ * The longest-trusted key: of the keys that have signed (current and previous), the one created first; ties by
+ * name. The legacy HS256 key is never it. It is the old key until that key is revoked, and the new one after, so
+ * JWTs chosen by it stay valid through the promotion in between. A standby key is not a candidate: nobody holds its
+ * JWTs, and while it is being added its creation time is not known yet.
  */
-export function deriveKeyring(entries: KeyringEntry[], legacy?: LegacyEntry): KeyringView {
+export function longestTrusted(entries: readonly KeyringEntry[]): KeyringEntry {
+  const signed = entries.filter((e) => SIGNED_STATES.includes(e.state));
+  if (signed.length === 0) throw new Error("the keyring has no current or previous key");
+  return [...signed].sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : byName(a, b)))[0];
+}
+
+/** The one current key among `entries`. */
+function signerOf(entries: readonly KeyringEntry[]): KeyringEntry {
+  const current = entries.filter((e) => e.state === "current");
+  if (current.length !== 1) throw new Error(`the keyring needs exactly one current key, found ${current.length}`);
+  return current[0];
+}
+
+/**
+ * How each value is derived from the keys it reads ({@link STATES_READ}), ordered by name. Every list is ordered by
+ * entry name, never by state, so promoting a key leaves the verifier JWKS and the gateway's tokens byte-identical.
+ */
+const DERIVATIONS: { [V in keyof KeyringView]: (entries: KeyringEntry[], legacy?: LegacyEntry) => KeyringView[V] } = {
+  authKeys: (trusted, legacy) => {
+    const signer = signerOf(trusted);
+    return [...trusted.map((e) => (e === signer ? e.privateJwk : e.publicJwk)), ...(legacy ? [legacy.jwk] : [])];
+  },
+  verifierJwks: (trusted, legacy) => ({ keys: [...trusted.map((e) => e.publicJwk), ...(legacy ? [legacy.jwk] : [])] }),
+  publicJwks: (trusted) => ({ keys: trusted.map((e) => e.publicJwk) }),
+  validMethods: (trusted, legacy) =>
+    [...new Set([...trusted.map((e) => e.algorithm as string), ...(legacy ? ["HS256"] : [])])].sort(),
+  currentKid: (current) => signerOf(current).kid,
+  anonKey: (current) => signerOf(current).anonKey,
+  serviceRoleKey: (current) => signerOf(current).serviceRoleKey,
+  longestTrustedAnonKey: (signed) => longestTrusted(signed).anonKey,
+  longestTrustedServiceRoleKey: (signed) => longestTrusted(signed).serviceRoleKey,
+  gatewayTokens: (trusted, legacy) => ({
+    anon: [...trusted.map((e) => e.anonKey), ...(legacy ? [legacy.anonKey] : [])],
+    serviceRole: [...trusted.map((e) => e.serviceRoleKey), ...(legacy ? [legacy.serviceRoleKey] : [])],
+  }),
+};
+
+/**
+ * One derived value from the keyring entries: only the entries in the states the value reads are used (others
+ * may be left out by the caller), ordered by name.
+ */
+export function deriveValue<V extends keyof KeyringView>(
+  value: V,
+  entries: readonly KeyringEntry[],
+  legacy?: LegacyEntry,
+): KeyringView[V] {
+  const read = entries.filter((e) => STATES_READ[value].includes(e.state)).sort(byName);
+  return DERIVATIONS[value](read, legacy);
+}
+
+/**
+ * Checks the ring as a whole: exactly one current key and no two keys (or a key and the legacy key) sharing a kid.
+ * @throws naming the offending keys.
+ */
+export function checkKeyring(entries: readonly KeyringEntry[], legacy?: LegacyEntry): void {
   const ordered = [...entries].sort(byName);
-  const current = ordered.filter((e) => e.state === "current");
-  if (current.length !== 1) {
-    throw new Error(`the keyring needs exactly one current key, found ${current.length}`);
-  }
+  signerOf(ordered);
   const kids = new Map<string, string>();
   for (const e of ordered) {
     const other = kids.get(e.kid) ?? (legacy && e.kid === legacy.jwk.kid ? "the legacy HS256 key" : undefined);
     if (other) throw new Error(`signing key ${e.name} has kid ${e.kid}, already used by ${other}; kids must be unique`);
     kids.set(e.kid, `signing key ${e.name}`);
   }
-  const signer = current[0];
-  const trusted = ordered.filter((e) => TRUSTED_STATES.includes(e.state));
-  const octKeys = legacy ? [legacy.jwk] : [];
+}
 
-  const authKeys = [...trusted.map((e) => (e === signer ? e.privateJwk : e.publicJwk)), ...octKeys];
-  const verifierKeys = [...trusted.map((e) => e.publicJwk), ...octKeys];
-  const methods = [...new Set([...trusted.map((e) => e.algorithm as string), ...(legacy ? ["HS256"] : [])])].sort();
-  const accepted = [signer, ...ordered.filter((e) => e.state === "previous")];
-  return {
-    authKeys,
-    verifierJwks: { keys: verifierKeys },
-    publicJwks: { keys: trusted.map((e) => e.publicJwk) },
-    validMethods: methods,
-    currentKid: signer.kid,
-    anonKey: signer.anonKey,
-    serviceRoleKey: signer.serviceRoleKey,
-    gatewayTokens: {
-      anon: [...accepted.map((e) => e.anonKey), ...(legacy ? [legacy.anonKey] : [])],
-      serviceRole: [...accepted.map((e) => e.serviceRoleKey), ...(legacy ? [legacy.serviceRoleKey] : [])],
-    },
-  };
+/**
+ * Derives every consumer's view of the keyring: the membership table of the README's configuration reference.
+ * @throws when the ring has not exactly one current key or two keys share a kid.
+ */
+export function deriveKeyring(entries: KeyringEntry[], legacy?: LegacyEntry): KeyringView {
+  checkKeyring(entries, legacy);
+  const values = Object.keys(STATES_READ) as Array<keyof KeyringView>;
+  return Object.fromEntries(values.map((v) => [v, deriveValue(v, entries, legacy)])) as unknown as KeyringView;
 }
 
 /** JSON with object keys sorted, so that formatting differences in an imported key never look like a new key. */

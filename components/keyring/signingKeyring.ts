@@ -18,8 +18,10 @@ import { allByName, asPlain, asSecret } from "../outputs";
 import {
   byName,
   canonicalJson,
-  deriveKeyring,
+  checkKeyring,
+  deriveValue,
   legacyOctJwk,
+  STATES_READ,
   type Jwk,
   type Jwks,
   type KeyringEntry,
@@ -79,7 +81,11 @@ export class SigningKeyring
   readonly anonKey: pulumi.Output<string>;
   /** The current key's pre-signed service_role JWT (secret). */
   readonly serviceRoleKey: pulumi.Output<string>;
-  /** Role JWTs the gateway accepts as apikeys: current and previous keys (+ legacy) (secret). */
+  /** The longest-trusted key's anon JWT: what `sb_publishable_` maps to, and storage's and studio's (secret). */
+  readonly longestTrustedAnonKey: pulumi.Output<string>;
+  /** The longest-trusted key's service_role JWT: what `sb_secret_` maps to, and storage's and studio's (secret). */
+  readonly longestTrustedServiceRoleKey: pulumi.Output<string>;
+  /** Role JWTs the gateway accepts as apikeys: every trusted key's (+ legacy), ordered by key name (secret). */
   readonly gatewayTokens: pulumi.Output<KeyringView["gatewayTokens"]>;
   /** Opaque `sb_publishable_…` key (secret). */
   readonly publishableKey: pulumi.Output<string>;
@@ -112,26 +118,40 @@ export class SigningKeyring
     const guard = this.declareRotationGuard(name, config, configured);
     this.logWarnings(config, configured);
 
-    const entries = pulumi.all(configured.map(keyringEntry)) as pulumi.Output<KeyringEntry[]>;
-    // Every derived value waits for the guard (its id joins here), so when its check fails no container is even
-    // planned with the new keys.
-    const view = allByName<{ entries: KeyringEntry[]; legacy?: LegacyEntry; guard: string }>({
-      entries,
-      legacy: legacy?.entry,
-      guard: guard.id,
-    }).apply(({ entries, legacy }) => deriveKeyring(entries, legacy));
+    const entries = configured.map((key) => ({ state: key.entry.state, entry: keyringEntry(key) }));
+    const all = pulumi.all(entries.map((e) => e.entry)) as pulumi.Output<KeyringEntry[]>;
+    // Each value waits for the guard (its id joins here), so when its check fails no container is even planned with
+    // the new keys; and only for the keys in the states it reads, so that a key being added leaves the values that
+    // do not read it known during the preview.
+    const derive = <V extends keyof KeyringView>(value: V): pulumi.Output<KeyringView[V]> => {
+      const read = entries.filter((e) => STATES_READ[value].includes(e.state)).map((e) => e.entry);
+      return allByName<{ entries: KeyringEntry[]; legacy?: LegacyEntry; guard: string }>({
+        entries: pulumi.all(read) as pulumi.Output<KeyringEntry[]>,
+        legacy: legacy?.entry,
+        guard: guard.id,
+      }).apply(({ entries, legacy }) => deriveValue(value, entries, legacy));
+    };
 
     // Mocks ignore additionalSecretOutputs, and derived values would otherwise lose the secret bit: wrap here.
-    this.authKeys = asSecret(view.apply((v) => v.authKeys));
-    const verifierJwks = view.apply((v) => v.verifierJwks);
-    this.verifierJwks = config.legacyHs256 ? asSecret(verifierJwks) : asPlain(verifierJwks);
-    this.publicJwks = asPlain(view.apply((v) => v.publicJwks));
-    this.validMethods = asPlain(view.apply((v) => v.validMethods));
-    this.currentKid = asPlain(view.apply((v) => v.currentKid));
-    this.anonKey = asSecret(view.apply((v) => v.anonKey));
-    this.serviceRoleKey = asSecret(view.apply((v) => v.serviceRoleKey));
-    this.gatewayTokens = asSecret(view.apply((v) => v.gatewayTokens));
-    this.keys = asPlain(entries.apply((list) => [...list].sort(byName).map(keyStatus)));
+    this.authKeys = asSecret(derive("authKeys"));
+    this.verifierJwks = config.legacyHs256 ? asSecret(derive("verifierJwks")) : asPlain(derive("verifierJwks"));
+    this.publicJwks = asPlain(derive("publicJwks"));
+    this.validMethods = asPlain(derive("validMethods"));
+    this.currentKid = asPlain(derive("currentKid"));
+    this.anonKey = asSecret(derive("anonKey"));
+    this.serviceRoleKey = asSecret(derive("serviceRoleKey"));
+    this.longestTrustedAnonKey = asSecret(derive("longestTrustedAnonKey"));
+    this.longestTrustedServiceRoleKey = asSecret(derive("longestTrustedServiceRoleKey"));
+    this.gatewayTokens = asSecret(derive("gatewayTokens"));
+    // The whole ring is checked where all keys are read anyway (kids unique; config already checked the states).
+    this.keys = asPlain(
+      allByName<{ entries: KeyringEntry[]; legacy?: LegacyEntry }>({ entries: all, legacy: legacy?.entry }).apply(
+        ({ entries, legacy }) => {
+          checkKeyring(entries, legacy);
+          return [...entries].sort(byName).map(keyStatus);
+        },
+      ),
+    );
 
     this.registerOutputs({
       currentKid: this.currentKid,

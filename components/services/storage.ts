@@ -27,11 +27,12 @@ export const storage = defineService({
   volumes: [{ volume: "storage-data", containerPath: STORAGE_FILE_PATH }],
   secretEnv: true,
   env: reads({
-    keyring: ["anonKey", "serviceRoleKey", "jwtSecret", "verifierJwks"],
+    keyring: ["longestTrustedAnonKey", "longestTrustedServiceRoleKey", "jwtSecret", "verifierJwks"],
     dbRoles: ["supabase_storage_admin"],
     build: ({ settings, keyring, dbPasswords, url }) => ({
-      ANON_KEY: keyring.anonKey,
-      SERVICE_KEY: keyring.serviceRoleKey,
+      // The longest-trusted key's role JWTs: valid before and after a promotion, so a promotion leaves storage alone.
+      ANON_KEY: keyring.longestTrustedAnonKey,
+      SERVICE_KEY: keyring.longestTrustedServiceRoleKey,
       POSTGREST_URL: url("rest"),
       AUTH_JWT_SECRET: keyring.jwtSecret,
       JWT_JWKS: JSON.stringify(keyring.verifierJwks),

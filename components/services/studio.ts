@@ -35,7 +35,7 @@ export const studio = defineService({
   runs: (settings) => settings.studio,
   secretEnv: true,
   env: reads({
-    keyring: ["anonKey", "serviceRoleKey", "jwtSecret", "publishableKey", "secretKey"],
+    keyring: ["longestTrustedAnonKey", "longestTrustedServiceRoleKey", "jwtSecret", "publishableKey", "secretKey"],
     secrets: ["postgresPassword", "metaCryptoKey"],
     build: ({ settings, keyring, secrets, url }) => ({
       HOSTNAME: "0.0.0.0",
@@ -51,9 +51,9 @@ export const studio = defineService({
       DEFAULT_PROJECT_NAME: "Default Project",
       SUPABASE_URL: url("kong"),
       SUPABASE_PUBLIC_URL: settings.apiExternalUrl,
-      // The current key's role JWTs.
-      SUPABASE_ANON_KEY: keyring.anonKey,
-      SUPABASE_SERVICE_KEY: keyring.serviceRoleKey,
+      // The longest-trusted key's role JWTs: valid before and after a promotion, so a promotion leaves studio alone.
+      SUPABASE_ANON_KEY: keyring.longestTrustedAnonKey,
+      SUPABASE_SERVICE_KEY: keyring.longestTrustedServiceRoleKey,
       AUTH_JWT_SECRET: keyring.jwtSecret,
       SUPABASE_PUBLISHABLE_KEY: keyring.publishableKey,
       SUPABASE_SECRET_KEY: keyring.secretKey,

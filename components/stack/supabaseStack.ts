@@ -22,6 +22,7 @@ import {
   type UploadedFile,
   type VolumeRole,
 } from "../services/service";
+import { envDigestFile } from "./envDigest";
 import { dockerName, RETAIN_LABEL } from "./naming";
 import { declareSecrets, type SecretOutputs } from "./secrets";
 
@@ -77,7 +78,12 @@ export class SupabaseStack extends pulumi.ComponentResource {
       const envs = build(service.env, config, keyring, secrets).apply(toEnvList);
       // The whole list is one secret when any entry is: Docker takes it as a single value.
       this.envs[role] = service.secretEnv ? asSecret(envs) : envs;
-      if (service.files) this.uploads[role] = asSecret(build(service.files, config, keyring, secrets));
+      const files = service.files ? build(service.files, config, keyring, secrets) : pulumi.output([]);
+      // An environment that reads the keyring can be unknown during a preview: see envDigest.ts.
+      const digest = service.env.keyring.length > 0 ? envs.apply((list) => [envDigestFile(list)]) : pulumi.output([]);
+      const uploads = pulumi.all([files, digest]).apply(([f, d]) => [...f, ...d]);
+      if (service.files) this.uploads[role] = asSecret(uploads);
+      else if (service.env.keyring.length > 0) this.uploads[role] = service.secretEnv ? asSecret(uploads) : uploads;
       this.containers[role] = this.declareContainer(name, service, config, services);
     }
 

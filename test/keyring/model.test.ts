@@ -7,6 +7,9 @@ import { ALGORITHMS, type Algorithm } from "../../components/keyring/algorithms"
 import {
   LEGACY_KID,
   deriveKeyring,
+  deriveValue,
+  longestTrusted,
+  STATES_READ,
   hasPrivateMember,
   legacyOctJwk,
   publicJwk,
@@ -112,7 +115,7 @@ describe("keyring model", () => {
     expect(JSON.stringify(after.authKeys)).not.toBe(JSON.stringify(before.authKeys));
   });
 
-  it("lets the gateway accept current and previous role JWTs only, current first", async () => {
+  it("lets the gateway accept every trusted key's role JWTs, ordered by name, and no revoked key's", async () => {
     const ring = [
       await makeEntry("a", "previous"),
       await makeEntry("b", "current"),
@@ -120,9 +123,48 @@ describe("keyring model", () => {
       await makeEntry("d", "revoked"),
     ];
     const view = deriveKeyring(ring);
-    expect(view.gatewayTokens.anon).toEqual([ring[1].anonKey, ring[0].anonKey]);
-    expect(view.gatewayTokens.serviceRole).toEqual([ring[1].serviceRoleKey, ring[0].serviceRoleKey]);
+    expect(view.gatewayTokens.anon).toEqual([ring[0].anonKey, ring[1].anonKey, ring[2].anonKey]);
+    expect(view.gatewayTokens.serviceRole).toEqual([
+      ring[0].serviceRoleKey,
+      ring[1].serviceRoleKey,
+      ring[2].serviceRoleKey,
+    ]);
     expect(view.anonKey).toBe(ring[1].anonKey);
+    // A promotion of b over a changes nothing the gateway accepts.
+    const promoted = deriveKeyring([
+      { ...ring[0], state: "current" },
+      { ...ring[1], state: "previous" },
+      ring[2],
+      ring[3],
+    ]);
+    expect(promoted.gatewayTokens).toEqual(view.gatewayTokens);
+  });
+
+  it("picks the longest-trusted key among current and previous keys: created first, ties by name", async () => {
+    const at = (iso: string) => ({ now: new Date(iso) });
+    const old = await makeEntry("zz-old", "previous", "ES256", at("2026-01-01T00:00:00Z"));
+    const current = await makeEntry("aa-new", "current", "ES256", at("2026-06-01T00:00:00Z"));
+    const standby = await makeEntry("00-oldest", "standby", "ES256", at("2025-01-01T00:00:00Z"));
+    expect(longestTrusted([old, current, standby]).name).toBe("zz-old");
+    expect(deriveKeyring([old, current, standby]).longestTrustedAnonKey).toBe(old.anonKey);
+    // A standby key never is it, however old: nobody holds its JWTs.
+    expect(longestTrusted([current, standby]).name).toBe("aa-new");
+    // Revoking the old key hands it to the current one.
+    expect(deriveKeyring([{ ...old, state: "revoked" }, current]).longestTrustedServiceRoleKey).toBe(
+      current.serviceRoleKey,
+    );
+    const twin = { ...old, name: "mm-twin", kid: "twin", createdAt: old.createdAt };
+    expect(longestTrusted([twin, old]).name).toBe("mm-twin");
+  });
+
+  it("reads only the keys in the states each value needs", async () => {
+    const ring = [await makeEntry("k1", "current"), await makeEntry("k2", "standby")];
+    // What storage, studio and the sb_ mapping get does not depend on a standby key at all.
+    expect(deriveValue("longestTrustedAnonKey", [ring[0]])).toBe(deriveKeyring(ring).longestTrustedAnonKey);
+    expect(deriveValue("anonKey", [ring[0]])).toBe(ring[0].anonKey);
+    expect(STATES_READ.longestTrustedAnonKey).not.toContain("standby");
+    expect(STATES_READ.gatewayTokens).toContain("standby");
+    expect(Object.keys(STATES_READ).sort()).toEqual(Object.keys(deriveKeyring(ring)).sort());
   });
 
   it("adds the legacy secret as a verify-only oct key to auth and verifiers, never to the published JWKS", async () => {

@@ -39,6 +39,8 @@ async function snapshot(ring: SigningKeyring) {
     "currentKid",
     "anonKey",
     "serviceRoleKey",
+    "longestTrustedAnonKey",
+    "longestTrustedServiceRoleKey",
     "gatewayTokens",
     "publishableKey",
     "secretKey",
@@ -91,7 +93,7 @@ describe("SigningKeyring through a rotation", () => {
     expect(s0.state.gatewayTokens.anon).toEqual([k1Anon]);
     await verifyWithJwks(k1Anon, s0.state.verifierJwks, s0.state.validMethods);
 
-    // S1: k2 is published but signs nothing; tokens and gateway unchanged.
+    // S1: k2 is published but signs nothing; the gateway already accepts its role JWTs (nobody holds them yet).
     const s1 = await up(engine, { signingKeys: S1 });
     const k2 = kidOf(s1.state, "k2");
     expect(kidOf(s1.state, "k1")).toBe(k1);
@@ -102,17 +104,23 @@ describe("SigningKeyring through a rotation", () => {
     expect(s1.state.publicJwks.keys.map((k) => k.kid)).toEqual([k1, k2]);
     expect(s1.state.currentKid).toBe(k1);
     expect(s1.state.anonKey).toBe(k1Anon);
-    expect(s1.state.gatewayTokens).toEqual(s0.state.gatewayTokens);
+    const k2Anon = s1.state.gatewayTokens.anon[1];
+    expect(decodeProtectedHeader(k2Anon).kid).toBe(k2);
+    expect(s1.state.gatewayTokens.anon).toEqual([k1Anon, k2Anon]);
+    expect(s1.state.longestTrustedAnonKey).toBe(k1Anon);
     await verifyWithJwks(k1Anon, s1.state.verifierJwks, s1.state.validMethods);
 
-    // S2: k2 signs; k1's tokens still verify and the gateway still takes k1's role JWTs.
+    // S2: k2 signs; k1's tokens still verify, and the gateway, storage and studio keep what they had.
     const s2 = await up(engine, { signingKeys: S2 });
     expect(s2.registered.find((r) => r.name === "supabase-key-k2")!.operation).toBe("same");
     expect(signers(s2.state.authKeys)).toEqual([k2]);
     expect(s2.state.currentKid).toBe(k2);
     expect(decodeProtectedHeader(s2.state.anonKey).kid).toBe(k2);
     expect(JSON.stringify(s2.state.verifierJwks)).toBe(JSON.stringify(s1.state.verifierJwks));
-    expect(s2.state.gatewayTokens.anon).toEqual([s2.state.anonKey, k1Anon]);
+    expect(s2.state.anonKey).toBe(k2Anon);
+    expect(s2.state.gatewayTokens).toEqual(s1.state.gatewayTokens);
+    expect(s2.state.longestTrustedAnonKey).toBe(k1Anon);
+    expect(s2.state.longestTrustedServiceRoleKey).toBe(s1.state.longestTrustedServiceRoleKey);
     await verifyWithJwks(k1Anon, s2.state.verifierJwks, s2.state.validMethods);
     await verifyWithJwks(s2.state.anonKey, s2.state.verifierJwks, s2.state.validMethods);
     // sb_ keys are not tied to a signing key: apps using them notice nothing.
@@ -124,6 +132,7 @@ describe("SigningKeyring through a rotation", () => {
     expect(s3.state.authKeys.map((k) => k.kid)).toEqual([k2]);
     expect(s3.state.verifierJwks.keys.map((k) => k.kid)).toEqual([k2]);
     expect(s3.state.gatewayTokens.anon).toEqual([s2.state.anonKey]);
+    expect(s3.state.longestTrustedAnonKey).toBe(s2.state.anonKey);
     await expect(verifyWithJwks(k1Anon, s3.state.verifierJwks, s3.state.validMethods)).rejects.toThrow();
     expect(engine.stack.has("supabase-key-k1")).toBe(true);
 

@@ -224,13 +224,14 @@ describe("service environments for a rotating keyring (k0 revoked, k1 previous, 
     expect(envs.realtime.DB_ENC_KEY).toHaveLength(16);
   });
 
-  it("gives storage a JWKS its jose verifier accepts the current role JWTs with, plus the keys it requires", async () => {
+  it("gives storage a JWKS its jose verifier accepts the longest-trusted role JWTs with, plus the keys it requires", async () => {
     const { envs, view } = world;
     const jwks = JSON.parse(envs.storage.JWT_JWKS);
     expectVerifierJwks(envs.storage.JWT_JWKS, false);
     const { payload } = await verifyWithJwks(envs.storage.SERVICE_KEY, jwks);
     expect(payload.role).toBe("service_role");
-    expect(envs.storage.ANON_KEY).toBe(view.anonKey);
+    expect(envs.storage.ANON_KEY).toBe(view.longestTrustedAnonKey);
+    expect((await verifyWithJwks(envs.storage.ANON_KEY, jwks)).payload.role).toBe("anon");
     expect(envs.storage.AUTH_JWT_SECRET).toBe(SECRETS.jwtSecret);
     expect(envs.storage.STORAGE_BACKEND).toBe("file");
     expect(envs.storage.FILE_STORAGE_BACKEND_PATH).toBe("/var/lib/storage");

@@ -8,9 +8,10 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { ConfigError } from "../../components/config/schema";
 import { hasPrivateMember, PRIVATE_MEMBERS, type Jwk } from "../../components/keyring/model";
 import { IMAGE_DEFAULTS } from "../../components/services/images";
-import { SERVICE_ROLES, type ServiceRole } from "../../components/services/index";
+import { SERVICE_ROLES, SERVICES, type ServiceRole } from "../../components/services/index";
 import { KONG_CONFIG_PATH } from "../../components/services/kong/gateway";
 import { REALTIME_HOST } from "../../components/services/realtime";
+import { ENV_DIGEST_FILE, envDigestFile } from "../../components/stack/envDigest";
 import { RETAIN_LABEL } from "../../components/stack/naming";
 import { supabaseProgram } from "../../components/program";
 import type { RegisteredOptions } from "../../scripts/lib/engine/sdk";
@@ -196,8 +197,15 @@ describe("SupabaseStack mid-rotation (k1 previous, k2 current, k3 standby RS256)
       for (const key of ["API_JWT_SECRET", "METRICS_JWT_SECRET"])
         expect(envOf(containers.get("realtime")!)[key]).toBe(jwtSecret);
       expect(envOf(containers.get("storage")!).AUTH_JWT_SECRET).toBe(jwtSecret);
-      expect(envOf(containers.get("storage")!).ANON_KEY).toBe(anonKey);
-      expect(envOf(containers.get("studio")!).SUPABASE_ANON_KEY).toBe(anonKey);
+      // storage and studio call the others with the longest-trusted key's JWTs (k1, previous): valid across the
+      // promotion that made k2 current.
+      const steady = await valueOf(result.keyring.longestTrustedAnonKey);
+      expect(steady).not.toBe(anonKey);
+      expect(envOf(containers.get("storage")!).ANON_KEY).toBe(steady);
+      expect(envOf(containers.get("studio")!).SUPABASE_ANON_KEY).toBe(steady);
+      await expect(
+        verifyWithJwks(steady, JSON.parse(envOf(containers.get("storage")!).JWT_JWKS)),
+      ).resolves.toBeTruthy();
     },
   );
 
@@ -230,6 +238,19 @@ describe("SupabaseStack mid-rotation (k1 previous, k2 current, k3 standby RS256)
     expect(checked).toBe(SERVICE_ROLES.length - 1 + 2);
     await expect(pulumi.isSecret(run.result.stack.envs.auth!)).resolves.toBe(true);
     await expect(pulumi.isSecret(run.result.stack.uploads.kong!)).resolves.toBe(true);
+  });
+
+  it("ships every container whose env reads the keyring a digest of that env, secret when the env is", () => {
+    for (const [role, c] of run.containers) {
+      const digest = uploadsOf(c).find((u) => u.file === ENV_DIGEST_FILE);
+      const readsKeyring = SERVICES.find((s) => s.role === role)!.env.keyring.length > 0;
+      expect(digest !== undefined, role).toBe(readsKeyring);
+      if (!digest) continue;
+      expect(digest.content).toBe(envDigestFile(c.inputs.envs as string[]).content);
+      if (c.secretInputs.includes("envs")) expect(c.secretInputs, role).toContain("uploads");
+    }
+    // db and meta never read the keyring: no digest, so their inputs are as before.
+    expect(uploadsOf(run.containers.get("meta")!)).toEqual([]);
   });
 
   it("ships the db its init SQL, with the password each service logs in with", () => {

@@ -11,8 +11,8 @@
  * `untrusted_lua = sandbox` mode, little else besides `type`). Our templates use only `headers`,
  * `query_params`, `type` and string methods, and map:
  * - a user's own `Authorization` (anything but `Bearer sb_…`) → passed through unchanged;
- * - the apikey `sb_secret_…` → `Bearer <current service_role JWT>`;
- * - the apikey `sb_publishable_…` → `Bearer <current anon JWT>`;
+ * - the apikey `sb_secret_…` → `Bearer <the longest-trusted key's service_role JWT>`;
+ * - the apikey `sb_publishable_…` → `Bearer <the longest-trusted key's anon JWT>`;
  * - any other (JWT) apikey → `Bearer <that apikey>`;
  * - anything else → empty, so an `sb_` key is never forwarded as `Authorization`.
  * The apikey is read where key-auth reads it: the `apikey` header first, else the `apikey` query parameter.
@@ -47,11 +47,11 @@ export interface KongInput {
   publishableKey: string;
   /** The opaque secret key `sb_secret_…`; accepted as apikey, mapped to `serviceRoleKey`. */
   secretKey: string;
-  /** The current key's anon JWT: what `sb_publishable_…` is mapped to. */
+  /** The anon JWT `sb_publishable_…` is mapped to: the longest-trusted key's, valid across a promotion. */
   anonKey: string;
-  /** The current key's service_role JWT: what `sb_secret_…` is mapped to. */
+  /** The service_role JWT `sb_secret_…` is mapped to: the longest-trusted key's, valid across a promotion. */
   serviceRoleKey: string;
-  /** Role JWTs accepted as apikey (current, previous, then legacy), passed upstream as they are. */
+  /** Role JWTs accepted as apikey (every trusted key's, then legacy), passed upstream as they are. */
   gatewayTokens: { anon: string[]; serviceRole: string[] };
   /** Basic-auth credentials that guard the dashboard (studio). */
   dashboard: { username: string; password: string };
@@ -226,6 +226,11 @@ function checkInput(input: KongInput): void {
     // key-auth keys are unique across consumers; a shared one would also make the role ambiguous.
     if ([...anon].some((key) => service.has(key)))
       problems.push("the same key is given for both anon and service_role");
+    // An sb_ key must map to a JWT the gateway itself accepts (and so the services behind it verify).
+    if (!input.gatewayTokens.anon.includes(input.anonKey)) problems.push("anonKey must be one of gatewayTokens.anon");
+    if (!input.gatewayTokens.serviceRole.includes(input.serviceRoleKey)) {
+      problems.push("serviceRoleKey must be one of gatewayTokens.serviceRole");
+    }
   }
   if (problems.length > 0) throw new Error(`invalid gateway input: ${problems.join("; ")}`);
 }

@@ -46,13 +46,18 @@ export const kong = defineService({
   secretEnv: false,
   env: reads({ build: () => kongEnv({ plugins: KONG_PLUGINS, configPath: KONG_CONFIG_PATH }) }),
   files: reads({
-    keyring: ["publishableKey", "secretKey", "anonKey", "serviceRoleKey", "gatewayTokens"],
+    keyring: ["publishableKey", "secretKey", "longestTrustedAnonKey", "longestTrustedServiceRoleKey", "gatewayTokens"],
     secrets: ["dashboardPassword"],
     build: ({ settings, keyring, secrets, url }) => [
       {
         file: KONG_CONFIG_PATH,
         content: renderKongYaml({
-          ...keyring,
+          publishableKey: keyring.publishableKey,
+          secretKey: keyring.secretKey,
+          // The sb_ keys map to JWTs that stay valid across a promotion, so a promotion leaves kong alone.
+          anonKey: keyring.longestTrustedAnonKey,
+          serviceRoleKey: keyring.longestTrustedServiceRoleKey,
+          gatewayTokens: keyring.gatewayTokens,
           dashboard: { username: settings.dashboardUsername, password: secrets.dashboardPassword ?? "" },
           studio: settings.studio,
           url,

@@ -1,0 +1,26 @@
+/**
+ * A digest of a container's environment, shipped to the container as a small file so that `pulumi preview`
+ * shows the container's replacement whenever its environment will change.
+ *
+ * Why: in the Terraform docker provider the container's `env` is Optional, Computed and ForceNew
+ * (kreuzwerker/terraform-provider-docker `internal/provider/resource_docker_container.go`), and the bridged
+ * provider plans an environment that is not known yet during a preview (it holds a key being added in this very
+ * update) as unchanged, then replaces the container during the update. `upload` is ForceNew and not Computed, so
+ * an unknown upload is planned as a replacement: the digest carries the environment's unknown-ness into it. When
+ * the environment is known it is as stable as the environment itself, so it adds no replacement of its own.
+ * Pure: text in, text out.
+ */
+import { createHash } from "node:crypto";
+
+/** Where the digest is written in each container whose environment reads keyring values. */
+export const ENV_DIGEST_FILE = "/etc/supabase-selfhosted/env.sha256";
+
+/**
+ * The digest file of an environment list (`K=V` entries in order). Secret whenever the environment is, since a
+ * hash of a short secret (an SMTP password, say) could be guessed offline.
+ */
+export function envDigestFile(envs: readonly string[]): { file: string; content: string } {
+  const hash = createHash("sha256");
+  for (const entry of envs) hash.update(entry).update("\0");
+  return { file: ENV_DIGEST_FILE, content: `${hash.digest("hex")}\n` };
+}
