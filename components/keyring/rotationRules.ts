@@ -122,7 +122,11 @@ export function keySource(entry: { privateJwk?: string }): string {
   return entry.privateJwk === undefined ? "generated" : importedKeySource(entry.privateJwk);
 }
 
-/** Errors and warnings about the current key's pre-signed role JWTs (what `sb_` keys are mapped to). */
+/**
+ * Errors and warnings about the pre-signed role JWTs: the current key's (the stack outputs, what new clients get)
+ * and a previous key's (the `sb_` keys map to the longest-trusted key's JWTs, which are a previous key's until it
+ * is revoked).
+ */
 export function expiryFindings(next: KeyFacts[], now: Date): { errors: string[]; warnings: string[] } {
   const errors: string[] = [];
   const warnings: string[] = [];
@@ -142,6 +146,15 @@ export function expiryFindings(next: KeyFacts[], now: Date): { errors: string[];
   } else if (left < EXPIRY_WARNING_DAYS * 86_400) {
     warnings.push(
       `${where(current)}: the current key's anon and service_role JWTs expire at ${at} (in ${days(left)}). ${fix}`,
+    );
+  }
+  for (const previous of next.filter((k) => k.state === "previous" && k.expiresAt !== undefined)) {
+    if (previous.expiresAt! > Math.floor(now.getTime() / 1000)) continue;
+    warnings.push(
+      `${where(previous)}: the previous key's anon and service_role JWTs expired at ` +
+        `${new Date(previous.expiresAt! * 1000).toISOString()}; while it is the oldest key that has signed, the sb_ ` +
+        "API keys map to them and the gateway rejects them. Revoke it once its waiting rule allows, and the current " +
+        "key's JWTs take over.",
     );
   }
   return { errors, warnings };

@@ -470,8 +470,8 @@ export function nextSteps(command: KeyCommand, stack: string, timing: RotationTi
     case "add-standby":
     case "import":
       return [
-        `Next: ${preview} (expect auth, rest, realtime and storage to be recreated with the new public key), then ` +
-          `${up}.`,
+        `Next: ${preview} (expect auth, the services that verify tokens and kong to be recreated: they learn the new ` +
+          `public key), then ${up}.`,
         `Then wait: ${rules.beforePromote}`,
         `After that: npm run keys -- promote ${command.name} --stack ${stack}`,
       ];
@@ -479,8 +479,8 @@ export function nextSteps(command: KeyCommand, stack: string, timing: RotationTi
       return [
         `Waiting rule: ${rules.beforePromote} If that time has not passed since the standby key was deployed, wait ` +
           `before running pulumi up.`,
-        `Next: ${preview}, then ${up}. New sessions get tokens from the new key; tokens of the previous key keep ` +
-          `verifying.`,
+        `Next: ${preview} (expect auth alone to be recreated), then ${up}. New sessions get tokens from the new key; ` +
+          `tokens of the previous key keep verifying, and the sb_ keys keep mapping to its JWTs until it is revoked.`,
         `Later: ${rules.beforeRevoke}`,
       ];
     case "revoke":

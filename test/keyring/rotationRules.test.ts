@@ -280,8 +280,19 @@ describe("role JWT expiry", () => {
     expect(evaluateRotation({ next, now: T0, options: OPTIONS }).errors).toHaveLength(1);
   });
 
-  it("ignores previous keys, far expiries and unknown ones", () => {
-    expect(expiryFindings(ring(["k1", "previous", { expiresAt: nowS - 1 }], ["k2", "current"]), T0)).toEqual({
+  it("warns (never blocks) when a previous key's JWTs expired: the sb_ keys may still map to them", () => {
+    const { errors, warnings } = expiryFindings(
+      ring(["k1", "previous", { expiresAt: nowS - 1 }], ["k2", "current"]),
+      T0,
+    );
+    expect(errors).toEqual([]);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/signingKeys\[0\].*previous key's anon and service_role JWTs expired.*sb_ API keys/);
+    expect(warnings[0]).toContain("Revoke it");
+  });
+
+  it("ignores far expiries, unexpired previous keys and unknown ones", () => {
+    expect(expiryFindings(ring(["k1", "previous", { expiresAt: nowS + 86_400 }], ["k2", "current"]), T0)).toEqual({
       errors: [],
       warnings: [],
     });
