@@ -8,6 +8,8 @@ import type { Algorithm } from "../../components/keyring/algorithms";
 import type { Jwk, Jwks } from "../../components/keyring/model";
 import { KONG_CONFIG_PATH } from "../../components/services/kong/gateway";
 import { runningServices, type ServiceRole } from "../../components/services/index";
+import { VOLUME_ROLES } from "../../components/services/service";
+import { dockerName } from "../../components/stack/naming";
 import type { StackSettings } from "../../components/services/service";
 import type { DockerEngine } from "./dockerd";
 import {
@@ -70,13 +72,15 @@ export interface Deployment {
   containers: Record<string, InspectedContainer>;
 }
 
-/** The program's network name (components/stack/supabaseStack.ts: `dockerName("network")`). */
-const NETWORK = "supabase-network";
+/** The program's network (components/stack/supabaseStack.ts names it so). */
+const NETWORK = dockerName("network");
 /** Volumes the program retains on delete. */
-const RETAINED_VOLUMES = ["supabase-db-data", "supabase-db-config", "supabase-storage-data"];
+const RETAINED_VOLUMES = VOLUME_ROLES.map(dockerName);
 /** The stack runs studio, so every service of the program has a container. */
 const SPECS = runningServices({ studio: true } as StackSettings);
-const CONTAINER_OF = (role: ServiceRole) => `supabase-${role}`;
+const CONTAINER_OF = (role: ServiceRole) => dockerName(role);
+/** Every container the program runs here, by Docker name. */
+const CONTAINER_NAMES = SPECS.map((s) => CONTAINER_OF(s.role));
 const CONTAINER_TYPE = "docker:index/container:Container";
 const SIGNING_KEY_TYPE = "pulumi-nodejs:dynamic:Resource";
 
@@ -239,7 +243,7 @@ export async function runLifecycle(ctx: LifecycleContext): Promise<void> {
       await rec.attempt(tag("db:row-written", step), async () => {
         await psql(
           docker.host,
-          "supabase-db",
+          CONTAINER_OF("db"),
           "CREATE TABLE e2e_marker(note text); INSERT INTO e2e_marker VALUES ('written at S0');",
         );
         return "e2e_marker row inserted";
@@ -248,7 +252,7 @@ export async function runLifecycle(ctx: LifecycleContext): Promise<void> {
     await checkDeployment(ctx, project, deployment, step, tag, dbId);
     if (step === "S3 revoke") {
       await rec.attempt(tag("keyring:revoked-tokens-gone", step), async () => {
-        const kong = await readContainerFile(docker.host, "supabase-kong", KONG_CONFIG_PATH);
+        const kong = await readContainerFile(docker.host, CONTAINER_OF("kong"), KONG_CONFIG_PATH);
         const holders = Object.values(containers).filter((c) =>
           Object.values(c.env).some((v) => k1Tokens.some((t) => v.includes(t))),
         );
@@ -269,7 +273,7 @@ export async function runLifecycle(ctx: LifecycleContext): Promise<void> {
 
   await rec.attempt(
     tag("db:row-kept", "S3"),
-    async () => `e2e_marker: ${await psql(docker.host, "supabase-db", "SELECT note FROM e2e_marker;")}`,
+    async () => `e2e_marker: ${await psql(docker.host, CONTAINER_OF("db"), "SELECT note FROM e2e_marker;")}`,
   );
   // The forwarder must leave the stack network before pulumi destroy deletes it.
   await endpoint?.stop();
@@ -298,12 +302,7 @@ async function destroyAndRecreate(
   await rec.attempt(tag("destroy:volumes-retained", "destroy"), async () => {
     const volumes = await volumeNames(docker.host);
     const missing = RETAINED_VOLUMES.filter((v) => !volumes.includes(v));
-    const left = Object.keys(
-      await inspectContainers(
-        docker.host,
-        SPECS.map((s) => CONTAINER_OF(s.role)),
-      ),
-    );
+    const left = Object.keys(await inspectContainers(docker.host, CONTAINER_NAMES));
     if (missing.length) throw new Error(`pulumi destroy removed ${missing.join(", ")}`);
     if (left.length) throw new Error(`containers left after destroy: ${left.join(", ")}`);
     return `no containers left; docker volume ls still lists ${RETAINED_VOLUMES.join(", ")}`;
@@ -318,7 +317,7 @@ async function destroyAndRecreate(
     seconds: Math.round(again.seconds * 10) / 10,
   });
   await rec.attempt(tag("db:row-kept-after-destroy", "fresh"), async () => {
-    const note = await psql(docker.host, "supabase-db", "SELECT note FROM e2e_marker;");
+    const note = await psql(docker.host, CONTAINER_OF("db"), "SELECT note FROM e2e_marker;");
     if (note !== "written at S0") throw new Error(`e2e_marker holds ${JSON.stringify(note)}`);
     return `the row written at S0 is there after destroy and a fresh up: ${note}`;
   });
@@ -341,10 +340,7 @@ async function checkProviderSchemas(ctx: LifecycleContext, project: PulumiProjec
 /** Reads the deployment back: stack outputs and every container. */
 async function observe(project: PulumiProject, host: string): Promise<Deployment> {
   const outputs = await project.outputs();
-  const containers = await inspectContainers(
-    host,
-    SPECS.map((s) => CONTAINER_OF(s.role)),
-  );
+  const containers = await inspectContainers(host, CONTAINER_NAMES);
   return { project, outputs, containers };
 }
 
@@ -417,8 +413,8 @@ async function checkDeployment(
     return `rest, realtime and storage verify with [${kidsOf(published).join(", ")}], no private members`;
   });
   await rec.attempt(tag("kong:uploaded-config", step), async () => {
-    const inContainer = await readContainerFile(docker.host, "supabase-kong", KONG_CONFIG_PATH);
-    const uploads = stateContainers.get("supabase-kong")?.inputs?.uploads as
+    const inContainer = await readContainerFile(docker.host, CONTAINER_OF("kong"), KONG_CONFIG_PATH);
+    const uploads = stateContainers.get(CONTAINER_OF("kong"))?.inputs?.uploads as
       Array<{ file: string; content: string }> | undefined;
     const sent = uploads?.find((u) => u.file === KONG_CONFIG_PATH)?.content;
     if (sent === undefined) throw new Error("the state records no kong.yml upload");
@@ -456,7 +452,7 @@ async function checkDeployment(
     const problems: string[] = [];
     for (const r of plainResources.filter((x) => x.type === CONTAINER_TYPE)) {
       const name = r.urn.slice(r.urn.lastIndexOf("::") + 2);
-      if (name !== "supabase-kong" && !isEncryptedSecret(r.inputs?.envs))
+      if (name !== CONTAINER_OF("kong") && !isEncryptedSecret(r.inputs?.envs))
         problems.push(`${name} envs are not encrypted`);
       if (r.inputs?.uploads !== undefined && !isEncryptedSecret(r.inputs.uploads))
         problems.push(`${name} uploads are not encrypted`);
@@ -478,13 +474,10 @@ async function checkDeployment(
 /** A config the program rejects fails `pulumi preview` with the program's message and changes nothing. */
 async function checkRejectedConfig(ctx: LifecycleContext, project: PulumiProject, name: string): Promise<void> {
   await ctx.rec.attempt(name, async () => {
+    const containerIds = async () =>
+      Object.values(await inspectContainers(ctx.docker.host, CONTAINER_NAMES)).map((c) => c.id);
     const before = await project.exportState(false);
-    const idsBefore = Object.values(
-      await inspectContainers(
-        ctx.docker.host,
-        SPECS.map((s) => CONTAINER_OF(s.role)),
-      ),
-    ).map((c) => c.id);
+    const idsBefore = await containerIds();
     await project.configSet("signingKeys[0].state", "active", { path: true });
     const result = await project.pulumi(["preview", "--stack", project.stack], { allowFailure: true });
     await project.configSet("signingKeys[0].state", "current", { path: true });
@@ -495,12 +488,7 @@ async function checkRejectedConfig(ctx: LifecycleContext, project: PulumiProject
     if (!text.includes(expected))
       throw new Error(`pulumi preview failed without the program's message:\n${text.slice(-800)}`);
     const after = await project.exportState(false);
-    const idsAfter = Object.values(
-      await inspectContainers(
-        ctx.docker.host,
-        SPECS.map((s) => CONTAINER_OF(s.role)),
-      ),
-    ).map((c) => c.id);
+    const idsAfter = await containerIds();
     if (before !== after) throw new Error("the state changed");
     if (JSON.stringify(idsBefore) !== JSON.stringify(idsAfter)) throw new Error("containers changed");
     return `preview failed with "${expected}"; state and containers unchanged`;
