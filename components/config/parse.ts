@@ -4,18 +4,26 @@
  * Every problem is reported with the full config key (`supabase-selfhosted:signingKeys[1].state`) and what
  * is allowed, and all problems are reported at once, so one `pulumi preview` shows everything to fix.
  */
+import { isIP } from "node:net";
 import { ALGORITHMS, KEY_TYPES, algorithmOfKeyType, singleKey, type Algorithm } from "../keyring/algorithms";
 import { KEY_STATES, LEGACY_KID, canonicalJson, type KeyState } from "../keyring/model";
+import { OAUTH_PROVIDERS } from "../services/auth";
 import { IMAGE_DEFAULTS, type ImageKey } from "../services/images";
+import { runningServices, SERVICE_ROLES, serviceOf } from "../services/index";
+import { managedBy, type EnvMap } from "../services/service";
 import {
   CONFIG_DEFAULTS,
   CONFIG_KEYS,
   ConfigError,
   KEY_NAME_PATTERN,
   PROJECT,
+  type AuthConfig,
+  type DatabaseConfig,
+  type ExternalProviderConfig,
   type ProgramConfig,
   type RawConfig,
   type SigningKeyConfig,
+  type SmtpConfig,
 } from "./schema";
 
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
@@ -396,12 +404,352 @@ function readLegacyApiKey(
   return token;
 }
 
+// ---- auth, pass-through environment and database access ----------------------------------------------------
+
+/** A config object's fields, each one not in `allowed` reported; undefined (reported) when it is no object. */
+function objectAt(
+  where: string,
+  value: unknown,
+  allowed: readonly string[],
+  example: string,
+  problems: Problems,
+): Record<string, unknown> | undefined {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    problems.add(where, `must be an object such as ${example}, got ${JSON.stringify(value)}`);
+    return undefined;
+  }
+  const fields = value as Record<string, unknown>;
+  for (const field of Object.keys(fields).filter((f) => !allowed.includes(f))) {
+    problems.add(`${where}.${field}`, `is not a known field; allowed: ${allowed.join(", ")}`);
+  }
+  return fields;
+}
+
+/** A boolean inside a config object (`pulumi config set --path` may store it as text). */
+function booleanAt(where: string, value: unknown, fallback: boolean, problems: Problems): boolean {
+  if (value === undefined) return fallback;
+  if (value === true || value === "true") return true;
+  if (value === false || value === "false") return false;
+  problems.add(where, `must be a boolean (true or false), got ${JSON.stringify(value)}`);
+  return fallback;
+}
+
+/** A TCP port inside a config object: an integer 1-65535, as a number or as text. */
+function portAt(where: string, value: unknown, fallback: number, problems: Problems): number {
+  if (value === undefined) return fallback;
+  const port = typeof value === "string" && /^\d+$/.test(value) ? Number(value) : value;
+  if (typeof port !== "number" || !Number.isInteger(port) || port < 1 || port > 65535) {
+    problems.add(where, `must be a port number from 1 to 65535, got ${JSON.stringify(value)}`);
+    return fallback;
+  }
+  return port;
+}
+
+/** A non-empty text inside a config object; undefined when absent (reported when `required`) or invalid. */
+function textAt(
+  where: string,
+  value: unknown,
+  problems: Problems,
+  options: { required?: string; pattern?: RegExp; expected?: string } = {},
+): string | undefined {
+  if (value === undefined) {
+    if (options.required) problems.add(where, `is required: ${options.required}`);
+    return undefined;
+  }
+  if (typeof value !== "string" || value === "" || (options.pattern && !options.pattern.test(value))) {
+    problems.add(where, `must be ${options.expected ?? "a non-empty text"}, got ${JSON.stringify(value)}`);
+    return undefined;
+  }
+  return value;
+}
+
+/** An absolute http(s) URL inside a config object. */
+function httpUrlAt(where: string, value: unknown, problems: Problems): string | undefined {
+  const text = textAt(where, value, problems, { expected: "an absolute http(s) URL" });
+  if (text === undefined) return undefined;
+  try {
+    const url = new URL(text);
+    if ((url.protocol === "http:" || url.protocol === "https:") && url.host !== "") return text;
+  } catch {
+    // reported below
+  }
+  problems.add(where, `must be an absolute http(s) URL, got ${JSON.stringify(text)}`);
+  return undefined;
+}
+
+/**
+ * A redirect target auth may send users to: a URL of any scheme (mobile deep links such as
+ * `com.example.app://callback` included), optionally with auth's globs (`*`, `**`); auth reads the list
+ * comma-separated (`GOTRUE_URI_ALLOW_LIST`), so a comma cannot be part of one.
+ */
+function isRedirectUrl(text: string): boolean {
+  if (/[\s,]/.test(text) || !/^[A-Za-z][A-Za-z0-9+.-]*:/.test(text)) return false;
+  try {
+    const url = new URL(text);
+    return (url.protocol !== "http:" && url.protocol !== "https:") || url.host !== "";
+  } catch {
+    return false;
+  }
+}
+
+const SMTP_FIELDS = ["host", "port", "user", "pass", "adminEmail", "senderName"] as const;
+const PROVIDER_FIELDS = ["clientId", "secret", "redirectUri", "url"] as const;
+const HOST_NAME = /^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$/;
+const EMAIL = /^[^\s@<>]+@[^\s@<>]+$/;
+
+function readSmtp(value: unknown, problems: Problems): SmtpConfig | undefined {
+  const fields = objectAt(
+    "auth.smtp",
+    value,
+    SMTP_FIELDS,
+    "{host: smtp.example.com, port: 587, user: …, pass: …, adminEmail: admin@example.com}",
+    problems,
+  );
+  if (!fields) return undefined;
+  const host = textAt("auth.smtp.host", fields.host, problems, {
+    required: "the SMTP server's host name, e.g. smtp.example.com",
+    pattern: HOST_NAME,
+    expected: "a host name or IP address (not a URL), e.g. smtp.example.com",
+  });
+  const port = portAt("auth.smtp.port", fields.port, CONFIG_DEFAULTS.smtpPort, problems);
+  const user = textAt("auth.smtp.user", fields.user, problems);
+  const pass = textAt("auth.smtp.pass", fields.pass, problems, {
+    expected: "the SMTP password as text (set it with `pulumi config set --secret --path 'auth.smtp.pass' …`)",
+  });
+  const adminEmail = textAt("auth.smtp.adminEmail", fields.adminEmail, problems, {
+    required: "the address auth's mails come from, e.g. admin@example.com",
+    pattern: EMAIL,
+    expected: "an email address such as admin@example.com",
+  });
+  const senderName = textAt("auth.smtp.senderName", fields.senderName, problems);
+  if (host === undefined || adminEmail === undefined) return undefined;
+  return {
+    host,
+    port,
+    ...(user !== undefined ? { user } : {}),
+    ...(pass !== undefined ? { pass } : {}),
+    adminEmail,
+    ...(senderName !== undefined ? { senderName } : {}),
+  };
+}
+
+function readProviders(value: unknown, problems: Problems): Record<string, ExternalProviderConfig> {
+  const providers: Record<string, ExternalProviderConfig> = {};
+  if (value === undefined) return providers;
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    problems.add(
+      "auth.externalProviders",
+      `must be a map of provider name to {clientId, secret, redirectUri?}, e.g. {google: {clientId: …, secret: …}}`,
+    );
+    return providers;
+  }
+  for (const [name, entry] of Object.entries(value as Record<string, unknown>)) {
+    const where = `auth.externalProviders.${name}`;
+    if (!(OAUTH_PROVIDERS as readonly string[]).includes(name)) {
+      problems.add(where, `is not an OAuth provider auth knows; allowed: ${OAUTH_PROVIDERS.join(", ")}`);
+      continue;
+    }
+    const fields = objectAt(where, entry, PROVIDER_FIELDS, "{clientId: …, secret: …, redirectUri: …}", problems);
+    if (!fields) continue;
+    const clientId = textAt(`${where}.clientId`, fields.clientId, problems, {
+      required: "the OAuth client id the provider issued",
+      pattern: /^\S+$/,
+      expected: "the OAuth client id (no spaces; several are comma-separated)",
+    });
+    const secret = textAt(`${where}.secret`, fields.secret, problems, {
+      required: `the client secret; set it with \`pulumi config set --secret --path '${where}.secret' …\``,
+    });
+    const redirectUri = httpUrlAt(`${where}.redirectUri`, fields.redirectUri, problems);
+    const url = httpUrlAt(`${where}.url`, fields.url, problems);
+    if (clientId === undefined || secret === undefined) continue;
+    providers[name] = {
+      clientId,
+      secret,
+      ...(redirectUri !== undefined ? { redirectUri } : {}),
+      ...(url !== undefined ? { url } : {}),
+    };
+  }
+  return providers;
+}
+
+/** `auth`: sign-up policy, mail and OAuth providers; the defaults are the official `.env.example`'s. */
+function readAuth(raw: RawConfig, problems: Problems): AuthConfig {
+  const config: AuthConfig = {
+    disableSignup: false,
+    mailerAutoconfirm: false,
+    additionalRedirectUrls: [],
+    anonymousUsers: false,
+    externalProviders: {},
+  };
+  if (raw.auth === undefined) return config;
+  const fields = objectAt(
+    "auth",
+    decode(raw.auth),
+    ["disableSignup", "mailerAutoconfirm", "additionalRedirectUrls", "anonymousUsers", "smtp", "externalProviders"],
+    "{disableSignup: true, smtp: {host: …, adminEmail: …}}",
+    problems,
+  );
+  if (!fields) return config;
+  config.disableSignup = booleanAt("auth.disableSignup", fields.disableSignup, false, problems);
+  config.mailerAutoconfirm = booleanAt("auth.mailerAutoconfirm", fields.mailerAutoconfirm, false, problems);
+  config.anonymousUsers = booleanAt("auth.anonymousUsers", fields.anonymousUsers, false, problems);
+  const urls = fields.additionalRedirectUrls;
+  if (urls !== undefined && !Array.isArray(urls)) {
+    problems.add(
+      "auth.additionalRedirectUrls",
+      `must be a list of URLs (set each with --path 'auth.additionalRedirectUrls[0]' …), got ${JSON.stringify(urls)}`,
+    );
+  } else {
+    (urls ?? []).forEach((url: unknown, i: number) => {
+      if (typeof url === "string" && isRedirectUrl(url)) config.additionalRedirectUrls.push(url);
+      else {
+        problems.add(
+          `auth.additionalRedirectUrls[${i}]`,
+          `must be a URL such as https://app.example.com/** or com.example.app://callback (no spaces or commas), ` +
+            `got ${JSON.stringify(url)}`,
+        );
+      }
+    });
+  }
+  if (fields.smtp !== undefined) {
+    const smtp = readSmtp(fields.smtp, problems);
+    if (smtp) config.smtp = smtp;
+  }
+  config.externalProviders = readProviders(fields.externalProviders, problems);
+  return config;
+}
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** `extraEnv`: environment per service role, refused where a name is one the program manages. */
+function readExtraEnv(raw: RawConfig, problems: Problems): Record<string, EnvMap> {
+  const extra: Record<string, EnvMap> = {};
+  if (raw.extraEnv === undefined) return extra;
+  const value = decode(raw.extraEnv);
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    problems.add("extraEnv", "must be a map of service to {NAME: value}, e.g. {auth: {GOTRUE_SMTP_MAX_FREQUENCY: 1s}}");
+    return extra;
+  }
+  for (const [role, names] of Object.entries(value as Record<string, unknown>)) {
+    const where = `extraEnv.${role}`;
+    if (!(SERVICE_ROLES as readonly string[]).includes(role)) {
+      problems.add(where, `is not a service of this stack; services: ${SERVICE_ROLES.join(", ")}`);
+      continue;
+    }
+    if (typeof names !== "object" || names === null || Array.isArray(names)) {
+      problems.add(where, `must be a map of environment variable to value, got ${JSON.stringify(names)}`);
+      continue;
+    }
+    const env: EnvMap = {};
+    for (const [name, setting] of Object.entries(names as Record<string, unknown>)) {
+      const at = `${where}.${name}`;
+      const by = managedBy(serviceOf(role).managedEnv, name);
+      if (!ENV_NAME.test(name)) {
+        problems.add(at, "is not an environment variable name (letters, digits and _, not starting with a digit)");
+      } else if (by !== undefined) {
+        problems.add(at, `is set by the program from ${by}; extraEnv may not override it`);
+      } else if (!["string", "number", "boolean"].includes(typeof setting) || String(setting).includes("\u0000")) {
+        problems.add(at, `must be a text, number or boolean, got ${JSON.stringify(setting)}`);
+      } else {
+        env[name] = String(setting);
+      }
+    }
+    extra[role] = env;
+  }
+  return extra;
+}
+
+/** `postgresPassword`: adopts an existing data volume's password for the superuser and every service role. */
+function readPostgresPassword(raw: RawConfig, problems: Problems): string | undefined {
+  const text = raw.postgresPassword;
+  if (text === undefined) return undefined;
+  if (text === "" || /[\u0000\r\n]/.test(text)) {
+    problems.add(
+      "postgresPassword",
+      "must be a non-empty password without line breaks or NUL (it goes into SQL and connection strings)",
+    );
+    return undefined;
+  }
+  return text;
+}
+
+/** `database`: `publish` (`true`, or `{host, port}`) publishes Postgres on the Docker host. */
+function readDatabase(raw: RawConfig, gatewayHttpPort: number, problems: Problems): DatabaseConfig {
+  if (raw.database === undefined) return {};
+  const fields = objectAt(
+    "database",
+    decode(raw.database),
+    ["publish"],
+    "{publish: {host: 127.0.0.1, port: 5432}}",
+    problems,
+  );
+  const publish = fields?.publish;
+  if (publish === undefined || publish === false || publish === "false") return {};
+  const defaults = CONFIG_DEFAULTS.databasePublish;
+  if (publish === true || publish === "true") return { publish: { ...defaults } };
+  const at = objectAt("database.publish", publish, ["host", "port"], "{host: 127.0.0.1, port: 5432}", problems);
+  if (!at) return {};
+  const host = at.host === undefined ? defaults.host : at.host;
+  const port = portAt("database.publish.port", at.port, defaults.port, problems);
+  if (typeof host !== "string" || isIP(host) === 0) {
+    problems.add(
+      "database.publish.host",
+      `must be an IP address of the Docker host to listen on (127.0.0.1 for the host only, 0.0.0.0 for every ` +
+        `network), got ${JSON.stringify(host)}`,
+    );
+    return {};
+  }
+  if (port === gatewayHttpPort) {
+    problems.add("database.publish.port", `is ${port}, the gateway's port (gatewayHttpPort); choose another`);
+    return {};
+  }
+  return { publish: { host, port } };
+}
+
+/** Config keys whose values hold a secret, and the `--secret --path` command that sets each. */
+function plainSecrets(config: ProgramConfig): Array<{ topKey: string; key: string }> {
+  const found: Array<{ topKey: string; key: string }> = [];
+  if (config.postgresPassword !== undefined) found.push({ topKey: "postgresPassword", key: "postgresPassword" });
+  if (config.auth.smtp?.pass !== undefined) found.push({ topKey: "auth", key: "auth.smtp.pass" });
+  for (const name of Object.keys(config.auth.externalProviders)) {
+    found.push({ topKey: "auth", key: `auth.externalProviders.${name}.secret` });
+  }
+  for (const [role, env] of Object.entries(config.extraEnv)) {
+    for (const name of Object.keys(env).filter((n) => /(^|_)(SECRET|PASSWORD|PASS|TOKEN|KEY|PRIVATE)(_|$)/.test(n))) {
+      found.push({ topKey: "extraEnv", key: `extraEnv.${role}.${name}` });
+    }
+  }
+  return found;
+}
+
+/**
+ * Warnings about a valid config, for the program to log at every run: a secret given in plain text (it sits
+ * unencrypted in the stack file, and reaches the engine as plain text), and `extraEnv` for a service that does not
+ * run with these settings.
+ * @param secretKeys the config keys (without the namespace) the engine passed as secrets.
+ */
+export function settingsWarnings(config: ProgramConfig, secretKeys: readonly string[]): string[] {
+  const warnings = plainSecrets(config)
+    .filter(({ topKey }) => !secretKeys.includes(topKey))
+    .map(
+      ({ key: name }) =>
+        `${key(name)} is stored in plain text in the stack file. Encrypt it: \`pulumi config set --secret ` +
+        `${name.includes(".") ? `--path '${name}'` : name} <value>\`.`,
+    );
+  const running = runningServices(config).map((service) => service.role as string);
+  for (const role of Object.keys(config.extraEnv).filter((r) => !running.includes(r))) {
+    warnings.push(`${key(`extraEnv.${role}`)}: ${role} does not run with these settings, so this has no effect.`);
+  }
+  return warnings;
+}
+
 /**
  * Turns raw stack config into a validated {@link ProgramConfig} with defaults applied.
  * @param raw config values keyed without the `supabase-selfhosted:` namespace, as text.
+ * @param secretKeys the keys (without the namespace) whose values the engine passed as secrets.
  * @throws ConfigError listing every invalid key with what is allowed.
  */
-export function parseConfig(raw: RawConfig): ProgramConfig {
+export function parseConfig(raw: RawConfig, secretKeys: readonly string[] = []): ProgramConfig {
   const problems = new Problems();
   for (const name of Object.keys(raw)) {
     if (raw[name] !== undefined && !(CONFIG_KEYS as readonly string[]).includes(name)) {
@@ -452,7 +800,14 @@ export function parseConfig(raw: RawConfig): ProgramConfig {
     images: readImages(raw, problems),
     studio: readBoolean(raw, "studio", true, problems),
     dashboardUsername: raw.dashboardUsername ?? CONFIG_DEFAULTS.dashboardUsername,
+    auth: readAuth(raw, problems),
+    extraEnv: readExtraEnv(raw, problems),
+    extraEnvIsSecret: secretKeys.includes("extraEnv"),
+    database: {},
   };
+  const postgresPassword = readPostgresPassword(raw, problems);
+  if (postgresPassword !== undefined) config.postgresPassword = postgresPassword;
+  config.database = readDatabase(raw, config.gatewayHttpPort, problems);
   if (raw.dashboardUsername !== undefined && !/^[A-Za-z0-9._-]{1,64}$/.test(raw.dashboardUsername)) {
     problems.add(
       "dashboardUsername",

@@ -5,9 +5,13 @@
 import type { Algorithm } from "../keyring/algorithms";
 import type { KeyState } from "../keyring/model";
 import type { ImageKey } from "../services/images";
+import type { EnvMap } from "../services/service";
 
 /** The Pulumi project name, which is also the config namespace. */
 export const PROJECT = "supabase-selfhosted";
+
+/** A config key as users see it in messages and commands, e.g. `supabase-selfhosted:auth.smtp.pass`. */
+export const configKey = (name: string): string => `${PROJECT}:${name}`;
 
 /** Key names: they become resource names, so keep them short and URN-safe. */
 export const KEY_NAME_PATTERN = /^[a-z0-9-]{1,32}$/;
@@ -43,6 +47,48 @@ export interface KeyringConfig {
   jwksCacheSeconds: number;
 }
 
+/** An SMTP server auth sends its mail through (`auth.smtp`). */
+export interface SmtpConfig {
+  host: string;
+  port: number;
+  user?: string;
+  /** The SMTP password (secret). */
+  pass?: string;
+  /** The sender address of every mail auth sends. */
+  adminEmail: string;
+  senderName?: string;
+}
+
+/** One OAuth provider of auth (`auth.externalProviders.<name>`). */
+export interface ExternalProviderConfig {
+  clientId: string;
+  /** The provider's client secret (secret). */
+  secret: string;
+  /** Where the provider sends users back; `<apiExternalUrl>/auth/v1/callback` when not set. */
+  redirectUri?: string;
+  /** The provider's own base URL, for the providers that need one (e.g. keycloak's realm, a GitLab server). */
+  url?: string;
+}
+
+/** auth's sign-up, mail and provider settings (`auth`), defaults applied. */
+export interface AuthConfig {
+  disableSignup: boolean;
+  /** Confirm new email addresses without sending a mail. */
+  mailerAutoconfirm: boolean;
+  /** Redirect targets allowed besides `siteUrl` (URLs or auth's globs, e.g. mobile deep links). */
+  additionalRedirectUrls: string[];
+  anonymousUsers: boolean;
+  smtp?: SmtpConfig;
+  /** OAuth providers by auth's name for them (`google`, `github`, …). */
+  externalProviders: Record<string, ExternalProviderConfig>;
+}
+
+/** Access to Postgres from outside the stack network (`database`). */
+export interface DatabaseConfig {
+  /** Publish Postgres on the Docker host at this address (absent: not published). */
+  publish?: { host: string; port: number };
+}
+
 /** Everything the containers need besides the keyring. */
 export interface ServicesConfig {
   siteUrl: string;
@@ -54,6 +100,15 @@ export interface ServicesConfig {
   studio: boolean;
   /** Basic-auth user for the dashboard route. */
   dashboardUsername: string;
+  /** auth's settings. */
+  auth: AuthConfig;
+  /** Environment variables per service role, merged over what the program sets (never over what it manages). */
+  extraEnv: Record<string, EnvMap>;
+  /** True when `extraEnv` came as a secret config key: every value in it is then treated as a secret. */
+  extraEnvIsSecret: boolean;
+  /** One password for the superuser and every service role (secret); generated per role when absent. */
+  postgresPassword?: string;
+  database: DatabaseConfig;
 }
 
 /** The whole validated stack configuration. */
@@ -90,6 +145,11 @@ export const CONFIG_KEYS = [
   "images",
   "studio",
   "dashboardUsername",
+  // auth, pass-through environment and database access
+  "auth",
+  "extraEnv",
+  "postgresPassword",
+  "database",
 ] as const;
 
 /** The default of every optional setting; the README's configuration reference lists the same values. */
@@ -101,4 +161,8 @@ export const CONFIG_DEFAULTS = {
   apiExternalUrl: "http://localhost:8000",
   gatewayHttpPort: 8000,
   dashboardUsername: "supabase",
+  /** Where `database.publish` puts Postgres when it names no host or port: the host's loopback, Postgres's port. */
+  databasePublish: { host: "127.0.0.1", port: 5432 },
+  /** auth's own default SMTP port (supabase/auth `internal/conf/configuration.go`, `SMTPConfiguration`). */
+  smtpPort: 587,
 } as const;

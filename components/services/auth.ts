@@ -2,11 +2,137 @@
  * auth (GoTrue): the only service that signs. It gets the keyring as `GOTRUE_JWT_KEYS`, a JSON array in which
  * exactly one key, the current one, is private (supabase/auth `internal/conf/jwk.go` refuses none or several).
  */
+import { configKey, type AuthConfig, type ExternalProviderConfig, type SmtpConfig } from "../config/schema";
 import { postgresUrl } from "./db/db";
-import { after, defineService, reads } from "./service";
+import { AUTH_GATEWAY_PATH } from "./kong/gateway";
+import { after, defineService, reads, type EnvMap, type ManagedEnv, type StackSettings } from "./service";
 
 /** The port auth listens on inside the stack network. */
 const AUTH_PORT = 9999;
+
+/**
+ * The OAuth providers auth knows, by the name its configuration uses (supabase/auth `internal/conf/configuration.go`,
+ * `ProviderConfiguration`); `GOTRUE_EXTERNAL_<NAME>_*` configures each.
+ */
+export const OAUTH_PROVIDERS = [
+  "apple",
+  "azure",
+  "bitbucket",
+  "discord",
+  "facebook",
+  "figma",
+  "fly",
+  "github",
+  "gitlab",
+  "google",
+  "kakao",
+  "keycloak",
+  "linkedin",
+  "linkedin_oidc",
+  "notion",
+  "slack",
+  "slack_oidc",
+  "snapchat",
+  "spotify",
+  "twitch",
+  "twitter",
+  "vercel_marketplace",
+  "workos",
+  "x",
+  "zoom",
+] as const;
+
+/** The `GOTRUE_EXTERNAL_<NAME>_*` settings the program writes for a configured provider. */
+const PROVIDER_FIELDS = ["ENABLED", "CLIENT_ID", "SECRET", "REDIRECT_URI", "URL"] as const;
+
+/** The `iss` of auth's tokens and the issuer of its OAuth metadata: the URL clients reach the gateway at. */
+export function authIssuer(settings: Pick<StackSettings, "apiExternalUrl">): string {
+  return settings.apiExternalUrl;
+}
+
+/** Where auth's mails link to: the gateway's open verify route (auth's default `/verify` has no route). */
+export const MAILER_URL_PATH = `${AUTH_GATEWAY_PATH}/verify`;
+
+/** Where an OAuth provider sends users back unless `redirectUri` says otherwise: the gateway's callback route. */
+export function defaultRedirectUri(apiExternalUrl: string): string {
+  return `${apiExternalUrl}${AUTH_GATEWAY_PATH}/callback`;
+}
+
+/** `GOTRUE_SMTP_*` for an SMTP server; without one, auth sends no mail at all. */
+function smtpEnv(smtp: SmtpConfig | undefined): EnvMap {
+  if (!smtp) return {};
+  return {
+    GOTRUE_SMTP_HOST: smtp.host,
+    GOTRUE_SMTP_PORT: String(smtp.port),
+    ...(smtp.user !== undefined ? { GOTRUE_SMTP_USER: smtp.user } : {}),
+    ...(smtp.pass !== undefined ? { GOTRUE_SMTP_PASS: smtp.pass } : {}),
+    GOTRUE_SMTP_ADMIN_EMAIL: smtp.adminEmail,
+    ...(smtp.senderName !== undefined ? { GOTRUE_SMTP_SENDER_NAME: smtp.senderName } : {}),
+  };
+}
+
+/** `GOTRUE_EXTERNAL_<NAME>_*` for each configured provider, in name order (so equal config gives equal env). */
+function providerEnv(providers: Record<string, ExternalProviderConfig>, apiExternalUrl: string): EnvMap {
+  const env: EnvMap = {};
+  for (const name of Object.keys(providers).sort()) {
+    const provider = providers[name];
+    const prefix = `GOTRUE_EXTERNAL_${name.toUpperCase()}`;
+    env[`${prefix}_ENABLED`] = "true";
+    env[`${prefix}_CLIENT_ID`] = provider.clientId;
+    env[`${prefix}_SECRET`] = provider.secret;
+    env[`${prefix}_REDIRECT_URI`] = provider.redirectUri ?? defaultRedirectUri(apiExternalUrl);
+    if (provider.url !== undefined) env[`${prefix}_URL`] = provider.url;
+  }
+  return env;
+}
+
+/** Sign-up, mail and provider settings, named as the official compose names them (supabase/supabase `docker/`). */
+function policyEnv(config: AuthConfig, apiExternalUrl: string): EnvMap {
+  return {
+    GOTRUE_URI_ALLOW_LIST: config.additionalRedirectUrls.join(","),
+    GOTRUE_DISABLE_SIGNUP: String(config.disableSignup),
+    GOTRUE_EXTERNAL_EMAIL_ENABLED: "true",
+    GOTRUE_EXTERNAL_ANONYMOUS_USERS_ENABLED: String(config.anonymousUsers),
+    GOTRUE_MAILER_AUTOCONFIRM: String(config.mailerAutoconfirm),
+    GOTRUE_MAILER_URLPATHS_INVITE: MAILER_URL_PATH,
+    GOTRUE_MAILER_URLPATHS_CONFIRMATION: MAILER_URL_PATH,
+    GOTRUE_MAILER_URLPATHS_RECOVERY: MAILER_URL_PATH,
+    GOTRUE_MAILER_URLPATHS_EMAIL_CHANGE: MAILER_URL_PATH,
+    ...smtpEnv(config.smtp),
+    ...providerEnv(config.externalProviders, apiExternalUrl),
+  };
+}
+
+/** What `extraEnv.auth` may not set: the keyring's, the database's, and what has its own config key. */
+const AUTH_MANAGED_ENV: ManagedEnv = {
+  "GOTRUE_JWT_*": "the signing keyring (and jwtExpiry)",
+  GOTRUE_DB_DATABASE_URL: "the database password (postgresPassword)",
+  DATABASE_URL: "the database password (postgresPassword)",
+  GOTRUE_DB_DRIVER: "the stack's database",
+  GOTRUE_API_HOST: "the stack network",
+  GOTRUE_API_PORT: "the stack network (the gateway and the health check call this port)",
+  PORT: "the stack network (the gateway and the health check call this port)",
+  API_EXTERNAL_URL: configKey("apiExternalUrl"),
+  GOTRUE_SITE_URL: configKey("siteUrl"),
+  GOTRUE_URI_ALLOW_LIST: configKey("auth.additionalRedirectUrls"),
+  GOTRUE_DISABLE_SIGNUP: configKey("auth.disableSignup"),
+  GOTRUE_EXTERNAL_ANONYMOUS_USERS_ENABLED: configKey("auth.anonymousUsers"),
+  GOTRUE_MAILER_AUTOCONFIRM: configKey("auth.mailerAutoconfirm"),
+  ...Object.fromEntries(
+    ["HOST", "PORT", "USER", "PASS", "ADMIN_EMAIL", "SENDER_NAME"].map((field) => [
+      `GOTRUE_SMTP_${field}`,
+      configKey("auth.smtp"),
+    ]),
+  ),
+  ...Object.fromEntries(
+    OAUTH_PROVIDERS.flatMap((name) =>
+      PROVIDER_FIELDS.map((field) => [
+        `GOTRUE_EXTERNAL_${name.toUpperCase()}_${field}`,
+        configKey(`auth.externalProviders.${name}`),
+      ]),
+    ),
+  ),
+};
 
 /**
  * Both valid-methods names are set: auth ≤ v2.186.0 reads `GOTRUE_JWT_VALIDMETHODS`, later versions
@@ -26,6 +152,7 @@ export const auth = defineService({
   },
   dependsOn: after("db"),
   secretEnv: true,
+  managedEnv: AUTH_MANAGED_ENV,
   env: reads({
     keyring: ["authKeys", "validMethods", "jwtSecret"],
     dbRoles: ["supabase_auth_admin"],
@@ -40,13 +167,12 @@ export const auth = defineService({
         GOTRUE_DB_DRIVER: "postgres",
         GOTRUE_DB_DATABASE_URL: postgresUrl("supabase_auth_admin", dbPasswords.supabase_auth_admin),
         GOTRUE_SITE_URL: settings.siteUrl,
-        GOTRUE_DISABLE_SIGNUP: "false",
-        GOTRUE_EXTERNAL_EMAIL_ENABLED: "true",
+        ...policyEnv(settings.auth, settings.apiExternalUrl),
         GOTRUE_JWT_ADMIN_ROLES: "service_role",
         GOTRUE_JWT_AUD: "authenticated",
         GOTRUE_JWT_DEFAULT_GROUP_NAME: "authenticated",
         GOTRUE_JWT_EXP: String(settings.jwtExpiry),
-        GOTRUE_JWT_ISSUER: settings.apiExternalUrl,
+        GOTRUE_JWT_ISSUER: authIssuer(settings),
         // auth requires the HS256 secret even with asymmetric keys.
         GOTRUE_JWT_SECRET: keyring.jwtSecret,
         GOTRUE_JWT_KEYS: JSON.stringify(keyring.authKeys),

@@ -26,6 +26,11 @@ export const meta = defineService({
   dependsOn: after("db"),
   runs: (settings) => settings.studio,
   secretEnv: true,
+  managedEnv: {
+    "PG_META_DB_*": "the stack's database and its superuser password (postgresPassword)",
+    CRYPTO_KEY: "a generated secret (studio encrypts connection strings with it)",
+    PG_META_PORT: "the stack network (studio, the gateway and the health check call this port)",
+  },
   env: reads({
     secrets: ["postgresPassword", "metaCryptoKey"],
     build: ({ secrets }) => ({

@@ -48,6 +48,19 @@ export const realtime = defineService({
   dependsOn: after("db"),
   // The superuser password: realtime manages replication.
   secretEnv: true,
+  managedEnv: {
+    "API_JWT_*": "the signing keyring",
+    METRICS_JWT_SECRET: "the signing keyring",
+    DB_PASSWORD: "the superuser password (postgresPassword)",
+    DB_HOST: "the stack's database",
+    DB_PORT: "the stack's database",
+    DB_USER: "the stack's database",
+    DB_NAME: "the stack's database",
+    DB_ENC_KEY: "a generated secret (realtime encrypts its tenant's database password with it)",
+    SECRET_KEY_BASE: "a generated secret",
+    PORT: "the stack network (the gateway and the health check call this port)",
+    SEED_SELF_HOST: "the signing keyring (the tenant's JWKS is re-seeded from the environment at every start)",
+  },
   env: reads({
     keyring: ["verifierJwks", "jwtSecret"],
     secrets: ["postgresPassword", "realtimeSecretKeyBase", "realtimeDbEncKey"],

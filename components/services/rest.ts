@@ -1,9 +1,16 @@
 /**
  * rest (PostgREST). `PGRST_JWT_SECRET` is the verifier JWKS object: PostgREST reads it as a JWKS, else as one JWK,
  * and silently uses anything else as an HMAC secret (PostgREST `src/PostgREST/Config.hs`, `parseSecret`), so it is
- * always serialized from the model, never hand-built. `PGRST_APP_SETTINGS_JWT_SECRET` only exposes
- * `app.settings.jwt_secret` to SQL and must stay the HS256 secret.
+ * always serialized from the model, never hand-built.
+ *
+ * rest gets no `PGRST_APP_SETTINGS_JWT_SECRET`: PostgREST would `set_config('app.settings.jwt_secret', …)` on every
+ * request (PostgREST `src/PostgREST/Query/PreQuery.hs`), handing the HS256 secret to any SQL a request runs, and
+ * with it the power to mint service_role tokens that realtime and storage accept (both always verify HS256 tokens
+ * without a kid against that secret). Verifying tokens never reads it,
+ * in legacy HS256 mode neither (the `oct` key in the JWKS does that); it only served SQL that signs its own
+ * HS256 tokens. The official compose dropped it too (supabase/supabase `docker/docker-compose.yml`).
  */
+import { configKey } from "../config/schema";
 import { postgresUrl } from "./db/db";
 import { after, defineService, reads } from "./service";
 
@@ -18,10 +25,17 @@ export const rest = defineService({
   healthcheck: { tests: ["CMD", "postgrest", "--ready"], interval: "5s", timeout: "5s", retries: 3 },
   dependsOn: after("db"),
   command: ["postgrest"],
-  // The JWKS holds the legacy oct key when legacyHs256 is on; the db password and HS256 secret always.
+  // The JWKS holds the legacy oct key when legacyHs256 is on; the db password always.
   secretEnv: true,
+  managedEnv: {
+    PGRST_DB_URI: "the database password (postgresPassword)",
+    "PGRST_JWT_*": "the signing keyring",
+    PGRST_APP_SETTINGS_JWT_EXP: configKey("jwtExpiry"),
+    PGRST_ADMIN_SERVER_PORT: "the health check (postgrest --ready asks the admin server)",
+    PGRST_SERVER_PORT: "the stack network (the gateway and storage call this port)",
+  },
   env: reads({
-    keyring: ["verifierJwks", "jwtSecret"],
+    keyring: ["verifierJwks"],
     dbRoles: ["authenticator"],
     build: ({ settings, keyring, dbPasswords }) => ({
       PGRST_DB_URI: postgresUrl("authenticator", dbPasswords.authenticator),
@@ -34,7 +48,6 @@ export const rest = defineService({
       PGRST_ADMIN_SERVER_HOST: "localhost",
       PGRST_JWT_SECRET: JSON.stringify(keyring.verifierJwks),
       PGRST_DB_USE_LEGACY_GUCS: "false",
-      PGRST_APP_SETTINGS_JWT_SECRET: keyring.jwtSecret,
       PGRST_APP_SETTINGS_JWT_EXP: String(settings.jwtExpiry),
     }),
   }),

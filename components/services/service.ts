@@ -22,7 +22,7 @@ export interface Healthcheck {
 }
 
 /** The named volumes the stack keeps; all are retained on delete. */
-export const VOLUME_ROLES = ["db-data", "db-config", "storage-data"] as const;
+export const VOLUME_ROLES = ["db-data", "db-config", "storage-data", "studio-snippets"] as const;
 export type VolumeRole = (typeof VOLUME_ROLES)[number];
 
 /** A named volume mounted into a container. */
@@ -37,6 +37,19 @@ export interface UploadedFile {
   file: string;
   content: string;
 }
+
+/** A port published on the Docker host; without `ip`, on every interface. */
+export interface PublishedPort {
+  internal: number;
+  external: number;
+  ip?: string;
+}
+
+/**
+ * Environment names the program manages for a service, which `extraEnv` may not set: each maps to what manages it
+ * (a config key or the keyring), for the error message. A name ending in `*` stands for every name it starts.
+ */
+export type ManagedEnv = Readonly<Record<string, string>>;
 
 /** The settings every service may read: the validated stack config without the keyring. */
 export type StackSettings = ServicesConfig & { jwtExpiry: number };
@@ -130,13 +143,15 @@ export interface ServiceModule<R extends string = string> {
   runs?(settings: StackSettings): boolean;
   command?: readonly string[];
   volumes?: readonly VolumeMount[];
-  /** Host ports it is published on (absent: none). */
-  publishedPorts?(settings: StackSettings): Array<{ internal: number; external: number }>;
+  /** Host ports it is published on (absent or empty: none). */
+  publishedPorts?(settings: StackSettings): PublishedPort[];
   /** When set, `pulumi up` waits for it to be healthy (up to the timeout), so dependants start only after that. */
   healthyBeforeDependants?: { timeoutSeconds: number };
   /** True when its environment holds a password, key or token: the whole `envs` list is then a Pulumi secret. */
   secretEnv: boolean;
   env: Builder<EnvMap>;
+  /** The names in its environment that `extraEnv` may not override (everything else it sets may be). */
+  managedEnv?: ManagedEnv;
   /** Files shipped into the container with `uploads` (always a Pulumi secret as a whole). */
   files?: Builder<UploadedFile[]>;
 }
@@ -158,6 +173,32 @@ export function toEnvList(env: EnvMap): string[] {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) throw new Error(`invalid environment variable name ${JSON.stringify(k)}`);
     return `${k}=${v}`;
   });
+}
+
+/** What manages an environment name of a service (see {@link ManagedEnv}), or undefined when `extraEnv` may set it. */
+export function managedBy(managed: ManagedEnv | undefined, name: string): string | undefined {
+  for (const [pattern, by] of Object.entries(managed ?? {})) {
+    if (pattern.endsWith("*") ? name.startsWith(pattern.slice(0, -1)) : name === pattern) return by;
+  }
+  return undefined;
+}
+
+/**
+ * A service's environment with its `extraEnv` merged last. `parseConfig` has refused every name the module
+ * manages, so only the program's plain defaults can be overridden here.
+ */
+export function withExtraEnv(role: string, env: EnvMap, settings: Pick<StackSettings, "extraEnv">): EnvMap {
+  return { ...env, ...(settings.extraEnv[role] ?? {}) };
+}
+
+/** True when a service's environment must be one Pulumi secret: its own entries hold one, or its `extraEnv` does. */
+export function envIsSecret(
+  service: Pick<ServiceModule, "role" | "secretEnv">,
+  settings: Pick<StackSettings, "extraEnv" | "extraEnvIsSecret">,
+): boolean {
+  return (
+    service.secretEnv || (settings.extraEnvIsSecret && Object.keys(settings.extraEnv[service.role] ?? {}).length > 0)
+  );
 }
 
 /** A generated secret that exists only under some settings, where a running service needs it. */

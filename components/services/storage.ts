@@ -3,6 +3,7 @@
  * with it. `TENANT_ID`, `REGION` and `GLOBAL_S3_BUCKET` take the official `.env.example` values (`stub`); with the
  * file backend the bucket is a directory name under `FILE_STORAGE_BACKEND_PATH`.
  */
+import { configKey } from "../config/schema";
 import { postgresUrl } from "./db/db";
 import { after, defineService, reads } from "./service";
 
@@ -26,6 +27,20 @@ export const storage = defineService({
   dependsOn: after("db", "rest"),
   volumes: [{ volume: "storage-data", containerPath: STORAGE_FILE_PATH }],
   secretEnv: true,
+  managedEnv: {
+    ANON_KEY: "the signing keyring",
+    SERVICE_KEY: "the signing keyring",
+    AUTH_JWT_SECRET: "the signing keyring (jwtSecret)",
+    "AUTH_JWT_*": "the signing keyring",
+    JWT_JWKS: "the signing keyring",
+    "PGRST_JWT_*": "the signing keyring",
+    DATABASE_URL: "the database password (postgresPassword)",
+    POSTGREST_URL: "the stack network",
+    STORAGE_PUBLIC_URL: configKey("apiExternalUrl"),
+    FILE_STORAGE_BACKEND_PATH: "the storage volume",
+    PORT: "the stack network (the gateway and the health check call this port)",
+    SERVER_PORT: "the stack network (the gateway and the health check call this port)",
+  },
   env: reads({
     keyring: ["longestTrustedAnonKey", "longestTrustedServiceRoleKey", "jwtSecret", "verifierJwks"],
     dbRoles: ["supabase_storage_admin"],

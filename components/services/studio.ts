@@ -3,11 +3,18 @@
  * the role JWTs and the HS256 secret (its storage browser breaks without them after a key migration,
  * supabase/supabase#44055), and the opaque keys to show them to the user.
  */
+import { configKey } from "../config/schema";
 import { POSTGRES } from "./db/db";
 import { REST_SCHEMAS } from "./rest";
 import { after, defineService, reads, required } from "./service";
 
 const STUDIO_PORT = 3000;
+
+/**
+ * Where studio keeps the SQL snippets users save (`SNIPPETS_MANAGEMENT_FOLDER`, as the official compose mounts
+ * `./volumes/snippets` there): on a retained volume, so recreating studio (every promote) keeps them.
+ */
+export const STUDIO_SNIPPETS_PATH = "/app/snippets";
 
 /** A `node -e` probe that fails unless `url` answers 200 (the studio image ships Node, not curl). */
 function nodeHttpProbe(url: string): string[] {
@@ -33,7 +40,25 @@ export const studio = defineService({
   },
   dependsOn: after("meta"),
   runs: (settings) => settings.studio,
+  volumes: [{ volume: "studio-snippets", containerPath: STUDIO_SNIPPETS_PATH }],
   secretEnv: true,
+  managedEnv: {
+    POSTGRES_PASSWORD: "the superuser password (postgresPassword)",
+    POSTGRES_HOST: "the stack's database",
+    POSTGRES_PORT: "the stack's database",
+    POSTGRES_DB: "the stack's database",
+    PG_META_CRYPTO_KEY: "a generated secret (shared with meta)",
+    STUDIO_PG_META_URL: "the stack network",
+    SUPABASE_URL: "the stack network",
+    SUPABASE_PUBLIC_URL: configKey("apiExternalUrl"),
+    SUPABASE_ANON_KEY: "the signing keyring",
+    SUPABASE_SERVICE_KEY: "the signing keyring",
+    SUPABASE_PUBLISHABLE_KEY: "the signing keyring",
+    SUPABASE_SECRET_KEY: "the signing keyring",
+    AUTH_JWT_SECRET: "the signing keyring (jwtSecret)",
+    SNIPPETS_MANAGEMENT_FOLDER: "the studio-snippets volume",
+    HOSTNAME: "the stack network (the gateway and the health check call studio on it)",
+  },
   env: reads({
     keyring: ["longestTrustedAnonKey", "longestTrustedServiceRoleKey", "jwtSecret", "publishableKey", "secretKey"],
     secrets: ["postgresPassword", "metaCryptoKey"],
@@ -59,6 +84,7 @@ export const studio = defineService({
       SUPABASE_SECRET_KEY: keyring.secretKey,
       // The logs pages need the analytics stack, which this program does not run.
       ENABLED_FEATURES_LOGS_ALL: "false",
+      SNIPPETS_MANAGEMENT_FOLDER: STUDIO_SNIPPETS_PATH,
     }),
   }),
 });

@@ -15,11 +15,13 @@ interface GeneratedSecret {
   length: number;
   /** Whether it exists with these settings (absent: always). */
   when?(settings: StackSettings): boolean;
+  /** The value the config gives instead, if any: then nothing is generated. */
+  fromConfig?(settings: StackSettings): string | undefined;
 }
 
 /** Every generated secret but the per-role database passwords. */
 const GENERATED: Record<keyof StackSecrets, GeneratedSecret> = {
-  postgresPassword: { resource: "db-password", length: 32 },
+  postgresPassword: { resource: "db-password", length: 32, fromConfig: (settings) => settings.postgresPassword },
   realtimeSecretKeyBase: { resource: "realtime-secret-key-base", length: REALTIME_SECRET_LENGTHS.secretKeyBase },
   realtimeDbEncKey: { resource: "realtime-db-enc-key", length: REALTIME_SECRET_LENGTHS.dbEncKey },
   metaCryptoKey: { resource: "meta-crypto-key", length: 32, when: (settings) => settings.studio },
@@ -35,17 +37,29 @@ export interface SecretOutputs {
   dbPasswords: Record<ServiceDbRole, pulumi.Output<string>>;
 }
 
-/** Declares every generated secret these settings need, as children of `parent`. */
+/**
+ * Declares every generated secret these settings need, as children of `parent`. With `postgresPassword` set, the
+ * superuser and every service role use it and no database password is generated: it comes from config, so it
+ * stays the same across `pulumi destroy` and a fresh `pulumi up` on the kept data volume.
+ */
 export function declareSecrets(name: string, settings: StackSettings, parent: pulumi.Resource): SecretOutputs {
   const password = (resource: string, length: number) =>
     asSecret(new random.RandomPassword(`${name}-${resource}`, { length, special: false }, { parent }).result);
+  // Upstream's roles.sql gives every service role the superuser's password; so does an adopted one here.
+  const adopted = settings.postgresPassword !== undefined ? pulumi.secret(settings.postgresPassword) : undefined;
   const dbPasswords = Object.fromEntries(
-    SERVICE_DB_ROLES.map((role) => [role, password(`db-password-${role.replace(/_/g, "-")}`, ROLE_PASSWORD_LENGTH)]),
+    SERVICE_DB_ROLES.map((role) => [
+      role,
+      adopted ?? password(`db-password-${role.replace(/_/g, "-")}`, ROLE_PASSWORD_LENGTH),
+    ]),
   ) as Record<ServiceDbRole, pulumi.Output<string>>;
   const generated = Object.fromEntries(
     Object.entries(GENERATED)
       .filter(([, secret]) => secret.when?.(settings) ?? true)
-      .map(([key, secret]) => [key, password(secret.resource, secret.length)]),
+      .map(([key, secret]) => {
+        const configured = secret.fromConfig?.(settings);
+        return [key, configured !== undefined ? pulumi.secret(configured) : password(secret.resource, secret.length)];
+      }),
   );
   return { secrets: generated as SecretOutputs["secrets"], dbPasswords };
 }

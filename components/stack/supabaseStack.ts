@@ -14,8 +14,10 @@ import { allByName, asSecret } from "../outputs";
 import type { ImageKey } from "../services/images";
 import { runningServices, serviceUrl, type ServiceRole } from "../services/index";
 import {
+  envIsSecret,
   toEnvList,
   VOLUME_ROLES,
+  withExtraEnv,
   type Builder,
   type ServiceModule,
   type StackSettings,
@@ -75,15 +77,18 @@ export class SupabaseStack extends pulumi.ComponentResource {
     this.containers = {};
     for (const service of services) {
       const role = service.role;
-      const envs = build(service.env, config, keyring, secrets).apply(toEnvList);
+      const envs = build(service.env, config, keyring, secrets).apply((env) =>
+        toEnvList(withExtraEnv(role, env, config)),
+      );
       // The whole list is one secret when any entry is: Docker takes it as a single value.
-      this.envs[role] = service.secretEnv ? asSecret(envs) : envs;
+      const secretEnv = envIsSecret(service, config);
+      this.envs[role] = secretEnv ? asSecret(envs) : envs;
       const files = service.files ? build(service.files, config, keyring, secrets) : pulumi.output([]);
       // An environment that reads the keyring can be unknown during a preview: see envDigest.ts.
       const digest = service.env.keyring.length > 0 ? envs.apply((list) => [envDigestFile(list)]) : pulumi.output([]);
       const uploads = pulumi.all([files, digest]).apply(([f, d]) => [...f, ...d]);
       if (service.files) this.uploads[role] = asSecret(uploads);
-      else if (service.env.keyring.length > 0) this.uploads[role] = service.secretEnv ? asSecret(uploads) : uploads;
+      else if (service.env.keyring.length > 0) this.uploads[role] = secretEnv ? asSecret(uploads) : uploads;
       this.containers[role] = this.declareContainer(name, service, config, services);
     }
 
@@ -154,7 +159,7 @@ export class SupabaseStack extends pulumi.ComponentResource {
           volumeName: this.volumes[v.volume].name,
           containerPath: v.containerPath,
         })),
-        ...(ports ? { ports } : {}),
+        ...(ports && ports.length > 0 ? { ports } : {}),
         ...(wait ? { wait: true, waitTimeout: wait.timeoutSeconds } : {}),
       },
       {

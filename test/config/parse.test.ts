@@ -44,6 +44,16 @@ describe("parseConfig defaults", () => {
       images: { ...IMAGE_DEFAULTS },
       studio: true,
       dashboardUsername: "supabase",
+      auth: {
+        disableSignup: false,
+        mailerAutoconfirm: false,
+        additionalRedirectUrls: [],
+        anonymousUsers: false,
+        externalProviders: {},
+      },
+      extraEnv: {},
+      extraEnvIsSecret: false,
+      database: {},
     });
   });
 

@@ -12,8 +12,10 @@ import { generateSigningJwk, mintRoleTokens, OPAQUE_PREFIXES, opaqueKey } from "
 import {
   KONG_CONFIG_PATH,
   KONG_PLUGINS,
+  KONG_ROUTER_FLAVOR,
   kongDocument,
   luaString,
+  oauthMetadataPath,
   renderKongYaml,
   type KongDeclarativeConfig,
   type KongInput,
@@ -79,6 +81,7 @@ beforeAll(async () => {
       dashboard: { username: "supabase", password: "dashboard-password-1234" },
       studio: true,
       url: serviceUrl,
+      issuer: "https://api.example.com",
     },
   };
 });
@@ -98,13 +101,28 @@ function plugin<N extends KongPlugin["name"]>(svc: KongService, name: N): Extrac
   return svc.plugins.find((p) => p.name === name) as Extract<KongPlugin, { name: N }> | undefined;
 }
 
-/** Kong's choice among plain prefix paths: the longest matching prefix wins. */
+/** The one path an expression route matches: the only expression form the document uses is `http.path == "…"`. */
+function exactPath(expression: string): string {
+  const match = /^http\.path == "((?:[^"\\]|\\.)*)"$/.exec(expression);
+  if (!match) throw new Error(`an expression this test cannot evaluate: ${expression}`);
+  return match[1].replace(/\\(.)/g, "$1");
+}
+
+/**
+ * Kong's choice, as its expressions router ranks routes (Kong `kong/router/transform.lua`, `get_priority`): an
+ * expression route that matches wins over every `paths` route; among plain prefix paths the longest wins.
+ */
 function routeFor(doc: KongDeclarativeConfig, path: string): KongService | undefined {
   let best: { svc: KongService; length: number } | undefined;
   for (const svc of doc.services)
-    for (const route of svc.routes)
+    for (const route of svc.routes) {
+      if ("expression" in route) {
+        if (exactPath(route.expression) === path) return svc;
+        continue;
+      }
       for (const prefix of route.paths)
         if (path.startsWith(prefix) && (!best || prefix.length > best.length)) best = { svc, length: prefix.length };
+    }
   return best?.svc;
 }
 
@@ -142,7 +160,7 @@ describe("kong.yml document", () => {
     const doc = loaded();
     const services = doc.services.map((s) => s.name);
     const routes = doc.services.flatMap((s) => s.routes.map((r) => r.name));
-    const paths = doc.services.flatMap((s) => s.routes.flatMap((r) => r.paths));
+    const paths = doc.services.flatMap((s) => s.routes.flatMap((r) => ("paths" in r ? r.paths : [r.expression])));
     expect(new Set(services).size).toBe(services.length);
     expect(new Set(routes).size).toBe(routes.length);
     expect(new Set(paths).size).toBe(paths.length);
@@ -212,7 +230,8 @@ describe("kong.yml document", () => {
       const withoutKeyAuth = doc.services.filter((s) => !plugin(s, "key-auth"));
       for (const svc of withoutKeyAuth) {
         const names = svc.plugins.map((p) => p.name);
-        if (svc.name.startsWith("auth-v1-open")) expect(names, svc.name).toEqual(["cors"]);
+        if (svc.name.startsWith("auth-v1-open") || svc.name === "well-known-oauth")
+          expect(names, svc.name).toEqual(["cors"]);
         else if (svc.name === "storage-v1") expect(names).toEqual(["cors", "request-transformer", "post-function"]);
         else if (svc.name === "dashboard") expect(names).toEqual(["cors", "basic-auth"]);
         else expect(plugin(svc, "request-termination")?.config.status_code, svc.name).toBe(403);
@@ -225,10 +244,44 @@ describe("kong.yml document", () => {
         "auth-v1-open-sso-metadata",
         "auth-v1-open-jwks",
       ]);
+      expect(withoutKeyAuth.map((s) => s.name)).toContain("well-known-oauth");
       expect(routeFor(doc, "/realtime/v1/api/tenants")!.plugins.map((p) => p.name)).toEqual(["request-termination"]);
       expect(routeFor(doc, "/api/mcp")!.plugins.map((p) => p.name)).toEqual(["request-termination"]);
     },
   );
+
+  it("serves PostgREST's OpenAPI root (/rest/v1/ exactly) to service_role only, the tables to both roles", () => {
+    const doc = loaded();
+    const root = routeFor(doc, "/rest/v1/")!;
+    expect(root.name).toBe("rest-v1-openapi");
+    expect(root.url).toBe("http://rest:3000/");
+    expect(root.routes).toEqual([
+      { name: "rest-v1-openapi-route", expression: 'http.path == "/rest/v1/"', strip_path: true },
+    ]);
+    expect(plugin(root, "key-auth")?.config.hide_credentials).toBe(false);
+    // The anon consumer (publishable key, anon JWTs) is in group anon only: the ACL refuses it here.
+    expect(plugin(root, "acl")?.config.allow).toEqual(["admin"]);
+    expect(forward(doc, "/rest/v1/", { headers: { apikey: fx.input.secretKey } }).headers.authorization).toBe(
+      `Bearer ${fx.current.serviceRoleKey}`,
+    );
+    for (const path of ["/rest/v1/todos", "/rest/v1/rpc/hello", "/rest/v1/todos/"])
+      expect(routeFor(doc, path)!.name, path).toBe("rest-v1");
+    // Kong ranks an expression route above every paths route only with the expressions router.
+    expect(KONG_ROUTER_FLAVOR).toBe("expressions");
+  });
+
+  it("serves auth's OAuth authorization-server metadata openly, at the RFC 8414 path of the issuer", () => {
+    const doc = loaded();
+    const svc = routeFor(doc, "/.well-known/oauth-authorization-server")!;
+    expect(svc.name).toBe("well-known-oauth");
+    expect(svc.url).toBe("http://auth:9999/.well-known/oauth-authorization-server");
+    expect(svc.plugins.map((p) => p.name)).toEqual(["cors"]);
+    const behindPath = loaded({ ...fx.input, issuer: "https://example.com/supabase" });
+    expect(routeFor(behindPath, "/.well-known/oauth-authorization-server/supabase")!.name).toBe("well-known-oauth");
+    expect(oauthMetadataPath("http://localhost:8000")).toBe("/.well-known/oauth-authorization-server");
+    expect(oauthMetadataPath("https://example.com/a/b//")).toBe("/.well-known/oauth-authorization-server/a/b");
+    expect(() => kongDocument({ ...fx.input, issuer: "example.com" })).toThrow(/issuer must be an http\(s\) URL/);
+  });
 
   it("puts the dashboard behind basic-auth with the configured credentials", () => {
     const doc = loaded();

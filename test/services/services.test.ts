@@ -15,11 +15,12 @@ import {
   type KeyringView,
 } from "../../components/keyring/model";
 import { mintRoleTokens } from "../../components/keyring/tokens";
-import { auth } from "../../components/services/auth";
-import { postgresUrl } from "../../components/services/db/db";
+import { auth, MAILER_URL_PATH, OAUTH_PROVIDERS } from "../../components/services/auth";
+import { db, postgresUrl } from "../../components/services/db/db";
 import {
   MIGRATIONS_DIR,
   SERVICE_DB_ROLES,
+  SUPERUSER_DB_ROLES,
   dbInitFiles,
   jwtSql,
   rolesSql,
@@ -33,10 +34,16 @@ import {
   serviceUrl,
   type ServiceRole,
 } from "../../components/services/index";
-import { kongEnv } from "../../components/services/kong/kong";
+import { kongDocument } from "../../components/services/kong/gateway";
+import { kong, kongEnv } from "../../components/services/kong/kong";
 import { REALTIME_HOST, realtime } from "../../components/services/realtime";
+import { STUDIO_SNIPPETS_PATH, studio } from "../../components/services/studio";
 import {
+  envIsSecret,
+  managedBy,
   toEnvList,
+  VOLUME_ROLES,
+  withExtraEnv,
   type Builder,
   type EnvMap,
   type ServiceModule,
@@ -80,11 +87,18 @@ const DB_PASSWORDS: Record<ServiceDbRole, string> = {
   pgbouncer: SECRETS.pgbouncer,
 };
 
-const SETTINGS: StackSettings = parseConfig({
+/** The raw config of {@link SETTINGS}; tests add settings to it. */
+const RAW = {
   signingKeys: JSON.stringify([{ name: "k1", state: "current" }]),
   siteUrl: "https://app.example.com",
   apiExternalUrl: "https://api.example.com",
-});
+};
+
+const SETTINGS: StackSettings = parseConfig(RAW);
+
+/** Config values as the engine passes them: text, JSON for anything but a string. */
+const stringify = (config: Record<string, unknown>): Record<string, string> =>
+  Object.fromEntries(Object.entries(config).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
 
 /** The keyring values a view and the secrets above give the services. */
 function keyringValues(view: KeyringView): KeyringValues {
@@ -97,14 +111,20 @@ function keyringValues(view: KeyringView): KeyringValues {
 }
 
 /** Runs a builder as the stack does: given only the keyring values, secrets and db passwords it names. */
-function run<T>(builder: Builder<T>, keyring: KeyringValues, secrets: StackSecrets = STACK_SECRETS): T {
+function run<T>(
+  builder: Builder<T>,
+  keyring: KeyringValues,
+  secrets: StackSecrets = STACK_SECRETS,
+  settings: StackSettings = SETTINGS,
+  dbPasswords: Record<ServiceDbRole, string> = DB_PASSWORDS,
+): T {
   const pick = <V extends object>(from: V, names: readonly (keyof V)[]) =>
     Object.fromEntries(names.map((n) => [n, from[n]])) as never;
   return builder.build({
-    settings: SETTINGS,
+    settings,
     keyring: pick(keyring, builder.keyring),
     secrets: pick(secrets, builder.secrets),
-    dbPasswords: pick(DB_PASSWORDS, builder.dbRoles),
+    dbPasswords: pick(dbPasswords, builder.dbRoles),
     url: serviceUrl,
   });
 }
@@ -194,12 +214,14 @@ describe("service environments for a rotating keyring (k0 revoked, k1 previous, 
     expect(envs.auth.GOTRUE_DB_DATABASE_URL).toBe(postgresUrl("supabase_auth_admin", SECRETS.auth));
   });
 
-  it("gives rest the JWKS object in PGRST_JWT_SECRET and the HS256 secret (never the JWKS) in app settings", async () => {
+  it("gives rest the JWKS object in PGRST_JWT_SECRET and never the HS256 secret (no app.settings.jwt_secret)", async () => {
     const { envs, view } = world;
     expect(postgrestSecretKind(envs.rest.PGRST_JWT_SECRET)).toBe("jwks");
     expectVerifierJwks(envs.rest.PGRST_JWT_SECRET, false);
-    expect(envs.rest.PGRST_APP_SETTINGS_JWT_SECRET).toBe(SECRETS.jwtSecret);
-    expect(postgrestSecretKind(envs.rest.PGRST_APP_SETTINGS_JWT_SECRET)).toBe("hmac");
+    // PostgREST would hand it to every request's SQL as app.settings.jwt_secret.
+    expect(envs.rest).not.toHaveProperty("PGRST_APP_SETTINGS_JWT_SECRET");
+    for (const [name, value] of Object.entries(envs.rest)) expect(value.includes(SECRETS.jwtSecret), name).toBe(false);
+    expect(envs.rest.PGRST_APP_SETTINGS_JWT_EXP).toBe("3600");
     // The keys rest will hold verify what clients send: the current and previous keys' role JWTs.
     const jwks = JSON.parse(envs.rest.PGRST_JWT_SECRET);
     for (const token of [...view.gatewayTokens.anon, ...view.gatewayTokens.serviceRole]) {
@@ -424,5 +446,224 @@ describe("db init SQL", () => {
     expect(files[1].content).toContain("CREATE SCHEMA IF NOT EXISTS _realtime;");
     expect(files[1].content).toContain("ALTER SCHEMA _realtime OWNER TO supabase_admin;");
     expect(() => jwtSql(0)).toThrow(/positive integer/);
+  });
+});
+
+describe("auth settings in auth's environment", () => {
+  let keyring: KeyringValues;
+  beforeAll(async () => {
+    keyring = keyringValues(deriveKeyring([await makeEntry("k1", "current")]));
+  });
+  const authEnv = (config: Record<string, unknown>) =>
+    run(auth.env, keyring, STACK_SECRETS, parseConfig({ ...RAW, ...stringify(config) }));
+
+  it("links mails to the gateway's verify route, which leads to auth's /verify", () => {
+    const env = authEnv({});
+    for (const kind of ["INVITE", "CONFIRMATION", "RECOVERY", "EMAIL_CHANGE"])
+      expect(env[`GOTRUE_MAILER_URLPATHS_${kind}`], kind).toBe("/auth/v1/verify");
+    const route = kongDocument({
+      publishableKey: SECRETS.publishableKey,
+      secretKey: SECRETS.secretKey,
+      anonKey: keyring.anonKey,
+      serviceRoleKey: keyring.serviceRoleKey,
+      gatewayTokens: keyring.gatewayTokens,
+      dashboard: { username: "u", password: "p" },
+      studio: false,
+      url: serviceUrl,
+      issuer: "https://api.example.com",
+    }).services.find((s) => s.routes.some((r) => "paths" in r && r.paths.includes(MAILER_URL_PATH)));
+    expect(route?.url).toBe(`${serviceUrl("auth")}/verify`);
+  });
+
+  it("has upstream's defaults: sign-up open, mail confirmation on, no anonymous users, no extra redirects", () => {
+    const env = authEnv({});
+    expect(env.GOTRUE_DISABLE_SIGNUP).toBe("false");
+    expect(env.GOTRUE_MAILER_AUTOCONFIRM).toBe("false");
+    expect(env.GOTRUE_EXTERNAL_ANONYMOUS_USERS_ENABLED).toBe("false");
+    expect(env.GOTRUE_EXTERNAL_EMAIL_ENABLED).toBe("true");
+    expect(env.GOTRUE_URI_ALLOW_LIST).toBe("");
+    expect(Object.keys(env).filter((k) => k.startsWith("GOTRUE_SMTP_"))).toEqual([]);
+    expect(Object.keys(env).filter((k) => /^GOTRUE_EXTERNAL_(?!EMAIL|ANONYMOUS)/.test(k))).toEqual([]);
+  });
+
+  it("renders the sign-up policy, SMTP and OAuth providers as the official compose names them", () => {
+    const env = authEnv({
+      auth: {
+        disableSignup: true,
+        mailerAutoconfirm: "true",
+        anonymousUsers: true,
+        additionalRedirectUrls: ["https://app.example.com/**", "com.example.app://login-callback"],
+        smtp: { host: "smtp.example.com", port: 465, user: "mailer", pass: "SMTPPASS", adminEmail: "a@example.com" },
+        externalProviders: {
+          google: { clientId: "g-id", secret: "GOOGLESECRET" },
+          keycloak: {
+            clientId: "kc",
+            secret: "KCSECRET",
+            url: "https://sso.example.com/realms/app",
+            redirectUri: "https://auth.example.com/auth/v1/callback",
+          },
+        },
+      },
+    });
+    expect(env).toMatchObject({
+      GOTRUE_DISABLE_SIGNUP: "true",
+      GOTRUE_MAILER_AUTOCONFIRM: "true",
+      GOTRUE_EXTERNAL_ANONYMOUS_USERS_ENABLED: "true",
+      GOTRUE_URI_ALLOW_LIST: "https://app.example.com/**,com.example.app://login-callback",
+      GOTRUE_SMTP_HOST: "smtp.example.com",
+      GOTRUE_SMTP_PORT: "465",
+      GOTRUE_SMTP_USER: "mailer",
+      GOTRUE_SMTP_PASS: "SMTPPASS",
+      GOTRUE_SMTP_ADMIN_EMAIL: "a@example.com",
+      GOTRUE_EXTERNAL_GOOGLE_ENABLED: "true",
+      GOTRUE_EXTERNAL_GOOGLE_CLIENT_ID: "g-id",
+      GOTRUE_EXTERNAL_GOOGLE_SECRET: "GOOGLESECRET",
+      // Through the gateway: upstream's docs register <API_EXTERNAL_URL>/auth/v1/callback with the provider.
+      GOTRUE_EXTERNAL_GOOGLE_REDIRECT_URI: "https://api.example.com/auth/v1/callback",
+      GOTRUE_EXTERNAL_KEYCLOAK_URL: "https://sso.example.com/realms/app",
+      GOTRUE_EXTERNAL_KEYCLOAK_REDIRECT_URI: "https://auth.example.com/auth/v1/callback",
+    });
+    expect(env).not.toHaveProperty("GOTRUE_SMTP_SENDER_NAME");
+    expect(env).not.toHaveProperty("GOTRUE_EXTERNAL_GOOGLE_URL");
+    // auth's env is one Pulumi secret as a whole: the SMTP password and provider secrets are inside it.
+    expect(auth.secretEnv).toBe(true);
+  });
+});
+
+describe("gateway, studio and db settings", () => {
+  let keyring: KeyringValues;
+  beforeAll(async () => {
+    keyring = keyringValues(deriveKeyring([await makeEntry("k1", "current")]));
+  });
+
+  it("kong resolves upstreams with a 5 s DNS TTL and runs the expressions router, in a constant environment", async () => {
+    const env = run(kong.env, keyring);
+    expect(env.KONG_DNS_VALID_TTL).toBe("5");
+    expect(env.KONG_ROUTER_FLAVOR).toBe("expressions");
+    // Nothing from the keyring, so no rotation step can change it.
+    expect(kong.env.keyring).toEqual([]);
+    expect(kong.env.secrets).toEqual([]);
+    const other = keyringValues(deriveKeyring([await makeEntry("k2", "current", "EdDSA")]));
+    expect(run(kong.env, other, { ...STACK_SECRETS, dashboardPassword: "other" })).toEqual(env);
+  });
+
+  it("studio keeps saved SQL snippets on the retained studio-snippets volume", () => {
+    expect(VOLUME_ROLES).toContain("studio-snippets");
+    expect(studio.volumes).toEqual([{ volume: "studio-snippets", containerPath: STUDIO_SNIPPETS_PATH }]);
+    expect(run(studio.env, keyring).SNIPPETS_MANAGEMENT_FOLDER).toBe(STUDIO_SNIPPETS_PATH);
+  });
+
+  it("db is published on the host only when database.publish says so, on the host's loopback by default", () => {
+    const ports = (database: unknown) =>
+      db.publishedPorts!(parseConfig({ ...RAW, ...(database === undefined ? {} : stringify({ database })) }));
+    expect(ports(undefined)).toEqual([]);
+    expect(ports({ publish: false })).toEqual([]);
+    expect(ports({ publish: true })).toEqual([{ internal: 5432, external: 5432, ip: "127.0.0.1" }]);
+    expect(ports({ publish: { port: 6432 } })).toEqual([{ internal: 5432, external: 6432, ip: "127.0.0.1" }]);
+    expect(ports({ publish: { host: "0.0.0.0", port: "15432" } })).toEqual([
+      { internal: 5432, external: 15432, ip: "0.0.0.0" },
+    ]);
+  });
+});
+
+describe("postgresPassword (adopting a data volume)", () => {
+  const ADOPTED = "old-POSTGRES_PASSWORD-from-.env";
+
+  it("gives the superuser and every service role the one password, and the roles file sets them all", async () => {
+    const keyring = keyringValues(deriveKeyring([await makeEntry("k1", "current")]));
+    const settings = parseConfig({ ...RAW, postgresPassword: ADOPTED });
+    const passwords = Object.fromEntries(SERVICE_DB_ROLES.map((r) => [r, ADOPTED])) as Record<ServiceDbRole, string>;
+    const secrets = { ...STACK_SECRETS, postgresPassword: ADOPTED };
+    const envs = Object.fromEntries(
+      SERVICES.map((s) => [s.role, run((s as ServiceModule).env, keyring, secrets, settings, passwords)]),
+    ) as Record<ServiceRole, EnvMap>;
+    expect(envs.db.POSTGRES_PASSWORD).toBe(ADOPTED);
+    expect(envs.auth.GOTRUE_DB_DATABASE_URL).toBe(postgresUrl("supabase_auth_admin", ADOPTED));
+    expect(envs.rest.PGRST_DB_URI).toBe(postgresUrl("authenticator", ADOPTED));
+    expect(envs.storage.DATABASE_URL).toBe(postgresUrl("supabase_storage_admin", ADOPTED));
+    expect(envs.realtime.DB_PASSWORD).toBe(ADOPTED);
+    expect(envs.meta.PG_META_DB_PASSWORD).toBe(ADOPTED);
+    expect(envs.studio.POSTGRES_PASSWORD).toBe(ADOPTED);
+    const [roles] = run(db.files!, keyring, secrets, settings, passwords).filter((f) => f.file.endsWith("roles.sql"));
+    for (const role of [...SERVICE_DB_ROLES, ...SUPERUSER_DB_ROLES])
+      expect(roles.content).toContain(`ALTER ROLE ${role} WITH PASSWORD '${ADOPTED}';`);
+  });
+
+  it("leaves the roles file of a stack without it as it was: the service roles only", async () => {
+    const keyring = keyringValues(deriveKeyring([await makeEntry("k1", "current")]));
+    const [roles] = run(db.files!, keyring).filter((f) => f.file.endsWith("roles.sql"));
+    expect(roles.content).toBe(rolesSql(DB_PASSWORDS));
+    expect(roles.content).not.toContain(SECRETS.postgres);
+  });
+});
+
+describe("extraEnv", () => {
+  /** A second world in which every keyring value, generated secret, password and setting differs. */
+  async function worlds() {
+    const a = keyringValues(deriveKeyring([await makeEntry("k1", "current")]));
+    const b = {
+      ...keyringValues(deriveKeyring([await makeEntry("k2", "current"), await makeEntry("k3", "standby")])),
+      publishableKey: `${SECRETS.publishableKey}2`,
+      secretKey: `${SECRETS.secretKey}2`,
+      jwtSecret: `${SECRETS.jwtSecret}2`,
+    };
+    const secretsB = Object.fromEntries(
+      Object.entries(STACK_SECRETS).map(([k, v]) => [k, k === "realtimeDbEncKey" ? "otherDBENCKEY016" : `${v}2`]),
+    ) as unknown as StackSecrets;
+    const passwordsB = Object.fromEntries(SERVICE_DB_ROLES.map((r) => [r, `${DB_PASSWORDS[r]}2`])) as Record<
+      ServiceDbRole,
+      string
+    >;
+    const settingsB = parseConfig({
+      ...RAW,
+      ...stringify({
+        siteUrl: "https://other.example.com",
+        apiExternalUrl: "https://other-api.example.com",
+        jwtExpiry: 900,
+        dashboardUsername: "other",
+        auth: {
+          disableSignup: true,
+          mailerAutoconfirm: true,
+          anonymousUsers: true,
+          additionalRedirectUrls: ["https://x.example.com"],
+          smtp: { host: "smtp.example.com", user: "u", pass: "p", adminEmail: "a@example.com", senderName: "n" },
+          externalProviders: Object.fromEntries(
+            OAUTH_PROVIDERS.map((p) => [p, { clientId: "c", secret: "s", url: "https://idp.example.com" }]),
+          ),
+        },
+        postgresPassword: "adopted-password",
+      }),
+    });
+    return { a, b, secretsB, passwordsB, settingsB };
+  }
+
+  it("may not set what the keyring, the secrets, the database or a config key decides, in any service", async () => {
+    const { a, b, secretsB, passwordsB, settingsB } = await worlds();
+    let checked = 0;
+    for (const service of SERVICES as readonly ServiceModule[]) {
+      const before = run(service.env, a);
+      const after = run(service.env, b, secretsB, settingsB, passwordsB);
+      const derived = [...new Set([...Object.keys(before), ...Object.keys(after)])].filter(
+        (name) => before[name] !== after[name],
+      );
+      for (const name of derived) expect(managedBy(service.managedEnv, name), `${service.role} ${name}`).toBeDefined();
+      checked += derived.length;
+    }
+    expect(checked).toBeGreaterThan(50);
+  });
+
+  it("is merged last over the program's plain defaults, and the env is secret when a secret extraEnv holds a value", () => {
+    const settings = parseConfig({ ...RAW, ...stringify({ extraEnv: { rest: { PGRST_DB_MAX_ROWS: 50 } } }) });
+    expect(withExtraEnv("rest", { PGRST_DB_MAX_ROWS: "1000", A: "1" }, settings)).toEqual({
+      PGRST_DB_MAX_ROWS: "50",
+      A: "1",
+    });
+    expect(withExtraEnv("auth", { A: "1" }, settings)).toEqual({ A: "1" });
+    expect(envIsSecret(kong, settings)).toBe(false);
+    const kongExtra = parseConfig({ ...RAW, extraEnv: JSON.stringify({ kong: { KONG_LOG_LEVEL: "debug" } }) }, [
+      "extraEnv",
+    ]);
+    expect(envIsSecret(kong, kongExtra)).toBe(true);
+    expect(envIsSecret(kong, { ...kongExtra, extraEnvIsSecret: false })).toBe(false);
   });
 });

@@ -2,6 +2,7 @@
  * db: Postgres from the `supabase/postgres` image, its data and pgsodium key on retained volumes, and the init SQL
  * (`init.ts`) shipped into its migrations directory.
  */
+import { configKey } from "../../config/schema";
 import { defineService, reads } from "../service";
 import { dbInitFiles, SERVICE_DB_ROLES } from "./init";
 
@@ -39,7 +40,23 @@ export const db = defineService({
   ],
   // Only db is awaited: the services' dependsOn then means "after Postgres accepts connections".
   healthyBeforeDependants: { timeoutSeconds: DB_HEALTHY_TIMEOUT_SECONDS },
+  // `database.publish`. Connections through a published port come from the Docker bridge, never from the
+  // container's own loopback, so the image's pg_hba.conf asks each for its role's password; the host's loopback is
+  // the default address so the port is not on the network unless asked for.
+  publishedPorts: (settings) => {
+    const publish = settings.database.publish;
+    return publish ? [{ internal: POSTGRES.port, external: publish.port, ip: publish.host }] : [];
+  },
   secretEnv: true,
+  managedEnv: {
+    POSTGRES_PASSWORD: configKey("postgresPassword"),
+    PGPASSWORD: configKey("postgresPassword"),
+    POSTGRES_HOST: "the stack's database (the services connect to db:5432/postgres)",
+    POSTGRES_PORT: "the stack's database (the services connect to db:5432/postgres)",
+    PGPORT: "the stack's database (the services connect to db:5432/postgres)",
+    POSTGRES_DB: "the stack's database (the services connect to db:5432/postgres)",
+    PGDATABASE: "the stack's database (the services connect to db:5432/postgres)",
+  },
   env: reads({
     secrets: ["postgresPassword"],
     build: ({ secrets }) => ({
@@ -54,10 +71,13 @@ export const db = defineService({
   }),
   files: reads({
     dbRoles: SERVICE_DB_ROLES,
-    build: ({ dbPasswords, settings }) =>
-      dbInitFiles({ rolePasswords: dbPasswords, jwtExpiry: settings.jwtExpiry }).map(({ file, content }) => ({
-        file,
-        content,
-      })),
+    secrets: ["postgresPassword"],
+    build: ({ dbPasswords, secrets, settings }) =>
+      dbInitFiles({
+        rolePasswords: dbPasswords,
+        // Only an adopted password goes into the roles file, so a stack without one keeps its file as it was.
+        ...(settings.postgresPassword !== undefined ? { superuserPassword: secrets.postgresPassword } : {}),
+        jwtExpiry: settings.jwtExpiry,
+      }).map(({ file, content }) => ({ file, content })),
   }),
 });

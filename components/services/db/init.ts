@@ -31,10 +31,18 @@ export interface InitFile {
   secret: boolean;
 }
 
+/** The superuser roles the image's own init gives `POSTGRES_PASSWORD`. */
+export const SUPERUSER_DB_ROLES = ["supabase_admin", "postgres"] as const;
+
 /** What the init SQL is made from. */
 export interface DbInitInput {
-  /** A password per service role (generated, secret). */
+  /** A password per service role (generated, or all `postgresPassword`; secret). */
   rolePasswords: Record<ServiceDbRole, string>;
+  /**
+   * With `postgresPassword`, the superuser's password too, so the roles file sets every role the program logs in
+   * with and can be run again on a kept data directory (`psql -f`) to make it match the stack.
+   */
+  superuserPassword?: string;
   /** User access-token lifetime in seconds (`app.settings.jwt_exp`). */
   jwtExpiry: number;
 }
@@ -45,15 +53,22 @@ export function sqlLiteral(value: string): string {
   return `'${value.replace(/'/g, "''")}'`;
 }
 
-/** `ALTER ROLE … PASSWORD` for every service role; each service gets its own password, not the superuser's. */
-export function rolesSql(rolePasswords: Record<ServiceDbRole, string>): string {
-  const lines = SERVICE_DB_ROLES.map((role) => {
-    const password = rolePasswords[role];
-    if (typeof password !== "string" || password.length < 16) {
-      throw new Error(`the password for database role ${role} must be at least 16 characters`);
+/**
+ * `ALTER ROLE … PASSWORD` for every service role: each its own generated password, or all `postgresPassword` (as
+ * upstream's `roles.sql` does), then the superusers when their password is given.
+ */
+export function rolesSql(rolePasswords: Record<ServiceDbRole, string>, superuserPassword?: string): string {
+  const alter = (role: string, password: unknown, minLength: number) => {
+    if (typeof password !== "string" || password.length < minLength) {
+      throw new Error(`the password for database role ${role} must be at least ${minLength} characters`);
     }
     return `ALTER ROLE ${role} WITH PASSWORD ${sqlLiteral(password)};`;
-  });
+  };
+  // An adopted deployment's password is whatever it was; a generated one is long.
+  const minLength = superuserPassword === undefined ? 16 : 1;
+  const lines = SERVICE_DB_ROLES.map((role) => alter(role, rolePasswords[role], minLength));
+  if (superuserPassword !== undefined)
+    lines.push(...SUPERUSER_DB_ROLES.map((role) => alter(role, superuserPassword, 1)));
   return ["-- Service role passwords (written by the supabase-selfhosted Pulumi program).", ...lines, ""].join("\n");
 }
 
@@ -71,8 +86,8 @@ export function realtimeSql(): string {
 }
 
 /**
- * Database-level JWT settings for SQL that reads them. Only the expiry: the HS256 secret is handed to SQL per
- * request by PostgREST (`PGRST_APP_SETTINGS_JWT_SECRET`), so no database-wide setting exposes it to every role.
+ * Database-level JWT settings for SQL that reads them. Only the expiry: the HS256 secret is exposed to SQL nowhere
+ * (see `rest.ts`), so no database-wide setting hands it to every role.
  */
 export function jwtSql(jwtExpiry: number): string {
   if (!Number.isInteger(jwtExpiry) || jwtExpiry <= 0) throw new Error("jwtExpiry must be a positive integer");
@@ -88,6 +103,10 @@ export function dbInitFiles(input: DbInitInput): InitFile[] {
   return [
     { file: `${MIGRATIONS_DIR}/99-jwt.sql`, content: jwtSql(input.jwtExpiry), secret: false },
     { file: `${MIGRATIONS_DIR}/99-realtime.sql`, content: realtimeSql(), secret: false },
-    { file: `${MIGRATIONS_DIR}/99-roles.sql`, content: rolesSql(input.rolePasswords), secret: true },
+    {
+      file: `${MIGRATIONS_DIR}/99-roles.sql`,
+      content: rolesSql(input.rolePasswords, input.superuserPassword),
+      secret: true,
+    },
   ];
 }

@@ -23,6 +23,16 @@ import { OPAQUE_PREFIXES } from "../../keyring/tokens";
 /** Where the kong container reads its declarative config (`KONG_DECLARATIVE_CONFIG`); ship the file there. */
 export const KONG_CONFIG_PATH = "/usr/local/kong/kong.yml";
 
+/** The path prefix auth is served under; its mail links and OAuth callbacks must use it. */
+export const AUTH_GATEWAY_PATH = "/auth/v1";
+
+/**
+ * Kong's router: `expressions` also takes the plain `paths` routes, and ranks any `expression` route above them
+ * (Kong `kong/router/transform.lua`, `get_priority`), which the exact-path OpenAPI route relies on. The official
+ * Kong override sets the same (supabase/supabase `docker/docker-compose.kong.yml`).
+ */
+export const KONG_ROUTER_FLAVOR = "expressions";
+
 /** The declarative format Kong 3.x reads natively (1.1 and 2.1 files get their paths migrated at load). */
 export const KONG_FORMAT_VERSION = "3.0";
 
@@ -59,6 +69,8 @@ export interface KongInput {
   studio: boolean;
   /** The upstream base URL of a service on the stack network (the service registry's `serviceUrl`). */
   url(role: string): string;
+  /** auth's token issuer (`GOTRUE_JWT_ISSUER`, an http(s) URL): it names the OAuth metadata route. */
+  issuer: string;
 }
 
 /** request-transformer's `config` (only the parts we use). Entries are `name:value` strings. */
@@ -77,12 +89,12 @@ export type KongPlugin =
   | { name: "request-termination"; config: { status_code: number; message: string } }
   | { name: "post-function"; config: { access: string[] } };
 
-/** A route: plain prefix paths (format 3.0 treats only `~`-prefixed paths as regexes). */
-export interface KongRoute {
-  name: string;
-  paths: string[];
-  strip_path: boolean;
-}
+/**
+ * A route: plain prefix paths (format 3.0 treats only `~`-prefixed paths as regexes), or an expression of Kong's
+ * expressions router, which wins over every `paths` route it matches.
+ */
+export type KongRoute =
+  { name: string; paths: string[]; strip_path: boolean } | { name: string; expression: string; strip_path: boolean };
 
 /** A service with its routes and plugins. `url` sets protocol, host, port and path at once. */
 export interface KongService {
@@ -212,6 +224,9 @@ function checkInput(input: KongInput): void {
       problems.push(`gatewayTokens.${role} must list at least one JWT`);
     else tokens.forEach((token, i) => jwt(`gatewayTokens.${role}[${i}]`, token));
   }
+  if (typeof input.issuer !== "string" || !/^https?:\/\/[^/]/.test(input.issuer)) {
+    problems.push("issuer must be an http(s) URL");
+  }
   if (input.studio) {
     if (typeof input.dashboard?.username !== "string" || input.dashboard.username === "") {
       problems.push("dashboard.username must be non-empty when studio is on");
@@ -244,6 +259,28 @@ function route(name: string, ...paths: string[]): KongRoute[] {
   return [{ name: `${name}-route`, paths, strip_path: true }];
 }
 
+/** An expressions-router string literal: double-quoted, with `\\` and `"` escaped. */
+function expressionString(text: string): string {
+  return `"${text.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+}
+
+/** A route that matches one path exactly (not as a prefix); the whole path is stripped. */
+function exactRoute(name: string, path: string): KongRoute[] {
+  return [{ name: `${name}-route`, expression: `http.path == ${expressionString(path)}`, strip_path: true }];
+}
+
+/**
+ * The path of auth's OAuth authorization-server metadata: RFC 8414 section 3.1 puts the well-known segment between
+ * the issuer's host and its path, after dropping a trailing `/` (as supabase/supabase
+ * `docker/volumes/api/kong-entrypoint.sh` computes it from `JWT_ISSUER`).
+ */
+export function oauthMetadataPath(issuer: string): string {
+  const url = new URL(issuer);
+  if (url.protocol !== "http:" && url.protocol !== "https:") throw new Error("the issuer must be an http(s) URL");
+  const path = url.pathname.replace(/\/+$/, "");
+  return `/.well-known/oauth-authorization-server${path}`;
+}
+
 const CORS: KongPlugin = { name: "cors" };
 const KEY_AUTH = (): KongPlugin => ({ name: "key-auth", config: { hide_credentials: false } });
 const ACL = (...allow: string[]): KongPlugin => ({ name: "acl", config: { hide_groups_header: true, allow } });
@@ -255,8 +292,9 @@ const FORBIDDEN = (): KongPlugin => ({
 /**
  * Builds the typed kong.yml document.
  *
- * Routes: open auth endpoints (verify, callback, authorize, SAML ACS/metadata, and the JWKS at
- * `/auth/v1/.well-known/jwks.json`, cors only); key-auth + ACL on `/auth/v1/`, `/rest/v1/`, `/graphql/v1`,
+ * Routes: open auth endpoints (verify, callback, authorize, SAML ACS/metadata, the JWKS at
+ * `/auth/v1/.well-known/jwks.json` and the OAuth metadata, cors only); key-auth + ACL on `/auth/v1/`, `/rest/v1/`
+ * (its root, the OpenAPI description, for service_role only), `/graphql/v1`,
  * `/realtime/v1/` (websocket) and `/realtime/v1/api`; `/storage/v1/` without key-auth (S3 clients send no
  * apikey; storage checks tokens itself) but with the same Authorization mapping; realtime's tenant API
  * blocked; with studio, `/pg/` (service_role only), studio's MCP endpoints blocked and `/` behind basic-auth.
@@ -289,21 +327,42 @@ export function kongDocument(input: KongInput): KongDeclarativeConfig {
     ...extra,
     ACL(ACL_GROUPS.admin, ACL_GROUPS.anon),
   ];
-  const open = (name: string, path: string, upstreamPath: string): KongService => ({
+  // An auth endpoint that needs no apikey: the same path under the gateway's auth prefix.
+  const open = (name: string, authPath: string): KongService => ({
     name,
-    url: `${upstream.auth}${upstreamPath}`,
-    routes: route(name, path),
+    url: `${upstream.auth}${authPath}`,
+    routes: route(name, `${AUTH_GATEWAY_PATH}${authPath}`),
     plugins: [CORS],
   });
 
   const services: KongService[] = [
-    open("auth-v1-open", "/auth/v1/verify", "/verify"),
-    open("auth-v1-open-callback", "/auth/v1/callback", "/callback"),
-    open("auth-v1-open-authorize", "/auth/v1/authorize", "/authorize"),
-    open("auth-v1-open-sso-acs", "/auth/v1/sso/saml/acs", "/sso/saml/acs"),
-    open("auth-v1-open-sso-metadata", "/auth/v1/sso/saml/metadata", "/sso/saml/metadata"),
-    open("auth-v1-open-jwks", "/auth/v1/.well-known/jwks.json", "/.well-known/jwks.json"),
-    { name: "auth-v1", url: `${upstream.auth}/`, routes: route("auth-v1", "/auth/v1/"), plugins: secured() },
+    open("auth-v1-open", "/verify"),
+    open("auth-v1-open-callback", "/callback"),
+    open("auth-v1-open-authorize", "/authorize"),
+    open("auth-v1-open-sso-acs", "/sso/saml/acs"),
+    open("auth-v1-open-sso-metadata", "/sso/saml/metadata"),
+    open("auth-v1-open-jwks", "/.well-known/jwks.json"),
+    {
+      // OAuth 2.0 authorization-server metadata (RFC 8414), open as upstream's `well-known-oauth` route.
+      name: "well-known-oauth",
+      url: `${upstream.auth}/.well-known/oauth-authorization-server`,
+      routes: route("well-known-oauth", oauthMetadataPath(input.issuer)),
+      plugins: [CORS],
+    },
+    {
+      name: "auth-v1",
+      url: `${upstream.auth}/`,
+      routes: route("auth-v1", `${AUTH_GATEWAY_PATH}/`),
+      plugins: secured(),
+    },
+    {
+      // PostgREST's OpenAPI description (the root, exactly) describes every exposed table and function: service_role
+      // only, as upstream's `rest-v1-openapi-root` route; `/rest/v1/<table>` stays on the route below.
+      name: "rest-v1-openapi",
+      url: `${upstream.rest}/`,
+      routes: exactRoute("rest-v1-openapi", "/rest/v1/"),
+      plugins: [CORS, KEY_AUTH(), mapAuthorization(), ACL(ACL_GROUPS.admin)],
+    },
     { name: "rest-v1", url: `${upstream.rest}/`, routes: route("rest-v1", "/rest/v1/"), plugins: secured() },
     {
       name: "graphql-v1",

@@ -2,8 +2,9 @@
  * kong, the API gateway, DB-less: it reads the uploaded kong.yml (`gateway.ts`), which holds the keys, so its
  * environment holds none. It starts after every other service and is the only one published on the host.
  */
+import { authIssuer } from "../auth";
 import { defineService, reads, type EnvMap } from "../service";
-import { KONG_CONFIG_PATH, KONG_PLUGINS, renderKongYaml } from "./gateway";
+import { KONG_CONFIG_PATH, KONG_PLUGINS, KONG_ROUTER_FLAVOR, renderKongYaml } from "./gateway";
 
 /** The gateway's port inside its container (the host port is `gatewayHttpPort`). */
 export const KONG_HTTP_PORT = 8000;
@@ -18,6 +19,13 @@ export interface KongEnvInput {
   extra?: EnvMap;
 }
 
+/**
+ * Seconds kong keeps a resolved upstream address. Docker's DNS answers with a 600 s TTL, and a container recreated
+ * by a rotation step gets a new address, so kong would proxy to the old one for minutes; the official Kong
+ * override sets 5 (supabase/supabase `docker/docker-compose.kong.yml`). A constant: it never recreates kong.
+ */
+export const KONG_DNS_VALID_TTL_SECONDS = 5;
+
 /** kong's environment for a document that uses `plugins` and is uploaded to `configPath`. */
 export function kongEnv(input: KongEnvInput): EnvMap {
   if (input.plugins.length === 0) throw new Error("kong needs at least one plugin enabled");
@@ -26,6 +34,7 @@ export function kongEnv(input: KongEnvInput): EnvMap {
     KONG_DECLARATIVE_CONFIG: input.configPath,
     KONG_DNS_ORDER: "LAST,A,CNAME",
     KONG_DNS_NOT_FOUND_TTL: "1",
+    KONG_DNS_VALID_TTL: String(KONG_DNS_VALID_TTL_SECONDS),
     KONG_PLUGINS: input.plugins.join(","),
     KONG_NGINX_PROXY_PROXY_BUFFER_SIZE: "160k",
     KONG_NGINX_PROXY_PROXY_BUFFERS: "64 160k",
@@ -44,7 +53,21 @@ export const kong = defineService({
   publishedPorts: (settings) => [{ internal: KONG_HTTP_PORT, external: settings.gatewayHttpPort }],
   // kong.yml holds the keys; the environment holds none.
   secretEnv: false,
-  env: reads({ build: () => kongEnv({ plugins: KONG_PLUGINS, configPath: KONG_CONFIG_PATH }) }),
+  managedEnv: {
+    KONG_DATABASE: "the gateway's kong.yml (kong runs DB-less on it)",
+    KONG_DECLARATIVE_CONFIG: "the gateway's kong.yml (kong runs DB-less on it)",
+    KONG_PLUGINS: "the gateway's kong.yml (kong refuses a document naming a plugin it has not enabled)",
+    KONG_ROUTER_FLAVOR: "the gateway's kong.yml (its exact-path route needs the expressions router)",
+    KONG_PROXY_LISTEN: "the gateway's published port",
+  },
+  env: reads({
+    build: () =>
+      kongEnv({
+        plugins: KONG_PLUGINS,
+        configPath: KONG_CONFIG_PATH,
+        extra: { KONG_ROUTER_FLAVOR },
+      }),
+  }),
   files: reads({
     keyring: ["publishableKey", "secretKey", "longestTrustedAnonKey", "longestTrustedServiceRoleKey", "gatewayTokens"],
     secrets: ["dashboardPassword"],
@@ -61,6 +84,7 @@ export const kong = defineService({
           dashboard: { username: settings.dashboardUsername, password: secrets.dashboardPassword ?? "" },
           studio: settings.studio,
           url,
+          issuer: authIssuer(settings),
         }),
       },
     ],
