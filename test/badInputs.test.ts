@@ -196,6 +196,37 @@ describe("rejected before any resource is registered", () => {
       () => ({ signingKeys: K1, dashboardUsername: "admin user" }),
       "supabase-selfhosted:dashboardUsername: must be 1-64 characters",
     ],
+    // auth, extraEnv, database access
+    [
+      "OAuth provider given as a string",
+      () => ({ signingKeys: K1, auth: { externalProviders: { google: "my-client-id" } } }),
+      "supabase-selfhosted:auth.externalProviders.google: must be an object such as {clientId: …, secret: …",
+    ],
+    [
+      "redirect URL without a scheme",
+      () => ({ signingKeys: K1, auth: { additionalRedirectUrls: ["app.example.com/callback"] } }),
+      "supabase-selfhosted:auth.additionalRedirectUrls[0]: must be a URL such as https://app.example.com/**",
+    ],
+    [
+      "SMTP port out of range",
+      () => ({ signingKeys: K1, auth: { smtp: { host: "smtp.example.com", adminEmail: "a@b.c", port: 99999 } } }),
+      "supabase-selfhosted:auth.smtp.port: must be a port number from 1 to 65535, got 99999",
+    ],
+    [
+      "database published on a port out of range",
+      () => ({ signingKeys: K1, database: { publish: { port: 0 } } }),
+      "supabase-selfhosted:database.publish.port: must be a port number from 1 to 65535, got 0",
+    ],
+    [
+      "extraEnv overriding the keyring",
+      () => ({ signingKeys: K1, extraEnv: { auth: { GOTRUE_JWT_KEYS: "[]" } } }),
+      "supabase-selfhosted:extraEnv.auth.GOTRUE_JWT_KEYS: is set by the program from the signing keyring",
+    ],
+    [
+      "extraEnv for a service that does not exist",
+      () => ({ signingKeys: K1, extraEnv: { gotrue: { GOTRUE_X: "1" } } }),
+      "supabase-selfhosted:extraEnv.gotrue: is not a service of this stack",
+    ],
     // guard-rail settings
     [
       "jwksCacheSeconds not a number",
@@ -412,6 +443,19 @@ describe("guard rails that only warn", () => {
     expect(warnings()).toMatch(
       /signingKeys\[0\] \("k1"\): the current key's anon and service_role JWTs expire at .* \(in 30 days\)/,
     );
+  });
+
+  it("secrets given in plain text, naming the command that encrypts each", async () => {
+    vi.spyOn(console, "warn").mockImplementation(() => undefined);
+    await up(new MockEngine(), {
+      signingKeys: K1,
+      auth: { smtp: { host: "smtp.example.com", adminEmail: "a@b.c", pass: "plain-smtp-password" } },
+    });
+    expect(warnings()).toContain(
+      "supabase-selfhosted:auth.smtp.pass is stored in plain text in the stack file. Encrypt it: " +
+        "`pulumi config set --secret --path 'auth.smtp.pass' <value>`.",
+    );
+    // Set with --secret, it is quiet: test/config/parse.test.ts ("warnings about a valid config").
   });
 
   it("and stay quiet for a default config", async () => {

@@ -706,7 +706,10 @@ function readDatabase(raw: RawConfig, gatewayHttpPort: number, problems: Problem
   return { publish: { host, port } };
 }
 
-/** Config keys whose values hold a secret, and the `--secret --path` command that sets each. */
+/** An environment name that usually carries a secret, e.g. `GOTRUE_HOOK_SEND_EMAIL_SECRETS`, `SMS_TWILIO_AUTH_TOKEN`. */
+const SECRET_LOOKING_NAME = /(^|_)(SECRETS?|PASSWORD|PASSWD|PASS|TOKENS?|KEYS?|PRIVATE|CREDENTIALS?)(_|$)/;
+
+/** The config keys that hold a secret, each with the top-level key Pulumi marks secret when it was set so. */
 function plainSecrets(config: ProgramConfig): Array<{ topKey: string; key: string }> {
   const found: Array<{ topKey: string; key: string }> = [];
   if (config.postgresPassword !== undefined) found.push({ topKey: "postgresPassword", key: "postgresPassword" });
@@ -715,7 +718,7 @@ function plainSecrets(config: ProgramConfig): Array<{ topKey: string; key: strin
     found.push({ topKey: "auth", key: `auth.externalProviders.${name}.secret` });
   }
   for (const [role, env] of Object.entries(config.extraEnv)) {
-    for (const name of Object.keys(env).filter((n) => /(^|_)(SECRET|PASSWORD|PASS|TOKEN|KEY|PRIVATE)(_|$)/.test(n))) {
+    for (const name of Object.keys(env).filter((n) => SECRET_LOOKING_NAME.test(n))) {
       found.push({ topKey: "extraEnv", key: `extraEnv.${role}.${name}` });
     }
   }

@@ -2,7 +2,7 @@
  * Config parsing: defaults, and every rejected input with the message a user sees (key named, allowed values said).
  */
 import { describe, expect, it } from "vitest";
-import { isPinnedImage, parseConfig, parseImageReference } from "../../components/config/parse";
+import { isPinnedImage, parseConfig, parseImageReference, settingsWarnings } from "../../components/config/parse";
 import { ConfigError, type RawConfig } from "../../components/config/schema";
 import { generateSigningJwk } from "../../components/keyring/tokens";
 import { IMAGE_DEFAULTS } from "../../components/services/images";
@@ -361,4 +361,185 @@ describe("imported legacy API keys (migration from HS256)", () => {
       rejectOnce({ ...legacy, legacyAnonKey: "not-a-jwt" }, /legacyAnonKey: must be the HS256 deployment's JWT/);
     },
   );
+});
+
+describe("auth settings", () => {
+  const withAuth = (auth: unknown) => ({ ...ok, auth: JSON.stringify(auth) });
+
+  it("reads every field, accepting booleans and ports as text (pulumi config set --path)", () => {
+    const { auth } = parseConfig(
+      withAuth({
+        disableSignup: "true",
+        mailerAutoconfirm: true,
+        anonymousUsers: "false",
+        additionalRedirectUrls: ["https://app.example.com/**", "com.example.app://login-callback", "exp+app://x"],
+        smtp: { host: "smtp.example.com", port: "2525", adminEmail: "admin@example.com", senderName: "App" },
+        externalProviders: { github: { clientId: "id", secret: "s" }, linkedin_oidc: { clientId: "l", secret: "t" } },
+      }),
+    );
+    expect(auth).toEqual({
+      disableSignup: true,
+      mailerAutoconfirm: true,
+      anonymousUsers: false,
+      additionalRedirectUrls: ["https://app.example.com/**", "com.example.app://login-callback", "exp+app://x"],
+      smtp: { host: "smtp.example.com", port: 2525, adminEmail: "admin@example.com", senderName: "App" },
+      externalProviders: { github: { clientId: "id", secret: "s" }, linkedin_oidc: { clientId: "l", secret: "t" } },
+    });
+    // auth's own default port.
+    expect(parseConfig(withAuth({ smtp: { host: "mail", adminEmail: "a@b.c" } })).auth.smtp?.port).toBe(587);
+  });
+
+  it.each([
+    [{ disableSignup: "yes" }, /auth\.disableSignup: must be a boolean \(true or false\), got "yes"/],
+    [{ signup: false }, /auth\.signup: is not a known field; allowed: disableSignup, mailerAutoconfirm/],
+    [{ additionalRedirectUrls: "https://a.example.com" }, /auth\.additionalRedirectUrls: must be a list of URLs/],
+    [{ additionalRedirectUrls: ["app.example.com/cb"] }, /auth\.additionalRedirectUrls\[0\]: must be a URL such as/],
+    [{ additionalRedirectUrls: ["https://a.com,https://b.com"] }, /additionalRedirectUrls\[0\]: .*no spaces or commas/],
+    [{ smtp: { host: "smtp.example.com" } }, /auth\.smtp\.adminEmail: is required/],
+    [{ smtp: { adminEmail: "a@b.c" } }, /auth\.smtp\.host: is required/],
+    [{ smtp: { host: "smtp://mail.example.com", adminEmail: "a@b.c" } }, /auth\.smtp\.host: must be a host name/],
+    [{ smtp: { host: "mail", adminEmail: "a@b.c", port: 70000 } }, /auth\.smtp\.port: must be a port number from 1 to/],
+    [{ smtp: { host: "mail", adminEmail: "admin" } }, /auth\.smtp\.adminEmail: must be an email address/],
+    [{ smtp: "smtp.example.com" }, /auth\.smtp: must be an object such as \{host: smtp\.example\.com/],
+    [{ externalProviders: { gogle: { clientId: "a", secret: "b" } } }, /externalProviders\.gogle: is not an OAuth/],
+    [{ externalProviders: { google: "client-id" } }, /auth\.externalProviders\.google: must be an object such as/],
+    [{ externalProviders: { google: { clientId: "a" } } }, /externalProviders\.google\.secret: is required/],
+    [{ externalProviders: { google: { clientId: "a", secret: "b", scope: "x" } } }, /google\.scope: is not a known/],
+    [
+      { externalProviders: { google: { clientId: "a", secret: "b", redirectUri: "/callback" } } },
+      /externalProviders\.google\.redirectUri: must be an absolute http\(s\) URL/,
+    ],
+    ["off", /supabase-selfhosted:auth: must be an object such as/],
+  ])("rejects %j", (auth, pattern) => {
+    rejectOnce(withAuth(auth), pattern);
+  });
+});
+
+describe("extraEnv", () => {
+  const withExtra = (extraEnv: unknown) => ({ ...ok, extraEnv: JSON.stringify(extraEnv) });
+
+  it("passes plain settings through as text, per service", () => {
+    const config = parseConfig(
+      withExtra({
+        auth: { GOTRUE_SMTP_MAX_FREQUENCY: "1s", GOTRUE_MFA_PHONE_ENROLL_ENABLED: true },
+        rest: { PGRST_DB_MAX_ROWS: 500 },
+      }),
+      ["extraEnv"],
+    );
+    expect(config.extraEnv).toEqual({
+      auth: { GOTRUE_SMTP_MAX_FREQUENCY: "1s", GOTRUE_MFA_PHONE_ENROLL_ENABLED: "true" },
+      rest: { PGRST_DB_MAX_ROWS: "500" },
+    });
+    expect(config.extraEnvIsSecret).toBe(true);
+  });
+
+  it.each([
+    [
+      { auth: { GOTRUE_JWT_KEYS: "[]" } },
+      /extraEnv\.auth\.GOTRUE_JWT_KEYS: is set by the program from the signing keyring/,
+    ],
+    [{ rest: { PGRST_JWT_SECRET: "x" } }, /extraEnv\.rest\.PGRST_JWT_SECRET: is set by the program from the signing/],
+    [{ realtime: { API_JWT_JWKS: "{}" } }, /extraEnv\.realtime\.API_JWT_JWKS: is set by the program/],
+    [{ storage: { JWT_JWKS: "{}" } }, /extraEnv\.storage\.JWT_JWKS: is set by the program/],
+    [
+      { auth: { GOTRUE_DB_DATABASE_URL: "postgres://x" } },
+      /GOTRUE_DB_DATABASE_URL: is set by the program from the database/,
+    ],
+    [
+      { db: { POSTGRES_PASSWORD: "x" } },
+      /extraEnv\.db\.POSTGRES_PASSWORD: is set by the program from supabase-selfhosted:postgresPassword/,
+    ],
+    [
+      { kong: { KONG_DECLARATIVE_CONFIG: "/x.yml" } },
+      /KONG_DECLARATIVE_CONFIG: is set by the program from the gateway's kong\.yml/,
+    ],
+    [
+      { auth: { GOTRUE_SITE_URL: "https://x" } },
+      /GOTRUE_SITE_URL: is set by the program from supabase-selfhosted:siteUrl/,
+    ],
+    [
+      { auth: { GOTRUE_SMTP_PASS: "x" } },
+      /GOTRUE_SMTP_PASS: is set by the program from supabase-selfhosted:auth\.smtp/,
+    ],
+    [
+      { auth: { GOTRUE_EXTERNAL_GOOGLE_SECRET: "x" } },
+      /GOTRUE_EXTERNAL_GOOGLE_SECRET: is set by the program from supabase-selfhosted:auth\.externalProviders\.google/,
+    ],
+    [{ gotrue: { A: "1" } }, /extraEnv\.gotrue: is not a service of this stack; services: db, auth, /],
+    [{ auth: { "NOT-A-NAME": "1" } }, /extraEnv\.auth\.NOT-A-NAME: is not an environment variable name/],
+    [{ auth: { A: { nested: 1 } } }, /extraEnv\.auth\.A: must be a text, number or boolean/],
+    [{ auth: "GOTRUE_X=1" }, /extraEnv\.auth: must be a map of environment variable to value/],
+    [["auth"], /supabase-selfhosted:extraEnv: must be a map of service to \{NAME: value\}/],
+  ])("refuses %j", (extraEnv, pattern) => {
+    rejectOnce(withExtra(extraEnv), pattern);
+  });
+});
+
+describe("postgresPassword and database.publish", () => {
+  it("reads the adopted password as it is, refusing what SQL and URLs cannot carry", () => {
+    expect(parseConfig({ ...ok, postgresPassword: "p@ss:w/rd'quote" }).postgresPassword).toBe("p@ss:w/rd'quote");
+    expect(parseConfig(ok).postgresPassword).toBeUndefined();
+    rejectOnce({ ...ok, postgresPassword: "" }, /postgresPassword: must be a non-empty password/);
+    rejectOnce(
+      { ...ok, postgresPassword: "two\nlines" },
+      /postgresPassword: must be a non-empty password without line/,
+    );
+  });
+
+  it("publishes Postgres only when asked, on 127.0.0.1:5432 unless told otherwise", () => {
+    const publish = (database: unknown) => parseConfig({ ...ok, database: JSON.stringify(database) }).database;
+    expect(parseConfig(ok).database).toEqual({});
+    expect(publish({ publish: false })).toEqual({});
+    expect(publish({ publish: true })).toEqual({ publish: { host: "127.0.0.1", port: 5432 } });
+    expect(publish({ publish: { host: "0.0.0.0" } })).toEqual({ publish: { host: "0.0.0.0", port: 5432 } });
+    expect(publish({ publish: { host: "::1", port: "6543" } })).toEqual({ publish: { host: "::1", port: 6543 } });
+  });
+
+  it.each([
+    [{ publish: { port: 0 } }, /database\.publish\.port: must be a port number from 1 to 65535, got 0/],
+    [{ publish: { port: 65536 } }, /database\.publish\.port: must be a port number from 1 to 65535, got 65536/],
+    [{ publish: { host: "localhost" } }, /database\.publish\.host: must be an IP address of the Docker host/],
+    [{ publish: { port: 8000 } }, /database\.publish\.port: is 8000, the gateway's port \(gatewayHttpPort\)/],
+    [{ publish: { hostPort: 1 } }, /database\.publish\.hostPort: is not a known field; allowed: host, port/],
+    [{ expose: true }, /supabase-selfhosted:database\.expose: is not a known field; allowed: publish/],
+  ])("refuses %j", (database, pattern) => {
+    rejectOnce({ ...ok, database: JSON.stringify(database) }, pattern);
+  });
+});
+
+describe("warnings about a valid config", () => {
+  const full = {
+    ...ok,
+    postgresPassword: "adopted-password",
+    auth: JSON.stringify({
+      smtp: { host: "mail", adminEmail: "a@b.c", pass: "smtp-password" },
+      externalProviders: { google: { clientId: "a", secret: "b" } },
+    }),
+    extraEnv: JSON.stringify({
+      auth: { GOTRUE_HOOK_SEND_EMAIL_SECRETS: "v1,whsec_x", GOTRUE_SMTP_MAX_FREQUENCY: "1s" },
+    }),
+  };
+
+  it("name the fix for each secret given in plain text", () => {
+    const warnings = settingsWarnings(parseConfig(full), []);
+    expect(warnings).toEqual([
+      "supabase-selfhosted:postgresPassword is stored in plain text in the stack file. Encrypt it: " +
+        "`pulumi config set --secret postgresPassword <value>`.",
+      "supabase-selfhosted:auth.smtp.pass is stored in plain text in the stack file. Encrypt it: " +
+        "`pulumi config set --secret --path 'auth.smtp.pass' <value>`.",
+      "supabase-selfhosted:auth.externalProviders.google.secret is stored in plain text in the stack file. " +
+        "Encrypt it: `pulumi config set --secret --path 'auth.externalProviders.google.secret' <value>`.",
+      "supabase-selfhosted:extraEnv.auth.GOTRUE_HOOK_SEND_EMAIL_SECRETS is stored in plain text in the stack file. " +
+        "Encrypt it: `pulumi config set --secret --path 'extraEnv.auth.GOTRUE_HOOK_SEND_EMAIL_SECRETS' <value>`.",
+    ]);
+    expect(settingsWarnings(parseConfig(full), ["postgresPassword", "auth", "extraEnv"])).toEqual([]);
+    expect(settingsWarnings(parseConfig(ok), [])).toEqual([]);
+  });
+
+  it("say when extraEnv targets a service that does not run", () => {
+    const config = parseConfig({ ...ok, studio: "false", extraEnv: JSON.stringify({ studio: { A: "1" } }) });
+    expect(settingsWarnings(config, ["extraEnv"])).toEqual([
+      "supabase-selfhosted:extraEnv.studio: studio does not run with these settings, so this has no effect.",
+    ]);
+  });
 });

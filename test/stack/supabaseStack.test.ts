@@ -102,6 +102,7 @@ describe("SupabaseStack mid-rotation (k1 previous, k2 current, k3 standby RS256)
       "supabase-db-config",
       "supabase-db-data",
       "supabase-storage-data",
+      "supabase-studio-snippets",
     ]);
     for (const v of volumes) expect(options.get(v.name)?.retainOnDelete, v.name).toBe(true);
     // The label is how the policy pack recognizes a retained volume: it must go with the option, on every volume.
@@ -152,6 +153,9 @@ describe("SupabaseStack mid-rotation (k1 previous, k2 current, k3 standby RS256)
     ]);
     expect(mounts("storage")).toEqual([{ volumeName: "supabase-storage-data", containerPath: "/var/lib/storage" }]);
     expect(envOf(containers("storage")).FILE_STORAGE_BACKEND_PATH).toBe("/var/lib/storage");
+    // Saved SQL snippets outlive studio's container, which every promote recreates.
+    expect(mounts("studio")).toEqual([{ volumeName: "supabase-studio-snippets", containerPath: "/app/snippets" }]);
+    expect(envOf(containers("studio")).SNIPPETS_MANAGEMENT_FOLDER).toBe("/app/snippets");
   });
 
   it("starts db first (awaited healthy), the services after it, kong after all of them", () => {
@@ -193,7 +197,7 @@ describe("SupabaseStack mid-rotation (k1 previous, k2 current, k3 standby RS256)
         await expect(verifyWithJwks(anonKey, jwks)).resolves.toBeTruthy();
       }
       const jwtSecret = await valueOf(result.keyring.jwtSecret);
-      expect(envOf(containers.get("rest")!).PGRST_APP_SETTINGS_JWT_SECRET).toBe(jwtSecret);
+      expect(envOf(containers.get("rest")!).PGRST_APP_SETTINGS_JWT_SECRET).toBeUndefined();
       for (const key of ["API_JWT_SECRET", "METRICS_JWT_SECRET"])
         expect(envOf(containers.get("realtime")!)[key]).toBe(jwtSecret);
       expect(envOf(containers.get("storage")!).AUTH_JWT_SECRET).toBe(jwtSecret);
@@ -300,6 +304,9 @@ describe("SupabaseStack mid-rotation (k1 previous, k2 current, k3 standby RS256)
       for (const r of s.routes ?? []) collect(r.plugins);
     }
     expect(used.size).toBeGreaterThan(0);
+    // Docker's DNS answers with a 600 s TTL; kong must re-resolve a recreated upstream within seconds.
+    expect(env.KONG_DNS_VALID_TTL).toBe("5");
+    expect(env.KONG_ROUTER_FLAVOR).toBe("expressions");
     const enabled = env.KONG_PLUGINS.split(",");
     for (const name of used) expect(enabled, name).toContain(name);
     // The gateway accepts the current and previous role JWTs and the dashboard credentials it was given.
@@ -343,4 +350,94 @@ describe("bad configuration", () => {
     await expect(attempt).rejects.toThrow(message);
     expect(mocks.declared).toEqual([]);
   });
+});
+
+describe("SupabaseStack with auth settings, extraEnv, postgresPassword and database.publish", () => {
+  const K1 = [{ name: "k1", state: "current" }];
+  const SECRET_CONFIG = {
+    signingKeys: K1,
+    postgresPassword: "ADOPTED-postgres-password",
+    auth: {
+      smtp: { host: "smtp.example.com", adminEmail: "a@example.com", user: "u", pass: "SMTP-PASSWORD" },
+      externalProviders: { github: { clientId: "gh", secret: "GITHUB-SECRET" } },
+    },
+    extraEnv: { kong: { KONG_LOG_LEVEL: "debug" }, auth: { GOTRUE_HOOK_SEND_EMAIL_SECRETS: "HOOK-SECRET" } },
+    database: { publish: { port: 15432 } },
+  };
+  let run: Run;
+
+  beforeAll(async () => {
+    const { result, declared, options } = await declare(SECRET_CONFIG, supabaseProgram, {
+      secretKeys: ["postgresPassword", "auth", "extraEnv"],
+    });
+    const containers = new Map<ServiceRole, Registered>();
+    for (const r of declared.filter((r) => r.type === CONTAINER))
+      containers.set(r.name.replace(/^supabase-/, "") as ServiceRole, r);
+    run = { result, registered: declared, options, containers };
+  }, 30_000);
+
+  it("keeps every secret it was given a Pulumi secret, in every env list and uploaded file that holds one", async () => {
+    const secrets = ["ADOPTED-postgres-password", "SMTP-PASSWORD", "GITHUB-SECRET", "HOOK-SECRET"];
+    let holding = 0;
+    for (const [role, c] of run.containers) {
+      if ((c.inputs.envs as string[]).some((e) => secrets.some((s) => e.includes(s)))) {
+        expect(c.secretInputs, `${role} envs`).toContain("envs");
+        await expect(pulumi.isSecret(run.result.stack.envs[role]!), role).resolves.toBe(true);
+        holding++;
+      }
+      if (uploadsOf(c).some((u) => secrets.some((s) => u.content.includes(s))))
+        expect(c.secretInputs, `${role} uploads`).toContain("uploads");
+    }
+    expect(holding).toBe(SERVICE_ROLES.length - 1);
+    // kong's environment holds no key, but an extraEnv given as a secret makes it one.
+    expect(envOf(run.containers.get("kong")!).KONG_LOG_LEVEL).toBe("debug");
+    await expect(pulumi.isSecret(run.result.stack.envs.kong!)).resolves.toBe(true);
+    expect(run.containers.get("kong")!.secretInputs).toContain("envs");
+  });
+
+  it("renders them into auth's environment, merged with extraEnv", () => {
+    const env = envOf(run.containers.get("auth")!);
+    expect(env.GOTRUE_SMTP_PASS).toBe("SMTP-PASSWORD");
+    expect(env.GOTRUE_EXTERNAL_GITHUB_SECRET).toBe("GITHUB-SECRET");
+    expect(env.GOTRUE_HOOK_SEND_EMAIL_SECRETS).toBe("HOOK-SECRET");
+  });
+
+  it("publishes Postgres on the host's loopback, and generates no database password", () => {
+    expect(run.containers.get("db")!.inputs.ports).toEqual([{ internal: 5432, external: 15432, ip: "127.0.0.1" }]);
+    const generated = run.registered.filter((r) => r.type.startsWith("random:")).map((r) => r.name);
+    expect(generated.filter((n) => n.includes("db-password"))).toEqual([]);
+  });
+
+  it("keeps every database password valid across `pulumi destroy` and a fresh `pulumi up` on the kept volume", async () => {
+    // A fresh stateless run is what a fresh `pulumi up` after `pulumi destroy` is: no state, new random values.
+    const again = await declare(SECRET_CONFIG, supabaseProgram, {
+      secretKeys: ["postgresPassword", "auth", "extraEnv"],
+    });
+    const passwordsOf = (registered: Registered[]) => {
+      const container = (role: string) => registered.find((r) => r.name === `supabase-${role}`)!;
+      const url = (role: string, key: string) => decodeURIComponent(new URL(envOf(container(role))[key]).password);
+      return {
+        superuser: envOf(container("db")).POSTGRES_PASSWORD,
+        auth: url("auth", "GOTRUE_DB_DATABASE_URL"),
+        rest: url("rest", "PGRST_DB_URI"),
+        storage: url("storage", "DATABASE_URL"),
+        realtime: envOf(container("realtime")).DB_PASSWORD,
+        roles: uploadsOf(container("db")).find((f) => f.file.endsWith("roles.sql"))!.content,
+      };
+    };
+    const first = passwordsOf(run.registered);
+    expect(passwordsOf(again.declared)).toEqual(first);
+    expect(new Set([first.superuser, first.auth, first.rest, first.storage, first.realtime])).toEqual(
+      new Set(["ADOPTED-postgres-password"]),
+    );
+    // The roles file names the superusers too, so `psql -f` of it makes a kept data directory match the stack.
+    for (const role of ["supabase_admin", "postgres", "authenticator", "supabase_auth_admin"])
+      expect(first.roles).toContain(`ALTER ROLE ${role} WITH PASSWORD 'ADOPTED-postgres-password';`);
+    // Without postgresPassword every fresh up draws new passwords, which a kept data directory does not have.
+    // (One run at a time: the mocks are global.)
+    const a = passwordsOf((await declare({ signingKeys: K1 }, supabaseProgram)).declared);
+    const b = passwordsOf((await declare({ signingKeys: K1 }, supabaseProgram)).declared);
+    expect(a.auth).not.toBe(b.auth);
+    expect(a.superuser).not.toBe(b.superuser);
+  }, 60_000);
 });
