@@ -464,8 +464,8 @@ describe("auth settings in auth's environment", () => {
     const route = kongDocument({
       publishableKey: SECRETS.publishableKey,
       secretKey: SECRETS.secretKey,
-      anonKey: keyring.anonKey,
-      serviceRoleKey: keyring.serviceRoleKey,
+      anonKey: keyring.longestTrustedAnonKey,
+      serviceRoleKey: keyring.longestTrustedServiceRoleKey,
       gatewayTokens: keyring.gatewayTokens,
       dashboard: { username: "u", password: "p" },
       studio: false,
