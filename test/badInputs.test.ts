@@ -452,8 +452,8 @@ describe("guard rails that only warn", () => {
       auth: { smtp: { host: "smtp.example.com", adminEmail: "a@b.c", pass: "plain-smtp-password" } },
     });
     expect(warnings()).toContain(
-      "supabase-selfhosted:auth.smtp.pass is stored in plain text in the stack file. Encrypt it: " +
-        "`pulumi config set --secret --path 'auth.smtp.pass' <value>`.",
+      "supabase-selfhosted:auth.smtp.pass is stored in plain text in the stack file; encrypt it with " +
+        "`pulumi config set --secret --path 'auth.smtp.pass' <value>`",
     );
     // Set with --secret, it is quiet: test/config/parse.test.ts ("warnings about a valid config").
   });

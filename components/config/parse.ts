@@ -731,13 +731,13 @@ function plainSecrets(config: ProgramConfig): Array<{ topKey: string; key: strin
  * run with these settings.
  * @param secretKeys the config keys (without the namespace) the engine passed as secrets.
  */
-export function settingsWarnings(config: ProgramConfig, secretKeys: readonly string[]): string[] {
+export function settingsWarnings(config: ProgramConfig, secretKeys: ReadonlySet<string>): string[] {
   const warnings = plainSecrets(config)
-    .filter(({ topKey }) => !secretKeys.includes(topKey))
+    .filter(({ topKey }) => !secretKeys.has(topKey))
     .map(
-      ({ key: name }) =>
-        `${key(name)} is stored in plain text in the stack file. Encrypt it: \`pulumi config set --secret ` +
-        `${name.includes(".") ? `--path '${name}'` : name} <value>\`.`,
+      ({ key: path }) =>
+        `${key(path)} is stored in plain text in the stack file; encrypt it with ` +
+        `\`pulumi config set --secret --path '${path}' <value>\``,
     );
   const running = runningServices(config).map((service) => service.role as string);
   for (const role of Object.keys(config.extraEnv).filter((r) => !running.includes(r))) {
@@ -748,11 +748,19 @@ export function settingsWarnings(config: ProgramConfig, secretKeys: readonly str
 
 /**
  * Turns raw stack config into a validated {@link ProgramConfig} with defaults applied.
+/** What {@link parseConfig} may know besides the values themselves. */
+export interface ParseOptions {
+  /** The top-level keys (without the namespace) whose values arrived as secrets (none when not given). */
+  secretKeys?: ReadonlySet<string>;
+}
+
+/**
+ * Turns raw stack config into a validated {@link ProgramConfig} with defaults applied.
  * @param raw config values keyed without the `supabase-selfhosted:` namespace, as text.
- * @param secretKeys the keys (without the namespace) whose values the engine passed as secrets.
+ * @param options what else the parse may know (which keys are secrets).
  * @throws ConfigError listing every invalid key with what is allowed.
  */
-export function parseConfig(raw: RawConfig, secretKeys: readonly string[] = []): ProgramConfig {
+export function parseConfig(raw: RawConfig, options: ParseOptions = {}): ProgramConfig {
   const problems = new Problems();
   for (const name of Object.keys(raw)) {
     if (raw[name] !== undefined && !(CONFIG_KEYS as readonly string[]).includes(name)) {
@@ -805,7 +813,7 @@ export function parseConfig(raw: RawConfig, secretKeys: readonly string[] = []):
     dashboardUsername: raw.dashboardUsername ?? CONFIG_DEFAULTS.dashboardUsername,
     auth: readAuth(raw, problems),
     extraEnv: readExtraEnv(raw, problems),
-    extraEnvIsSecret: secretKeys.includes("extraEnv"),
+    extraEnvIsSecret: options.secretKeys?.has("extraEnv") ?? false,
     database: {},
   };
   const postgresPassword = readPostgresPassword(raw, problems);

@@ -16,14 +16,15 @@ export function readRawConfig(): RawConfig {
 }
 
 /**
- * The config keys (without the namespace) whose values the engine passed as secrets: a key set with `--secret`, or
- * holding a value set with `--secret --path`. The SDK answers this with `runtime.isConfigSecret`, which its typings
- * leave out; should a release drop it, every key counts as secret (values stay secret, no plain-text warnings).
+ * The keys (without the namespace) whose values arrived as secrets: set with `--secret`, or holding a value set with
+ * `--secret --path` (Pulumi marks the whole top-level key). The SDK exports `isConfigSecret` from its runtime
+ * without typing it; should it go, every key counts as secret (values stay secret, nothing is warned about wrongly).
  */
-export function readSecretConfigKeys(raw: RawConfig): string[] {
-  const isConfigSecret = (pulumi.runtime as unknown as { isConfigSecret?: (key: string) => boolean }).isConfigSecret;
-  const keys = Object.keys(raw);
-  return typeof isConfigSecret === "function" ? keys.filter((k) => isConfigSecret(`${PROJECT}:${k}`)) : keys;
+export function secretConfigKeys(raw: RawConfig): Set<string> {
+  const runtime = require("@pulumi/pulumi/runtime/config") as { isConfigSecret?: (key: string) => boolean };
+  const isSecret = runtime.isConfigSecret;
+  if (typeof isSecret !== "function") return new Set(Object.keys(raw));
+  return new Set(Object.keys(raw).filter((k) => isSecret(`${PROJECT}:${k}`)));
 }
 
 /**
@@ -32,8 +33,8 @@ export function readSecretConfigKeys(raw: RawConfig): string[] {
  */
 export function loadConfig(): ProgramConfig {
   const raw = readRawConfig();
-  const secretKeys = readSecretConfigKeys(raw);
-  const config = parseConfig(raw, secretKeys);
+  const secretKeys = secretConfigKeys(raw);
+  const config = parseConfig(raw, { secretKeys });
   for (const warning of settingsWarnings(config, secretKeys)) pulumi.log.warn(warning);
   return config;
 }

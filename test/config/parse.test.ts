@@ -424,7 +424,7 @@ describe("extraEnv", () => {
         auth: { GOTRUE_SMTP_MAX_FREQUENCY: "1s", GOTRUE_MFA_PHONE_ENROLL_ENABLED: true },
         rest: { PGRST_DB_MAX_ROWS: 500 },
       }),
-      ["extraEnv"],
+      { secretKeys: new Set(["extraEnv"]) },
     );
     expect(config.extraEnv).toEqual({
       auth: { GOTRUE_SMTP_MAX_FREQUENCY: "1s", GOTRUE_MFA_PHONE_ENROLL_ENABLED: "true" },
@@ -521,24 +521,23 @@ describe("warnings about a valid config", () => {
   };
 
   it("name the fix for each secret given in plain text", () => {
-    const warnings = settingsWarnings(parseConfig(full), []);
+    const warnings = settingsWarnings(parseConfig(full), new Set());
+    const fix = (path: string) =>
+      `supabase-selfhosted:${path} is stored in plain text in the stack file; encrypt it with ` +
+      `\`pulumi config set --secret --path '${path}' <value>\``;
     expect(warnings).toEqual([
-      "supabase-selfhosted:postgresPassword is stored in plain text in the stack file. Encrypt it: " +
-        "`pulumi config set --secret postgresPassword <value>`.",
-      "supabase-selfhosted:auth.smtp.pass is stored in plain text in the stack file. Encrypt it: " +
-        "`pulumi config set --secret --path 'auth.smtp.pass' <value>`.",
-      "supabase-selfhosted:auth.externalProviders.google.secret is stored in plain text in the stack file. " +
-        "Encrypt it: `pulumi config set --secret --path 'auth.externalProviders.google.secret' <value>`.",
-      "supabase-selfhosted:extraEnv.auth.GOTRUE_HOOK_SEND_EMAIL_SECRETS is stored in plain text in the stack file. " +
-        "Encrypt it: `pulumi config set --secret --path 'extraEnv.auth.GOTRUE_HOOK_SEND_EMAIL_SECRETS' <value>`.",
+      fix("postgresPassword"),
+      fix("auth.smtp.pass"),
+      fix("auth.externalProviders.google.secret"),
+      fix("extraEnv.auth.GOTRUE_HOOK_SEND_EMAIL_SECRETS"),
     ]);
-    expect(settingsWarnings(parseConfig(full), ["postgresPassword", "auth", "extraEnv"])).toEqual([]);
-    expect(settingsWarnings(parseConfig(ok), [])).toEqual([]);
+    expect(settingsWarnings(parseConfig(full), new Set(["postgresPassword", "auth", "extraEnv"]))).toEqual([]);
+    expect(settingsWarnings(parseConfig(ok), new Set())).toEqual([]);
   });
 
   it("say when extraEnv targets a service that does not run", () => {
     const config = parseConfig({ ...ok, studio: "false", extraEnv: JSON.stringify({ studio: { A: "1" } }) });
-    expect(settingsWarnings(config, ["extraEnv"])).toEqual([
+    expect(settingsWarnings(config, new Set(["extraEnv"]))).toEqual([
       "supabase-selfhosted:extraEnv.studio: studio does not run with these settings, so this has no effect.",
     ]);
   });

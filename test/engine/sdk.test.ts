@@ -4,6 +4,8 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
+import { secretConfigKeys } from "../../components/config/read";
+import { PROJECT } from "../../components/config/schema";
 import { UNKNOWN_INPUT } from "../../components/keyring/engineValues";
 import { runUnderMocks } from "../../scripts/lib/engine/run";
 import { isSecretWrapper, unwrapSecrets, valueOf, type RegisteredOptions } from "../../scripts/lib/engine/sdk";
@@ -61,5 +63,16 @@ describe("@pulumi/pulumi internals used by the mock engines", () => {
     expect(second).toMatchObject({ retainOnDelete: true, replaceOnChanges: ["v"], deleteBeforeReplace: true });
     // newResource sees the secret in the wire format isSecretWrapper reads.
     expect(seen.some((inputs) => isSecretWrapper(inputs.v))).toBe(true);
+  });
+});
+
+describe("@pulumi/pulumi internals the program relies on", () => {
+  it("runtime/config still exports isConfigSecret, which tells the keys set with --secret (secretConfigKeys)", () => {
+    const runtime = require("@pulumi/pulumi/runtime/config");
+    expect(typeof runtime.isConfigSecret, "runtime/config.isConfigSecret").toBe("function");
+    pulumi.runtime.setAllConfig({ [`${PROJECT}:auth`]: "{}", [`${PROJECT}:siteUrl`]: "https://x.example.com" }, [
+      `${PROJECT}:auth`,
+    ]);
+    expect([...secretConfigKeys({ auth: "{}", siteUrl: "https://x.example.com" })]).toEqual(["auth"]);
   });
 });

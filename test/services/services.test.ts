@@ -660,9 +660,10 @@ describe("extraEnv", () => {
     });
     expect(withExtraEnv("auth", { A: "1" }, settings)).toEqual({ A: "1" });
     expect(envIsSecret(kong, settings)).toBe(false);
-    const kongExtra = parseConfig({ ...RAW, extraEnv: JSON.stringify({ kong: { KONG_LOG_LEVEL: "debug" } }) }, [
-      "extraEnv",
-    ]);
+    const kongExtra = parseConfig(
+      { ...RAW, extraEnv: JSON.stringify({ kong: { KONG_LOG_LEVEL: "debug" } }) },
+      { secretKeys: new Set(["extraEnv"]) },
+    );
     expect(envIsSecret(kong, kongExtra)).toBe(true);
     expect(envIsSecret(kong, { ...kongExtra, extraEnvIsSecret: false })).toBe(false);
   });
