@@ -12,7 +12,7 @@ const STUDIO_PORT = 3000;
 
 /**
  * Where studio keeps the SQL snippets users save (`SNIPPETS_MANAGEMENT_FOLDER`, as the official compose mounts
- * `./volumes/snippets` there): on a retained volume, so recreating studio (every promote) keeps them.
+ * `./volumes/snippets` there): on a retained volume, so recreating studio (a revocation, an image change) keeps them.
  */
 export const STUDIO_SNIPPETS_PATH = "/app/snippets";
 

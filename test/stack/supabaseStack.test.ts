@@ -153,7 +153,7 @@ describe("SupabaseStack mid-rotation (k1 previous, k2 current, k3 standby RS256)
     ]);
     expect(mounts("storage")).toEqual([{ volumeName: "supabase-storage-data", containerPath: "/var/lib/storage" }]);
     expect(envOf(containers("storage")).FILE_STORAGE_BACKEND_PATH).toBe("/var/lib/storage");
-    // Saved SQL snippets outlive studio's container, which every promote recreates.
+    // Saved SQL snippets outlive studio's container (recreated at a revocation, an image change).
     expect(mounts("studio")).toEqual([{ volumeName: "supabase-studio-snippets", containerPath: "/app/snippets" }]);
     expect(envOf(containers("studio")).SNIPPETS_MANAGEMENT_FOLDER).toBe("/app/snippets");
   });
