@@ -79,6 +79,10 @@ describe.each([
       }
     }
   });
+
+  it("recreates kong only for its kong.yml: its environment (KONG_DNS_VALID_TTL and the rest) never changes", () => {
+    for (const r of table.rows) expect(r.changes.kong ?? [], r.step).not.toContain("envs");
+  });
 });
 
 describe("changedInputs", () => {
