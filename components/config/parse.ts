@@ -16,7 +16,7 @@ import {
   CONFIG_KEYS,
   ConfigError,
   KEY_NAME_PATTERN,
-  PROJECT,
+  configKey,
   type AuthConfig,
   type DatabaseConfig,
   type ExternalProviderConfig,
@@ -28,7 +28,7 @@ import {
 
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
 
-const key = (k: string) => `${PROJECT}:${k}`;
+const key = configKey;
 
 /** Collects problems while parsing, so a config with several mistakes is reported in one go. */
 class Problems {
@@ -746,8 +746,6 @@ export function settingsWarnings(config: ProgramConfig, secretKeys: ReadonlySet<
   return warnings;
 }
 
-/**
- * Turns raw stack config into a validated {@link ProgramConfig} with defaults applied.
 /** What {@link parseConfig} may know besides the values themselves. */
 export interface ParseOptions {
   /** The top-level keys (without the namespace) whose values arrived as secrets (none when not given). */
