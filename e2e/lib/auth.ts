@@ -318,6 +318,31 @@ export class AuthChecks {
     }
   }
 
+  /** After destroy and a fresh up on the kept volumes: auth is back and the S0 user signs in again. */
+  async signInAfterRecreate(anonKey: string, name: string): Promise<void> {
+    await this.rec.attempt(name, async () => {
+      await this.endpoint.start();
+      const healthy = await poll(
+        async () => ((await this.endpoint.request("GET", "/health")).status === 200 ? true : undefined),
+        90,
+        1000,
+      );
+      if (!healthy) throw new Error("auth did not answer /health within 90 s after the fresh up");
+      const session = await this.signIn(anonKey);
+      expectStatus(
+        await this.endpoint.request("GET", "/user", { token: session.accessToken, apikey: anonKey }),
+        200,
+        "GET /user",
+      );
+      return `auth is healthy on the kept database and the user created at S0 signed in again (kid ${String(decodeProtectedHeader(session.accessToken).kid)})`;
+    });
+  }
+
+  /** Removes the forwarder. */
+  stop(): Promise<void> {
+    return this.endpoint.stop();
+  }
+
   private expectKid(token: string, kid: string): string {
     const header = decodeProtectedHeader(token);
     if (header.kid !== kid) throw new Error(`the access token has kid ${header.kid}, the current key is ${kid}`);

@@ -3,6 +3,7 @@
  * config edit (with the project's own `npm run keys` where it can be) and a `pulumi up`, checked from Docker and
  * from the state file; then `pulumi destroy` and a fresh `pulumi up` on the kept database volume.
  */
+import { randomBytes } from "node:crypto";
 import { createServer } from "node:net";
 import type { Algorithm } from "../../components/keyring/algorithms";
 import type { Jwk, Jwks } from "../../components/keyring/model";
@@ -119,6 +120,10 @@ async function configureStack(project: PulumiProject, ctx: LifecycleContext): Pr
   await project.configSet("apiExternalUrl", `http://localhost:${port}`);
   // The guard rail wants a standby key published this long before it signs; the suite does not wait 20 minutes.
   await project.configSet("jwksCacheSeconds", "1");
+  // The full run goes through destroy and a fresh up on the kept volumes: its database passwords must outlive the
+  // state, so they come from config (the other runs keep the generated ones).
+  if (ctx.full)
+    await project.configSet("postgresPassword", `e2e-${randomBytes(18).toString("base64url")}`, { secret: true });
 }
 
 /** The config edit that makes each step, through `npm run keys` (and the guard-rail override for S3). */
@@ -277,7 +282,7 @@ export async function runLifecycle(ctx: LifecycleContext): Promise<void> {
   );
   // The forwarder must leave the stack network before pulumi destroy deletes it.
   await endpoint?.stop();
-  if (ctx.full) await destroyAndRecreate(ctx, project, tag);
+  if (ctx.full) await destroyAndRecreate(ctx, project, tag, auth);
   await project.pulumi(["destroy", "--yes", "--skip-preview", "--stack", project.stack], { timeoutSeconds: 900 });
 }
 
@@ -286,6 +291,7 @@ async function destroyAndRecreate(
   ctx: LifecycleContext,
   project: PulumiProject,
   tag: (name: string, step: string) => string,
+  auth: AuthChecks | undefined,
 ): Promise<void> {
   const { rec, docker, log, algorithm } = ctx;
   log("pulumi destroy");
@@ -321,6 +327,13 @@ async function destroyAndRecreate(
     if (note !== "written at S0") throw new Error(`e2e_marker holds ${JSON.stringify(note)}`);
     return `the row written at S0 is there after destroy and a fresh up: ${note}`;
   });
+  // The stack keeps its database passwords in config (postgresPassword), so the new containers can log in to the
+  // kept database; the S0 user signs in again (with new signing keys: the old ones went with the state).
+  await auth?.signInAfterRecreate(
+    String((await project.outputs()).anonKey),
+    tag("auth:sign-in-after-destroy", "fresh"),
+  );
+  await auth?.stop();
 }
 
 /** For a built toolchain: our provider mappings name every property as the SDK packages do, for each type in state. */
