@@ -1,5 +1,7 @@
 // Self-hosted Supabase with asymmetric JWT signing keys: config → keyring → containers → outputs.
 import { supabaseProgram } from "./components/program";
+import { poolerConnectionString } from "./components/services/pooler";
+import { storageRegion } from "./components/services/storage";
 
 const { config, keyring, stack } = supabaseProgram();
 
@@ -16,3 +18,15 @@ export const legacyServiceRoleKey = keyring.legacyServiceRoleKey;
 // The dashboard (studio, behind kong's basic-auth at apiUrl) exists only with `studio: true`.
 export const dashboardUsername = config.studio ? config.dashboardUsername : undefined;
 export const dashboardPassword = stack.dashboardPassword;
+// S3-protocol access to storage: the endpoint and region S3 clients use, and the generated key pair they sign with.
+export const storageS3Url = `${config.apiExternalUrl}/storage/v1/s3`;
+export const storageS3Region = storageRegion(config.storage);
+export const storageS3AccessKeyId = stack.generated.s3ProtocolAccessKeyId;
+export const storageS3SecretAccessKey = stack.generated.s3ProtocolAccessKeySecret;
+// The pooler's connection strings (password left out: it is `postgresPassword`) exist only with `pooler.enabled`.
+export const poolerSessionUrl = config.pooler.enabled ? poolerConnectionString(config.pooler, "session") : undefined;
+export const poolerTransactionUrl = config.pooler.enabled
+  ? poolerConnectionString(config.pooler, "transaction")
+  : undefined;
+// The superuser's password (`postgres`, `supabase_admin`): the configured `postgresPassword`, or the generated one.
+export const postgresPassword = stack.generated.postgresPassword;

@@ -4,7 +4,8 @@
  *     `pulumi up` (keys generated) and a re-run with unchanged config, median and min–max over RUNS runs each;
  *  2. key generation per algorithm (`generateSigningJwk`) beside `openssl genpkey` for the same key type, timed in
  *     the same run, interleaved, with the ratio of the medians;
- *  3. the blast radius of each rotation step (`measureBlastRadius()` from scripts/lib/blastRadius.ts).
+ *  3. the blast radius of each rotation step (`measureBlastRadius()` from scripts/lib/blastRadius.ts), with the default
+ *     settings and with the edge functions on.
  */
 import { execFileSync } from "node:child_process";
 import { cpus } from "node:os";
@@ -162,6 +163,10 @@ async function main(): Promise<void> {
   console.log("#### Blast radius per rotation step (R = recreated, + = created, · = untouched)");
   console.log("");
   console.log(formatBlastRadius(await measureBlastRadius()));
+  console.log("");
+  console.log("With `functions.enabled` (and studio off):");
+  console.log("");
+  console.log(formatBlastRadius(await measureBlastRadius({ functions: true, studio: false })));
 }
 
 main().catch((error) => {

@@ -11,7 +11,9 @@ import { MockEngine } from "../scripts/lib/engine/engine";
 
 const CONTAINER = "docker:index/container:Container";
 /** Containers whose env or files hold keyring values: none of them may be planned when a guard rail fails. */
-const KEY_CONSUMERS = ["auth", "rest", "realtime", "storage", "kong", "studio"].map((role) => `supabase-${role}`);
+const KEY_CONSUMERS = ["auth", "rest", "realtime", "storage", "kong", "studio", "functions"].map(
+  (role) => `supabase-${role}`,
+);
 
 /** Nothing rolls out: no key-consuming container is even registered, and the others stay as they are. */
 function nothingRollsOut(engine: MockEngine): void {
@@ -227,6 +229,22 @@ describe("rejected before any resource is registered", () => {
       "extraEnv for a service that does not exist",
       () => ({ signingKeys: K1, extraEnv: { gotrue: { GOTRUE_X: "1" } } }),
       "supabase-selfhosted:extraEnv.gotrue: is not a service of this stack",
+    ],
+    // platform services (the rest of their rejections: test/config/platform.test.ts)
+    [
+      "S3 backend without a bucket",
+      () => ({ signingKeys: K1, storage: { backend: "s3" } }),
+      "supabase-selfhosted:storage.s3.bucket: is required with storage.backend s3",
+    ],
+    [
+      "pooler port clashing with the gateway's",
+      () => ({ signingKeys: K1, gatewayHttpPort: 6543 }),
+      "supabase-selfhosted:pooler.transactionPort: 6543 is already gatewayHttpPort's host port",
+    ],
+    [
+      "functions.dir that does not exist",
+      () => ({ signingKeys: K1, functions: { enabled: true, dir: "no-such-functions-dir" } }),
+      'supabase-selfhosted:functions.dir: "no-such-functions-dir" (',
     ],
     // guard-rail settings
     [

@@ -2,7 +2,11 @@
  * Blast radius of a key rotation: which containers each `pulumi up` of the lifecycle would recreate, measured by
  * running the real program under the stateful MockEngine (scripts/lib/blastRadius.ts).
  */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
+import { supabaseProgram } from "../components/program";
 import type { ServiceRole } from "../components/services/index";
 import {
   changedInputs,
@@ -11,15 +15,18 @@ import {
   type BlastRadiusRow,
   type BlastRadiusTable,
 } from "../scripts/lib/blastRadius";
+import { MockEngine } from "../scripts/lib/engine/engine";
+import { TYPES } from "../scripts/lib/engine/resources";
 
 /**
  * What each step may recreate: standby tells the verifiers and the gateway about the new key; the promotion only
- * changes the signer, so only auth; revoke takes the old key out of everything that knew it.
+ * changes the signer, so only auth; revoke takes the old key out of everything that knew it. The pooler and
+ * imgproxy hold nothing of the keyring that changes, so never.
  */
 const ALLOWED: Record<string, ServiceRole[]> = {
-  "S1 add standby": ["auth", "rest", "realtime", "storage", "kong"],
+  "S1 add standby": ["auth", "rest", "realtime", "storage", "functions", "kong"],
   "S2 promote": ["auth"],
-  "S3 revoke": ["auth", "rest", "realtime", "storage", "kong", "studio"],
+  "S3 revoke": ["auth", "rest", "realtime", "storage", "kong", "studio", "functions"],
 };
 
 function row(table: BlastRadiusTable, step: string, rerun: boolean): BlastRadiusRow {
@@ -29,9 +36,9 @@ function row(table: BlastRadiusTable, step: string, rerun: boolean): BlastRadius
 }
 
 describe.each([
-  { algorithm: "ES256", studio: true, legacyHs256: false },
-  { algorithm: "EdDSA", studio: false, legacyHs256: true },
-] as const)("rotation with $algorithm keys (studio $studio, legacy $legacyHs256)", (options) => {
+  { algorithm: "ES256", studio: true, legacyHs256: false, functions: false },
+  { algorithm: "EdDSA", studio: false, legacyHs256: true, functions: true },
+] as const)("rotation with $algorithm keys (studio $studio, legacy $legacyHs256, functions $functions)", (options) => {
   let table: BlastRadiusTable;
 
   beforeAll(async () => {
@@ -41,9 +48,13 @@ describe.each([
   }, 60_000);
 
   it("creates every container once, at S0", () => {
-    const expected = options.studio
-      ? ["db", "auth", "rest", "realtime", "storage", "meta", "studio", "kong"]
-      : ["db", "auth", "rest", "realtime", "storage", "kong"];
+    const expected = [
+      ...["db", "auth", "rest", "realtime", "imgproxy", "storage"],
+      ...(options.studio ? ["meta", "studio"] : []),
+      "pooler",
+      ...(options.functions ? ["functions"] : []),
+      "kong",
+    ];
     expect(table.containers).toEqual(expected);
     expect(row(table, "S0 create", false).created).toEqual(expected);
     for (const r of table.rows.filter((r) => r !== row(table, "S0 create", false))) expect(r.created).toEqual([]);
@@ -61,19 +72,27 @@ describe.each([
   });
 
   it("recreates the containers that must learn about the change, and on a promotion auth alone", () => {
-    expect(row(table, "S1 add standby", false).replaced).toEqual(["auth", "rest", "realtime", "storage", "kong"]);
+    const functions = options.functions ? ["functions"] : [];
+    expect(row(table, "S1 add standby", false).replaced).toEqual([
+      "auth",
+      "rest",
+      "realtime",
+      "storage",
+      ...functions,
+      "kong",
+    ]);
     expect(row(table, "S2 promote", false).replaced).toEqual(["auth"]);
-    expect(row(table, "S3 revoke", false).replaced).toEqual(
-      options.studio
-        ? ["auth", "rest", "realtime", "storage", "studio", "kong"]
-        : ["auth", "rest", "realtime", "storage", "kong"],
-    );
+    expect(row(table, "S3 revoke", false).replaced).toEqual([
+      ...["auth", "rest", "realtime", "storage"],
+      ...(options.studio ? ["studio"] : []),
+      ...functions,
+      "kong",
+    ]);
   });
 
-  it("never recreates db or meta, and only ever because of their environment or uploaded files", () => {
+  it("never recreates db, meta, the pooler or imgproxy, and only ever because of env or uploaded files", () => {
     for (const r of table.rows) {
-      expect(r.replaced).not.toContain("db");
-      expect(r.replaced).not.toContain("meta");
+      for (const role of ["db", "meta", "pooler", "imgproxy"] as const) expect(r.replaced).not.toContain(role);
       for (const [role, fields] of Object.entries(r.changes)) {
         for (const field of fields ?? []) expect(["envs", "uploads"], `${r.step} ${role}`).toContain(field);
       }
@@ -83,6 +102,36 @@ describe.each([
   it("recreates kong only for its kong.yml: its environment (KONG_DNS_VALID_TTL and the rest) never changes", () => {
     for (const r of table.rows) expect(r.changes.kong ?? [], r.step).not.toContain("envs");
   });
+});
+
+describe("a change to one function's file", () => {
+  it("recreates the functions container and nothing else", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "functions-"));
+    try {
+      fs.mkdirSync(path.join(dir, "main"));
+      fs.mkdirSync(path.join(dir, "hello"));
+      fs.writeFileSync(path.join(dir, "main", "index.ts"), "// main\n");
+      fs.writeFileSync(path.join(dir, "hello", "index.ts"), "// hello v1\n");
+      const engine = new MockEngine();
+      const config = {
+        signingKeys: [{ name: "k1", state: "current" }],
+        studio: false,
+        functions: { enabled: true, dir },
+      };
+      const containers = async () => {
+        const { registered } = await engine.run(config, supabaseProgram);
+        return new Map(registered.filter((r) => r.type === TYPES.container).map((r) => [r.name, r.inputs]));
+      };
+      const before = await containers();
+      fs.writeFileSync(path.join(dir, "hello", "index.ts"), "// hello v2\n");
+      const after = await containers();
+      const changed = [...after].filter(([name, inputs]) => changedInputs(before.get(name)!, inputs).length > 0);
+      expect(changed.map(([name]) => name)).toEqual(["supabase-functions"]);
+      expect(changedInputs(before.get("supabase-functions")!, after.get("supabase-functions")!)).toEqual(["uploads"]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
 
 describe("changedInputs", () => {

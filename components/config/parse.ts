@@ -16,14 +16,21 @@ import {
   CONFIG_KEYS,
   ConfigError,
   KEY_NAME_PATTERN,
+  PLATFORM_DEFAULTS,
+  STORAGE_BACKENDS,
   configKey,
   type AuthConfig,
   type DatabaseConfig,
   type ExternalProviderConfig,
+  type FunctionFile,
+  type FunctionsConfig,
+  type PoolerConfig,
   type ProgramConfig,
   type RawConfig,
+  type S3BackendConfig,
   type SigningKeyConfig,
   type SmtpConfig,
+  type StorageConfig,
 } from "./schema";
 
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
@@ -706,6 +713,208 @@ function readDatabase(raw: RawConfig, gatewayHttpPort: number, problems: Problem
   return { publish: { host, port } };
 }
 
+// ---- the rest of the platform: the pooler, edge functions, storage's backend ------------------------------------
+
+/** An integer in `[min, max]` inside a config object, as a number or as text. */
+function integerAt(where: string, value: unknown, fallback: number, range: [number, number], problems: Problems) {
+  if (value === undefined) return fallback;
+  const number = typeof value === "string" && /^\d+$/.test(value) ? Number(value) : value;
+  if (typeof number !== "number" || !Number.isInteger(number) || number < range[0] || number > range[1]) {
+    problems.add(where, `must be an integer from ${range[0]} to ${range[1]}, got ${JSON.stringify(value)}`);
+    return fallback;
+  }
+  return number;
+}
+
+/** Tenant ids travel in user names (`postgres.<tenant>`) and object keys: no dots, slashes or spaces. */
+const TENANT_ID = { pattern: /^[A-Za-z0-9_-]{1,64}$/, expected: "1-64 characters of letters, digits, _ and -" };
+
+/** `pooler`: supavisor, its two proxy ports published on `host`. */
+function readPooler(raw: RawConfig, problems: Problems): PoolerConfig {
+  const d = PLATFORM_DEFAULTS.pooler;
+  const fields =
+    raw.pooler === undefined
+      ? {}
+      : (objectAt("pooler", decode(raw.pooler), Object.keys(d), "{sessionPort: 6432, host: 0.0.0.0}", problems) ?? {});
+  // Docker binds a published port to an address, not a name.
+  const host = typeof fields.host === "string" && isIP(fields.host) !== 0 ? fields.host : d.host;
+  if (fields.host !== undefined && host !== fields.host) {
+    problems.add(
+      "pooler.host",
+      `must be an IP address such as 127.0.0.1 or 0.0.0.0, got ${JSON.stringify(fields.host)}`,
+    );
+  }
+  return {
+    enabled: booleanAt("pooler.enabled", fields.enabled, d.enabled, problems),
+    sessionPort: portAt("pooler.sessionPort", fields.sessionPort, d.sessionPort, problems),
+    transactionPort: portAt("pooler.transactionPort", fields.transactionPort, d.transactionPort, problems),
+    host,
+    tenantId: textAt("pooler.tenantId", fields.tenantId, problems, TENANT_ID) ?? d.tenantId,
+    defaultPoolSize: integerAt(
+      "pooler.defaultPoolSize",
+      fields.defaultPoolSize,
+      d.defaultPoolSize,
+      [1, 10_000],
+      problems,
+    ),
+    maxClientConnections: integerAt(
+      "pooler.maxClientConnections",
+      fields.maxClientConnections,
+      d.maxClientConnections,
+      [1, 1_000_000],
+      problems,
+    ),
+  };
+}
+
+/** What reading a functions directory found: its files, or why it cannot be used. */
+export type FunctionsDirListing = { files: FunctionFile[] } | { problem: string };
+
+/** `functions`: the edge runtime, and the directory its files come from (read through `options`). */
+function readFunctions(raw: RawConfig, problems: Problems, options: ParseOptions): FunctionsConfig {
+  const d = PLATFORM_DEFAULTS.functions;
+  const fields =
+    raw.functions === undefined
+      ? {}
+      : (objectAt(
+          "functions",
+          decode(raw.functions),
+          ["enabled", "dir", "verifyJwt"],
+          "{enabled: true, dir: ./supabase/functions}",
+          problems,
+        ) ?? {});
+  const enabled = booleanAt("functions.enabled", fields.enabled, d.enabled, problems);
+  const verifyJwt = booleanAt("functions.verifyJwt", fields.verifyJwt, d.verifyJwt, problems);
+  const dir = textAt("functions.dir", fields.dir, problems, {
+    pattern: /\S/,
+    expected: "a directory path (relative to the project)",
+  });
+  const config: FunctionsConfig = { enabled, verifyJwt, ...(dir !== undefined ? { dir } : {}) };
+  if (!enabled || !options.readFunctionsDir || (fields.dir !== undefined && dir === undefined)) return config;
+  const listing = options.readFunctionsDir(dir);
+  if ("problem" in listing) {
+    problems.add(dir !== undefined ? "functions.dir" : "functions", listing.problem);
+    return config;
+  }
+  return { ...config, files: listing.files };
+}
+
+const S3_FIELDS = ["endpoint", "bucket", "region", "forcePathStyle", "accessKeyId", "secretAccessKey"] as const;
+/** S3's bucket naming rules (lower case, digits, dots and hyphens, 3-63 characters). */
+const S3_BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+
+/** `storage`: its backend (file or S3), tenant and image transformations. */
+function readStorage(raw: RawConfig, problems: Problems): StorageConfig {
+  const d = PLATFORM_DEFAULTS.storage;
+  const fields =
+    raw.storage === undefined
+      ? {}
+      : (objectAt(
+          "storage",
+          decode(raw.storage),
+          ["backend", "tenantId", "s3", "imageTransformation"],
+          "{backend: s3, s3: {bucket: …, region: …}}",
+          problems,
+        ) ?? {});
+  let backend: StorageConfig["backend"] = d.backend;
+  if (fields.backend !== undefined) {
+    if (STORAGE_BACKENDS.includes(fields.backend as StorageConfig["backend"])) {
+      backend = fields.backend as StorageConfig["backend"];
+    } else {
+      problems.add(
+        "storage.backend",
+        `${JSON.stringify(fields.backend)} is not a backend; allowed: ${STORAGE_BACKENDS.join(", ")}`,
+      );
+    }
+  }
+  const config: StorageConfig = {
+    backend,
+    tenantId: textAt("storage.tenantId", fields.tenantId, problems, TENANT_ID) ?? d.tenantId,
+    imageTransformation: booleanAt(
+      "storage.imageTransformation",
+      fields.imageTransformation,
+      d.imageTransformation,
+      problems,
+    ),
+  };
+  const s3 = readS3(fields.s3, backend, problems);
+  return s3 ? { ...config, s3 } : config;
+}
+
+function readS3(value: unknown, backend: StorageConfig["backend"], problems: Problems): S3BackendConfig | undefined {
+  if (value === undefined) {
+    if (backend === "s3") problems.add("storage.s3.bucket", "is required with storage.backend s3");
+    return undefined;
+  }
+  if (backend !== "s3") {
+    problems.add("storage.s3", 'is only used with storage.backend "s3"; set the backend or remove storage.s3');
+    return undefined;
+  }
+  const fields = objectAt("storage.s3", value, S3_FIELDS, "{bucket: my-bucket, region: us-east-1}", problems);
+  if (!fields) return undefined;
+  const endpoint = textAt("storage.s3.endpoint", fields.endpoint, problems, {
+    pattern: /^https?:\/\/[^\s/?#]+\/?$/,
+    expected: "an http(s) URL without a path, such as https://s3.example.com",
+  });
+  const bucket = textAt("storage.s3.bucket", fields.bucket, problems, {
+    pattern: S3_BUCKET,
+    expected: "an S3 bucket name (3-63 characters of a-z, 0-9, . and -)",
+  });
+  if (fields.bucket === undefined) problems.add("storage.s3.bucket", "is required with storage.backend s3");
+  const region = textAt("storage.s3.region", fields.region, problems, {
+    pattern: /^[A-Za-z0-9-]{1,64}$/,
+    expected: "a region name such as us-east-1",
+  });
+  if (fields.region === undefined && fields.endpoint === undefined) {
+    problems.add("storage.s3.region", "is required for AWS S3 (no storage.s3.endpoint), e.g. us-east-1");
+  }
+  const keyOptions = { pattern: /^\S+$/, expected: "a non-empty text without spaces" };
+  const accessKeyId = textAt("storage.s3.accessKeyId", fields.accessKeyId, problems, keyOptions);
+  const secretAccessKey = textAt("storage.s3.secretAccessKey", fields.secretAccessKey, problems, keyOptions);
+  if ((fields.accessKeyId === undefined) !== (fields.secretAccessKey === undefined)) {
+    problems.add(
+      "storage.s3",
+      "needs accessKeyId and secretAccessKey together (or neither, to use the host's AWS credentials)",
+    );
+  }
+  if (bucket === undefined) return undefined;
+  return {
+    ...(endpoint !== undefined ? { endpoint: endpoint.replace(/\/$/, "") } : {}),
+    bucket,
+    region: region ?? PLATFORM_DEFAULTS.storage.region,
+    // MinIO and most S3-compatible stores want path-style addressing; AWS wants virtual-hosted.
+    forcePathStyle: booleanAt("storage.s3.forcePathStyle", fields.forcePathStyle, endpoint !== undefined, problems),
+    ...(accessKeyId !== undefined ? { accessKeyId } : {}),
+    ...(secretAccessKey !== undefined ? { secretAccessKey } : {}),
+  };
+}
+
+/**
+ * Host ports that would clash: the gateway's (on every address), Postgres's with `database.publish`, and the
+ * pooler's two. Two clash on the same port when either listens on every address or both on the same one.
+ */
+function checkPublishedPorts(config: ProgramConfig, problems: Problems): void {
+  if (!config.pooler.enabled) return;
+  const everywhere = (ip: string | undefined) => ip === undefined || ip === "0.0.0.0" || ip === "::";
+  const taken: Array<{ port: number; ip?: string; key: string }> = [
+    { port: config.gatewayHttpPort, key: "gatewayHttpPort" },
+  ];
+  const publish = config.database.publish;
+  if (publish) taken.push({ port: publish.port, ip: publish.host, key: "database.publish.port" });
+  for (const name of ["sessionPort", "transactionPort"] as const) {
+    const mine = { port: config.pooler[name], ip: config.pooler.host, key: `pooler.${name}` };
+    const other = taken.find(
+      (t) => t.port === mine.port && (everywhere(t.ip) || everywhere(mine.ip) || t.ip === mine.ip),
+    );
+    if (other) {
+      problems.add(
+        mine.key,
+        `${mine.port} is already ${other.key}'s host port; each published port must differ (change one of them)`,
+      );
+    } else taken.push(mine);
+  }
+}
+
 /** An environment name that usually carries a secret, e.g. `GOTRUE_HOOK_SEND_EMAIL_SECRETS`, `SMS_TWILIO_AUTH_TOKEN`. */
 const SECRET_LOOKING_NAME = /(^|_)(SECRETS?|PASSWORD|PASSWD|PASS|TOKENS?|KEYS?|PRIVATE|CREDENTIALS?)(_|$)/;
 
@@ -716,6 +925,9 @@ function plainSecrets(config: ProgramConfig): Array<{ topKey: string; key: strin
   if (config.auth.smtp?.pass !== undefined) found.push({ topKey: "auth", key: "auth.smtp.pass" });
   for (const name of Object.keys(config.auth.externalProviders)) {
     found.push({ topKey: "auth", key: `auth.externalProviders.${name}.secret` });
+  }
+  if (config.storage.s3?.secretAccessKey !== undefined) {
+    found.push({ topKey: "storage", key: "storage.s3.secretAccessKey" });
   }
   for (const [role, env] of Object.entries(config.extraEnv)) {
     for (const name of Object.keys(env).filter((n) => SECRET_LOOKING_NAME.test(n))) {
@@ -750,12 +962,17 @@ export function settingsWarnings(config: ProgramConfig, secretKeys: ReadonlySet<
 export interface ParseOptions {
   /** The top-level keys (without the namespace) whose values arrived as secrets (none when not given). */
   secretKeys?: ReadonlySet<string>;
+  /**
+   * Lists the files of `functions.dir`, or of the program's own main entry when `dir` is `undefined` (`read.ts`);
+   * without it, `functions.dir` is checked for its form only.
+   */
+  readFunctionsDir?(dir: string | undefined): FunctionsDirListing;
 }
 
 /**
  * Turns raw stack config into a validated {@link ProgramConfig} with defaults applied.
  * @param raw config values keyed without the `supabase-selfhosted:` namespace, as text.
- * @param options what else the parse may know (which keys are secrets).
+ * @param options what else the parse may know (which keys are secrets) and do (read `functions.dir`).
  * @throws ConfigError listing every invalid key with what is allowed.
  */
 export function parseConfig(raw: RawConfig, options: ParseOptions = {}): ProgramConfig {
@@ -813,10 +1030,15 @@ export function parseConfig(raw: RawConfig, options: ParseOptions = {}): Program
     extraEnv: readExtraEnv(raw, problems),
     extraEnvIsSecret: options.secretKeys?.has("extraEnv") ?? false,
     database: {},
+    pooler: readPooler(raw, problems),
+    functions: readFunctions(raw, problems, options),
+    storage: readStorage(raw, problems),
   };
   const postgresPassword = readPostgresPassword(raw, problems);
   if (postgresPassword !== undefined) config.postgresPassword = postgresPassword;
   config.database = readDatabase(raw, config.gatewayHttpPort, problems);
+  // A clash is judged on valid ports only: an invalid one has been reported and replaced by its default.
+  if (problems.list.length === 0) checkPublishedPorts(config, problems);
   if (raw.dashboardUsername !== undefined && !/^[A-Za-z0-9._-]{1,64}$/.test(raw.dashboardUsername)) {
     problems.add(
       "dashboardUsername",

@@ -109,6 +109,12 @@ export interface ServicesConfig {
   /** One password for the superuser and every service role (secret); generated per role when absent. */
   postgresPassword?: string;
   database: DatabaseConfig;
+  /** The connection pooler (supavisor). */
+  pooler: PoolerConfig;
+  /** Edge functions (supabase/edge-runtime). */
+  functions: FunctionsConfig;
+  /** Storage's backend, tenant and image transformations. */
+  storage: StorageConfig;
 }
 
 /** The whole validated stack configuration. */
@@ -150,6 +156,10 @@ export const CONFIG_KEYS = [
   "extraEnv",
   "postgresPassword",
   "database",
+  // the rest of the platform
+  "pooler",
+  "functions",
+  "storage",
 ] as const;
 
 /** The default of every optional setting; the README's configuration reference lists the same values. */
@@ -165,4 +175,85 @@ export const CONFIG_DEFAULTS = {
   databasePublish: { host: "127.0.0.1", port: 5432 },
   /** auth's own default SMTP port (supabase/auth `internal/conf/configuration.go`, `SMTPConfiguration`). */
   smtpPort: 587,
+} as const;
+
+// Platform services: the pooler, edge functions, storage's backend and image transformations.
+
+/** The connection pooler (supavisor): one tenant, its two proxy ports published on `host`. */
+export interface PoolerConfig {
+  enabled: boolean;
+  /** Host port of session-mode pooling (the container's 5432). */
+  sessionPort: number;
+  /** Host port of transaction-mode pooling (the container's 6543). */
+  transactionPort: number;
+  /** The host address both ports are published on. */
+  host: string;
+  /** The tenant: clients connect as `postgres.<tenantId>`. */
+  tenantId: string;
+  /** Postgres connections per pool (`POOLER_DEFAULT_POOL_SIZE`). */
+  defaultPoolSize: number;
+  /** Client connections per pool (`POOLER_MAX_CLIENT_CONN`). */
+  maxClientConnections: number;
+}
+
+/** One file of the edge functions, by its path relative to the functions directory (`/` separated). */
+export interface FunctionFile {
+  path: string;
+  content: string;
+}
+
+/** Edge functions (supabase/edge-runtime). */
+export interface FunctionsConfig {
+  enabled: boolean;
+  /** Whether the main entry refuses calls without a valid JWT (`VERIFY_JWT`). */
+  verifyJwt: boolean;
+  /** The directory on the deploying machine, as configured; absent: the program's default main entry. */
+  dir?: string;
+  /** The files shipped into the container: those under `dir`, or the default main entry's (read by `read.ts`). */
+  files?: FunctionFile[];
+}
+
+/** The S3 bucket storage keeps its objects in (`storage.backend: s3`). */
+export interface S3BackendConfig {
+  /** An S3-compatible endpoint (MinIO, R2, …); absent: AWS S3. */
+  endpoint?: string;
+  bucket: string;
+  region: string;
+  forcePathStyle: boolean;
+  accessKeyId?: string;
+  /** Secret: set it with `pulumi config set --secret --path storage.s3.secretAccessKey`. */
+  secretAccessKey?: string;
+}
+
+/** Storage's backend, tenant and image transformations. */
+export interface StorageConfig {
+  backend: "file" | "s3";
+  /** `TENANT_ID`: the prefix of every object key, and the project ref S3 clients sign session tokens for. */
+  tenantId: string;
+  /** Only with `backend: s3`. */
+  s3?: S3BackendConfig;
+  /** Run imgproxy and let storage transform images. */
+  imageTransformation: boolean;
+}
+
+/** The storage backends. */
+export const STORAGE_BACKENDS = ["file", "s3"] as const;
+
+/**
+ * Defaults of the platform services' settings: the official self-hosted `.env.example`'s values where it has a
+ * usable one (its tenant id is a placeholder, `your-tenant-id`).
+ */
+export const PLATFORM_DEFAULTS = {
+  pooler: {
+    enabled: true,
+    sessionPort: 5432,
+    transactionPort: 6543,
+    host: "127.0.0.1",
+    tenantId: "default",
+    defaultPoolSize: 20,
+    maxClientConnections: 100,
+  },
+  // Upstream's .env.example leaves FUNCTIONS_VERIFY_JWT false; calls are verified here unless turned off.
+  functions: { enabled: false, verifyJwt: true },
+  storage: { backend: "file", tenantId: "stub", region: "stub", imageTransformation: true },
 } as const;

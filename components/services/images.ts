@@ -14,6 +14,9 @@ export const IMAGE_DEFAULTS = {
   kong: "kong/kong:3.9.3",
   studio: "supabase/studio:2026.09.07-sha-7996410",
   meta: "supabase/postgres-meta:v0.99.0",
+  imgproxy: "darthsim/imgproxy:v3.31.4",
+  pooler: "supabase/supavisor:2.9.12",
+  functions: "supabase/edge-runtime:v1.76.2",
 } as const;
 
 /** The services whose image can be overridden. */

@@ -4,8 +4,11 @@
  */
 import { auth } from "./auth";
 import { db } from "./db/db";
+import { functions } from "./functions/functions";
+import { imgproxy } from "./imgproxy";
 import { kong } from "./kong/kong";
 import { meta } from "./meta";
+import { pooler } from "./pooler";
 import { realtime } from "./realtime";
 import { rest } from "./rest";
 import type { ServiceModule, StackSettings } from "./service";
@@ -13,7 +16,7 @@ import { storage } from "./storage";
 import { studio } from "./studio";
 
 /** Every service this program can run, in start order: db first, the gateway last. */
-export const SERVICES = [db, auth, rest, realtime, storage, meta, studio, kong] as const;
+export const SERVICES = [db, auth, rest, realtime, imgproxy, storage, meta, studio, pooler, functions, kong] as const;
 
 /** A service's name, e.g. `auth`. */
 export type ServiceRole = (typeof SERVICES)[number]["role"];
@@ -37,7 +40,10 @@ export function serviceUrl(role: string): string {
   return `http://${service.aliases[0]}:${service.port}`;
 }
 
-/** The services that run with these settings, in start order (`studio: false` drops studio and meta). */
+/**
+ * The services that run with these settings, in start order (`studio: false` drops studio and meta; the pooler,
+ * imgproxy and functions run as their settings say).
+ */
 export function runningServices(settings: StackSettings): ServiceModule<ServiceRole>[] {
   const all: readonly ServiceModule<ServiceRole>[] = SERVICES;
   return all.filter((service) => service.runs?.(settings) ?? true);

@@ -21,8 +21,8 @@ export interface Healthcheck {
   startPeriod?: string;
 }
 
-/** The named volumes the stack keeps; all are retained on delete. */
-export const VOLUME_ROLES = ["db-data", "db-config", "storage-data", "studio-snippets"] as const;
+/** The named volumes the stack keeps (those a running service mounts); all are retained on delete. */
+export const VOLUME_ROLES = ["db-data", "db-config", "storage-data", "studio-snippets", "functions-cache"] as const;
 export type VolumeRole = (typeof VOLUME_ROLES)[number];
 
 /** A named volume mounted into a container. */
@@ -66,6 +66,14 @@ export interface StackSecrets {
   metaCryptoKey?: string;
   /** The basic-auth password of the dashboard route. */
   dashboardPassword?: string;
+  /** Supavisor's Phoenix secret (with the pooler). */
+  poolerSecretKeyBase?: string;
+  /** The key supavisor encrypts its tenants' passwords with (with the pooler). */
+  poolerVaultEncKey?: string;
+  /** The access key id S3 clients sign storage's S3-protocol requests with. */
+  s3ProtocolAccessKeyId: string;
+  /** Its secret. */
+  s3ProtocolAccessKeySecret: string;
 }
 
 /** Everything a builder is given: only the keyring values, secrets and database passwords it asks for. */

@@ -6,6 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { asSecret } from "../outputs";
 import { SERVICE_DB_ROLES, type ServiceDbRole } from "../services/db/init";
+import { POOLER_SECRET_LENGTHS } from "../services/pooler";
 import { REALTIME_SECRET_LENGTHS } from "../services/realtime";
 import type { StackSecrets, StackSettings } from "../services/service";
 
@@ -26,6 +27,19 @@ const GENERATED: Record<keyof StackSecrets, GeneratedSecret> = {
   realtimeDbEncKey: { resource: "realtime-db-enc-key", length: REALTIME_SECRET_LENGTHS.dbEncKey },
   metaCryptoKey: { resource: "meta-crypto-key", length: 32, when: (settings) => settings.studio },
   dashboardPassword: { resource: "dashboard-password", length: 32, when: (settings) => settings.studio },
+  poolerSecretKeyBase: {
+    resource: "pooler-secret-key-base",
+    length: POOLER_SECRET_LENGTHS.secretKeyBase,
+    when: (settings) => settings.pooler.enabled,
+  },
+  poolerVaultEncKey: {
+    resource: "pooler-vault-enc-key",
+    length: POOLER_SECRET_LENGTHS.vaultEncKey,
+    when: (settings) => settings.pooler.enabled,
+  },
+  // The lengths of upstream's .env.example values (32 and 64 hex digits).
+  s3ProtocolAccessKeyId: { resource: "storage-s3-access-key-id", length: 32 },
+  s3ProtocolAccessKeySecret: { resource: "storage-s3-access-key-secret", length: 64 },
 };
 
 /** Each service role's own password: `<stack>-db-password-<role with dashes>`. */

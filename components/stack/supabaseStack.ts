@@ -43,8 +43,8 @@ export interface SupabaseStackArgs {
 export class SupabaseStack extends pulumi.ComponentResource {
   /** The user network every container joins (stable DNS names = the aliases of the service modules). */
   readonly network: docker.Network;
-  /** Named volumes, all retained when deleted. */
-  readonly volumes: Record<VolumeRole, docker.Volume>;
+  /** Named volumes (those a running service mounts), all retained when deleted. */
+  readonly volumes: Partial<Record<VolumeRole, docker.Volume>>;
   /** One pinned image per service that runs. */
   readonly images: Partial<Record<ImageKey, docker.RemoteImage>>;
   /** The containers by role. */
@@ -55,6 +55,8 @@ export class SupabaseStack extends pulumi.ComponentResource {
   readonly uploads: Partial<Record<ServiceRole, pulumi.Output<UploadedFile[]>>>;
   /** Basic-auth password of the dashboard route (secret); only when studio runs. */
   readonly dashboardPassword?: pulumi.Output<string>;
+  /** The generated secrets by name (each a Pulumi secret; those these settings do not need are absent). */
+  readonly generated: SecretOutputs["secrets"];
 
   constructor(name: string, args: SupabaseStackArgs, opts?: pulumi.ComponentResourceOptions) {
     // Args stay out of super(): the SDK would store them, keyring secrets included, in the component's state.
@@ -63,13 +65,14 @@ export class SupabaseStack extends pulumi.ComponentResource {
     const services = runningServices(config);
     const secrets = declareSecrets(name, config, this);
     this.dashboardPassword = secrets.secrets.dashboardPassword as pulumi.Output<string> | undefined;
+    this.generated = secrets.secrets;
 
     this.network = new docker.Network(
       `${name}-network`,
       { name: dockerName("network"), driver: "bridge" },
       { parent: this },
     );
-    this.volumes = this.declareVolumes(name);
+    this.volumes = this.declareVolumes(name, services);
     this.images = this.declareImages(name, config, services);
 
     this.envs = {};
@@ -98,10 +101,14 @@ export class SupabaseStack extends pulumi.ComponentResource {
     });
   }
 
-  /** The named volumes; retainOnDelete, so neither a replaced container nor `pulumi destroy` takes the data. */
-  private declareVolumes(name: string): Record<VolumeRole, docker.Volume> {
+  /**
+   * The named volumes the running services mount; retainOnDelete, so neither a replaced container nor `pulumi
+   * destroy` takes the data.
+   */
+  private declareVolumes(name: string, services: ServiceModule[]): Partial<Record<VolumeRole, docker.Volume>> {
+    const mounted = new Set(services.flatMap((s) => (s.volumes ?? []).map((v) => v.volume)));
     return Object.fromEntries(
-      VOLUME_ROLES.map((role) => [
+      VOLUME_ROLES.filter((role) => mounted.has(role)).map((role) => [
         role,
         new docker.Volume(
           `${name}-${role}`,
@@ -109,7 +116,7 @@ export class SupabaseStack extends pulumi.ComponentResource {
           { parent: this, retainOnDelete: true },
         ),
       ]),
-    ) as Record<VolumeRole, docker.Volume>;
+    );
   }
 
   /** One pinned image per image key that a running service uses, kept on the host when the stack goes. */
@@ -123,6 +130,12 @@ export class SupabaseStack extends pulumi.ComponentResource {
       );
     }
     return images;
+  }
+
+  private volumeOf(role: VolumeRole): docker.Volume {
+    const volume = this.volumes[role];
+    if (!volume) throw new Error(`no volume declared for ${role}`);
+    return volume;
   }
 
   /** One service's container; its `envs` and `uploads` must be set already, and those of its dependencies. */
@@ -156,7 +169,7 @@ export class SupabaseStack extends pulumi.ComponentResource {
         healthcheck: { ...service.healthcheck },
         networksAdvanced: [{ name: this.network.name, aliases: [...service.aliases] }],
         volumes: (service.volumes ?? []).map((v) => ({
-          volumeName: this.volumes[v.volume].name,
+          volumeName: this.volumeOf(v.volume).name,
           containerPath: v.containerPath,
         })),
         ...(ports && ports.length > 0 ? { ports } : {}),

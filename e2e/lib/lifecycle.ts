@@ -5,13 +5,13 @@
  */
 import { randomBytes } from "node:crypto";
 import { createServer } from "node:net";
+import { parseConfig } from "../../components/config/parse";
 import type { Algorithm } from "../../components/keyring/algorithms";
 import type { Jwk, Jwks } from "../../components/keyring/model";
 import { KONG_CONFIG_PATH } from "../../components/services/kong/gateway";
 import { runningServices, type ServiceRole } from "../../components/services/index";
 import { VOLUME_ROLES } from "../../components/services/service";
 import { dockerName } from "../../components/stack/naming";
-import type { StackSettings } from "../../components/services/service";
 import type { DockerEngine } from "./dockerd";
 import {
   STEP_LABELS,
@@ -76,9 +76,15 @@ export interface Deployment {
 /** The program's network (components/stack/supabaseStack.ts names it so). */
 const NETWORK = dockerName("network");
 /** Volumes the program retains on delete. */
-const RETAINED_VOLUMES = VOLUME_ROLES.map(dockerName);
-/** The stack runs studio, so every service of the program has a container. */
-const SPECS = runningServices({ studio: true } as StackSettings);
+/**
+ * The containers of the stack the suite deploys: the program's defaults (studio, the pooler and imgproxy run; the
+ * edge functions do not), as the program's own parser fills them in.
+ */
+const SPECS = runningServices(parseConfig({ signingKeys: JSON.stringify([{ name: "k1", state: "current" }]) }));
+/** The volumes those containers mount (the program declares no other). */
+const RETAINED_VOLUMES = VOLUME_ROLES.filter((role) =>
+  SPECS.some((s) => s.volumes?.some((v) => v.volume === role)),
+).map(dockerName);
 const CONTAINER_OF = (role: ServiceRole) => dockerName(role);
 /** Every container the program runs here, by Docker name. */
 const CONTAINER_NAMES = SPECS.map((s) => CONTAINER_OF(s.role));
@@ -117,6 +123,15 @@ async function configureStack(project: PulumiProject, ctx: LifecycleContext): Pr
   await set("signingKeys[0].algorithm", ctx.algorithm);
   for (const [service, image] of Object.entries(ctx.images.program)) await set(`images.${service}`, image.ref);
   await project.configSet("gatewayHttpPort", String(port));
+  // The pooler publishes two ports on 127.0.0.1 too: free ones, so a Postgres on the host does not clash, and
+  // distinct ones, or the program refuses the config.
+  const taken = new Set([port]);
+  for (const key of ["pooler.sessionPort", "pooler.transactionPort"]) {
+    let free = await freePort();
+    while (taken.has(free)) free = await freePort();
+    taken.add(free);
+    await set(key, String(free));
+  }
   await project.configSet("apiExternalUrl", `http://localhost:${port}`);
   // The guard rail wants a standby key published this long before it signs; the suite does not wait 20 minutes.
   await project.configSet("jwksCacheSeconds", "1");

@@ -69,6 +69,7 @@ export interface BlastRadiusTable {
   algorithm: Algorithm;
   studio: boolean;
   legacyHs256: boolean;
+  functions: boolean;
   /** Every container the stack runs, in start order. */
   containers: ServiceRole[];
   /** One row per simulated `pulumi up`: each step, then its re-run. */
@@ -83,6 +84,8 @@ export interface BlastRadiusOptions {
   studio?: boolean;
   /** Legacy HS256 mode (default false). */
   legacyHs256?: boolean;
+  /** Run the edge functions (default false, as the program's default). */
+  functions?: boolean;
 }
 
 /** The containers of one run by role. */
@@ -115,6 +118,7 @@ export async function measureBlastRadius(options: BlastRadiusOptions = {}): Prom
   const algorithm = options.algorithm ?? "ES256";
   const studio = options.studio ?? true;
   const legacyHs256 = options.legacyHs256 ?? false;
+  const functions = options.functions ?? false;
   const engine = new MockEngine();
   const rows: BlastRadiusRow[] = [];
   let previous = new Map<ServiceRole, StoredResource>();
@@ -122,7 +126,8 @@ export async function measureBlastRadius(options: BlastRadiusOptions = {}): Prom
   for (const { step, signingKeys } of lifecycleSteps(algorithm)) {
     for (const rerun of [false, true]) {
       const started = performance.now();
-      const { registered } = await engine.run({ signingKeys, studio, legacyHs256 }, supabaseProgram);
+      const config = { signingKeys, studio, legacyHs256, ...(functions ? { functions: { enabled: true } } : {}) };
+      const { registered } = await engine.run(config, supabaseProgram);
       const ms = Math.round(performance.now() - started);
       const current = containersOf(registered);
       containers = [...current.keys()];
@@ -145,7 +150,7 @@ export async function measureBlastRadius(options: BlastRadiusOptions = {}): Prom
       previous = current;
     }
   }
-  return { algorithm, studio, legacyHs256, containers, rows };
+  return { algorithm, studio, legacyHs256, functions, containers, rows };
 }
 
 /** The table as Markdown: one row per `pulumi up`, one column per container (`R` = recreated, `+` = created). */

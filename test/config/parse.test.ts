@@ -54,6 +54,17 @@ describe("parseConfig defaults", () => {
       extraEnv: {},
       extraEnvIsSecret: false,
       database: {},
+      pooler: {
+        enabled: true,
+        sessionPort: 5432,
+        transactionPort: 6543,
+        host: "127.0.0.1",
+        tenantId: "default",
+        defaultPoolSize: 20,
+        maxClientConnections: 100,
+      },
+      functions: { enabled: false, verifyJwt: true },
+      storage: { backend: "file", tenantId: "stub", imageTransformation: true },
     });
   });
 
@@ -487,7 +498,9 @@ describe("postgresPassword and database.publish", () => {
   });
 
   it("publishes Postgres only when asked, on 127.0.0.1:5432 unless told otherwise", () => {
-    const publish = (database: unknown) => parseConfig({ ...ok, database: JSON.stringify(database) }).database;
+    // The pooler (on by default) takes 127.0.0.1:5432 too: test/config/platform.test.ts checks the clash.
+    const noPooler = { ...ok, pooler: JSON.stringify({ enabled: false }) };
+    const publish = (database: unknown) => parseConfig({ ...noPooler, database: JSON.stringify(database) }).database;
     expect(parseConfig(ok).database).toEqual({});
     expect(publish({ publish: false })).toEqual({});
     expect(publish({ publish: true })).toEqual({ publish: { host: "127.0.0.1", port: 5432 } });

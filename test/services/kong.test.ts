@@ -80,6 +80,7 @@ beforeAll(async () => {
       },
       dashboard: { username: "supabase", password: "dashboard-password-1234" },
       studio: true,
+      functions: true,
       url: serviceUrl,
       issuer: "https://api.example.com",
     },
@@ -194,6 +195,7 @@ describe("kong.yml document", () => {
     expect(upstream("/realtime/v1/api/broadcast")).toBe("http://realtime-dev.supabase-realtime:4000/api");
     expect(upstream("/storage/v1/object/public/avatars/a.png")).toBe("http://storage:5000/");
     expect(upstream("/pg/tables")).toBe("http://meta:8080/");
+    expect(upstream("/functions/v1/hello")).toBe("http://functions:9000/");
     expect(upstream("/project/default")).toBe("http://studio:3000/");
   });
 
@@ -201,7 +203,7 @@ describe("kong.yml document", () => {
     "targets only containers that run on the stack network, at their ports (studio %s)",
     (studio) => {
       const doc = loaded({ ...fx.input, studio });
-      const running = runningServices({ ...SETTINGS, studio });
+      const running = runningServices({ ...SETTINGS, studio, functions: { ...SETTINGS.functions, enabled: true } });
       for (const svc of doc.services) {
         const url = new URL(svc.url);
         const target = running.find((s) => s.aliases.includes(url.hostname));
@@ -234,6 +236,7 @@ describe("kong.yml document", () => {
           expect(names, svc.name).toEqual(["cors"]);
         else if (svc.name === "storage-v1") expect(names).toEqual(["cors", "request-transformer", "post-function"]);
         else if (svc.name === "dashboard") expect(names).toEqual(["cors", "basic-auth"]);
+        else if (svc.name === "functions-v1") expect(names).toEqual(["cors", "request-transformer", "post-function"]);
         else expect(plugin(svc, "request-termination")?.config.status_code, svc.name).toBe(403);
       }
       expect(withoutKeyAuth.map((s) => s.name).filter((n) => n.startsWith("auth-v1-open"))).toEqual([
@@ -408,10 +411,10 @@ describe("the Lua harness", () => {
     expect(templates.length).toBeGreaterThan(10);
     const rendered = renderTemplates(templates.map((t) => splitEntry(t).value));
     expect(rendered.filter((r) => !r.ok)).toEqual([]);
-    const storage = service(doc, "storage-v1");
-    expect(() =>
-      runAccessCode(plugin(storage, "post-function")!.config.access[0], { headers: {}, query: {} }),
-    ).not.toThrow();
+    for (const name of ["storage-v1", "functions-v1"]) {
+      const code = plugin(service(doc, name), "post-function")!.config.access[0];
+      expect(() => runAccessCode(code, { headers: {}, query: {} }), name).not.toThrow();
+    }
   });
 });
 
@@ -527,6 +530,51 @@ describe("kong.yml key mapping, evaluated in Lua", () => {
           expect(typeof value === "string" ? value : "", `${path} apikey=${apikey} auth=${auth}`).not.toMatch(/sb_/);
         }
       }
+    }
+  });
+});
+
+describe("kong.yml edge functions route, evaluated in Lua", () => {
+  let doc: KongDeclarativeConfig;
+  beforeAll(() => {
+    doc = loaded();
+  });
+  const bearer = (token: string) => `Bearer ${token}`;
+  const sbApiKey = (headers: Record<string, string>) =>
+    forward(doc, "/functions/v1/hello", { headers }).headers["sb-api-key"];
+
+  it("exists only with functions, without key-auth, with upstream's read timeout", () => {
+    const svc = service(doc, "functions-v1");
+    expect(svc.url).toBe("http://functions:9000/");
+    expect(svc.read_timeout).toBe(160_000);
+    expect(plugin(svc, "key-auth")).toBeUndefined();
+    expect(routeFor(loaded({ ...fx.input, functions: false }), "/functions/v1/hello")?.name).toBe("dashboard");
+  });
+
+  it("maps an opaque key, in apikey or as Authorization's bearer, to its role JWT in sb-api-key", () => {
+    expect(sbApiKey({ apikey: fx.input.publishableKey })).toBe(fx.current.anonKey);
+    expect(sbApiKey({ apikey: fx.input.secretKey })).toBe(fx.current.serviceRoleKey);
+    expect(sbApiKey({ Authorization: bearer(fx.input.publishableKey) })).toBe(fx.current.anonKey);
+    expect(sbApiKey({ Authorization: bearer(fx.input.secretKey) })).toBe(fx.current.serviceRoleKey);
+  });
+
+  it("leaves Authorization as sent, and sends no sb-api-key of the client's or for anything else", () => {
+    const out = forward(doc, "/functions/v1/hello", {
+      headers: { apikey: fx.input.publishableKey, Authorization: bearer(fx.userJwt), "SB-API-KEY": "forged" },
+    });
+    expect(out.headers.authorization).toBe(bearer(fx.userJwt));
+    expect(out.headers["sb-api-key"]).toBe(fx.current.anonKey);
+    const cases: Array<Record<string, string>> = [
+      {},
+      { "sb-api-key": fx.current.serviceRoleKey },
+      { apikey: fx.current.anonKey },
+      { apikey: `${OPAQUE_PREFIXES.secret}unknown` },
+      { Authorization: bearer(fx.userJwt) },
+    ];
+    for (const headers of cases) {
+      expect(forward(doc, "/functions/v1/hello", { headers }).headers, JSON.stringify(headers)).not.toHaveProperty(
+        "sb-api-key",
+      );
     }
   });
 });

@@ -50,6 +50,7 @@ import {
   type StackSecrets,
   type StackSettings,
 } from "../../components/services/service";
+import { runBuilder } from "../support/builders";
 import { makeEntry, verifyWithJwks } from "../support/keys";
 
 /** Distinctive secret values, so a leak into a wrong place is easy to spot. */
@@ -67,6 +68,10 @@ const SECRETS = {
   dashboard: "DASHBOARDPASSWORD0123456789",
   publishableKey: "sb_publishable_PUBLISHABLEmarker0123456_abcdefgh",
   secretKey: "sb_secret_SECRETKEYmarker01234567890_abcdefgh",
+  poolerSecretKeyBase: "POOLERSECRETKEYBASE".padEnd(64, "p"),
+  vaultEncKey: "VAULTENCKEY".padEnd(32, "v"),
+  s3AccessKeyId: "S3ACCESSKEYID".padEnd(32, "a"),
+  s3AccessKeySecret: "S3ACCESSKEYSECRET".padEnd(64, "s"),
 };
 
 /** The generated secrets, as the stack would hand them to the builders. */
@@ -76,6 +81,10 @@ const STACK_SECRETS: StackSecrets = {
   realtimeDbEncKey: SECRETS.dbEncKey,
   metaCryptoKey: SECRETS.cryptoKey,
   dashboardPassword: SECRETS.dashboard,
+  poolerSecretKeyBase: SECRETS.poolerSecretKeyBase,
+  poolerVaultEncKey: SECRETS.vaultEncKey,
+  s3ProtocolAccessKeyId: SECRETS.s3AccessKeyId,
+  s3ProtocolAccessKeySecret: SECRETS.s3AccessKeySecret,
 };
 
 /** Each service role's own password. */
@@ -118,15 +127,7 @@ function run<T>(
   settings: StackSettings = SETTINGS,
   dbPasswords: Record<ServiceDbRole, string> = DB_PASSWORDS,
 ): T {
-  const pick = <V extends object>(from: V, names: readonly (keyof V)[]) =>
-    Object.fromEntries(names.map((n) => [n, from[n]])) as never;
-  return builder.build({
-    settings,
-    keyring: pick(keyring, builder.keyring),
-    secrets: pick(secrets, builder.secrets),
-    dbPasswords: pick(dbPasswords, builder.dbRoles),
-    url: serviceUrl,
-  });
+  return runBuilder(builder, { settings, keyring, secrets, dbPasswords });
 }
 
 interface World {
@@ -363,8 +364,20 @@ describe("container layout", () => {
     running.find((s) => s.role === role)!.dependsOn(running.map((s) => s.role));
 
   it("reaches realtime under its tenant host, starts db first and kong last, each service after what it needs", () => {
-    const running = runningServices({ ...SETTINGS, studio: true });
-    expect(running.map((s) => s.role)).toEqual(["db", "auth", "rest", "realtime", "storage", "meta", "studio", "kong"]);
+    const running = runningServices({ ...SETTINGS, studio: true, functions: { ...SETTINGS.functions, enabled: true } });
+    expect(running.map((s) => s.role)).toEqual([
+      "db",
+      "auth",
+      "rest",
+      "realtime",
+      "imgproxy",
+      "storage",
+      "meta",
+      "studio",
+      "pooler",
+      "functions",
+      "kong",
+    ]);
     expect(SERVICE_ROLES).toEqual(running.map((s) => s.role));
     expect(running.find((s) => s.role === "realtime")!.aliases).toContain(REALTIME_HOST);
     const seen = new Set<string>();
@@ -372,20 +385,34 @@ describe("container layout", () => {
       for (const d of deps(running, s.role)) expect(seen.has(d), `${s.role} depends on ${d}`).toBe(true);
       seen.add(s.role);
     }
-    for (const role of ["auth", "rest", "realtime", "storage", "meta"]) expect(deps(running, role)).toContain("db");
-    expect(deps(running, "kong")).toEqual(["auth", "rest", "realtime", "storage", "meta", "studio"]);
+    for (const role of ["auth", "rest", "realtime", "storage", "meta", "pooler", "functions"]) {
+      expect(deps(running, role)).toContain("db");
+    }
+    expect(deps(running, "storage")).toEqual(["db", "rest", "imgproxy"]);
+    // kong waits for every other service but db.
+    expect(deps(running, "kong")).toEqual(SERVICE_ROLES.filter((r) => r !== "db" && r !== "kong"));
   });
 
   it("calls each service by its first DNS name and its port", () => {
     expect(serviceUrl("rest")).toBe("http://rest:3000");
     expect(serviceUrl("realtime")).toBe(`http://${REALTIME_HOST}:4000`);
     expect(serviceUrl("kong")).toBe("http://kong:8000");
-    expect(() => serviceUrl("pooler")).toThrow(/no service "pooler"; services: db, auth/);
+    expect(serviceUrl("functions")).toBe("http://functions:9000");
+    expect(() => serviceUrl("vector")).toThrow(/no service "vector"; services: db, auth/);
   });
 
   it("drops studio and meta when the dashboard is off", () => {
     const running = runningServices({ ...SETTINGS, studio: false });
-    expect(running.map((s) => s.role)).toEqual(["db", "auth", "rest", "realtime", "storage", "kong"]);
+    expect(running.map((s) => s.role)).toEqual([
+      "db",
+      "auth",
+      "rest",
+      "realtime",
+      "imgproxy",
+      "storage",
+      "pooler",
+      "kong",
+    ]);
     expect(deps(running, "kong")).not.toContain("studio");
   });
 
@@ -434,17 +461,29 @@ describe("db init SQL", () => {
   it("ships the roles, realtime schema and JWT settings into the migrations phase, only the roles file secret", () => {
     const files = dbInitFiles({ rolePasswords: passwords, jwtExpiry: 900 });
     expect(files.map((f) => f.file)).toEqual([
+      `${MIGRATIONS_DIR}/97-supabase-internal.sql`,
       `${MIGRATIONS_DIR}/99-jwt.sql`,
+      `${MIGRATIONS_DIR}/99-pooler.sql`,
       `${MIGRATIONS_DIR}/99-realtime.sql`,
       `${MIGRATIONS_DIR}/99-roles.sql`,
     ]);
+    // In the order the image runs them: name order.
+    expect(files.map((f) => f.file)).toEqual(files.map((f) => f.file).sort());
     for (const f of files) {
       const holdsPassword = Object.values(passwords).some((p) => f.content.includes(p));
       expect(f.secret).toBe(holdsPassword);
     }
-    expect(files[0].content).toContain(`ALTER DATABASE postgres SET "app.settings.jwt_exp" TO '900';`);
-    expect(files[1].content).toContain("CREATE SCHEMA IF NOT EXISTS _realtime;");
-    expect(files[1].content).toContain("ALTER SCHEMA _realtime OWNER TO supabase_admin;");
+    const content = (name: string) => files.find((f) => f.file.endsWith(name))!.content;
+    expect(content("99-jwt.sql")).toContain(`ALTER DATABASE postgres SET "app.settings.jwt_exp" TO '900';`);
+    expect(content("99-realtime.sql")).toContain("CREATE SCHEMA IF NOT EXISTS _realtime;");
+    expect(content("99-realtime.sql")).toContain("ALTER SCHEMA _realtime OWNER TO supabase_admin;");
+    // The pooler's database and schema, as upstream's _supabase.sql and pooler.sql make them.
+    expect(content("97-supabase-internal.sql")).toContain("CREATE DATABASE _supabase WITH OWNER supabase_admin;");
+    expect(content("99-pooler.sql").split("\n").slice(1, 4)).toEqual([
+      "\\connect _supabase",
+      "CREATE SCHEMA IF NOT EXISTS _supavisor;",
+      "ALTER SCHEMA _supavisor OWNER TO supabase_admin;",
+    ]);
     expect(() => jwtSql(0)).toThrow(/positive integer/);
   });
 });
@@ -554,8 +593,15 @@ describe("gateway, studio and db settings", () => {
   });
 
   it("db is published on the host only when database.publish says so, on the host's loopback by default", () => {
+    // The pooler (on by default) takes 127.0.0.1:5432 too; here it is off, so 5432 is free for Postgres itself.
     const ports = (database: unknown) =>
-      db.publishedPorts!(parseConfig({ ...RAW, ...(database === undefined ? {} : stringify({ database })) }));
+      db.publishedPorts!(
+        parseConfig({
+          ...RAW,
+          ...stringify({ pooler: { enabled: false } }),
+          ...(database === undefined ? {} : stringify({ database })),
+        }),
+      );
     expect(ports(undefined)).toEqual([]);
     expect(ports({ publish: false })).toEqual([]);
     expect(ports({ publish: true })).toEqual([{ internal: 5432, external: 5432, ip: "127.0.0.1" }]);
@@ -608,7 +654,8 @@ describe("extraEnv", () => {
       jwtSecret: `${SECRETS.jwtSecret}2`,
     };
     const secretsB = Object.fromEntries(
-      Object.entries(STACK_SECRETS).map(([k, v]) => [k, k === "realtimeDbEncKey" ? "otherDBENCKEY016" : `${v}2`]),
+      // Secrets of a fixed length keep it.
+      Object.entries(STACK_SECRETS).map(([k, v]) => [k, /EncKey$/.test(k) ? `${v.slice(1)}2` : `${v}2`]),
     ) as unknown as StackSecrets;
     const passwordsB = Object.fromEntries(SERVICE_DB_ROLES.map((r) => [r, `${DB_PASSWORDS[r]}2`])) as Record<
       ServiceDbRole,
@@ -632,6 +679,20 @@ describe("extraEnv", () => {
           ),
         },
         postgresPassword: "adopted-password",
+        pooler: { tenantId: "other", defaultPoolSize: 30, maxClientConnections: 200 },
+        functions: { enabled: true, verifyJwt: false },
+        storage: {
+          backend: "s3",
+          tenantId: "other",
+          imageTransformation: false,
+          s3: {
+            endpoint: "https://s3.example.com",
+            bucket: "b-1",
+            region: "eu-1",
+            accessKeyId: "a",
+            secretAccessKey: "s",
+          },
+        },
       }),
     });
     return { a, b, secretsB, passwordsB, settingsB };

@@ -36,6 +36,9 @@ const MID_ROTATION = {
   gatewayHttpPort: 8123,
   dashboardUsername: "admin",
   images: { auth: "supabase/gotrue:v2.195.0" },
+  // Every optional service runs, so every module is declared.
+  functions: { enabled: true },
+  pooler: { host: "10.1.2.3" },
 };
 
 type Registered = Declared;
@@ -101,6 +104,7 @@ describe("SupabaseStack mid-rotation (k1 previous, k2 current, k3 standby RS256)
     expect(volumes.map((v) => v.inputs.name).sort()).toEqual([
       "supabase-db-config",
       "supabase-db-data",
+      "supabase-functions-cache",
       "supabase-storage-data",
       "supabase-studio-snippets",
     ]);
@@ -139,7 +143,11 @@ describe("SupabaseStack mid-rotation (k1 previous, k2 current, k3 standby RS256)
       for (const role of ["db", "auth", "rest", "storage", "kong", "meta", "studio"] as const)
         expect(aliases(role)).toContain(role);
       expect(containers.get("kong")!.inputs.ports).toEqual([{ internal: 8000, external: 8123 }]);
-      for (const role of SERVICE_ROLES.filter((r) => r !== "kong"))
+      expect(containers.get("pooler")!.inputs.ports).toEqual([
+        { internal: 5432, external: 5432, ip: "10.1.2.3" },
+        { internal: 6543, external: 6543, ip: "10.1.2.3" },
+      ]);
+      for (const role of SERVICE_ROLES.filter((r) => r !== "kong" && r !== "pooler"))
         expect(containers.get(role)!.inputs.ports, role).toBeUndefined();
     },
   );
@@ -152,6 +160,10 @@ describe("SupabaseStack mid-rotation (k1 previous, k2 current, k3 standby RS256)
       { volumeName: "supabase-db-config", containerPath: "/etc/postgresql-custom" },
     ]);
     expect(mounts("storage")).toEqual([{ volumeName: "supabase-storage-data", containerPath: "/var/lib/storage" }]);
+    expect(mounts("imgproxy")).toEqual(mounts("storage"));
+    expect(mounts("functions")).toEqual([
+      { volumeName: "supabase-functions-cache", containerPath: "/root/.cache/deno" },
+    ]);
     expect(envOf(containers("storage")).FILE_STORAGE_BACKEND_PATH).toBe("/var/lib/storage");
     // Saved SQL snippets outlive studio's container (recreated at a revocation, an image change).
     expect(mounts("studio")).toEqual([{ volumeName: "supabase-studio-snippets", containerPath: "/app/snippets" }]);
@@ -238,10 +250,17 @@ describe("SupabaseStack mid-rotation (k1 previous, k2 current, k3 standby RS256)
         checked++;
       }
     }
-    // Every container but kong has a secret in its environment; db and kong have secrets in their files.
-    expect(checked).toBe(SERVICE_ROLES.length - 1 + 2);
+    // Every container but kong and imgproxy has a secret in its environment; db and kong have secrets in their files.
+    expect(checked).toBe(SERVICE_ROLES.length - 2 + 2);
     await expect(pulumi.isSecret(run.result.stack.envs.auth!)).resolves.toBe(true);
     await expect(pulumi.isSecret(run.result.stack.uploads.kong!)).resolves.toBe(true);
+    // Uploads are secret as a whole, the functions' source and the pooler's script included.
+    for (const role of ["db", "kong", "pooler", "functions"] as const) {
+      expect(run.containers.get(role)!.secretInputs, role).toContain("uploads");
+    }
+    for (const name of ["s3ProtocolAccessKeyId", "s3ProtocolAccessKeySecret", "postgresPassword"] as const) {
+      await expect(pulumi.isSecret(run.result.stack.generated[name]), name).resolves.toBe(true);
+    }
   });
 
   it("ships every container whose env reads the keyring a digest of that env, secret when the env is", () => {
@@ -262,11 +281,13 @@ describe("SupabaseStack mid-rotation (k1 previous, k2 current, k3 standby RS256)
     const db = containers.get("db")!;
     const files = uploadsOf(db);
     expect(files.map((f) => f.file)).toEqual([
+      "/docker-entrypoint-initdb.d/migrations/97-supabase-internal.sql",
       "/docker-entrypoint-initdb.d/migrations/99-jwt.sql",
+      "/docker-entrypoint-initdb.d/migrations/99-pooler.sql",
       "/docker-entrypoint-initdb.d/migrations/99-realtime.sql",
       "/docker-entrypoint-initdb.d/migrations/99-roles.sql",
     ]);
-    const roles = files[2].content;
+    const roles = files.find((f) => f.file.endsWith("99-roles.sql"))!.content;
     const passwordIn = (url: string) => decodeURIComponent(new URL(url).password);
     const userIn = (url: string) => new URL(url).username;
     for (const url of [
@@ -285,7 +306,12 @@ describe("SupabaseStack mid-rotation (k1 previous, k2 current, k3 standby RS256)
     const rolePasswords = [...roles.matchAll(/PASSWORD '([^']+)'/g)].map((m) => m[1]);
     expect(new Set(rolePasswords).size).toBe(5);
     expect(rolePasswords).not.toContain(superuser);
-    expect(files[0].content).toContain(`"app.settings.jwt_exp" TO '3600'`);
+    expect(files.find((f) => f.file.endsWith("99-jwt.sql"))!.content).toContain(`"app.settings.jwt_exp" TO '3600'`);
+    // The pooler's tenant user logs in with pgbouncer's own password.
+    expect(roles).toContain(
+      `ALTER ROLE pgbouncer WITH PASSWORD '${envOf(containers.get("pooler")!).POOLER_PGBOUNCER_PASSWORD}';`,
+    );
+    expect(envOf(containers.get("functions")!).SUPABASE_DB_URL).toContain(`:${superuser}@db:5432/postgres`);
   });
 
   it("ships kong its rendered kong.yml and enables every plugin the file uses", async () => {
@@ -320,16 +346,49 @@ describe("SupabaseStack mid-rotation (k1 previous, k2 current, k3 standby RS256)
 describe("SupabaseStack without the dashboard", () => {
   it("runs neither studio nor meta, and kong waits only for the services that exist", async () => {
     const run = await runProgram({ signingKeys: [{ name: "k1", state: "current" }], studio: false });
-    expect([...run.containers.keys()].sort()).toEqual(["auth", "db", "kong", "realtime", "rest", "storage"]);
+    expect([...run.containers.keys()].sort()).toEqual([
+      "auth",
+      "db",
+      "imgproxy",
+      "kong",
+      "pooler",
+      "realtime",
+      "rest",
+      "storage",
+    ]);
     expect(run.registered.filter((r) => r.type === IMAGE).map((r) => r.name)).not.toContain("supabase-image-studio");
     expect(run.result.stack.dashboardPassword).toBeUndefined();
     const kongDeps = run.options.get("supabase-kong")!.dependencies.filter((d) => d.includes("container:Container"));
     expect(kongDeps.map((d) => d.slice(d.lastIndexOf("::supabase-") + 11)).sort()).toEqual([
       "auth",
+      "imgproxy",
+      "pooler",
       "realtime",
       "rest",
       "storage",
     ]);
+    // Without functions there is no Deno cache volume.
+    expect(run.registered.filter((r) => r.type === VOLUME).map((v) => v.inputs.name)).not.toContain(
+      "supabase-functions-cache",
+    );
+  }, 30_000);
+});
+
+describe("SupabaseStack with storage on S3", () => {
+  it("hands storage the bucket's secret key in an env list the engine receives as a secret", async () => {
+    const run = await runProgram({
+      signingKeys: [{ name: "k1", state: "current" }],
+      studio: false,
+      pooler: { enabled: false },
+      storage: {
+        backend: "s3",
+        s3: { bucket: "files", region: "eu-west-1", accessKeyId: "AKID", secretAccessKey: "S3SECRET" },
+      },
+    });
+    const storage = run.containers.get("storage")!;
+    expect(envOf(storage)).toMatchObject({ STORAGE_BACKEND: "s3", AWS_SECRET_ACCESS_KEY: "S3SECRET" });
+    expect(storage.secretInputs).toContain("envs");
+    expect([...run.containers.keys()]).not.toContain("pooler");
   }, 30_000);
 });
 

@@ -10,8 +10,8 @@
  *   `query_params`, `uri_captures`, `shared`, plus `type` and a refusing `require`; every other global is nil.
  * - `headers` is nginx's table: lower-cased names, lookups normalised (lower case, `_` → `-`), repeated
  *   headers as arrays. Query arguments repeat as arrays; a bare `?name` is `true`.
- * - Header `replace` applies only to present headers, then `add` only to absent ones (case-insensitively);
- *   query strings likewise. Templates see the request as it arrived.
+ * - Header `remove` drops headers first, then `replace` applies only to present headers, then `add` only to
+ *   absent ones (case-insensitively); query strings likewise. Templates see the request as it arrived.
  * - Stricter than Kong: an unbalanced `$(` (which Penlight would send as literal text) is an error.
  * - post-function `access` code runs with `kong.request.get_header` and `kong.service.request.clear_header`.
  * Only what the project's kong.yml uses is emulated; anything else fails loudly.
@@ -190,7 +190,7 @@ function lowerHeaders(headers: Record<string, string | string[]> = {}): Record<s
 }
 
 /**
- * Applies a request-transformer config (replace, then add; headers, then query string) to a request.
+ * Applies a request-transformer config (remove, replace, then add; headers, then query string) to a request.
  * @throws when a template fails to compile or run: Kong would refuse the config or answer 500.
  */
 export function applyRequestTransformer(config: RequestTransformerConfig, request: LuaRequest): ForwardedRequest {
@@ -205,6 +205,7 @@ export function applyRequestTransformer(config: RequestTransformerConfig, reques
     request,
   );
   const headers = lowerHeaders(request.headers);
+  for (const name of config.remove?.headers ?? []) delete headers[name.toLowerCase()];
   const query = { ...(request.query ?? {}) };
   steps.forEach((step, i) => {
     const result = rendered[i];

@@ -9,10 +9,15 @@ import { dbInitFiles, SERVICE_DB_ROLES } from "./init";
 /** Where the services find Postgres: the db container's network alias and the image's defaults. */
 export const POSTGRES = { host: "db", port: 5432, database: "postgres" } as const;
 
-/** A Postgres connection URL for the services on the stack network. */
-export function postgresUrl(user: string, password: string, scheme = "postgres"): string {
+/** A Postgres connection URL for the services on the stack network (the `postgres` database unless told). */
+export function postgresUrl(
+  user: string,
+  password: string,
+  scheme = "postgres",
+  database: string = POSTGRES.database,
+): string {
   const credentials = `${encodeURIComponent(user)}:${encodeURIComponent(password)}`;
-  return `${scheme}://${credentials}@${POSTGRES.host}:${POSTGRES.port}/${POSTGRES.database}`;
+  return `${scheme}://${credentials}@${POSTGRES.host}:${POSTGRES.port}/${database}`;
 }
 
 /** Seconds `pulumi up` waits for Postgres to report healthy; its first start runs every init migration. */

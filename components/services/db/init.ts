@@ -1,6 +1,7 @@
 /**
  * The SQL the `supabase/postgres` image runs once, on an empty data volume: the service roles' passwords, the
- * `_realtime` schema and the JWT database settings. Pure: text in, text out.
+ * `_realtime` schema, the JWT database settings, and the `_supabase` database with the pooler's schema. Pure: text
+ * in, text out.
  *
  * The image's own init (`migrate.sh`) runs `/docker-entrypoint-initdb.d/init-scripts/*.sql` as `postgres`, then
  * `/docker-entrypoint-initdb.d/migrations/*.sql` as `supabase_admin`, each in name order. Our files go last in the
@@ -13,9 +14,10 @@ export const SERVICE_DB_ROLES = [
   "authenticator", // rest
   "supabase_auth_admin", // auth
   "supabase_storage_admin", // storage
-  // Unused here (no edge functions); given a password so it is not left at the image default.
+  // Unused here (the edge functions connect as postgres, as upstream's do); given a password so it is not left at
+  // the image default.
   "supabase_functions_admin",
-  "pgbouncer", // unused here (no pooler); same reason
+  "pgbouncer", // the pooler's auth query
 ] as const;
 export type ServiceDbRole = (typeof SERVICE_DB_ROLES)[number];
 
@@ -98,10 +100,41 @@ export function jwtSql(jwtExpiry: number): string {
   ].join("\n");
 }
 
-/** Every init file for the db container, in the order the image runs them. */
+/** The database Supabase's own services keep their data in, apart from the users' `postgres` database. */
+export const SUPABASE_INTERNAL_DATABASE = "_supabase";
+
+/**
+ * The internal database, owned by the superuser the migrations run as. `CREATE DATABASE` cannot run in a
+ * transaction; the image runs each file with plain psql, statement by statement.
+ */
+export function internalDatabaseSql(): string {
+  return [
+    "-- The database of Supabase's own services (the pooler's tenants), apart from the users' data.",
+    `CREATE DATABASE ${SUPABASE_INTERNAL_DATABASE} WITH OWNER supabase_admin;`,
+    "",
+  ].join("\n");
+}
+
+/** The schema supavisor keeps its tenants in, inside the internal database (psql's `\connect` switches to it). */
+export function poolerSql(): string {
+  return [
+    "-- The pooler's schema (its migrations create the tables).",
+    `\\connect ${SUPABASE_INTERNAL_DATABASE}`,
+    "CREATE SCHEMA IF NOT EXISTS _supavisor;",
+    "ALTER SCHEMA _supavisor OWNER TO supabase_admin;",
+    "",
+  ].join("\n");
+}
+
+/**
+ * Every init file for the db container, in the order the image runs them. The pooler's files are shipped whether or
+ * not it runs, so turning it on or off never touches the db container.
+ */
 export function dbInitFiles(input: DbInitInput): InitFile[] {
   return [
+    { file: `${MIGRATIONS_DIR}/97-supabase-internal.sql`, content: internalDatabaseSql(), secret: false },
     { file: `${MIGRATIONS_DIR}/99-jwt.sql`, content: jwtSql(input.jwtExpiry), secret: false },
+    { file: `${MIGRATIONS_DIR}/99-pooler.sql`, content: poolerSql(), secret: false },
     { file: `${MIGRATIONS_DIR}/99-realtime.sql`, content: realtimeSql(), secret: false },
     {
       file: `${MIGRATIONS_DIR}/99-roles.sql`,

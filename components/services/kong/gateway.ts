@@ -19,6 +19,7 @@
  */
 import { stringify } from "yaml";
 import { OPAQUE_PREFIXES } from "../../keyring/tokens";
+import { WORKER_IDLE_TIMEOUT_MS } from "../functions/functions";
 
 /** Where the kong container reads its declarative config (`KONG_DECLARATIVE_CONFIG`); ship the file there. */
 export const KONG_CONFIG_PATH = "/usr/local/kong/kong.yml";
@@ -67,14 +68,17 @@ export interface KongInput {
   dashboard: { username: string; password: string };
   /** Whether studio and meta run: only then the dashboard (`/`) and `/pg/` routes exist. */
   studio: boolean;
+  /** Whether the edge functions run: only then the `/functions/v1/` route exists. */
+  functions?: boolean;
   /** The upstream base URL of a service on the stack network (the service registry's `serviceUrl`). */
   url(role: string): string;
   /** auth's token issuer (`GOTRUE_JWT_ISSUER`, an http(s) URL): it names the OAuth metadata route. */
   issuer: string;
 }
 
-/** request-transformer's `config` (only the parts we use). Entries are `name:value` strings. */
+/** request-transformer's `config` (only the parts we use). Entries are `name:value` strings; `remove` lists names. */
 export interface RequestTransformerConfig {
+  remove?: { headers?: string[] };
   add?: { headers?: string[]; querystring?: string[] };
   replace?: { headers?: string[]; querystring?: string[] };
 }
@@ -100,6 +104,8 @@ export type KongRoute =
 export interface KongService {
   name: string;
   url: string;
+  /** Milliseconds Kong waits between two reads from the upstream (Kong's default: 60000). */
+  read_timeout?: number;
   routes: KongRoute[];
   plugins: KongPlugin[];
 }
@@ -190,6 +196,28 @@ export function realtimeKeyTemplate(keys: KeyMapping): string {
     "if type(key) == 'string' and key ~= '' and key:sub(1, 3) ~= 'sb_' then return key end",
   ]);
 }
+
+/**
+ * The template for the edge functions' `sb-api-key` header: the role JWT an opaque key maps to, from the `apikey`
+ * header or an `Authorization: Bearer sb_…` (header only, as upstream's kong.yml reads it), else nil. The functions
+ * route leaves `Authorization` alone, so a user's session JWT reaches the runtime as sent.
+ */
+export function functionsKeyTemplate(keys: KeyMapping): string {
+  return template([
+    "local key = headers.apikey",
+    "local auth = headers.authorization",
+    `if key == ${luaString(keys.secretKey)} or auth == ${luaString(`Bearer ${keys.secretKey}`)} then`,
+    `return ${luaString(keys.serviceRoleKey)} end`,
+    `if key == ${luaString(keys.publishableKey)} or auth == ${luaString(`Bearer ${keys.publishableKey}`)} then`,
+    `return ${luaString(keys.anonKey)} end`,
+  ]);
+}
+
+/** post-function code for functions: drops the `sb-api-key` header when the template rendered nothing. */
+export const CLEAR_EMPTY_SB_API_KEY = [
+  "local key = kong.request.get_header('sb-api-key')",
+  "if key ~= nil and not key:find('%S') then kong.service.request.clear_header('sb-api-key') end",
+].join("\n");
 
 /**
  * post-function code for storage: when the template rendered nothing (no user credential, no usable apikey),
@@ -297,7 +325,8 @@ const FORBIDDEN = (): KongPlugin => ({
  * (its root, the OpenAPI description, for service_role only), `/graphql/v1`,
  * `/realtime/v1/` (websocket) and `/realtime/v1/api`; `/storage/v1/` without key-auth (S3 clients send no
  * apikey; storage checks tokens itself) but with the same Authorization mapping; realtime's tenant API
- * blocked; with studio, `/pg/` (service_role only), studio's MCP endpoints blocked and `/` behind basic-auth.
+ * blocked; with functions, `/functions/v1/` without key-auth (the runtime verifies JWTs) with the opaque keys mapped
+ * into `sb-api-key`; with studio, `/pg/` (service_role only), studio's MCP endpoints blocked and `/` behind basic-auth.
  * Secured routes keep the apikey header (`hide_credentials: false`): the templates read it after key-auth.
  * @throws when a key is malformed, missing, or given for both roles (the message names the field only).
  */
@@ -405,6 +434,27 @@ export function kongDocument(input: KongInput): KongDeclarativeConfig {
       plugins: [CORS, mapAuthorization(), { name: "post-function", config: { access: [CLEAR_EMPTY_AUTHORIZATION] } }],
     },
   ];
+  if (input.functions) {
+    services.push({
+      // No key-auth, as upstream: the runtime verifies JWTs itself, and key-auth cannot let keyless calls through
+      // while refusing unknown keys. A client's own sb-api-key is removed before the mapped one is added.
+      name: "functions-v1",
+      url: `${input.url("functions")}/`,
+      read_timeout: WORKER_IDLE_TIMEOUT_MS + 10_000,
+      routes: route("functions-v1", "/functions/v1/"),
+      plugins: [
+        CORS,
+        {
+          name: "request-transformer",
+          config: {
+            remove: { headers: ["sb-api-key"] },
+            add: { headers: [`sb-api-key:${functionsKeyTemplate(input)}`] },
+          },
+        },
+        { name: "post-function", config: { access: [CLEAR_EMPTY_SB_API_KEY] } },
+      ],
+    });
+  }
   if (input.studio) {
     services.push(
       {

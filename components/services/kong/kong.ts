@@ -83,6 +83,7 @@ export const kong = defineService({
           gatewayTokens: keyring.gatewayTokens,
           dashboard: { username: settings.dashboardUsername, password: secrets.dashboardPassword ?? "" },
           studio: settings.studio,
+          functions: settings.functions.enabled,
           url,
           issuer: authIssuer(settings),
         }),

@@ -1,0 +1,101 @@
+/**
+ * functions (supabase/edge-runtime), optional (`functions.enabled`). The files under `functions.dir` on the deploying
+ * machine, or the program's own main entry (`default/`), are shipped with `uploads`, so a remote Docker host needs
+ * nothing on its disk and a changed file recreates this container only.
+ *
+ * The main entry verifies calls with `SUPABASE_JWKS`, the keyring's verifier JWKS (asymmetric keys, plus the HS256
+ * secret as an `oct` key in legacy mode), never with `JWT_SECRET` alone (`default/main/verify.ts`). Upstream's main
+ * (supabase/supabase `docker/volumes/functions/main/index.ts`) verifies HS256 tokens with `JWT_SECRET` and ES256/RS256
+ * ones with `SUPABASE_JWKS`, and refuses every other algorithm, EdDSA included.
+ */
+import * as path from "node:path";
+import { configKey, type FunctionsConfig } from "../../config/schema";
+import { postgresUrl } from "../db/db";
+import { after, defineService, reads, type UploadedFile } from "../service";
+
+const FUNCTIONS_PORT = 9000;
+
+/** Where the functions live in the container: one directory per function, `main` being the runtime's entry. */
+export const FUNCTIONS_ROOT = "/home/deno/functions";
+
+/** The functions the program ships when `functions.dir` is not set: its main entry only. */
+export const DEFAULT_FUNCTIONS_DIR = path.join(__dirname, "default");
+
+/** The file the edge runtime starts as its main service; a `functions.dir` without it is refused. */
+export const MAIN_ENTRY = "main/index.ts";
+
+/**
+ * Milliseconds of inactivity after which the runtime ends a user worker's request; the gateway's read timeout on the
+ * functions route leaves it 10 s more (as upstream's kong.yml does).
+ */
+export const WORKER_IDLE_TIMEOUT_MS = 150_000;
+
+/** The uploads for the functions' files (read into the config by `config/read.ts`). */
+export function functionUploads(config: FunctionsConfig): UploadedFile[] {
+  if (!config.files) throw new Error("the functions' files were not read (functions.dir)");
+  return config.files.map((f) => ({ file: `${FUNCTIONS_ROOT}/${f.path}`, content: f.content }));
+}
+
+export const functions = defineService({
+  role: "functions",
+  image: "functions",
+  port: FUNCTIONS_PORT,
+  aliases: ["functions"],
+  // The image has neither curl nor wget; upstream probes the port.
+  healthcheck: {
+    tests: ["CMD-SHELL", `timeout 1 bash -c '</dev/tcp/127.0.0.1/${FUNCTIONS_PORT}'`],
+    interval: "5s",
+    timeout: "5s",
+    retries: 3,
+  },
+  dependsOn: after("db"),
+  runs: (settings) => settings.functions.enabled,
+  command: [
+    "start",
+    "--user-worker-request-idle-timeout",
+    String(WORKER_IDLE_TIMEOUT_MS),
+    "--main-service",
+    `${FUNCTIONS_ROOT}/main`,
+  ],
+  // Deno's module cache: a recreated container (every standby and revoke step) does not download imports again.
+  volumes: [{ volume: "functions-cache", containerPath: "/root/.cache/deno" }],
+  secretEnv: true,
+  managedEnv: {
+    JWT_SECRET: "the signing keyring (jwtSecret)",
+    SUPABASE_JWKS: "the signing keyring",
+    SUPABASE_ANON_KEY: "the signing keyring",
+    SUPABASE_SERVICE_ROLE_KEY: "the signing keyring",
+    SUPABASE_PUBLISHABLE_KEYS: "the signing keyring",
+    SUPABASE_SECRET_KEYS: "the signing keyring",
+    SUPABASE_URL: "the stack network",
+    SUPABASE_PUBLIC_URL: configKey("apiExternalUrl"),
+    SUPABASE_DB_URL: "the superuser password (postgresPassword)",
+    VERIFY_JWT: configKey("functions.verifyJwt"),
+  },
+  env: reads({
+    keyring: [
+      "verifierJwks",
+      "jwtSecret",
+      "longestTrustedAnonKey",
+      "longestTrustedServiceRoleKey",
+      "publishableKey",
+      "secretKey",
+    ],
+    secrets: ["postgresPassword"],
+    build: ({ settings, keyring, secrets, url }) => ({
+      // Upstream's name; the main entry does not read it (only the JWKS's oct key, in legacy mode, verifies HS256).
+      JWT_SECRET: keyring.jwtSecret,
+      SUPABASE_JWKS: JSON.stringify(keyring.verifierJwks),
+      SUPABASE_URL: url("kong"),
+      SUPABASE_PUBLIC_URL: settings.apiExternalUrl,
+      // The longest-trusted key's role JWTs: valid before and after a promotion, so a promotion leaves functions alone.
+      SUPABASE_ANON_KEY: keyring.longestTrustedAnonKey,
+      SUPABASE_SERVICE_ROLE_KEY: keyring.longestTrustedServiceRoleKey,
+      SUPABASE_PUBLISHABLE_KEYS: JSON.stringify({ default: keyring.publishableKey }),
+      SUPABASE_SECRET_KEYS: JSON.stringify({ default: keyring.secretKey }),
+      SUPABASE_DB_URL: postgresUrl("postgres", secrets.postgresPassword, "postgresql"),
+      VERIFY_JWT: String(settings.functions.verifyJwt),
+    }),
+  }),
+  files: reads({ build: ({ settings }) => functionUploads(settings.functions) }),
+});
