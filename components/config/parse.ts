@@ -726,16 +726,19 @@ function integerAt(where: string, value: unknown, fallback: number, range: [numb
   return number;
 }
 
+/** A top-level config object's fields; empty when the key is absent or (reported) no object. */
+function topFields(raw: RawConfig, name: string, allowed: readonly string[], example: string, problems: Problems) {
+  const text = raw[name];
+  return text === undefined ? {} : (objectAt(name, decode(text), allowed, example, problems) ?? {});
+}
+
 /** Tenant ids travel in user names (`postgres.<tenant>`) and object keys: no dots, slashes or spaces. */
 const TENANT_ID = { pattern: /^[A-Za-z0-9_-]{1,64}$/, expected: "1-64 characters of letters, digits, _ and -" };
 
 /** `pooler`: supavisor, its two proxy ports published on `host`. */
 function readPooler(raw: RawConfig, problems: Problems): PoolerConfig {
   const d = PLATFORM_DEFAULTS.pooler;
-  const fields =
-    raw.pooler === undefined
-      ? {}
-      : (objectAt("pooler", decode(raw.pooler), Object.keys(d), "{sessionPort: 6432, host: 0.0.0.0}", problems) ?? {});
+  const fields = topFields(raw, "pooler", Object.keys(d), "{sessionPort: 6432, host: 0.0.0.0}", problems);
   // Docker binds a published port to an address, not a name.
   const host = typeof fields.host === "string" && isIP(fields.host) !== 0 ? fields.host : d.host;
   if (fields.host !== undefined && host !== fields.host) {
@@ -773,16 +776,13 @@ export type FunctionsDirListing = { files: FunctionFile[] } | { problem: string 
 /** `functions`: the edge runtime, and the directory its files come from (read through `options`). */
 function readFunctions(raw: RawConfig, problems: Problems, options: ParseOptions): FunctionsConfig {
   const d = PLATFORM_DEFAULTS.functions;
-  const fields =
-    raw.functions === undefined
-      ? {}
-      : (objectAt(
-          "functions",
-          decode(raw.functions),
-          ["enabled", "dir", "verifyJwt"],
-          "{enabled: true, dir: ./supabase/functions}",
-          problems,
-        ) ?? {});
+  const fields = topFields(
+    raw,
+    "functions",
+    ["enabled", "dir", "verifyJwt"],
+    "{enabled: true, dir: ./supabase/functions}",
+    problems,
+  );
   const enabled = booleanAt("functions.enabled", fields.enabled, d.enabled, problems);
   const verifyJwt = booleanAt("functions.verifyJwt", fields.verifyJwt, d.verifyJwt, problems);
   const dir = textAt("functions.dir", fields.dir, problems, {
@@ -806,16 +806,13 @@ const S3_BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 /** `storage`: its backend (file or S3), tenant and image transformations. */
 function readStorage(raw: RawConfig, problems: Problems): StorageConfig {
   const d = PLATFORM_DEFAULTS.storage;
-  const fields =
-    raw.storage === undefined
-      ? {}
-      : (objectAt(
-          "storage",
-          decode(raw.storage),
-          ["backend", "tenantId", "s3", "imageTransformation"],
-          "{backend: s3, s3: {bucket: …, region: …}}",
-          problems,
-        ) ?? {});
+  const fields = topFields(
+    raw,
+    "storage",
+    ["backend", "tenantId", "s3", "imageTransformation"],
+    "{backend: s3, s3: {bucket: …, region: …}}",
+    problems,
+  );
   let backend: StorageConfig["backend"] = d.backend;
   if (fields.backend !== undefined) {
     if (STORAGE_BACKENDS.includes(fields.backend as StorageConfig["backend"])) {
