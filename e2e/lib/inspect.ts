@@ -16,6 +16,8 @@ export interface InspectedContainer {
   aliases: Record<string, string[]>;
   /** Volume name → mount path. */
   volumes: Record<string, string>;
+  /** Published ports as Docker bound them: `<container port>/tcp` → `<host address>:<host port>` each. */
+  ports: Record<string, string[]>;
 }
 
 /** Parses a `K=V` environment list (the first `=` separates). */
@@ -42,6 +44,7 @@ export async function inspectContainers(host: string, names: string[]): Promise<
       State: { Running: boolean };
       NetworkSettings: { Networks: Record<string, { Aliases: string[] | null }> };
       Mounts: Array<{ Type: string; Name?: string; Destination: string }>;
+      HostConfig: { PortBindings: Record<string, Array<{ HostIp: string; HostPort: string }> | null> | null };
     }>;
     out[name] = {
       id: c.Id,
@@ -51,6 +54,12 @@ export async function inspectContainers(host: string, names: string[]): Promise<
       running: c.State.Running,
       aliases: Object.fromEntries(Object.entries(c.NetworkSettings.Networks).map(([n, v]) => [n, v.Aliases ?? []])),
       volumes: Object.fromEntries(c.Mounts.filter((m) => m.Type === "volume").map((m) => [m.Name!, m.Destination])),
+      ports: Object.fromEntries(
+        Object.entries(c.HostConfig.PortBindings ?? {}).map(([port, bindings]) => [
+          port,
+          (bindings ?? []).map((b) => `${b.HostIp}:${b.HostPort}`),
+        ]),
+      ),
     };
   }
   return out;

@@ -460,6 +460,25 @@ async function checkDeployment(
     if (!inContainer.includes("/auth/v1/.well-known/jwks.json")) throw new Error("kong.yml has no JWKS route");
     return `kong.yml in the container is the uploaded one (${inContainer.length} bytes) and accepts the output keys`;
   });
+  await rec.attempt(tag("ports:published", step), async () => {
+    // What the program publishes for this stack's config (the gateway, the pooler's two ports), as Docker bound it.
+    const settings = parseConfig(await project.rawConfig());
+    const problems: string[] = [];
+    const seen: string[] = [];
+    for (const spec of SPECS) {
+      const wanted = spec.publishedPorts?.(settings) ?? [];
+      const bound = container(spec.role).ports;
+      const expected = Object.fromEntries(
+        // The docker provider binds a port without an address on every IPv4 address.
+        wanted.map((p) => [`${p.internal}/tcp`, [`${p.ip ?? "0.0.0.0"}:${p.external}`]]),
+      );
+      if (JSON.stringify(bound) !== JSON.stringify(expected))
+        problems.push(`${spec.role}: ${JSON.stringify(bound)}, the program publishes ${JSON.stringify(expected)}`);
+      for (const [port, at] of Object.entries(bound)) seen.push(`${spec.role} ${port} on ${at.join(", ")}`);
+    }
+    if (problems.length) throw new Error(problems.join("; "));
+    return seen.join("; ");
+  });
   await rec.attempt(tag("network:aliases", step), () => {
     const problems = SPECS.flatMap((spec) => {
       const aliases = container(spec.role).aliases[NETWORK] ?? [];
@@ -480,7 +499,10 @@ async function checkDeployment(
     const problems: string[] = [];
     for (const r of plainResources.filter((x) => x.type === CONTAINER_TYPE)) {
       const name = r.urn.slice(r.urn.lastIndexOf("::") + 2);
-      if (name !== CONTAINER_OF("kong") && !isEncryptedSecret(r.inputs?.envs))
+      // Every container whose environment holds a secret (the service module says which: not kong's, nor
+      // imgproxy's) gets it as one Pulumi secret; the scan of secret values below catches a plain one that leaks.
+      const spec = SPECS.find((s) => CONTAINER_OF(s.role) === name);
+      if ((spec?.secretEnv ?? true) && !isEncryptedSecret(r.inputs?.envs))
         problems.push(`${name} envs are not encrypted`);
       if (r.inputs?.uploads !== undefined && !isEncryptedSecret(r.inputs.uploads))
         problems.push(`${name} uploads are not encrypted`);
@@ -495,7 +517,7 @@ async function checkDeployment(
     if (plainStrings.some((s) => /"d"\s*:\s*"/.test(s)))
       problems.push("a private JWK member is in the state in plain text");
     if (problems.length) throw new Error(problems.join("; "));
-    return `${secrets.size} secret values (private key members, role JWTs, passwords, sb_ keys) only encrypted; container envs and uploads encrypted`;
+    return `${secrets.size} secret values (private key members, role JWTs, passwords, sb_ keys) only encrypted; the envs that hold secrets and every upload encrypted`;
   });
 }
 

@@ -5,6 +5,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { run, type RunResult } from "./proc";
+import { PROJECT } from "../../components/config/schema";
 
 /** The files `pulumi up` needs from the repository (everything else stays out of the copy). */
 export const PROGRAM_FILES = ["Pulumi.yaml", "package.json", "tsconfig.json", "index.ts", "components"];
@@ -140,6 +141,22 @@ export class PulumiProject {
     return JSON.parse(
       (await this.pulumi(["stack", "output", "--json", "--show-secrets", "--stack", this.stack])).stdout,
     ) as Record<string, unknown>;
+  }
+
+  /**
+   * The stack's config of the program's namespace as the program reads it (`pulumi config --json --show-secrets`):
+   * short key → value text, objects as JSON text.
+   */
+  async rawConfig(): Promise<Record<string, string>> {
+    const shown = JSON.parse(
+      (await this.pulumi(["config", "--json", "--show-secrets", "--stack", this.stack])).stdout,
+    ) as Record<string, { value?: string }>;
+    const prefix = `${PROJECT}:`;
+    return Object.fromEntries(
+      Object.entries(shown)
+        .filter(([key, entry]) => key.startsWith(prefix) && entry.value !== undefined)
+        .map(([key, entry]) => [key.slice(prefix.length), entry.value as string]),
+    );
   }
 
   /** `pulumi config set [--secret] [--path] <key> <value>`. */
