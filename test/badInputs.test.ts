@@ -178,6 +178,11 @@ describe("rejected before any resource is registered", () => {
       'supabase-selfhosted:gatewayHttpPort: must be a positive integer, got "-1"',
     ],
     [
+      "gatewayHost a name instead of an address",
+      () => ({ signingKeys: K1, gatewayHost: "localhost" }),
+      'supabase-selfhosted:gatewayHost: must be an IP address of the Docker host to listen on (127.0.0.1 for the host only, 0.0.0.0 for every network), got "localhost"',
+    ],
+    [
       "unknown image key",
       () => ({ signingKeys: K1, images: { postgres: "supabase/postgres:17.6.1.136" } }),
       "supabase-selfhosted:images.postgres: is not a known image; allowed: db, auth",

@@ -171,11 +171,12 @@ describe("GitHub's workflow parser", () => {
 describe("preview.yml", () => {
   const wf = () => read("preview.yml");
 
-  it("runs npm ci then npm test on every pull request to main", () => {
+  it("runs npm ci, then npm test and the type and format checks, on every pull request to main", () => {
     expect(Object.keys(wf().on)).toEqual(["pull_request"]);
     const runs = wf().jobs.test.steps.map((s) => s.run);
     expect(runs.indexOf("npm ci")).toBeGreaterThanOrEqual(0);
     expect(runs.indexOf("npm test")).toBeGreaterThan(runs.indexOf("npm ci"));
+    expect(runs.indexOf("npm run lint")).toBeGreaterThan(runs.indexOf("npm ci"));
   });
 
   it("previews every environment stack with pulumi/actions, commenting on the PR and enforcing the policy pack", () => {
@@ -217,6 +218,7 @@ describe("deploy.yml", () => {
     expect(wf().on.push.branches).toEqual(["main"]);
     const runs = wf().jobs.test.steps.map((s) => s.run);
     expect(runs.indexOf("npm test")).toBeGreaterThan(runs.indexOf("npm ci"));
+    expect(runs.indexOf("npm run lint")).toBeGreaterThan(runs.indexOf("npm ci"));
     for (const [stack, needs] of [
       ["staging", "test"],
       ["prod", "staging"],

@@ -452,6 +452,20 @@ function portAt(where: string, value: unknown, fallback: number, problems: Probl
   return port;
 }
 
+/**
+ * The Docker host address a published port listens on: an IP address, because Docker binds a published port to an
+ * address, not a name. `undefined` (reported) when it is not one.
+ */
+function hostAddressAt(where: string, value: unknown, problems: Problems): string | undefined {
+  if (typeof value === "string" && isIP(value) !== 0) return value;
+  problems.add(
+    where,
+    `must be an IP address of the Docker host to listen on (127.0.0.1 for the host only, 0.0.0.0 for every ` +
+      `network), got ${JSON.stringify(value)}`,
+  );
+  return undefined;
+}
+
 /** A non-empty text inside a config object; undefined when absent (reported when `required`) or invalid. */
 function textAt(
   where: string,
@@ -696,16 +710,9 @@ function readDatabase(raw: RawConfig, gatewayHttpPort: number, problems: Problem
   if (publish === true || publish === "true") return { publish: { ...defaults } };
   const at = objectAt("database.publish", publish, ["host", "port"], "{host: 127.0.0.1, port: 5432}", problems);
   if (!at) return {};
-  const host = at.host === undefined ? defaults.host : at.host;
+  const host = at.host === undefined ? defaults.host : hostAddressAt("database.publish.host", at.host, problems);
   const port = portAt("database.publish.port", at.port, defaults.port, problems);
-  if (typeof host !== "string" || isIP(host) === 0) {
-    problems.add(
-      "database.publish.host",
-      `must be an IP address of the Docker host to listen on (127.0.0.1 for the host only, 0.0.0.0 for every ` +
-        `network), got ${JSON.stringify(host)}`,
-    );
-    return {};
-  }
+  if (host === undefined) return {};
   if (port === gatewayHttpPort) {
     problems.add("database.publish.port", `is ${port}, the gateway's port (gatewayHttpPort); choose another`);
     return {};
@@ -739,14 +746,7 @@ const TENANT_ID = { pattern: /^[A-Za-z0-9_-]{1,64}$/, expected: "1-64 characters
 function readPooler(raw: RawConfig, problems: Problems): PoolerConfig {
   const d = PLATFORM_DEFAULTS.pooler;
   const fields = topFields(raw, "pooler", Object.keys(d), "{sessionPort: 6432, host: 0.0.0.0}", problems);
-  // Docker binds a published port to an address, not a name.
-  const host = typeof fields.host === "string" && isIP(fields.host) !== 0 ? fields.host : d.host;
-  if (fields.host !== undefined && host !== fields.host) {
-    problems.add(
-      "pooler.host",
-      `must be an IP address such as 127.0.0.1 or 0.0.0.0, got ${JSON.stringify(fields.host)}`,
-    );
-  }
+  const host = fields.host === undefined ? d.host : (hostAddressAt("pooler.host", fields.host, problems) ?? d.host);
   return {
     enabled: booleanAt("pooler.enabled", fields.enabled, d.enabled, problems),
     sessionPort: portAt("pooler.sessionPort", fields.sessionPort, d.sessionPort, problems),
@@ -887,14 +887,14 @@ function readS3(value: unknown, backend: StorageConfig["backend"], problems: Pro
 }
 
 /**
- * Host ports that would clash: the gateway's (on every address), Postgres's with `database.publish`, and the
+ * Host ports that would clash: the gateway's (on `gatewayHost`), Postgres's with `database.publish`, and the
  * pooler's two. Two clash on the same port when either listens on every address or both on the same one.
  */
 function checkPublishedPorts(config: ProgramConfig, problems: Problems): void {
   if (!config.pooler.enabled) return;
   const everywhere = (ip: string | undefined) => ip === undefined || ip === "0.0.0.0" || ip === "::";
   const taken: Array<{ port: number; ip?: string; key: string }> = [
-    { port: config.gatewayHttpPort, key: "gatewayHttpPort" },
+    { port: config.gatewayHttpPort, ip: config.gatewayHost, key: "gatewayHttpPort" },
   ];
   const publish = config.database.publish;
   if (publish) taken.push({ port: publish.port, ip: publish.host, key: "database.publish.port" });
@@ -1020,6 +1020,10 @@ export function parseConfig(raw: RawConfig, options: ParseOptions = {}): Program
     siteUrl: readUrl(raw, "siteUrl", CONFIG_DEFAULTS.siteUrl, problems),
     apiExternalUrl: readUrl(raw, "apiExternalUrl", CONFIG_DEFAULTS.apiExternalUrl, problems),
     gatewayHttpPort: readPositiveInteger(raw, "gatewayHttpPort", CONFIG_DEFAULTS.gatewayHttpPort, problems, 65535),
+    gatewayHost:
+      raw.gatewayHost === undefined
+        ? CONFIG_DEFAULTS.gatewayHost
+        : (hostAddressAt("gatewayHost", raw.gatewayHost, problems) ?? CONFIG_DEFAULTS.gatewayHost),
     images: readImages(raw, problems),
     studio: readBoolean(raw, "studio", true, problems),
     dashboardUsername: raw.dashboardUsername ?? CONFIG_DEFAULTS.dashboardUsername,

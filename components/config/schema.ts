@@ -94,6 +94,8 @@ export interface ServicesConfig {
   siteUrl: string;
   apiExternalUrl: string;
   gatewayHttpPort: number;
+  /** The Docker host address the gateway's port is published on (an IP address; `0.0.0.0`: every address). */
+  gatewayHost: string;
   /** Image references, defaults merged with the `images` overrides. */
   images: Record<ImageKey, string>;
   /** Run studio and meta (the dashboard). */
@@ -148,6 +150,7 @@ export const CONFIG_KEYS = [
   "siteUrl",
   "apiExternalUrl",
   "gatewayHttpPort",
+  "gatewayHost",
   "images",
   "studio",
   "dashboardUsername",
@@ -170,6 +173,8 @@ export const CONFIG_DEFAULTS = {
   siteUrl: "http://localhost:3000",
   apiExternalUrl: "http://localhost:8000",
   gatewayHttpPort: 8000,
+  /** Every address, as upstream's compose publishes kong (`${KONG_HTTP_PORT}:8000`). */
+  gatewayHost: "0.0.0.0",
   dashboardUsername: "supabase",
   /** Where `database.publish` puts Postgres when it names no host or port: the host's loopback, Postgres's port. */
   databasePublish: { host: "127.0.0.1", port: 5432 },

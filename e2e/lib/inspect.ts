@@ -84,6 +84,45 @@ export async function psql(host: string, container: string, sql: string): Promis
   return r.stdout.trim();
 }
 
+/**
+ * SQL through `psql` inside the db container, logged in over TCP to the host a service uses (the db's own network
+ * alias, so the server checks the password as it does for that service: scram-sha-256, not the local trust rule).
+ * The password travels in `PGPASSWORD`, never in the process list.
+ */
+export async function psqlAs(
+  host: string,
+  container: string,
+  login: { host: string; port: number; user: string; password: string; database: string },
+  sql: string,
+): Promise<string> {
+  const r = await run(
+    "docker",
+    [
+      "exec",
+      "-i",
+      "-e",
+      "PGPASSWORD",
+      container,
+      "psql",
+      "-X",
+      "-q",
+      "-At",
+      "-v",
+      "ON_ERROR_STOP=1",
+      "-h",
+      login.host,
+      "-p",
+      String(login.port),
+      "-U",
+      login.user,
+      "-d",
+      login.database,
+    ],
+    { env: { ...dockerEnv(host), PGPASSWORD: login.password }, input: sql, timeoutSeconds: 60 },
+  );
+  return r.stdout.trim();
+}
+
 /** Names of the Docker volumes that exist. */
 export async function volumeNames(host: string): Promise<string[]> {
   const r = await run("docker", ["volume", "ls", "--format", "{{.Name}}"], {

@@ -32,6 +32,7 @@ import {
   inspectContainers,
   isEncryptedSecret,
   psql,
+  psqlAs,
   readContainerFile,
   revealed,
   stateResources,
@@ -123,6 +124,8 @@ async function configureStack(project: PulumiProject, ctx: LifecycleContext): Pr
   await set("signingKeys[0].algorithm", ctx.algorithm);
   for (const [service, image] of Object.entries(ctx.images.program)) await set(`images.${service}`, image.ref);
   await project.configSet("gatewayHttpPort", String(port));
+  // The suite reaches nothing through the gateway (kong is a stand-in); it publishes nothing beyond the loopback.
+  await project.configSet("gatewayHost", "127.0.0.1");
   // The pooler publishes two ports on 127.0.0.1 too: free ones, so a Postgres on the host does not clash, and
   // distinct ones, or the program refuses the config.
   const taken = new Set([port]);
@@ -268,6 +271,7 @@ export async function runLifecycle(ctx: LifecycleContext): Promise<void> {
         );
         return "e2e_marker row inserted";
       });
+      await rec.attempt(tag("db:pooler-logins", step), () => checkPoolerLogins(docker.host, containers));
     }
     await checkDeployment(ctx, project, deployment, step, tag, dbId);
     if (step === "S3 revoke") {
@@ -370,6 +374,47 @@ async function observe(project: PulumiProject, host: string): Promise<Deployment
   const outputs = await project.outputs();
   const containers = await inspectContainers(host, CONTAINER_NAMES);
   return { project, outputs, containers };
+}
+
+/**
+ * The database side of the pooler, judged by the real Postgres with what the pooler container receives (supavisor
+ * itself is a stand-in here): its `DATABASE_URL` logs in to the internal database, where the init SQL made the
+ * `_supavisor` schema; the `pgbouncer` role its tenant is registered with logs in with `POOLER_PGBOUNCER_PASSWORD`.
+ */
+async function checkPoolerLogins(host: string, containers: Record<string, InspectedContainer>): Promise<string> {
+  const env = containers[CONTAINER_OF("pooler")]?.env;
+  if (!env) throw new Error(`container ${CONTAINER_OF("pooler")} does not exist`);
+  const metadata = new URL(env.DATABASE_URL.replace(/^ecto:/, "postgres:"));
+  const owner = await psqlAs(
+    host,
+    CONTAINER_OF("db"),
+    {
+      host: metadata.hostname,
+      port: Number(metadata.port),
+      user: decodeURIComponent(metadata.username),
+      password: decodeURIComponent(metadata.password),
+      database: metadata.pathname.slice(1),
+    },
+    "SELECT nspowner::regrole FROM pg_namespace WHERE nspname = '_supavisor';",
+  );
+  if (owner !== "supabase_admin") throw new Error(`_supavisor in ${metadata.pathname.slice(1)}: owner "${owner}"`);
+  const user = await psqlAs(
+    host,
+    CONTAINER_OF("db"),
+    {
+      host: env.POSTGRES_HOST,
+      port: Number(env.POSTGRES_PORT),
+      user: "pgbouncer",
+      password: env.POOLER_PGBOUNCER_PASSWORD,
+      database: env.POSTGRES_DB,
+    },
+    "SELECT current_user;",
+  );
+  if (user !== "pgbouncer") throw new Error(`logged in as "${user}", not pgbouncer`);
+  return (
+    `DATABASE_URL logs in to ${metadata.pathname.slice(1)} as ${decodeURIComponent(metadata.username)}, where ` +
+    `_supavisor is owned by ${owner}; pgbouncer logs in to ${env.POSTGRES_DB} over TCP with its own password`
+  );
 }
 
 /** The checks after every step: containers, their env and files against state and keyring, and the state file. */

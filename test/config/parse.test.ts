@@ -41,6 +41,7 @@ describe("parseConfig defaults", () => {
       siteUrl: "http://localhost:3000",
       apiExternalUrl: "http://localhost:8000",
       gatewayHttpPort: 8000,
+      gatewayHost: "0.0.0.0",
       images: { ...IMAGE_DEFAULTS },
       studio: true,
       dashboardUsername: "supabase",

@@ -75,6 +75,16 @@ describe("pooler settings", () => {
     // On different addresses one port is two: no clash.
     const apart = { ...ok, database: json({ publish: { host: "10.0.0.5" } }), pooler: json({ host: "127.0.0.1" }) };
     expect(parseConfig(apart).database.publish).toEqual({ host: "10.0.0.5", port: 5432 });
+    // The gateway on another address than the pooler shares its port number; on the pooler's own, or on every
+    // address (the default), it clashes.
+    expect(parseConfig({ ...ok, gatewayHttpPort: "5432", gatewayHost: "10.0.0.5" }).gatewayHost).toBe("10.0.0.5");
+    expect(problemsOf({ ...ok, gatewayHttpPort: "5432", gatewayHost: "127.0.0.1" })).toEqual([
+      clash("pooler.sessionPort", 5432, "gatewayHttpPort"),
+    ]);
+    expect(problemsOf({ ...ok, gatewayHost: "localhost" })).toEqual([
+      "supabase-selfhosted:gatewayHost: must be an IP address of the Docker host to listen on (127.0.0.1 for the " +
+        'host only, 0.0.0.0 for every network), got "localhost"',
+    ]);
     // A disabled pooler publishes nothing, so nothing clashes.
     expect(parseConfig({ ...ok, gatewayHttpPort: "5432", pooler: json({ enabled: false }) }).pooler.enabled).toBe(
       false,
@@ -86,7 +96,8 @@ describe("pooler settings", () => {
     expect(problems).toEqual([
       "supabase-selfhosted:pooler.mode: is not a known field; allowed: enabled, sessionPort, transactionPort, host, " +
         "tenantId, defaultPoolSize, maxClientConnections",
-      'supabase-selfhosted:pooler.host: must be an IP address such as 127.0.0.1 or 0.0.0.0, got "localhost"',
+      "supabase-selfhosted:pooler.host: must be an IP address of the Docker host to listen on (127.0.0.1 for the " +
+        'host only, 0.0.0.0 for every network), got "localhost"',
       "supabase-selfhosted:pooler.sessionPort: must be a port number from 1 to 65535, got 70000",
       'supabase-selfhosted:pooler.tenantId: must be 1-64 characters of letters, digits, _ and -, got "a.b"',
       "supabase-selfhosted:pooler.defaultPoolSize: must be an integer from 1 to 10000, got 0",

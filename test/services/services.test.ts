@@ -612,6 +612,22 @@ describe("gateway, studio and db settings", () => {
   });
 });
 
+describe("the gateway's published port", () => {
+  const ports = (raw: Record<string, string>) => kong.publishedPorts!(parseConfig({ ...RAW, ...raw }));
+
+  it("is gatewayHttpPort on every address by default, as upstream's compose publishes kong", () => {
+    // No address: the docker provider's own default (0.0.0.0), the ports input kong had before gatewayHost existed.
+    expect(ports({})).toEqual([{ internal: 8000, external: 8000 }]);
+    expect(ports({ gatewayHost: "0.0.0.0" })).toEqual([{ internal: 8000, external: 8000 }]);
+  });
+
+  it("listens on gatewayHost alone when it names an address (a TLS proxy on the same host)", () => {
+    expect(ports({ gatewayHost: "127.0.0.1", gatewayHttpPort: "8443" })).toEqual([
+      { internal: 8000, external: 8443, ip: "127.0.0.1" },
+    ]);
+  });
+});
+
 describe("postgresPassword (adopting a data volume)", () => {
   const ADOPTED = "old-POSTGRES_PASSWORD-from-.env";
 

@@ -2,6 +2,7 @@
  * kong, the API gateway, DB-less: it reads the uploaded kong.yml (`gateway.ts`), which holds the keys, so its
  * environment holds none. It starts after every other service and is the only one published on the host.
  */
+import { CONFIG_DEFAULTS } from "../../config/schema";
 import { authIssuer } from "../auth";
 import { defineService, reads, type EnvMap } from "../service";
 import { KONG_CONFIG_PATH, KONG_PLUGINS, KONG_ROUTER_FLAVOR, renderKongYaml } from "./gateway";
@@ -50,7 +51,15 @@ export const kong = defineService({
   healthcheck: { tests: ["CMD", "kong", "health"], interval: "5s", timeout: "5s", retries: 5 },
   // Every service it routes to; db has no route.
   dependsOn: (running) => running.filter((role) => role !== "db" && role !== "kong"),
-  publishedPorts: (settings) => [{ internal: KONG_HTTP_PORT, external: settings.gatewayHttpPort }],
+  publishedPorts: (settings) => [
+    {
+      internal: KONG_HTTP_PORT,
+      external: settings.gatewayHttpPort,
+      // Left out at the default, which is the docker provider's own for `ip` (0.0.0.0): a kong container created
+      // before `gatewayHost` existed keeps its ports input as it was.
+      ...(settings.gatewayHost === CONFIG_DEFAULTS.gatewayHost ? {} : { ip: settings.gatewayHost }),
+    },
+  ],
   // kong.yml holds the keys; the environment holds none.
   secretEnv: false,
   managedEnv: {
