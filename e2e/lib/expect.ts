@@ -15,20 +15,29 @@ import { measureBlastRadius } from "../../scripts/lib/blastRadius";
 export const STEP_LABELS = ["S0 create", "S1 add standby", "S2 promote", "S3 revoke"] as const;
 export type StepLabel = (typeof STEP_LABELS)[number];
 
-/** Containers each step replaces, per the stateful mock engine. */
-export async function predictedReplacements(algorithm: Algorithm): Promise<Record<StepLabel, ServiceRole[]>> {
-  const table = await measureBlastRadius({ algorithm, studio: true });
+/** Containers each step replaces, per the stateful mock engine, for the suite's settings (studio on). */
+export async function predictedReplacements(
+  algorithm: Algorithm,
+  { functions }: { functions: boolean },
+): Promise<Record<StepLabel, ServiceRole[]>> {
+  const table = await measureBlastRadius({ algorithm, studio: true, functions });
   const rows = table.rows.filter((r) => !r.rerun);
   return Object.fromEntries(
     STEP_LABELS.map((label) => [label, rows.find((r) => r.step === label)?.replaced ?? []]),
   ) as Record<StepLabel, ServiceRole[]>;
 }
 
+/** What the README's blast-radius tables say: the containers they have a column for, and what each step replaces. */
+export interface ReadmeBlastRadius {
+  columns: ServiceRole[];
+  replaced: Record<StepLabel, ServiceRole[]>;
+}
+
 /**
  * Containers each step replaces, per the README's blast-radius tables (`R` cells; a row is `S1 add standby …`,
  * re-run rows are skipped). Every such table must agree, or the README contradicts itself.
  */
-export function readmeReplacements(readme: string): Record<StepLabel, ServiceRole[]> {
+export function readmeReplacements(readme: string): ReadmeBlastRadius {
   const lines = readme.split("\n");
   const cells = (line: string) =>
     line
@@ -36,9 +45,11 @@ export function readmeReplacements(readme: string): Record<StepLabel, ServiceRol
       .slice(1, -1)
       .map((c) => c.trim());
   const found: Partial<Record<StepLabel, ServiceRole[]>> = {};
+  const known = new Set<ServiceRole>();
   lines.forEach((header, at) => {
     if (!/^\|\s*step\s*\|\s*db\s*\|/.test(header)) return;
     const columns = cells(header);
+    for (const col of columns) if ((SERVICE_ROLES as readonly string[]).includes(col)) known.add(col as ServiceRole);
     for (const line of lines.slice(at + 2)) {
       if (!line.startsWith("|")) break;
       const row = cells(line);
@@ -55,7 +66,7 @@ export function readmeReplacements(readme: string): Record<StepLabel, ServiceRol
     }
   });
   for (const label of STEP_LABELS) if (!found[label]) throw new Error(`the README has no blast-radius row "${label}"`);
-  return found as Record<StepLabel, ServiceRole[]>;
+  return { columns: SERVICE_ROLES.filter((r) => known.has(r)), replaced: found as Record<StepLabel, ServiceRole[]> };
 }
 
 /** Reads the README next to the e2e folder. */

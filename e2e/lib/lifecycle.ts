@@ -6,11 +6,12 @@
 import { randomBytes } from "node:crypto";
 import { createServer } from "node:net";
 import { parseConfig } from "../../components/config/parse";
+import type { ProgramConfig } from "../../components/config/schema";
 import type { Algorithm } from "../../components/keyring/algorithms";
 import type { Jwk, Jwks } from "../../components/keyring/model";
 import { KONG_CONFIG_PATH } from "../../components/services/kong/gateway";
 import { runningServices, type ServiceRole } from "../../components/services/index";
-import { VOLUME_ROLES } from "../../components/services/service";
+import { VOLUME_ROLES, type ServiceModule } from "../../components/services/service";
 import { dockerName } from "../../components/stack/naming";
 import type { DockerEngine } from "./dockerd";
 import {
@@ -72,23 +73,38 @@ export interface Deployment {
   project: PulumiProject;
   outputs: Record<string, unknown>;
   containers: Record<string, InspectedContainer>;
+  /** What the stack's config runs. */
+  layout: Layout;
 }
 
 /** The program's network (components/stack/supabaseStack.ts names it so). */
 const NETWORK = dockerName("network");
-/** Volumes the program retains on delete. */
-/**
- * The containers of the stack the suite deploys: the program's defaults (studio, the pooler and imgproxy run; the
- * edge functions do not), as the program's own parser fills them in.
- */
-const SPECS = runningServices(parseConfig({ signingKeys: JSON.stringify([{ name: "k1", state: "current" }]) }));
-/** The volumes those containers mount (the program declares no other). */
-const RETAINED_VOLUMES = VOLUME_ROLES.filter((role) =>
-  SPECS.some((s) => s.volumes?.some((v) => v.volume === role)),
-).map(dockerName);
 const CONTAINER_OF = (role: ServiceRole) => dockerName(role);
-/** Every container the program runs here, by Docker name. */
-const CONTAINER_NAMES = SPECS.map((s) => CONTAINER_OF(s.role));
+
+/** The containers and retained volumes of one stack, from its own config as the program's parser fills it in. */
+interface Layout {
+  settings: ProgramConfig;
+  /** The services that run, in start order. */
+  specs: ServiceModule<ServiceRole>[];
+  /** Their containers, by Docker name. */
+  containerNames: string[];
+  /** The volumes those containers mount, by Docker name (the program declares no other, and retains them all). */
+  retainedVolumes: string[];
+}
+
+/** The layout of the stack `project` has configured (read with `pulumi config`). */
+async function layoutOf(project: PulumiProject): Promise<Layout> {
+  const settings = parseConfig(await project.rawConfig());
+  const specs = runningServices(settings);
+  return {
+    settings,
+    specs,
+    containerNames: specs.map((s) => CONTAINER_OF(s.role)),
+    retainedVolumes: VOLUME_ROLES.filter((role) => specs.some((s) => s.volumes?.some((v) => v.volume === role))).map(
+      dockerName,
+    ),
+  };
+}
 const CONTAINER_TYPE = "docker:index/container:Container";
 const SIGNING_KEY_TYPE = "pulumi-nodejs:dynamic:Resource";
 
@@ -140,8 +156,12 @@ async function configureStack(project: PulumiProject, ctx: LifecycleContext): Pr
   await project.configSet("jwksCacheSeconds", "1");
   // The full run goes through destroy and a fresh up on the kept volumes: its database passwords must outlive the
   // state, so they come from config (the other runs keep the generated ones).
-  if (ctx.full)
+  if (ctx.full) {
     await project.configSet("postgresPassword", `e2e-${randomBytes(18).toString("base64url")}`, { secret: true });
+    // The edge functions (off by default) run in the full run: their files travel as uploads, their container is
+    // judged against the mocks' blast radius, and their environment like every other's.
+    await set("functions.enabled", "true");
+  }
 }
 
 /** The config edit that makes each step, through `npm run keys` (and the guard-rail override for S3). */
@@ -185,7 +205,9 @@ export async function runLifecycle(ctx: LifecycleContext): Promise<void> {
   const project = new PulumiProject(ctx.work, ctx.repoRoot, `e2e-${algorithm.toLowerCase()}`, ctx.env);
   await installPlugins(project, ctx.toolchain);
   await configureStack(project, ctx);
-  const predicted = await predictedReplacements(algorithm);
+  const layout = await layoutOf(project);
+  const functions = layout.settings.functions.enabled;
+  const predicted = await predictedReplacements(algorithm, { functions });
   const documented = readmeReplacements(readReadme(ctx.repoRoot));
   const tag = (name: string, step: string) => `${name}:${step.split(" ")[0]}:${algorithm}`;
   let dbId: string | undefined;
@@ -232,7 +254,7 @@ export async function runLifecycle(ctx: LifecycleContext): Promise<void> {
         tag("engine:created-all", step),
         sameSet(
           rolesOf(steps.created),
-          SPECS.map((s) => s.role),
+          layout.specs.map((s) => s.role),
         ).ok,
         `created ${rolesOf(steps.created).join(", ")}`,
       );
@@ -243,11 +265,14 @@ export async function runLifecycle(ctx: LifecycleContext): Promise<void> {
         vsMocks.ok,
         `real [${replaced}] vs scripts/lib/blastRadius.ts [${predicted[step]}] ${vsMocks.detail}`,
       );
-      const vsReadme = sameSet(replaced, documented[step]);
+      // The README's tables show the default settings; a container they have no column for (the edge functions)
+      // is judged against the mocks alone.
+      const inReadme = replaced.filter((r) => documented.columns.includes(r));
+      const vsReadme = sameSet(inReadme, documented.replaced[step]);
       rec.check(
         tag("engine:replaced-as-readme", step),
         vsReadme.ok,
-        `real [${replaced}] vs README table [${documented[step]}] ${vsReadme.detail}`,
+        `real [${inReadme}] vs README table [${documented.replaced[step]}] ${vsReadme.detail}`,
       );
       const vsPreview = sameSet(replaced, planned ?? []);
       rec.check(
@@ -257,7 +282,7 @@ export async function runLifecycle(ctx: LifecycleContext): Promise<void> {
       );
     }
 
-    const deployment = await observe(project, docker.host);
+    const deployment = await observe(project, docker.host, layout);
     const { outputs, containers } = deployment;
     if (step === "S0 create") {
       await checkProviderSchemas(ctx, project);
@@ -292,7 +317,7 @@ export async function runLifecycle(ctx: LifecycleContext): Promise<void> {
       return "pulumi preview --expect-no-changes passed";
     });
     if (step === "S0 create" && ctx.full)
-      await checkRejectedConfig(ctx, project, tag("config:rejected-by-preview", step));
+      await checkRejectedConfig(ctx, project, tag("config:rejected-by-preview", step), layout);
   }
 
   await rec.attempt(
@@ -301,7 +326,7 @@ export async function runLifecycle(ctx: LifecycleContext): Promise<void> {
   );
   // The forwarder must leave the stack network before pulumi destroy deletes it.
   await endpoint?.stop();
-  if (ctx.full) await destroyAndRecreate(ctx, project, tag, auth);
+  if (ctx.full) await destroyAndRecreate(ctx, project, tag, auth, layout);
   await project.pulumi(["destroy", "--yes", "--skip-preview", "--stack", project.stack], { timeoutSeconds: 900 });
 }
 
@@ -311,6 +336,7 @@ async function destroyAndRecreate(
   project: PulumiProject,
   tag: (name: string, step: string) => string,
   auth: AuthChecks | undefined,
+  layout: Layout,
 ): Promise<void> {
   const { rec, docker, log, algorithm } = ctx;
   log("pulumi destroy");
@@ -326,11 +352,11 @@ async function destroyAndRecreate(
   });
   await rec.attempt(tag("destroy:volumes-retained", "destroy"), async () => {
     const volumes = await volumeNames(docker.host);
-    const missing = RETAINED_VOLUMES.filter((v) => !volumes.includes(v));
-    const left = Object.keys(await inspectContainers(docker.host, CONTAINER_NAMES));
+    const missing = layout.retainedVolumes.filter((v) => !volumes.includes(v));
+    const left = Object.keys(await inspectContainers(docker.host, layout.containerNames));
     if (missing.length) throw new Error(`pulumi destroy removed ${missing.join(", ")}`);
     if (left.length) throw new Error(`containers left after destroy: ${left.join(", ")}`);
-    return `no containers left; docker volume ls still lists ${RETAINED_VOLUMES.join(", ")}`;
+    return `no containers left; docker volume ls still lists ${layout.retainedVolumes.join(", ")}`;
   });
   log("pulumi up on the kept volumes");
   const again = await project.up("fresh up");
@@ -370,10 +396,10 @@ async function checkProviderSchemas(ctx: LifecycleContext, project: PulumiProjec
 }
 
 /** Reads the deployment back: stack outputs and every container. */
-async function observe(project: PulumiProject, host: string): Promise<Deployment> {
+async function observe(project: PulumiProject, host: string, layout: Layout): Promise<Deployment> {
   const outputs = await project.outputs();
-  const containers = await inspectContainers(host, CONTAINER_NAMES);
-  return { project, outputs, containers };
+  const containers = await inspectContainers(host, layout.containerNames);
+  return { project, outputs, containers, layout };
 }
 
 /**
@@ -421,7 +447,7 @@ async function checkPoolerLogins(host: string, containers: Record<string, Inspec
 async function checkDeployment(
   ctx: LifecycleContext,
   project: PulumiProject,
-  { outputs, containers }: Deployment,
+  { outputs, containers, layout }: Deployment,
   step: StepLabel,
   tag: (name: string, step: string) => string,
   dbId: string | undefined,
@@ -433,9 +459,9 @@ async function checkDeployment(
     return c;
   };
   await rec.attempt(tag("containers:running", step), () => {
-    const down = SPECS.filter((s) => !containers[CONTAINER_OF(s.role)]?.running).map((s) => s.role);
+    const down = layout.specs.filter((s) => !containers[CONTAINER_OF(s.role)]?.running).map((s) => s.role);
     if (down.length) throw new Error(`not running: ${down.join(", ")}`);
-    return `${SPECS.length} containers running`;
+    return `${layout.specs.length} containers running`;
   });
   const decrypted = stateResources(await project.exportState(true)).map((r) => revealed(r) as StateResource);
   const plain = await project.exportState(false);
@@ -445,7 +471,7 @@ async function checkDeployment(
 
   await rec.attempt(tag("containers:env-as-in-state", step), () => {
     const problems: string[] = [];
-    for (const spec of SPECS) {
+    for (const spec of layout.specs) {
       const name = CONTAINER_OF(spec.role);
       const recorded = (stateContainers.get(name)?.inputs?.envs as string[] | undefined) ?? [];
       if (recorded.length === 0) problems.push(`${name}: no envs in state`);
@@ -485,6 +511,24 @@ async function checkDeployment(
     }
     return `rest, realtime and storage verify with [${kidsOf(published).join(", ")}], no private members`;
   });
+  await rec.attempt(tag("containers:uploads-as-in-state", step), async () => {
+    // Every file the state says was uploaded (init SQL, kong.yml, the tenant script, env digests, the functions'
+    // files) is in its container with that content.
+    const problems: string[] = [];
+    const counted: string[] = [];
+    for (const spec of layout.specs) {
+      const name = CONTAINER_OF(spec.role);
+      const uploads = (stateContainers.get(name)?.inputs?.uploads ?? []) as Array<{ file: string; content: string }>;
+      for (const upload of uploads) {
+        const inContainer = await readContainerFile(docker.host, name, upload.file).catch(() => undefined);
+        if (inContainer !== upload.content)
+          problems.push(`${name}:${upload.file} ${inContainer === undefined ? "is missing" : "differs"}`);
+      }
+      if (uploads.length) counted.push(`${spec.role} ${uploads.length}`);
+    }
+    if (problems.length) throw new Error(problems.join("; "));
+    return `uploaded files in place: ${counted.join(", ")}`;
+  });
   await rec.attempt(tag("kong:uploaded-config", step), async () => {
     const inContainer = await readContainerFile(docker.host, CONTAINER_OF("kong"), KONG_CONFIG_PATH);
     const uploads = stateContainers.get(CONTAINER_OF("kong"))?.inputs?.uploads as
@@ -507,10 +551,10 @@ async function checkDeployment(
   });
   await rec.attempt(tag("ports:published", step), async () => {
     // What the program publishes for this stack's config (the gateway, the pooler's two ports), as Docker bound it.
-    const settings = parseConfig(await project.rawConfig());
+    const { settings } = layout;
     const problems: string[] = [];
     const seen: string[] = [];
-    for (const spec of SPECS) {
+    for (const spec of layout.specs) {
       const wanted = spec.publishedPorts?.(settings) ?? [];
       const bound = container(spec.role).ports;
       const expected = Object.fromEntries(
@@ -525,12 +569,12 @@ async function checkDeployment(
     return seen.join("; ");
   });
   await rec.attempt(tag("network:aliases", step), () => {
-    const problems = SPECS.flatMap((spec) => {
+    const problems = layout.specs.flatMap((spec) => {
       const aliases = container(spec.role).aliases[NETWORK] ?? [];
       return spec.aliases.filter((a) => !aliases.includes(a)).map((a) => `${spec.role} lacks ${a}`);
     });
     if (problems.length) throw new Error(problems.join("; "));
-    return `aliases on ${NETWORK}: ${SPECS.map((s) => `${s.role}=[${s.aliases}]`).join(" ")}`;
+    return `aliases on ${NETWORK}: ${layout.specs.map((s) => `${s.role}=[${s.aliases}]`).join(" ")}`;
   });
   if (dbId) {
     rec.check(
@@ -546,7 +590,7 @@ async function checkDeployment(
       const name = r.urn.slice(r.urn.lastIndexOf("::") + 2);
       // Every container whose environment holds a secret (the service module says which: not kong's, nor
       // imgproxy's) gets it as one Pulumi secret; the scan of secret values below catches a plain one that leaks.
-      const spec = SPECS.find((s) => CONTAINER_OF(s.role) === name);
+      const spec = layout.specs.find((s) => CONTAINER_OF(s.role) === name);
       if ((spec?.secretEnv ?? true) && !isEncryptedSecret(r.inputs?.envs))
         problems.push(`${name} envs are not encrypted`);
       if (r.inputs?.uploads !== undefined && !isEncryptedSecret(r.inputs.uploads))
@@ -567,10 +611,15 @@ async function checkDeployment(
 }
 
 /** A config the program rejects fails `pulumi preview` with the program's message and changes nothing. */
-async function checkRejectedConfig(ctx: LifecycleContext, project: PulumiProject, name: string): Promise<void> {
+async function checkRejectedConfig(
+  ctx: LifecycleContext,
+  project: PulumiProject,
+  name: string,
+  layout: Layout,
+): Promise<void> {
   await ctx.rec.attempt(name, async () => {
     const containerIds = async () =>
-      Object.values(await inspectContainers(ctx.docker.host, CONTAINER_NAMES)).map((c) => c.id);
+      Object.values(await inspectContainers(ctx.docker.host, layout.containerNames)).map((c) => c.id);
     const before = await project.exportState(false);
     const idsBefore = await containerIds();
     await project.configSet("signingKeys[0].state", "active", { path: true });

@@ -16,6 +16,7 @@ import {
   generateComposeKeys,
   type ComposeKeys,
 } from "../../scripts/lib/composeKeys";
+import { tsNodeScript } from "../support/npmScript";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const SECRET = "an-existing-hs256-secret-of-at-least-32-characters";
@@ -163,19 +164,18 @@ describe("formatComposeKeys", () => {
 });
 
 describe("npm run keys -- generate", () => {
-  const tsNode = path.join(ROOT, "node_modules", ".bin", "ts-node");
+  const keys = tsNodeScript("keys");
 
   it("prints JSON on stdout and exits 0; a bad format exits 2 with the allowed values", () => {
-    const ok = spawnSync(
-      tsNode,
-      ["--transpile-only", "scripts/keys.ts", "generate", "--format", "json", "--kid", "cli-kid"],
-      { cwd: ROOT, encoding: "utf8" },
-    );
+    const ok = spawnSync(keys.command, [...keys.args, "generate", "--format", "json", "--kid", "cli-kid"], {
+      cwd: ROOT,
+      encoding: "utf8",
+    });
     expect(ok.status).toBe(0);
     const out = JSON.parse(ok.stdout);
     expect(out.JWT_KEYS[0].kid).toBe("cli-kid");
     expect(ok.stderr).toMatch(/These values are secrets/);
-    const bad = spawnSync(tsNode, ["--transpile-only", "scripts/keys.ts", "generate", "--format", "xml"], {
+    const bad = spawnSync(keys.command, [...keys.args, "generate", "--format", "xml"], {
       cwd: ROOT,
       encoding: "utf8",
     });

@@ -11,6 +11,7 @@ import { parseConfig } from "../../components/config/parse";
 import { generateSigningJwk } from "../../components/keyring/tokens";
 import { main, type CliIo } from "../../scripts/keys";
 import { parseStackFile } from "../../scripts/lib/stackFile";
+import { tsNodeScript } from "../support/npmScript";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 let dir: string;
@@ -291,27 +292,19 @@ describe("npm run keys -- import", () => {
 
 describe("the real script", () => {
   it("runs through ts-node as `npm run keys` does, editing with --dir and exiting non-zero on refusal", () => {
-    const tsNode = path.join(ROOT, "node_modules", ".bin", "ts-node");
-    const ok = spawnSync(
-      tsNode,
-      ["--transpile-only", "scripts/keys.ts", "add-standby", "k2", "--stack", "dev", "--dir", dir],
-      {
-        cwd: ROOT,
-        encoding: "utf8",
-      },
-    );
+    const keys = tsNodeScript("keys");
+    const ok = spawnSync(keys.command, [...keys.args, "add-standby", "k2", "--stack", "dev", "--dir", dir], {
+      cwd: ROOT,
+      encoding: "utf8",
+    });
     expect(ok.stderr).toBe("");
     expect(ok.status).toBe(0);
     expect(states()).toEqual(["k1:current", "k2:standby"]);
     const before = stackText();
-    const refused = spawnSync(
-      tsNode,
-      ["--transpile-only", "scripts/keys.ts", "revoke", "k1", "--stack", "dev", "--dir", dir],
-      {
-        cwd: ROOT,
-        encoding: "utf8",
-      },
-    );
+    const refused = spawnSync(keys.command, [...keys.args, "revoke", "k1", "--stack", "dev", "--dir", dir], {
+      cwd: ROOT,
+      encoding: "utf8",
+    });
     expect(refused.status).toBe(1);
     expect(refused.stderr).toMatch(/k1 is the current key and cannot be revoked/);
     expect(stackText()).toBe(before);
@@ -323,11 +316,11 @@ describe("the real script", () => {
   });
 
   it("stops quietly when its reader goes away (status | head)", () => {
-    const tsNode = path.join(ROOT, "node_modules", ".bin", "ts-node");
+    const keys = tsNodeScript("keys");
     // `true` exits without reading, so every write after that meets a closed pipe (EPIPE).
     const piped = spawnSync(
       "bash",
-      ["-o", "pipefail", "-c", `"${tsNode}" --transpile-only scripts/keys.ts status --stack dev --dir "${dir}" | true`],
+      ["-o", "pipefail", "-c", `"${keys.command}" ${keys.args.join(" ")} status --stack dev --dir "${dir}" | true`],
       { cwd: ROOT, encoding: "utf8" },
     );
     expect(piped.stderr).not.toMatch(/EPIPE|Error/);

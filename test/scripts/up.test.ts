@@ -8,9 +8,9 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { tsNodeScript } from "../support/npmScript";
 
 const ROOT = path.resolve(__dirname, "..", "..");
-const TS_NODE = path.join(ROOT, "node_modules", ".bin", "ts-node");
 let work: string;
 /** node (for ts-node's `#!/usr/bin/env node`) and tr (used by the fakes), and nothing else from the system. */
 let toolbin: string;
@@ -58,7 +58,9 @@ function runUp(
   const log = path.join(project, "calls.log");
   fs.writeFileSync(log, "");
   return new Promise((resolve) => {
-    const child = spawn(TS_NODE, ["--transpile-only", path.join(ROOT, "scripts", "up.ts"), ...args], {
+    const up = tsNodeScript("up");
+    // The script's path from the repository, as npm runs it there; this run's working directory is the project.
+    const child = spawn(up.command, [...up.args.map((a) => (a.endsWith(".ts") ? path.join(ROOT, a) : a)), ...args], {
       cwd: project,
       // Only the fakes plus node and tr on PATH: a real pulumi, docker or ssh on this machine (GitHub's runners
       // have docker in /usr/bin) cannot leak in, and neither can the user's credentials.

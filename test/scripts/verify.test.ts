@@ -12,6 +12,7 @@ import { generateComposeKeys, type ComposeKeys } from "../../scripts/lib/compose
 import { JWKS_PATH, verifyDeployment } from "../../scripts/lib/verify";
 import { legacyOctJwk } from "../../components/keyring/model";
 import { signRoleToken, roleClaims } from "../../components/keyring/tokens";
+import { tsNodeScript } from "../support/npmScript";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 
@@ -199,11 +200,8 @@ describe("verifyDeployment", () => {
 /** Runs the script as `npm run verify` does and waits for its exit (async, so the test's server keeps answering). */
 function runScript(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(
-      path.join(ROOT, "node_modules", ".bin", "ts-node"),
-      ["--transpile-only", "scripts/verify.ts", ...args],
-      { cwd: ROOT },
-    );
+    const verify = tsNodeScript("verify");
+    const child = spawn(verify.command, [...verify.args, ...args], { cwd: ROOT });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => (stdout += d));
