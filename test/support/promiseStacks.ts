@@ -6,14 +6,20 @@
  * the wrapper, unmapped (what a leak report needs to name the promise); every other stack (a failing test's, an
  * error's) is still complete and mapped to the TypeScript source.
  */
-const mapped = Error.prepareStackTrace;
+const INSTALLED = Symbol.for("supabase-selfhosted.test.promiseStacks");
+type Prepare = NonNullable<typeof Error.prepareStackTrace> & { [INSTALLED]?: true };
 
-if (mapped) {
-  Error.prepareStackTrace = (error, frames) =>
+const mapped = Error.prepareStackTrace as Prepare | undefined;
+
+// Setup files run before every test file, and the files of one worker share this global: wrap only once.
+if (mapped && !mapped[INSTALLED]) {
+  const prepare: Prepare = (error, frames) =>
     frames[0]?.getFileName()?.endsWith("/@pulumi/pulumi/runtime/debuggable.js")
       ? `${String(error)}\n${frames
           .slice(1, 3)
           .map((frame) => `    at ${frame}`)
           .join("\n")}`
       : mapped(error, frames);
+  prepare[INSTALLED] = true;
+  Error.prepareStackTrace = prepare;
 }
