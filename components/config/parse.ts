@@ -454,9 +454,10 @@ function portAt(where: string, value: unknown, fallback: number, problems: Probl
 
 /**
  * The Docker host address a published port listens on: an IP address, because Docker binds a published port to an
- * address, not a name. `undefined` (reported) when it is not one.
+ * address, not a name. `fallback` when absent; `undefined` (reported) when it is not an address.
  */
-function hostAddressAt(where: string, value: unknown, problems: Problems): string | undefined {
+function hostAddressAt(where: string, value: unknown, fallback: string, problems: Problems): string | undefined {
+  if (value === undefined) return fallback;
   if (typeof value === "string" && isIP(value) !== 0) return value;
   problems.add(
     where,
@@ -710,7 +711,7 @@ function readDatabase(raw: RawConfig, gatewayHttpPort: number, problems: Problem
   if (publish === true || publish === "true") return { publish: { ...defaults } };
   const at = objectAt("database.publish", publish, ["host", "port"], "{host: 127.0.0.1, port: 5432}", problems);
   if (!at) return {};
-  const host = at.host === undefined ? defaults.host : hostAddressAt("database.publish.host", at.host, problems);
+  const host = hostAddressAt("database.publish.host", at.host, defaults.host, problems);
   const port = portAt("database.publish.port", at.port, defaults.port, problems);
   if (host === undefined) return {};
   if (port === gatewayHttpPort) {
@@ -746,7 +747,7 @@ const TENANT_ID = { pattern: /^[A-Za-z0-9_-]{1,64}$/, expected: "1-64 characters
 function readPooler(raw: RawConfig, problems: Problems): PoolerConfig {
   const d = PLATFORM_DEFAULTS.pooler;
   const fields = topFields(raw, "pooler", Object.keys(d), "{sessionPort: 6432, host: 0.0.0.0}", problems);
-  const host = fields.host === undefined ? d.host : (hostAddressAt("pooler.host", fields.host, problems) ?? d.host);
+  const host = hostAddressAt("pooler.host", fields.host, d.host, problems) ?? d.host;
   return {
     enabled: booleanAt("pooler.enabled", fields.enabled, d.enabled, problems),
     sessionPort: portAt("pooler.sessionPort", fields.sessionPort, d.sessionPort, problems),
@@ -1021,9 +1022,8 @@ export function parseConfig(raw: RawConfig, options: ParseOptions = {}): Program
     apiExternalUrl: readUrl(raw, "apiExternalUrl", CONFIG_DEFAULTS.apiExternalUrl, problems),
     gatewayHttpPort: readPositiveInteger(raw, "gatewayHttpPort", CONFIG_DEFAULTS.gatewayHttpPort, problems, 65535),
     gatewayHost:
-      raw.gatewayHost === undefined
-        ? CONFIG_DEFAULTS.gatewayHost
-        : (hostAddressAt("gatewayHost", raw.gatewayHost, problems) ?? CONFIG_DEFAULTS.gatewayHost),
+      hostAddressAt("gatewayHost", raw.gatewayHost, CONFIG_DEFAULTS.gatewayHost, problems) ??
+      CONFIG_DEFAULTS.gatewayHost,
     images: readImages(raw, problems),
     studio: readBoolean(raw, "studio", true, problems),
     dashboardUsername: raw.dashboardUsername ?? CONFIG_DEFAULTS.dashboardUsername,

@@ -511,6 +511,16 @@ async function checkDeployment(
     }
     return `rest, realtime and storage verify with [${kidsOf(published).join(", ")}], no private members`;
   });
+  type Upload = { file: string; content: string };
+  const uploadsOf = (name: string) => (stateContainers.get(name)?.inputs?.uploads ?? []) as Upload[];
+  // A file read from a container once per step, whichever checks look at it (`undefined`: it is not there).
+  const read = new Map<string, Promise<string | undefined>>();
+  const fileIn = (name: string, file: string) => {
+    const key = `${name}:${file}`;
+    const text = read.get(key) ?? readContainerFile(docker.host, name, file).catch(() => undefined);
+    read.set(key, text);
+    return text;
+  };
   await rec.attempt(tag("containers:uploads-as-in-state", step), async () => {
     // Every file the state says was uploaded (init SQL, kong.yml, the tenant script, env digests, the functions'
     // files) is in its container with that content.
@@ -518,9 +528,9 @@ async function checkDeployment(
     const counted: string[] = [];
     for (const spec of layout.specs) {
       const name = CONTAINER_OF(spec.role);
-      const uploads = (stateContainers.get(name)?.inputs?.uploads ?? []) as Array<{ file: string; content: string }>;
+      const uploads = uploadsOf(name);
       for (const upload of uploads) {
-        const inContainer = await readContainerFile(docker.host, name, upload.file).catch(() => undefined);
+        const inContainer = await fileIn(name, upload.file);
         if (inContainer !== upload.content)
           problems.push(`${name}:${upload.file} ${inContainer === undefined ? "is missing" : "differs"}`);
       }
@@ -530,11 +540,10 @@ async function checkDeployment(
     return `uploaded files in place: ${counted.join(", ")}`;
   });
   await rec.attempt(tag("kong:uploaded-config", step), async () => {
-    const inContainer = await readContainerFile(docker.host, CONTAINER_OF("kong"), KONG_CONFIG_PATH);
-    const uploads = stateContainers.get(CONTAINER_OF("kong"))?.inputs?.uploads as
-      Array<{ file: string; content: string }> | undefined;
-    const sent = uploads?.find((u) => u.file === KONG_CONFIG_PATH)?.content;
+    const inContainer = await fileIn(CONTAINER_OF("kong"), KONG_CONFIG_PATH);
+    const sent = uploadsOf(CONTAINER_OF("kong")).find((u) => u.file === KONG_CONFIG_PATH)?.content;
     if (sent === undefined) throw new Error("the state records no kong.yml upload");
+    if (inContainer === undefined) throw new Error("the container has no kong.yml");
     if (inContainer !== sent) throw new Error("the kong.yml in the container is not the one in state");
     const credentials = kongCredentials(inContainer);
     const wanted: Array<[string, unknown]> = [

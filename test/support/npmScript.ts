@@ -5,7 +5,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 
 /** The repository root. */
-export const ROOT = path.join(__dirname, "..", "..");
+const ROOT = path.join(__dirname, "..", "..");
 
 /**
  * The ts-node executable and its arguments of a `ts-node …` script in package.json (e.g. `keys`:
