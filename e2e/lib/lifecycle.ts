@@ -4,7 +4,6 @@
  * from the state file; then `pulumi destroy` and a fresh `pulumi up` on the kept database volume.
  */
 import { randomBytes } from "node:crypto";
-import { createServer } from "node:net";
 import { parseConfig } from "../../components/config/parse";
 import type { ProgramConfig } from "../../components/config/schema";
 import type { Algorithm } from "../../components/keyring/algorithms";
@@ -42,6 +41,7 @@ import {
   type StateResource,
 } from "./inspect";
 import { PulumiProject } from "./pulumi";
+import { freeHostPorts } from "./ports";
 import { poll } from "./proc";
 import type { Recorder } from "./report";
 import { schemaMismatches, type Toolchain } from "./toolchain";
@@ -108,18 +108,6 @@ async function layoutOf(project: PulumiProject): Promise<Layout> {
 const CONTAINER_TYPE = "docker:index/container:Container";
 const SIGNING_KEY_TYPE = "pulumi-nodejs:dynamic:Resource";
 
-/** A free TCP port on 127.0.0.1 for the gateway's published port. */
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const port = (server.address() as { port: number }).port;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 /** Registers the built plugins with the stack's Pulumi home (`pulumi plugin install … --file`). */
 async function installPlugins(project: PulumiProject, toolchain: Toolchain): Promise<void> {
   for (const plugin of toolchain.plugins) {
@@ -133,7 +121,9 @@ async function installPlugins(project: PulumiProject, toolchain: Toolchain): Pro
 /** The stack config of S0: one current key, the local images, a free gateway port, a 1 s JWKS cache. */
 async function configureStack(project: PulumiProject, ctx: LifecycleContext): Promise<void> {
   await project.pulumi(["stack", "init", project.stack, "--secrets-provider", "passphrase"]);
-  const port = await freePort();
+  // The gateway and the pooler publish on 127.0.0.1: free ports, so nothing on the host clashes, and distinct ones,
+  // or the program refuses the config.
+  const [port, sessionPort, transactionPort] = await freeHostPorts(3);
   const set = (key: string, value: string) => project.configSet(key, value, { path: true });
   await set("signingKeys[0].name", "k1");
   await set("signingKeys[0].state", "current");
@@ -142,15 +132,8 @@ async function configureStack(project: PulumiProject, ctx: LifecycleContext): Pr
   await project.configSet("gatewayHttpPort", String(port));
   // The suite reaches nothing through the gateway (kong is a stand-in); it publishes nothing beyond the loopback.
   await project.configSet("gatewayHost", "127.0.0.1");
-  // The pooler publishes two ports on 127.0.0.1 too: free ones, so a Postgres on the host does not clash, and
-  // distinct ones, or the program refuses the config.
-  const taken = new Set([port]);
-  for (const key of ["pooler.sessionPort", "pooler.transactionPort"]) {
-    let free = await freePort();
-    while (taken.has(free)) free = await freePort();
-    taken.add(free);
-    await set(key, String(free));
-  }
+  await set("pooler.sessionPort", String(sessionPort));
+  await set("pooler.transactionPort", String(transactionPort));
   await project.configSet("apiExternalUrl", `http://localhost:${port}`);
   // The guard rail wants a standby key published this long before it signs; the suite does not wait 20 minutes.
   await project.configSet("jwksCacheSeconds", "1");

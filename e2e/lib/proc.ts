@@ -33,9 +33,34 @@ export class CommandError extends Error {
     readonly result: RunResult,
   ) {
     const tail = (result.stderr.trim() || result.stdout.trim()).split("\n").slice(-25).join("\n");
-    super(`command failed (exit ${result.status} after ${result.seconds.toFixed(1)} s): ${command}\n${tail}`);
+    const diagnostics = diagnosticsSection(result.stdout);
+    super(
+      `command failed (exit ${result.status} after ${result.seconds.toFixed(1)} s): ${command}\n` +
+        (diagnostics && !tail.includes(diagnostics) ? `${diagnostics}\n…\n` : "") +
+        tail,
+    );
     this.name = "CommandError";
   }
+}
+
+/**
+ * The `Diagnostics:` section of a Pulumi command's output (at most 40 lines), where it names each failed resource
+ * and the provider's error. A failed `pulumi up` prints the outputs and the resource summary after it, so the
+ * output's tail alone does not say what failed.
+ */
+export function diagnosticsSection(stdout: string): string | undefined {
+  const lines = stdout.split("\n");
+  const start = lines.findIndex((line) => line.trimEnd() === "Diagnostics:");
+  if (start < 0) return undefined;
+  const rest = lines.slice(start + 1);
+  // The section ends where the next unindented heading (Outputs:, Resources:, …) begins.
+  const end = rest.findIndex((line) => line.trim() !== "" && !/^\s/.test(line));
+  return [lines[start], ...(end < 0 ? rest : rest.slice(0, end))]
+    .join("\n")
+    .trimEnd()
+    .split("\n")
+    .slice(0, 40)
+    .join("\n");
 }
 
 const quote = (arg: string): string => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, "'\\''")}'`);
