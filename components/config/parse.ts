@@ -19,6 +19,7 @@ import {
   PLATFORM_DEFAULTS,
   STORAGE_BACKENDS,
   configKey,
+  listensOnEveryAddress,
   type AuthConfig,
   type DatabaseConfig,
   type ExternalProviderConfig,
@@ -893,7 +894,6 @@ function readS3(value: unknown, backend: StorageConfig["backend"], problems: Pro
  */
 function checkPublishedPorts(config: ProgramConfig, problems: Problems): void {
   if (!config.pooler.enabled) return;
-  const everywhere = (ip: string | undefined) => ip === undefined || ip === "0.0.0.0" || ip === "::";
   const taken: Array<{ port: number; ip?: string; key: string }> = [
     { port: config.gatewayHttpPort, ip: config.gatewayHost, key: "gatewayHttpPort" },
   ];
@@ -902,7 +902,8 @@ function checkPublishedPorts(config: ProgramConfig, problems: Problems): void {
   for (const name of ["sessionPort", "transactionPort"] as const) {
     const mine = { port: config.pooler[name], ip: config.pooler.host, key: `pooler.${name}` };
     const other = taken.find(
-      (t) => t.port === mine.port && (everywhere(t.ip) || everywhere(mine.ip) || t.ip === mine.ip),
+      (t) =>
+        t.port === mine.port && (listensOnEveryAddress(t.ip) || listensOnEveryAddress(mine.ip) || t.ip === mine.ip),
     );
     if (other) {
       problems.add(

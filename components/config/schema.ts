@@ -165,6 +165,14 @@ export const CONFIG_KEYS = [
   "storage",
 ] as const;
 
+/**
+ * Whether a published port on this host address listens on every address of the Docker host: no address (the
+ * docker provider's default), `0.0.0.0` or `::`.
+ */
+export function listensOnEveryAddress(ip: string | undefined): boolean {
+  return ip === undefined || ip === "0.0.0.0" || ip === "::";
+}
+
 /** The default of every optional setting; the README's configuration reference lists the same values. */
 export const CONFIG_DEFAULTS = {
   jwtExpiry: 3600,

@@ -9,7 +9,7 @@
  * signed with `API_JWT_SECRET` (supabase/supavisor `lib/supavisor/jwt.ex`), so it cannot verify with the JWKS;
  * nothing here calls it, and the secret never changes with the keyring.
  */
-import { configKey, type PoolerConfig } from "../config/schema";
+import { configKey, listensOnEveryAddress, type PoolerConfig } from "../config/schema";
 import { POSTGRES, postgresUrl } from "./db/db";
 import { SUPABASE_INTERNAL_DATABASE } from "./db/init";
 import { after, defineService, reads, required } from "./service";
@@ -32,7 +32,7 @@ export const POOLER_SECRET_LENGTHS = {
 export function poolerConnectionString(config: PoolerConfig, mode: "session" | "transaction"): string {
   const port = mode === "session" ? config.sessionPort : config.transactionPort;
   // Published on every address: a client on the host reaches it at localhost.
-  const host = ["0.0.0.0", "::"].includes(config.host)
+  const host = listensOnEveryAddress(config.host)
     ? "localhost"
     : config.host.includes(":")
       ? `[${config.host}]`

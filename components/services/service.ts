@@ -169,6 +169,12 @@ export function defineService<R extends string>(module: ServiceModule<R>): Servi
   return module;
 }
 
+/** The named volumes these services mount, in {@link VOLUME_ROLES} order: the ones the stack declares. */
+export function mountedVolumes(services: readonly ServiceModule[]): VolumeRole[] {
+  const mounted = new Set(services.flatMap((s) => (s.volumes ?? []).map((v) => v.volume)));
+  return VOLUME_ROLES.filter((role) => mounted.has(role));
+}
+
 /** A `dependsOn` that starts a service after these (those of them that run). */
 export const after =
   (...roles: string[]) =>

@@ -5,7 +5,7 @@
  * name under `FILE_STORAGE_BACKEND_PATH`. The S3 backend's variables are those of upstream's
  * `docker/docker-compose.s3.yml`. With `storage.imageTransformation`, imgproxy (`imgproxy.ts`) renders images.
  */
-import { configKey, type StorageConfig } from "../config/schema";
+import { configKey, PLATFORM_DEFAULTS, type StorageConfig } from "../config/schema";
 import { postgresUrl } from "./db/db";
 import { after, defineService, reads, type EnvMap } from "./service";
 
@@ -19,7 +19,7 @@ const FILE_BACKEND_BUCKET = "stub";
 
 /** The region S3-protocol clients sign for (`REGION`): the bucket's with the S3 backend, else upstream's `stub`. */
 export function storageRegion(config: StorageConfig): string {
-  return config.s3?.region ?? "stub";
+  return config.s3?.region ?? PLATFORM_DEFAULTS.storage.region;
 }
 
 /** Where storage keeps the objects: the backend's variables. */

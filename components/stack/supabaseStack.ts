@@ -16,7 +16,7 @@ import { runningServices, serviceUrl, type ServiceRole } from "../services/index
 import {
   envIsSecret,
   toEnvList,
-  VOLUME_ROLES,
+  mountedVolumes,
   withExtraEnv,
   type Builder,
   type ServiceModule,
@@ -106,9 +106,8 @@ export class SupabaseStack extends pulumi.ComponentResource {
    * destroy` takes the data.
    */
   private declareVolumes(name: string, services: ServiceModule[]): Partial<Record<VolumeRole, docker.Volume>> {
-    const mounted = new Set(services.flatMap((s) => (s.volumes ?? []).map((v) => v.volume)));
     return Object.fromEntries(
-      VOLUME_ROLES.filter((role) => mounted.has(role)).map((role) => [
+      mountedVolumes(services).map((role) => [
         role,
         new docker.Volume(
           `${name}-${role}`,

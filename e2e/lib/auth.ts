@@ -73,6 +73,16 @@ export class AuthEndpoint {
     });
   }
 
+  /** Polls `/health` once a second until auth answers 200, `seconds` times at most; whether it did. */
+  async awaitHealthy(seconds = 90): Promise<boolean> {
+    const healthy = await poll(
+      async () => ((await this.request("GET", "/health")).status === 200 ? true : undefined),
+      seconds,
+      1000,
+    );
+    return healthy === true;
+  }
+
   get base(): string {
     return `http://127.0.0.1:${this.port}`;
   }
@@ -203,17 +213,13 @@ export class AuthChecks {
     const anonKey = String(outputs.anonKey);
     const serviceRoleKey = String(outputs.serviceRoleKey);
     const currentKid = String(outputs.currentKid);
-    const healthy = await poll(
-      async () => ((await this.endpoint.request("GET", "/health")).status === 200 ? true : undefined),
-      90,
-      1000,
-    );
+    const healthy = await this.endpoint.awaitHealthy();
     if (step === "S0 create") {
       this.k1Kid = currentKid;
       if (
         !this.rec.check(
           this.name("auth:healthy"),
-          healthy === true,
+          healthy,
           healthy ? "GET /health answered 200" : "GET /health did not answer 200 within 90 s",
         )
       )
@@ -322,12 +328,8 @@ export class AuthChecks {
   async signInAfterRecreate(anonKey: string, name: string): Promise<void> {
     await this.rec.attempt(name, async () => {
       await this.endpoint.start();
-      const healthy = await poll(
-        async () => ((await this.endpoint.request("GET", "/health")).status === 200 ? true : undefined),
-        90,
-        1000,
-      );
-      if (!healthy) throw new Error("auth did not answer /health within 90 s after the fresh up");
+      if (!(await this.endpoint.awaitHealthy()))
+        throw new Error("auth did not answer /health within 90 s after the fresh up");
       const session = await this.signIn(anonKey);
       expectStatus(
         await this.endpoint.request("GET", "/user", { token: session.accessToken, apikey: anonKey }),

@@ -10,7 +10,7 @@ import type { Algorithm } from "../../components/keyring/algorithms";
 import type { Jwk, Jwks } from "../../components/keyring/model";
 import { KONG_CONFIG_PATH } from "../../components/services/kong/gateway";
 import { runningServices, type ServiceRole } from "../../components/services/index";
-import { VOLUME_ROLES, type ServiceModule } from "../../components/services/service";
+import { mountedVolumes, type ServiceModule } from "../../components/services/service";
 import { dockerName } from "../../components/stack/naming";
 import type { DockerEngine } from "./dockerd";
 import {
@@ -100,9 +100,7 @@ async function layoutOf(project: PulumiProject): Promise<Layout> {
     settings,
     specs,
     containerNames: specs.map((s) => CONTAINER_OF(s.role)),
-    retainedVolumes: VOLUME_ROLES.filter((role) => specs.some((s) => s.volumes?.some((v) => v.volume === role))).map(
-      dockerName,
-    ),
+    retainedVolumes: mountedVolumes(specs).map(dockerName),
   };
 }
 const CONTAINER_TYPE = "docker:index/container:Container";

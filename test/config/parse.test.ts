@@ -6,19 +6,10 @@ import { isPinnedImage, parseConfig, parseImageReference, settingsWarnings } fro
 import { ConfigError, type RawConfig } from "../../components/config/schema";
 import { generateSigningJwk } from "../../components/keyring/tokens";
 import { IMAGE_DEFAULTS } from "../../components/services/images";
+import { problemsOf } from "../support/config";
 
 const keys = (list: unknown) => JSON.stringify(list);
 const ok = { signingKeys: keys([{ name: "k1", state: "current" }]) };
-
-function problemsOf(raw: RawConfig): string[] {
-  try {
-    parseConfig(raw);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as ConfigError).problems;
-  }
-  throw new Error("expected the config to be rejected");
-}
 
 /** Asserts the config is rejected with exactly one problem matching `pattern`, and returns it. */
 function rejectOnce(raw: RawConfig, pattern: RegExp): string {

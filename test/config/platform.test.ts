@@ -15,23 +15,14 @@ import {
   readRawConfig,
   secretConfigKeys,
 } from "../../components/config/read";
-import { ConfigError, type RawConfig } from "../../components/config/schema";
+import type { RawConfig } from "../../components/config/schema";
 import { MAIN_ENTRY } from "../../components/services/functions/functions";
 import { MockEngine } from "../../scripts/lib/engine/engine";
 import { runUnderMocks } from "../../scripts/lib/engine/run";
+import { problemsOf } from "../support/config";
 
 const ok = { signingKeys: JSON.stringify([{ name: "k1", state: "current" }]) };
 const json = (value: unknown) => JSON.stringify(value);
-
-function problemsOf(raw: RawConfig, options = {}): string[] {
-  try {
-    parseConfig(raw, options);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as ConfigError).problems;
-  }
-  throw new Error("expected the config to be rejected");
-}
 
 describe("pooler settings", () => {
   it("reads numbers and booleans as YAML or as text (both forms `pulumi config set --path` may store)", () => {

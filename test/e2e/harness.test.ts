@@ -23,7 +23,10 @@ describe("host ports for the suite's stacks", () => {
   it("gives distinct ports in the range that nothing listens on", async () => {
     const ports = await freeHostPorts(3, [20000, 20009]);
     expect(new Set(ports).size).toBe(3);
-    for (const port of ports) (expect(port).toBeGreaterThanOrEqual(20000), expect(port).toBeLessThanOrEqual(20009));
+    for (const port of ports) {
+      expect(port).toBeGreaterThanOrEqual(20000);
+      expect(port).toBeLessThanOrEqual(20009);
+    }
   });
 
   it("skips a port that is taken and says so when too few are free", async () => {

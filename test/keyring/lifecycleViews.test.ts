@@ -18,13 +18,14 @@ import {
   type LegacyEntry,
 } from "../../components/keyring/model";
 import { mintRoleTokens } from "../../components/keyring/tokens";
-import { serviceUrl } from "../../components/services/index";
+import { SERVICE_DB_ROLES, type ServiceDbRole } from "../../components/services/db/init";
 import type { KongDeclarativeConfig, RequestTransformerConfig } from "../../components/services/kong/gateway";
 import { kong } from "../../components/services/kong/kong";
-import type { Builder, EnvMap, StackSettings, UploadedFile } from "../../components/services/service";
+import type { Builder, EnvMap, StackSecrets, StackSettings, UploadedFile } from "../../components/services/service";
 import { storage } from "../../components/services/storage";
 import { studio } from "../../components/services/studio";
 import { parseConfig } from "../../components/config/parse";
+import { runBuilder } from "../support/builders";
 import { makeEntry, verifyWithJwks } from "../support/keys";
 import { findLuaInterpreter, renderTemplates, splitEntry } from "../support/lua";
 
@@ -43,23 +44,23 @@ const STEPS: Array<[string, KeyState, KeyState | undefined]> = [
   ["S3 revoke", "revoked", "current"],
 ];
 
+const SECRETS: StackSecrets = {
+  postgresPassword: "pg".repeat(16),
+  realtimeSecretKeyBase: "r".repeat(64),
+  realtimeDbEncKey: "e".repeat(16),
+  metaCryptoKey: "c".repeat(32),
+  dashboardPassword: "d".repeat(32),
+  s3ProtocolAccessKeyId: "a".repeat(32),
+  s3ProtocolAccessKeySecret: "k".repeat(64),
+};
+const DB_PASSWORDS = Object.fromEntries(SERVICE_DB_ROLES.map((role) => [role, `${role}-`.padEnd(32, "s")])) as Record<
+  ServiceDbRole,
+  string
+>;
+
 /** Runs a builder with only the inputs it names, as the stack does. */
 function build<T>(builder: Builder<T>, keyring: KeyringValues): T {
-  const pick = <V extends object>(from: V, names: readonly (keyof V)[]) =>
-    Object.fromEntries(names.map((n) => [n, from[n]])) as never;
-  const secrets = {
-    postgresPassword: "pg".repeat(16),
-    metaCryptoKey: "c".repeat(32),
-    dashboardPassword: "d".repeat(32),
-  };
-  const dbPasswords = { supabase_storage_admin: "s".repeat(32) };
-  return builder.build({
-    settings: SETTINGS,
-    keyring: pick(keyring, builder.keyring),
-    secrets: pick(secrets, builder.secrets as never),
-    dbPasswords: pick(dbPasswords, builder.dbRoles as never),
-    url: serviceUrl,
-  });
+  return runBuilder(builder, { settings: SETTINGS, keyring, secrets: SECRETS, dbPasswords: DB_PASSWORDS });
 }
 
 /** What the three consumers are given at one step. */
