@@ -11,13 +11,13 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { obtainDocker, dockerEnv, type DockerEngine } from "./lib/dockerd";
-import { prepareImages, type SuiteImages } from "./lib/images";
-import { PulumiProject } from "./lib/pulumi";
-import { run } from "./lib/proc";
-import { Recorder, writeReport } from "./lib/report";
-import { cacheRoot, obtainToolchain, type Toolchain } from "./lib/toolchain";
-import { runLegacyMigration, runLifecycle } from "./lib/lifecycle";
+import { obtainDocker, dockerEnv, type DockerEngine } from "./lib/engines/docker/engine";
+import { prepareImages, type SuiteImages } from "./lib/engines/docker/images";
+import { PulumiProject } from "./lib/engines/pulumi/project";
+import { run } from "./lib/core/proc";
+import { Recorder, writeReport } from "./lib/core/report";
+import { cacheRoot, obtainToolchain, type Toolchain } from "./lib/toolchain/toolchain";
+import { runLegacyMigration, runLifecycle } from "./lib/scenarios/lifecycle";
 import { ALGORITHMS, type Algorithm } from "../components/keyring/algorithms";
 
 const REPO_ROOT = path.resolve(__dirname, "..");

@@ -3,8 +3,8 @@
  */
 import { createServer } from "node:net";
 import { describe, expect, it } from "vitest";
-import { candidateRange, freeHostPorts, parseEphemeralRange } from "../../e2e/lib/ports";
-import { CommandError, diagnosticsSection } from "../../e2e/lib/proc";
+import { candidateRange, freeHostPorts, parseEphemeralRange } from "../../e2e/lib/core/ports";
+import { CommandError, diagnosticsSection } from "../../e2e/lib/core/proc";
 
 describe("host ports for the suite's stacks", () => {
   it("reads the kernel's ephemeral range and falls back to Linux's default on odd text", () => {

@@ -4,8 +4,8 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { run, type RunResult } from "./proc";
-import { PROJECT } from "../../components/config/schema";
+import { run, type RunResult } from "../../core/proc";
+import { PROJECT } from "../../../../components/config/schema";
 
 /** The files `pulumi up` needs from the repository (everything else stays out of the copy). */
 export const PROGRAM_FILES = ["Pulumi.yaml", "package.json", "tsconfig.json", "index.ts", "components"];

@@ -7,12 +7,12 @@
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { IMAGE_DEFAULTS, type ImageKey } from "../../components/services/images";
-import { dockerEnv } from "./dockerd";
-import { run, works } from "./proc";
+import { IMAGE_DEFAULTS, type ImageKey } from "../../../../components/services/images";
+import { dockerEnv } from "./engine";
+import { run, works } from "../../core/proc";
 
 /** The folder of the image build contexts. */
-export const IMAGES_SRC = path.join(__dirname, "..", "images");
+export const IMAGES_SRC = path.join(__dirname, "..", "..", "..", "images");
 
 /** The Debian base every local image is built on. */
 export const BASE_IMAGE = "local/debian:bookworm";

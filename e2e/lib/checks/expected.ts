@@ -6,10 +6,10 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
-import type { Algorithm } from "../../components/keyring/algorithms";
-import { hasPrivateMember, type Jwk, type Jwks } from "../../components/keyring/model";
-import { SERVICE_ROLES, type ServiceRole } from "../../components/services/index";
-import { measureBlastRadius } from "../../scripts/lib/blastRadius";
+import type { Algorithm } from "../../../components/keyring/algorithms";
+import { hasPrivateMember, type Jwk, type Jwks } from "../../../components/keyring/model";
+import { SERVICE_ROLES, type ServiceRole } from "../../../components/services/index";
+import { measureBlastRadius } from "../../../testkit/blastRadius";
 
 /** The lifecycle steps, in order, as the mock engine and the README name them. */
 export const STEP_LABELS = ["S0 create", "S1 add standby", "S2 promote", "S3 revoke"] as const;

@@ -2,8 +2,8 @@
  * What Docker and the Pulumi state say about the deployment, read the way an operator would: `docker inspect`,
  * `docker exec … cat`, `docker volume ls`, `pulumi stack export`.
  */
-import { dockerEnv } from "./dockerd";
-import { run } from "./proc";
+import { dockerEnv } from "./engine";
+import { run } from "../../core/proc";
 
 /** One container as `docker inspect` reports it (the fields read here). */
 export interface InspectedContainer {

@@ -5,12 +5,12 @@
  * keeps working, a revoked key's tokens stop working.
  */
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, SignJWT, type JSONWebKeySet } from "jose";
-import { canonicalJson } from "../../components/keyring/model";
-import { dockerEnv } from "./dockerd";
-import type { StepLabel } from "./expect";
-import type { Deployment } from "./lifecycle";
-import { poll, run } from "./proc";
-import type { Recorder } from "./report";
+import { canonicalJson } from "../../../../components/keyring/model";
+import { dockerEnv } from "../../engines/docker/engine";
+import type { StepLabel } from "../expected";
+import type { Deployment } from "../../scenarios/lifecycle";
+import { poll, run } from "../../core/proc";
+import type { Recorder } from "../../core/report";
 
 /** auth's port inside the stack network (the program's auth env sets GOTRUE_API_PORT to it). */
 const AUTH_PORT = 9999;

@@ -5,7 +5,7 @@
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { poll, run, works } from "./proc";
+import { poll, run, works } from "../../core/proc";
 
 /** A Docker engine the suite can use. */
 export interface DockerEngine {

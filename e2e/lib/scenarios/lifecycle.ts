@@ -4,15 +4,15 @@
  * from the state file; then `pulumi destroy` and a fresh `pulumi up` on the kept database volume.
  */
 import { randomBytes } from "node:crypto";
-import { parseConfig } from "../../components/config/parse";
-import type { ProgramConfig } from "../../components/config/schema";
-import type { Algorithm } from "../../components/keyring/algorithms";
-import type { Jwk, Jwks } from "../../components/keyring/model";
-import { KONG_CONFIG_PATH } from "../../components/services/kong/gateway";
-import { runningServices, type ServiceRole } from "../../components/services/index";
-import { mountedVolumes, type ServiceModule } from "../../components/services/service";
-import { dockerName } from "../../components/stack/naming";
-import type { DockerEngine } from "./dockerd";
+import { parseConfig } from "../../../components/config/parse";
+import type { ProgramConfig } from "../../../components/config/schema";
+import type { Algorithm } from "../../../components/keyring/algorithms";
+import type { Jwk, Jwks } from "../../../components/keyring/model";
+import { KONG_CONFIG_PATH } from "../../../components/services/kong/gateway";
+import { runningServices, type ServiceRole } from "../../../components/services/index";
+import { mountedVolumes, type ServiceModule } from "../../../components/services/service";
+import { dockerName } from "../../../components/stack/naming";
+import type { DockerEngine } from "../engines/docker/engine";
 import {
   STEP_LABELS,
   kidsOf,
@@ -25,8 +25,8 @@ import {
   rolesOf,
   sameSet,
   type StepLabel,
-} from "./expect";
-import type { SuiteImages } from "./images";
+} from "../checks/expected";
+import type { SuiteImages } from "../engines/docker/images";
 import {
   allStrings,
   inspectContainers,
@@ -39,13 +39,13 @@ import {
   volumeNames,
   type InspectedContainer,
   type StateResource,
-} from "./inspect";
-import { PulumiProject } from "./pulumi";
-import { freeHostPorts } from "./ports";
-import { poll } from "./proc";
-import type { Recorder } from "./report";
-import { schemaMismatches, type Toolchain } from "./toolchain";
-import { AuthChecks, AuthEndpoint, legacyUserToken, measureAvailability } from "./auth";
+} from "../engines/docker/inspect";
+import { PulumiProject } from "../engines/pulumi/project";
+import { freeHostPorts } from "../core/ports";
+import { poll } from "../core/proc";
+import type { Recorder } from "../core/report";
+import { schemaMismatches, type Toolchain } from "../toolchain/toolchain";
+import { AuthChecks, AuthEndpoint, legacyUserToken, measureAvailability } from "../checks/auth/sessions";
 
 /** Everything one lifecycle run needs. */
 export interface LifecycleContext {

@@ -10,10 +10,10 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { run, works } from "./proc";
+import { run, works } from "../core/proc";
 
 /** The folder of the Go wrapper modules. */
-export const TOOLCHAIN_SRC = path.join(__dirname, "..", "toolchain");
+export const TOOLCHAIN_SRC = path.join(__dirname, "..", "..", "toolchain");
 
 /** A resource plugin the program needs, at the version its SDK package asks for. */
 export interface PluginSpec {
