@@ -7,7 +7,7 @@ export default defineConfig({
     maxWorkers: 2,
     // One module graph per worker instead of one per file: loading @pulumi/pulumi and the program again for each
     // file took a third of the suite's time. Files share no state: every program run sets the Pulumi mocks and
-    // config it runs with (`runUnderMocks`, scripts/lib/engine/run.ts), and the suite passes in shuffled
+    // config it runs with (`runUnderMocks`, testkit/engine/run.ts), and the suite passes in shuffled
     // order (`npx vitest run --sequence.shuffle`).
     isolate: false,
     setupFiles: ["test/support/promiseStacks.ts"],

@@ -4,7 +4,7 @@
  *     `pulumi up` (keys generated) and a re-run with unchanged config, median and min–max over RUNS runs each;
  *  2. key generation per algorithm (`generateSigningJwk`) beside `openssl genpkey` for the same key type, timed in
  *     the same run, interleaved, with the ratio of the medians;
- *  3. the blast radius of each rotation step (`measureBlastRadius()` from scripts/lib/blastRadius.ts), with the default
+ *  3. the blast radius of each rotation step (`measureBlastRadius()` from testkit/blastRadius.ts), with the default
  *     settings and with the edge functions on.
  */
 import { execFileSync } from "node:child_process";
@@ -12,8 +12,8 @@ import { cpus } from "node:os";
 import { KEY_TYPES, type Algorithm } from "../components/keyring/algorithms";
 import { generateSigningJwk } from "../components/keyring/tokens";
 import { supabaseProgram } from "../components/program";
-import { formatBlastRadius, measureBlastRadius } from "./lib/blastRadius";
-import { MockEngine } from "./lib/engine/engine";
+import { formatBlastRadius, measureBlastRadius } from "../testkit/blastRadius";
+import { MockEngine } from "../testkit/engine/engine";
 
 /** Runs per measurement: at least 5, so a median and a spread mean something. */
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);

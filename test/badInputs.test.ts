@@ -7,7 +7,7 @@ import { generateKeyPairSync } from "node:crypto";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { loadConfig } from "../components/config/read";
 import { generateSigningJwk } from "../components/keyring/tokens";
-import { MockEngine } from "../scripts/lib/engine/engine";
+import { MockEngine } from "../testkit/engine/engine";
 
 const CONTAINER = "docker:index/container:Container";
 /** Containers whose env or files hold keyring values: none of them may be planned when a guard rail fails. */

@@ -1,6 +1,6 @@
 /**
  * Blast radius of a key rotation: which containers each `pulumi up` of the lifecycle would recreate, measured by
- * running the real program under the stateful MockEngine (scripts/lib/blastRadius.ts).
+ * running the real program under the stateful MockEngine (testkit/blastRadius.ts).
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -14,9 +14,9 @@ import {
   measureBlastRadius,
   type BlastRadiusRow,
   type BlastRadiusTable,
-} from "../scripts/lib/blastRadius";
-import { MockEngine } from "../scripts/lib/engine/engine";
-import { TYPES } from "../scripts/lib/engine/resources";
+} from "../testkit/blastRadius";
+import { MockEngine } from "../testkit/engine/engine";
+import { TYPES } from "../testkit/engine/resources";
 
 /**
  * What each step may recreate: standby tells the verifiers and the gateway about the new key; the promotion only

@@ -17,8 +17,8 @@ import {
 } from "../../components/config/read";
 import type { RawConfig } from "../../components/config/schema";
 import { MAIN_ENTRY } from "../../components/services/functions/functions";
-import { MockEngine } from "../../scripts/lib/engine/engine";
-import { runUnderMocks } from "../../scripts/lib/engine/run";
+import { MockEngine } from "../../testkit/engine/engine";
+import { runUnderMocks } from "../../testkit/engine/run";
 import { problemsOf } from "../support/config";
 
 const ok = { signingKeys: JSON.stringify([{ name: "k1", state: "current" }]) };

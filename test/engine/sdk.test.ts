@@ -1,5 +1,5 @@
 /**
- * The SDK internals the mock engines rely on (`scripts/lib/engine/sdk.ts`), checked against the installed
+ * The SDK internals the mock engines rely on (`testkit/engine/sdk.ts`), checked against the installed
  * `@pulumi/pulumi`: when an upgrade moves one, this test names it instead of a hundred tests failing obscurely.
  */
 import * as pulumi from "@pulumi/pulumi";
@@ -7,8 +7,8 @@ import { describe, expect, it } from "vitest";
 import { secretConfigKeys } from "../../components/config/read";
 import { PROJECT } from "../../components/config/schema";
 import { UNKNOWN_INPUT } from "../../components/keyring/engineValues";
-import { runUnderMocks } from "../../scripts/lib/engine/run";
-import { isSecretWrapper, unwrapSecrets, valueOf, type RegisteredOptions } from "../../scripts/lib/engine/sdk";
+import { runUnderMocks } from "../../testkit/engine/run";
+import { isSecretWrapper, unwrapSecrets, valueOf, type RegisteredOptions } from "../../testkit/engine/sdk";
 
 /** A custom resource of a made-up type: the SDK's base class is abstract. */
 class Thing extends pulumi.CustomResource {

@@ -12,7 +12,7 @@ import { UNKNOWN_INPUT } from "../../components/keyring/engineValues";
 import { checkRotationGuard, RotationGuard, rotationGuardProvider } from "../../components/keyring/rotationGuard";
 import { SigningKey } from "../../components/keyring/signingKey";
 import { generateSigningJwk } from "../../components/keyring/tokens";
-import { MockEngine } from "../../scripts/lib/engine/engine";
+import { MockEngine } from "../../testkit/engine/engine";
 
 const provider = rotationGuardProvider as Required<pulumi.dynamic.ResourceProvider>;
 const T0 = new Date("2026-05-01T12:00:00Z");

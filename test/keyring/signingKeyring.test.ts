@@ -9,9 +9,9 @@ import { loadConfig } from "../../components/config/read";
 import { LEGACY_KID, hasPrivateMember, type KeyringView } from "../../components/keyring/model";
 import { SigningKeyring, type KeyStatus } from "../../components/keyring/signingKeyring";
 import { generateSigningJwk, isValidOpaqueKey, OPAQUE_PREFIXES } from "../../components/keyring/tokens";
-import { MockEngine } from "../../scripts/lib/engine/engine";
-import { isSecret } from "../../scripts/lib/engine/run";
-import { valueOf } from "../../scripts/lib/engine/sdk";
+import { MockEngine } from "../../testkit/engine/engine";
+import { isSecret } from "../../testkit/engine/run";
+import { valueOf } from "../../testkit/engine/sdk";
 import { verifyWithJwks } from "../support/keys";
 
 const S0 = [{ name: "k1", state: "current" }];

@@ -14,8 +14,8 @@ import { REALTIME_HOST } from "../../components/services/realtime";
 import { ENV_DIGEST_FILE, envDigestFile } from "../../components/stack/envDigest";
 import { RETAIN_LABEL } from "../../components/stack/naming";
 import { supabaseProgram } from "../../components/program";
-import type { RegisteredOptions } from "../../scripts/lib/engine/sdk";
-import { valueOf } from "../../scripts/lib/engine/sdk";
+import type { RegisteredOptions } from "../../testkit/engine/sdk";
+import { valueOf } from "../../testkit/engine/sdk";
 import { verifyWithJwks } from "../support/keys";
 import { declare, ShapeMocks, type Declared } from "../support/shapes";
 

@@ -13,8 +13,8 @@ async function main() {
   const YAML = require("yaml");
   const pulumi = require("@pulumi/pulumi");
   const { ShapeMocks } = require("./shapes.ts");
-  const { isSecret } = require("../../scripts/lib/engine/run.ts");
-  const { valueOf } = require("../../scripts/lib/engine/sdk.ts");
+  const { isSecret } = require("../../testkit/engine/run.ts");
+  const { valueOf } = require("../../testkit/engine/sdk.ts");
 
   const stackFile = path.resolve(projectRoot, process.argv[2] || "Pulumi.dev.yaml");
   const stackConfig = YAML.parse(fs.readFileSync(stackFile, "utf8")).config || {};

@@ -4,9 +4,9 @@
  * across runs matters (rotation, guard rails, blast radius) use the stateful `MockEngine` instead.
  */
 import type * as pulumi from "@pulumi/pulumi";
-import { create } from "../../scripts/lib/engine/resources";
-import { runUnderMocks, type RunOptions } from "../../scripts/lib/engine/run";
-import { providerInputs, secretInputNames, type RegisteredOptions } from "../../scripts/lib/engine/sdk";
+import { create } from "../../testkit/engine/resources";
+import { runUnderMocks, type RunOptions } from "../../testkit/engine/run";
+import { providerInputs, secretInputNames, type RegisteredOptions } from "../../testkit/engine/sdk";
 
 /** A resource as one run declared it. */
 export interface Declared {

@@ -5,8 +5,8 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 import { createHash, randomBytes } from "node:crypto";
-import { checkRotationGuard, rotationGuardProvider } from "../../../components/keyring/rotationGuard";
-import { signingKeyProvider } from "../../../components/keyring/signingKey";
+import { checkRotationGuard, rotationGuardProvider } from "../../components/keyring/rotationGuard";
+import { signingKeyProvider } from "../../components/keyring/signingKey";
 
 /** Resource types the engines tell apart, as the SDK names them. */
 export const TYPES = {

@@ -5,9 +5,9 @@
  * only looks at what is declared, `test/support/shapes.ts` is the smaller tool.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { canonicalJson } from "../../../components/keyring/model";
-import { rotationGuardProvider } from "../../../components/keyring/rotationGuard";
-import { signingKeyProvider } from "../../../components/keyring/signingKey";
+import { canonicalJson } from "../../components/keyring/model";
+import { rotationGuardProvider } from "../../components/keyring/rotationGuard";
+import { signingKeyProvider } from "../../components/keyring/signingKey";
 import { checkGuard, create, dockerState, TYPES, type Created } from "./resources";
 import { runUnderMocks, type RunOptions } from "./run";
 import { providerInputs, secretInputNames, type RegisteredOptions } from "./sdk";

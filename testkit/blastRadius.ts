@@ -3,10 +3,10 @@
  * `MockEngine`), measuring which containers each step would recreate: a container is replaced when any input Docker
  * cannot change in place differs from the previous run. `npm run bench` prints the table; a test asserts on it.
  */
-import type { Algorithm } from "../../components/keyring/algorithms";
-import { canonicalJson } from "../../components/keyring/model";
-import { COMPONENT_NAME, supabaseProgram } from "../../components/program";
-import { SERVICE_ROLES, type ServiceRole } from "../../components/services/index";
+import type { Algorithm } from "../components/keyring/algorithms";
+import { canonicalJson } from "../components/keyring/model";
+import { COMPONENT_NAME, supabaseProgram } from "../components/program";
+import { SERVICE_ROLES, type ServiceRole } from "../components/services/index";
 import { MockEngine, type StoredResource } from "./engine/engine";
 import { TYPES } from "./engine/resources";
 
