@@ -19,7 +19,7 @@ import {
 } from "../../components/keyring/model";
 import { mintRoleTokens } from "../../components/keyring/tokens";
 import { SERVICE_DB_ROLES, type ServiceDbRole } from "../../components/services/db/init";
-import type { KongDeclarativeConfig, RequestTransformerConfig } from "../../components/services/kong/gateway";
+import type { KongDeclarativeConfig, RequestTransformerConfig } from "../../components/services/kong/format";
 import { kong } from "../../components/services/kong/kong";
 import type { Builder, EnvMap, StackSecrets, StackSettings, UploadedFile } from "../../components/services/service";
 import { storage } from "../../components/services/storage";

@@ -10,19 +10,16 @@ import { parseConfig } from "../../components/config/parse";
 import { legacyOctJwk, type Jwk } from "../../components/keyring/model";
 import { generateSigningJwk, mintRoleTokens, OPAQUE_PREFIXES, opaqueKey } from "../../components/keyring/tokens";
 import {
-  KONG_CONFIG_PATH,
   KONG_PLUGINS,
-  KONG_ROUTER_FLAVOR,
-  kongDocument,
-  luaString,
-  oauthMetadataPath,
-  renderKongYaml,
   type KongDeclarativeConfig,
-  type KongInput,
   type KongPlugin,
   type KongService,
   type RequestTransformerConfig,
-} from "../../components/services/kong/gateway";
+} from "../../components/services/kong/format";
+import { KONG_CONFIG_PATH, kongDocument, renderKongYaml } from "../../components/services/kong/gateway";
+import type { KongInput } from "../../components/services/kong/input";
+import { luaString } from "../../components/services/kong/lua";
+import { KONG_ROUTER_FLAVOR, oauthMetadataPath } from "../../components/services/kong/routes";
 import { runningServices, serviceUrl } from "../../components/services/index";
 import {
   applyRequestTransformer,

@@ -19,7 +19,7 @@
 import { spawnSync } from "node:child_process";
 import { accessSync, constants } from "node:fs";
 import { delimiter, join } from "node:path";
-import type { RequestTransformerConfig } from "../../components/services/kong/gateway";
+import type { RequestTransformerConfig } from "../../components/services/kong/format";
 
 /** Interpreters with Lua 5.1 semantics (`setfenv`, `loadstring`), as Kong's LuaJIT has. */
 const CANDIDATES = ["luajit", "lua5.1"];

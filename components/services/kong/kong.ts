@@ -5,7 +5,9 @@
 import { CONFIG_DEFAULTS } from "../../config/schema";
 import { authIssuer } from "../auth";
 import { defineService, reads, type EnvMap } from "../service";
-import { KONG_CONFIG_PATH, KONG_PLUGINS, KONG_ROUTER_FLAVOR, renderKongYaml } from "./gateway";
+import { KONG_PLUGINS } from "./format";
+import { KONG_CONFIG_PATH, renderKongYaml } from "./gateway";
+import { KONG_ROUTER_FLAVOR } from "./routes";
 
 /** The gateway's port inside its container (the host port is `gatewayHttpPort`). */
 export const KONG_HTTP_PORT = 8000;
