@@ -1,6 +1,7 @@
 /**
  * `npm run keys -- <command>`: the signing-key lifecycle on a stack file, and key generation for docker-compose users.
- * A thin shell over scripts/lib/stackFile.ts and scripts/lib/composeKeys.ts: argument parsing, file I/O, printing.
+ * A thin shell over scripts/lib/ (stackFile.ts reads the stack file, keyCommands.ts edits its keyring, runbook.ts and
+ * keyringTable.ts say what to do and what is there, composeKeys.ts generates): argument parsing, file I/O, printing.
  */
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -9,17 +10,10 @@ import { parseArgs } from "node:util";
 import { ALGORITHMS, type Algorithm } from "../components/keyring/algorithms";
 import { COMPOSE_FORMATS, formatComposeKeys, generateComposeKeys, type ComposeFormat } from "./lib/composeKeys";
 import { onPath } from "./lib/onPath";
-import {
-  StackFileError,
-  applyKeyCommand,
-  checkImportedKey,
-  keyringTable,
-  nextSteps,
-  parseStackFile,
-  rotationTiming,
-  waitingRules,
-  type KeyCommand,
-} from "./lib/stackFile";
+import { applyKeyCommand, checkImportedKey, type KeyCommand } from "./lib/keyCommands";
+import { keyringTable } from "./lib/keyringTable";
+import { nextSteps, rotationTiming, waitingRules } from "./lib/runbook";
+import { parseStackFile, StackFileError } from "./lib/stackFile";
 
 /** Where the CLI writes, and the Pulumi CLI it may run; tests capture and fake them. */
 export interface CliIo {

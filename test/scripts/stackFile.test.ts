@@ -6,16 +6,10 @@
 import { describe, expect, it } from "vitest";
 import * as YAML from "yaml";
 import { parseConfig } from "../../components/config/parse";
-import {
-  StackFileError,
-  applyKeyCommand,
-  keyringTable,
-  nextSteps,
-  parseStackFile,
-  rawConfigOf,
-  rotationTiming,
-  waitingRules,
-} from "../../scripts/lib/stackFile";
+import { applyKeyCommand } from "../../scripts/lib/keyCommands";
+import { keyringTable } from "../../scripts/lib/keyringTable";
+import { nextSteps, rotationTiming, waitingRules } from "../../scripts/lib/runbook";
+import { StackFileError, parseStackFile, rawConfigOf } from "../../scripts/lib/stackFile";
 
 const LABEL = "Pulumi.prod.yaml";
 
