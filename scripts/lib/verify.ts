@@ -58,47 +58,45 @@ function describeNetworkError(error: unknown): string {
   return err?.cause?.code ?? err?.cause?.message ?? err?.message ?? String(error);
 }
 
-/** Fetches and checks the JWKS; returns its keys when it is usable. */
-async function checkJwks(base: string, report: Report, timeoutMs: number): Promise<Jwk[] | undefined> {
-  const url = `${base}${JWKS_PATH}`;
-  let response: Response;
+/** GETs the JWKS without an apikey; fails the report (and returns nothing) when the gateway cannot be reached. */
+async function fetchJwks(url: string, report: Report, timeoutMs: number): Promise<Response | undefined> {
   try {
     // Deliberately no apikey header: clients and other services fetch the JWKS anonymously.
-    response = await fetch(url, { headers: { accept: "application/json" }, signal: AbortSignal.timeout(timeoutMs) });
+    return await fetch(url, { headers: { accept: "application/json" }, signal: AbortSignal.timeout(timeoutMs) });
   } catch (error) {
     report.fail(
-      `could not reach ${url}: ${describeNetworkError(error)}. Is the stack deployed (pulumi up) ` +
-        `and is the gateway's ` +
-        `port (gatewayHttpPort) reachable from here?`,
+      `could not reach ${url}: ${describeNetworkError(error)}. Is the stack deployed (pulumi up) and is the ` +
+        `gateway's port (gatewayHttpPort) reachable from here?`,
     );
     return undefined;
   }
-  const body = await response.text();
-  const type = response.headers.get("content-type") ?? "";
+}
+
+/** Why an answer cannot be the JWKS before its body is parsed (an API-key demand, an HTTP error, HTML), if it cannot. */
+function refusedAnswer(url: string, response: Response, body: string, type: string): string | undefined {
   if (response.status === 401 || response.status === 403) {
-    report.fail(
+    return (
       `${url} answered HTTP ${response.status}: the gateway wants an API key for the JWKS. The route must be open ` +
-        `(this project's kong.yml opens it; the official kong.yml before 2026-03 kept it behind key-auth)`,
+      `(this project's kong.yml opens it; the official kong.yml before 2026-03 kept it behind key-auth)`
     );
-    return undefined;
   }
-  if (!response.ok) {
-    report.fail(`${url} answered HTTP ${response.status}: ${body.slice(0, 120).replace(/\s+/g, " ")}`);
-    return undefined;
-  }
+  if (!response.ok) return `${url} answered HTTP ${response.status}: ${body.slice(0, 120).replace(/\s+/g, " ")}`;
   if (/html/i.test(type) || /^\s*</.test(body)) {
-    report.fail(
+    return (
       `${url} returned HTML instead of JSON (${body.slice(0, 60).replace(/\s+/g, " ")}…): the URL probably ` +
-        `points at the dashboard or another web server, not the API gateway. Pass apiExternalUrl (stack output apiUrl)`,
+      `points at the dashboard or another web server, not the API gateway. Pass apiExternalUrl (stack output apiUrl)`
     );
-    return undefined;
   }
+  return undefined;
+}
+
+/** The JWKS's `keys`, or why the body is not a JWKS (not JSON, or JSON of another shape). */
+function jwksKeys(url: string, body: string, type: string): { keys: unknown[] } | { problem: string } {
   let parsed: unknown;
   try {
     parsed = JSON.parse(body);
   } catch {
-    report.fail(`${url} did not return JSON (content-type ${type || "none"}): ${body.slice(0, 80)}`);
-    return undefined;
+    return { problem: `${url} did not return JSON (content-type ${type || "none"}): ${body.slice(0, 80)}` };
   }
   if (
     Array.isArray(parsed) ||
@@ -106,45 +104,48 @@ async function checkJwks(base: string, report: Report, timeoutMs: number): Promi
     parsed === null ||
     !Array.isArray((parsed as { keys?: unknown }).keys)
   ) {
-    report.fail(
-      `${url} returned JSON that is not a JWKS: expected an object {"keys": [...]}, ` +
+    return {
+      problem:
+        `${url} returned JSON that is not a JWKS: expected an object {"keys": [...]}, ` +
         `got ${Array.isArray(parsed) ? "an array" : typeof parsed}`,
-    );
-    return undefined;
+    };
   }
-  const keys = (parsed as { keys: unknown[] }).keys;
-  report.pass(`GET ${url} without apikey → HTTP ${response.status}, a JWKS with ${keys.length} key(s)`);
-  const cache = response.headers.get("cache-control");
-  if (cache) report.info(`Cache-Control: ${cache}`);
+  return { keys: (parsed as { keys: unknown[] }).keys };
+}
+
+/** What is wrong with one published key: private material, a missing kid or alg, a use or kty a verifier refuses. */
+function publishedKeyProblems(key: Record<string, unknown>): string[] {
+  if (typeof key !== "object" || key === null) return ["is not an object"];
+  const problems: string[] = [];
+  if (hasPrivateMember(key)) {
+    const members = [...PRIVATE_MEMBERS, ...(key.kty === "oct" ? ["k"] : [])].filter((m) => key[m] !== undefined);
+    problems.push(
+      `contains private key material (${members.join(", ")}): anyone can now forge tokens, replace this key at once`,
+    );
+  }
+  if (typeof key.kid !== "string" || key.kid === "")
+    problems.push('has no "kid" (verifiers match tokens to keys by kid; realtime requires it)');
+  if (typeof key.alg !== "string") problems.push('has no "alg"');
+  if (key.use !== "sig") problems.push(`has use ${JSON.stringify(key.use)}, expected "sig"`);
+  if (!ASYMMETRIC_KTY.includes(key.kty as string))
+    problems.push(`has kty ${JSON.stringify(key.kty)}; a published key must be EC, RSA or OKP`);
+  return problems;
+}
+
+/** Checks every published key, one report line each; returns whether all of them are usable. */
+function checkPublishedKeys(keys: unknown[], report: Report): boolean {
   if (keys.length === 0) {
     report.fail(
-      "the JWKS has no keys: auth publishes none, so it has no asymmetric signing key (GOTRUE_JWT_KEYS " +
-        "unset or HS256 " +
-        "only)",
+      "the JWKS has no keys: auth publishes none, so it has no asymmetric signing key (GOTRUE_JWT_KEYS unset or " +
+        "HS256 only)",
     );
-    return undefined;
+    return false;
   }
   let usable = true;
   keys.forEach((item, i) => {
     const key = item as Record<string, unknown>;
     const where = `JWKS key ${i}${typeof key.kid === "string" ? ` (kid ${key.kid})` : ""}`;
-    const problems: string[] = [];
-    if (typeof key !== "object" || key === null) problems.push("is not an object");
-    else {
-      if (hasPrivateMember(key)) {
-        const members = [...PRIVATE_MEMBERS, ...(key.kty === "oct" ? ["k"] : [])].filter((m) => key[m] !== undefined);
-        problems.push(
-          `contains private key material (${members.join(", ")}): anyone can now forge tokens, replace this key at ` +
-            `once`,
-        );
-      }
-      if (typeof key.kid !== "string" || key.kid === "")
-        problems.push('has no "kid" (verifiers match tokens to keys by kid; realtime requires it)');
-      if (typeof key.alg !== "string") problems.push('has no "alg"');
-      if (key.use !== "sig") problems.push(`has use ${JSON.stringify(key.use)}, expected "sig"`);
-      if (!ASYMMETRIC_KTY.includes(key.kty as string))
-        problems.push(`has kty ${JSON.stringify(key.kty)}; a published key must be EC, RSA or OKP`);
-    }
+    const problems = publishedKeyProblems(key);
     if (problems.length > 0) {
       usable = false;
       for (const p of problems) report.fail(`${where} ${p}`);
@@ -152,10 +153,132 @@ async function checkJwks(base: string, report: Report, timeoutMs: number): Promi
       report.pass(`${where}: kty ${key.kty}, alg ${key.alg}, use sig, public members only`);
     }
   });
-  return usable ? (keys as Jwk[]) : undefined;
+  return usable;
+}
+
+/** Fetches and checks the JWKS; returns its keys when it is usable. */
+async function checkJwks(base: string, report: Report, timeoutMs: number): Promise<Jwk[] | undefined> {
+  const url = `${base}${JWKS_PATH}`;
+  const response = await fetchJwks(url, report, timeoutMs);
+  if (!response) return undefined;
+  const body = await response.text();
+  const type = response.headers.get("content-type") ?? "";
+  const refused = refusedAnswer(url, response, body, type);
+  if (refused) {
+    report.fail(refused);
+    return undefined;
+  }
+  const jwks = jwksKeys(url, body, type);
+  if ("problem" in jwks) {
+    report.fail(jwks.problem);
+    return undefined;
+  }
+  report.pass(`GET ${url} without apikey → HTTP ${response.status}, a JWKS with ${jwks.keys.length} key(s)`);
+  const cache = response.headers.get("cache-control");
+  if (cache) report.info(`Cache-Control: ${cache}`);
+  return checkPublishedKeys(jwks.keys, report) ? (jwks.keys as Jwk[]) : undefined;
 }
 
 const iso = (seconds: number) => new Date(seconds * 1000).toISOString().replace(".000Z", "Z");
+
+/** A role JWT's protected header and claims, decoded without verifying. */
+interface DecodedToken {
+  header: jose.ProtectedHeaderParameters;
+  claims: jose.JWTPayload;
+}
+
+/** Decodes a role JWT; fails the report for an opaque `sb_` key (the usual mix-up) or text that is not a JWT. */
+function decodeRoleToken(label: string, role: string, token: string, report: Report): DecodedToken | undefined {
+  if (token.startsWith("sb_")) {
+    report.fail(
+      `${label} is an opaque ${token.split("_")[1]} key (sb_…), not a JWT; pass the role JWT instead (stack output ` +
+        `${role === "anon" ? "anonKey" : "serviceRoleKey"}). The gateway maps sb_ keys to those JWTs`,
+    );
+    return undefined;
+  }
+  try {
+    return { header: jose.decodeProtectedHeader(token), claims: jose.decodeJwt(token) };
+  } catch (error) {
+    report.fail(`${label} is not a JWT (${(error as Error).message})`);
+    return undefined;
+  }
+}
+
+/** Prints what the token holds: its header, role, issuer and lifetime. */
+function describeToken(label: string, { header, claims }: DecodedToken, report: Report): void {
+  report.info(`${label} header: ${JSON.stringify({ alg: header.alg, typ: header.typ, kid: header.kid })}`);
+  report.info(
+    `${label} claims: role ${JSON.stringify(claims.role)}, iss ${JSON.stringify(claims.iss)}` +
+      (typeof claims.iat === "number" ? `, issued ${iso(claims.iat)}` : "") +
+      (typeof claims.exp === "number" ? `, expires ${iso(claims.exp)}` : ", no expiry"),
+  );
+}
+
+/** Checks the role and the expiry; returns whether both are right. */
+function checkClaims(label: string, role: string, claims: jose.JWTPayload, report: Report, now: Date): boolean {
+  const exp = typeof claims.exp === "number" ? claims.exp : undefined;
+  let ok = true;
+  if (claims.role !== role) {
+    report.fail(`${label} has role ${JSON.stringify(claims.role)}, expected ${JSON.stringify(role)}`);
+    ok = false;
+  }
+  if (exp === undefined) {
+    report.fail(`${label} has no numeric exp claim; realtime rejects such tokens`);
+    ok = false;
+  } else if (exp <= Math.floor(now.getTime() / 1000)) {
+    report.fail(`${label} expired at ${iso(exp)}; re-mint it (raise apiKeyLifetimeDays or rotate to a new key)`);
+    ok = false;
+  }
+  return ok;
+}
+
+/**
+ * Finds the JWKS key named by the token's kid and verifies the signature with it.
+ * @returns the key when the signature verifies; nothing (and a failure, unless the JWKS already failed) otherwise.
+ */
+async function verifySignature(
+  label: string,
+  token: string,
+  header: jose.ProtectedHeaderParameters,
+  keys: Jwk[] | undefined,
+  report: Report,
+): Promise<Jwk | undefined> {
+  if (typeof header.kid !== "string" || header.kid === "") {
+    report.fail(
+      `${label} has no kid in its header` +
+        `${header.alg === "HS256" ? " (an HS256 token signed with the shared JWT secret, i.e. a legacy key)" : ""}: ` +
+        `it cannot be checked against the public JWKS, and realtime rejects asymmetric tokens without a kid`,
+    );
+    return undefined;
+  }
+  if (!keys) return undefined; // the JWKS failed already; nothing to verify against
+  const key = keys.find((k) => k.kid === header.kid);
+  if (!key) {
+    report.fail(
+      `${label} was signed with kid ${header.kid}, which the JWKS does not publish ` +
+        `(published: ${keys.map((k) => k.kid).join(", ")}); ` +
+        `the key was revoked or removed, or the token belongs to another deployment`,
+    );
+    return undefined;
+  }
+  if (key.alg !== header.alg) {
+    report.fail(`${label} header says alg ${header.alg} but JWKS key ${key.kid} is ${key.alg}`);
+    return undefined;
+  }
+  try {
+    const { key_ops: _ops, ...verifiable } = key;
+    await jose.compactVerify(token, await jose.importJWK(verifiable, key.alg as string), {
+      algorithms: [key.alg as string],
+    });
+  } catch (error) {
+    report.fail(
+      `${label}'s signature does not verify with JWKS key ${key.kid} (${(error as Error).message}): the token was ` +
+        `not signed by that key`,
+    );
+    return undefined;
+  }
+  return key;
+}
 
 /** Decodes one role JWT, prints what it holds, and verifies it against the JWKS. */
 async function checkToken(
@@ -167,81 +290,17 @@ async function checkToken(
   now: Date,
 ): Promise<void> {
   const t = token.trim();
-  if (t.startsWith("sb_")) {
-    report.fail(
-      `${label} is an opaque ${t.split("_")[1]} key (sb_…), not a JWT; pass the role JWT instead (stack output ` +
-        `${role === "anon" ? "anonKey" : "serviceRoleKey"}). The gateway maps sb_ keys to those JWTs`,
-    );
-    return;
-  }
-  let header: jose.ProtectedHeaderParameters;
-  let claims: jose.JWTPayload;
-  try {
-    header = jose.decodeProtectedHeader(t);
-    claims = jose.decodeJwt(t);
-  } catch (error) {
-    report.fail(`${label} is not a JWT (${(error as Error).message})`);
-    return;
-  }
-  const exp = typeof claims.exp === "number" ? claims.exp : undefined;
-  report.info(`${label} header: ${JSON.stringify({ alg: header.alg, typ: header.typ, kid: header.kid })}`);
-  report.info(
-    `${label} claims: role ${JSON.stringify(claims.role)}, iss ${JSON.stringify(claims.iss)}` +
-      (typeof claims.iat === "number" ? `, issued ${iso(claims.iat)}` : "") +
-      (exp !== undefined ? `, expires ${iso(exp)}` : ", no expiry"),
-  );
-  const nowSeconds = Math.floor(now.getTime() / 1000);
-  let ok = true;
-  if (claims.role !== role) {
-    report.fail(`${label} has role ${JSON.stringify(claims.role)}, expected ${JSON.stringify(role)}`);
-    ok = false;
-  }
-  if (exp === undefined) {
-    report.fail(`${label} has no numeric exp claim; realtime rejects such tokens`);
-    ok = false;
-  } else if (exp <= nowSeconds) {
-    report.fail(`${label} expired at ${iso(exp)}; re-mint it (raise apiKeyLifetimeDays or rotate to a new key)`);
-    ok = false;
-  }
-  if (typeof header.kid !== "string" || header.kid === "") {
-    report.fail(
-      `${label} has no kid in its header` +
-        `${header.alg === "HS256" ? " (an HS256 token signed with the shared JWT secret, i.e. a legacy key)" : ""}: ` +
-        `it cannot be checked against the public JWKS, and realtime rejects asymmetric tokens without a kid`,
-    );
-    return;
-  }
-  if (!keys) return; // the JWKS failed already; nothing to verify against
-  const key = keys.find((k) => k.kid === header.kid);
-  if (!key) {
-    report.fail(
-      `${label} was signed with kid ${header.kid}, which the JWKS does not publish ` +
-        `(published: ${keys.map((k) => k.kid).join(", ")}); ` +
-        `the key was revoked or removed, or the token belongs to another deployment`,
-    );
-    return;
-  }
-  if (key.alg !== header.alg) {
-    report.fail(`${label} header says alg ${header.alg} but JWKS key ${key.kid} is ${key.alg}`);
-    return;
-  }
-  try {
-    const { key_ops: _ops, ...verifiable } = key;
-    await jose.compactVerify(t, await jose.importJWK(verifiable, key.alg as string), {
-      algorithms: [key.alg as string],
-    });
-  } catch (error) {
-    report.fail(
-      `${label}'s signature does not verify with JWKS key ${key.kid} (${(error as Error).message}): the token was ` +
-        `not signed by that key`,
-    );
-    return;
-  }
-  if (ok)
+  const decoded = decodeRoleToken(label, role, t, report);
+  if (!decoded) return;
+  describeToken(label, decoded, report);
+  const claimsOk = checkClaims(label, role, decoded.claims, report, now);
+  const key = await verifySignature(label, t, decoded.header, keys, report);
+  if (key && claimsOk) {
     report.pass(
       `${label}: role ${role}, signature verified with JWKS key ${key.kid} (${key.alg}), valid until ` +
-        `${iso(exp as number)}`,
+        `${iso(decoded.claims.exp as number)}`,
     );
+  }
 }
 
 /**
