@@ -6,9 +6,7 @@
  */
 import * as YAML from "yaml";
 import { parseConfig } from "../../components/config/parse";
-import { KEY_NAME_PATTERN } from "../../components/keyring/settings";
-import { PROJECT } from "../../components/schema/project";
-import { ConfigError, type RawConfig } from "../../components/schema/setting";
+import { ConfigError, KEY_NAME_PATTERN, PROJECT, type RawConfig } from "../../components/config/schema";
 import { ALGORITHMS, type Algorithm } from "../../components/keyring/algorithms";
 import type { KeyState } from "../../components/keyring/model";
 import {
