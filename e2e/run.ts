@@ -2,143 +2,135 @@
  * `npm run test:e2e`: the program on the real Pulumi engine, real provider plugins and a real Docker engine.
  *
  * Phases: toolchain (the `pulumi` on PATH, or one built from Go modules into a cache), Docker engine (the one
- * `docker` reaches, or Debian's dockerd started here), images (built locally: see e2e/images), then the key
+ * `docker` reaches, or Debian's dockerd started by the suite), images (built locally: see e2e/images), then the key
  * lifecycle S0 create → S1 add standby → S2 promote → S3 revoke through the real CLI, checked after each step
  * from Docker and from the state file, then destroy and a fresh `pulumi up` on the kept database volume, and a
  * rejected config. Prints every check, ends with `N passed, N failed`, and writes `E2E_REPORT` when set.
  * Everything it started is stopped at the end, also on failure.
+ *
+ * The code is in e2e/lib/: core/ (processes, the report, host ports, the cache), toolchain/ (the Pulumi CLI and
+ * plugins, built from the Go modules in e2e/toolchain/), engines/ (the Docker engine and the images it runs, the
+ * Pulumi project and its state), checks/ (what is checked) and scenarios/ (the step sequences that run them).
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { obtainDocker, dockerEnv, type DockerEngine } from "./lib/engines/docker/engine";
-import { prepareImages, type SuiteImages } from "./lib/engines/docker/images";
-import { PulumiProject } from "./lib/engines/pulumi/project";
-import { run } from "./lib/core/proc";
-import { Recorder, writeReport } from "./lib/core/report";
-import { cacheRoot, obtainToolchain, type Toolchain } from "./lib/toolchain/toolchain";
-import { runLegacyMigration, runLifecycle } from "./lib/scenarios/lifecycle";
 import { ALGORITHMS, type Algorithm } from "../components/keyring/algorithms";
+import { cacheRoot } from "./lib/core/cache";
+import { run } from "./lib/core/proc";
+import { Recorder, writeReport, type E2eReport } from "./lib/core/report";
+import { obtainDocker, type DockerEngine } from "./lib/engines/docker/engine";
+import { prepareImages, type SuiteImages } from "./lib/engines/docker/images";
+import { programObjects, removeProgramObjects } from "./lib/engines/docker/programObjects";
+import type { ScenarioContext } from "./lib/scenarios/context";
+import { runLegacyMigration } from "./lib/scenarios/legacy";
+import { runLifecycle } from "./lib/scenarios/lifecycle";
+import { obtainToolchain, type Toolchain } from "./lib/toolchain/obtain";
 
 const REPO_ROOT = path.resolve(__dirname, "..");
 const log = (text: string) => process.stdout.write(`  ${text}\n`);
 
-/** Docker objects named like the program's; the suite refuses to run where any exists that it did not create. */
-async function programObjects(host: string): Promise<string[]> {
-  const env = dockerEnv(host);
-  const list = async (args: string[]) =>
-    (await run("docker", args, { env, timeoutSeconds: 30 })).stdout.split("\n").filter((n) => /^supabase-/.test(n));
-  return [
-    ...(await list(["ps", "-a", "--format", "{{.Names}}"])),
-    ...(await list(["volume", "ls", "--format", "{{.Name}}"])),
-    ...(await list(["network", "ls", "--format", "{{.Name}}"])),
-  ];
+/** What the suite obtained so far, for the report and the cleanup (a phase that fails leaves the rest unset). */
+interface Obtained {
+  docker?: DockerEngine;
+  toolchain?: Toolchain;
+  images?: SuiteImages;
+  pulumiVersion: string;
+  /** The engine had no objects named like the program's: those there at the end are the suite's, to remove. */
+  cleanDocker: boolean;
 }
 
-/** Removes every container, volume and network named like the program's (the suite's own, at the end). */
-async function removeProgramObjects(host: string): Promise<void> {
-  const env = dockerEnv(host);
-  const names = async (args: string[]) =>
-    (await run("docker", args, { env, timeoutSeconds: 30 })).stdout.split("\n").filter((n) => /^supabase-/.test(n));
-  const containers = await names(["ps", "-a", "--format", "{{.Names}}"]);
-  if (containers.length)
-    await run("docker", ["rm", "-f", ...containers], { env, allowFailure: true, timeoutSeconds: 120 });
-  const volumes = await names(["volume", "ls", "--format", "{{.Name}}"]);
-  if (volumes.length)
-    await run("docker", ["volume", "rm", "-f", ...volumes], { env, allowFailure: true, timeoutSeconds: 120 });
-  const networks = await names(["network", "ls", "--format", "{{.Name}}"]);
-  if (networks.length)
-    await run("docker", ["network", "rm", ...networks], { env, allowFailure: true, timeoutSeconds: 60 });
-}
+/** The engines a scenario runs on, once every one of them is there. */
+type Engines = Required<Pick<Obtained, "docker" | "toolchain" | "images">>;
 
-async function main(): Promise<number> {
-  const rec = new Recorder();
-  const cache = cacheRoot();
-  let toolchain: Toolchain | undefined;
-  let docker: DockerEngine | undefined;
-  let images: SuiteImages | undefined;
-  let pulumiVersion = "unknown";
-  let cleanDocker = false;
-  const metrics: Record<string, number> = {};
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), "supabase-e2e-"));
-  try {
-    docker = await rec.phase("docker engine", "", () => obtainDocker(path.join(cache, "dockerd"), log));
-    const existing = await programObjects(docker.host);
-    if (existing.length > 0) {
-      throw new Error(
-        `the Docker engine at ${docker.host} already has objects named like the program's (${existing.join(", ")}); ` +
-          "the suite would replace them. Run it against another engine (E2E_OWN_DOCKERD=1 starts its own) or remove them.",
-      );
-    }
-    cleanDocker = true;
-    const engine = docker;
-    // The toolchain build is CPU-bound and the images mostly wait on Debian's mirror: run both at once.
-    [toolchain, images] = await Promise.all([
-      rec.phase("toolchain", "a cold build compiles the Pulumi CLI and two providers: 30-50 minutes", () =>
-        obtainToolchain(REPO_ROOT, log),
-      ),
-      rec.phase("images", "first run: debootstrap and image builds, several minutes", () =>
-        prepareImages(engine.host, cache, log),
-      ),
-    ]);
-    const chosen = images;
-    const tools = toolchain;
-    if (tools.binDir) {
-      // The dynamic-provider host script ships in @pulumi/pulumi; the CLI's installer puts it next to `pulumi`,
-      // where the CLI finds it as a bundled plugin.
-      const script = "pulumi-resource-pulumi-nodejs";
-      fs.copyFileSync(
-        path.join(REPO_ROOT, "node_modules", "@pulumi", "pulumi", script),
-        path.join(tools.binDir, script),
-      );
-      fs.chmodSync(path.join(tools.binDir, script), 0o755);
-    }
-    const env: NodeJS.ProcessEnv = {
-      DOCKER_HOST: engine.host,
-      PATH: [tools.binDir, process.env.PATH].filter(Boolean).join(path.delimiter),
-      ...(tools.source === "path" ? {} : { PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true" }),
-    };
-    pulumiVersion = (await run("pulumi", ["version"], { env: { ...process.env, ...env } })).stdout.trim();
-    const context = (name: string) => ({
-      rec,
-      repoRoot: REPO_ROOT,
-      work: path.join(work, name),
-      env,
-      toolchain: tools,
-      docker: engine,
-      images: chosen,
-      log,
-      metrics,
-    });
-    const algorithms = (process.env.E2E_ALGORITHMS ?? ALGORITHMS.join(",")).split(",") as Algorithm[];
-    for (const algorithm of algorithms) {
-      const full = algorithm === algorithms[0];
-      await rec.phase(
-        `lifecycle ${algorithm}`,
-        full
-          ? "four updates, a rejected config, destroy and a fresh up: about 6 minutes"
-          : "four updates: about 3 minutes",
-        () => runLifecycle({ ...context(algorithm.toLowerCase()), algorithm, full }),
-      );
-      // Each run starts on empty volumes: the retained ones hold the previous run's passwords.
-      await removeProgramObjects(engine.host);
-    }
-    if (process.env.E2E_LEGACY !== "0") {
-      await rec.phase("legacy HS256 migration", "two updates", () =>
-        runLegacyMigration({ ...context("legacy"), algorithm: "ES256", full: false }),
-      );
-      await removeProgramObjects(engine.host);
-    }
-  } catch (err) {
-    rec.check("e2e:completed", false, err instanceof Error ? err.message : String(err));
-  } finally {
-    if (docker && cleanDocker) await removeProgramObjects(docker.host).catch((e) => log(`cleanup: ${e}`));
-    if (docker?.started) await docker.stop().catch((e) => log(`stopping dockerd: ${e}`));
-    if (process.env.E2E_KEEP_WORK === "1") log(`kept the work directory ${work} (E2E_KEEP_WORK=1)`);
-    else fs.rmSync(work, { recursive: true, force: true });
+/** The Docker engine, then the toolchain and the images at the same time; each recorded in `obtained` as it comes. */
+async function obtainEngines(rec: Recorder, cache: string, obtained: Obtained): Promise<Engines> {
+  const docker = await rec.phase("docker engine", "", () => obtainDocker(path.join(cache, "dockerd"), log));
+  obtained.docker = docker;
+  const existing = await programObjects(docker.host);
+  if (existing.length > 0) {
+    throw new Error(
+      `the Docker engine at ${docker.host} already has objects named like the program's (${existing.join(", ")}); ` +
+        "the suite would replace them. Run it against another engine (E2E_OWN_DOCKERD=1 starts its own) or remove them.",
+    );
   }
-  writeReport(process.env.E2E_REPORT, {
-    pulumiVersion,
+  obtained.cleanDocker = true;
+  // The toolchain build is CPU-bound and the images mostly wait on Debian's mirror: run both at once.
+  const [toolchain, images] = await Promise.all([
+    rec.phase("toolchain", "a cold build compiles the Pulumi CLI and two providers: 30-50 minutes", () =>
+      obtainToolchain(REPO_ROOT, log),
+    ),
+    rec.phase("images", "first run: debootstrap and image builds, several minutes", () =>
+      prepareImages(docker.host, cache, log),
+    ),
+  ]);
+  obtained.toolchain = toolchain;
+  obtained.images = images;
+  return { docker, toolchain, images };
+}
+
+/** The environment of every `pulumi` command: the toolchain first on PATH, the suite's Docker engine. */
+function pulumiEnvironment({ docker, toolchain }: Engines): NodeJS.ProcessEnv {
+  if (toolchain.binDir) {
+    // The dynamic-provider host script ships in @pulumi/pulumi; the CLI's installer puts it next to `pulumi`,
+    // where the CLI finds it as a bundled plugin.
+    const script = "pulumi-resource-pulumi-nodejs";
+    fs.copyFileSync(
+      path.join(REPO_ROOT, "node_modules", "@pulumi", "pulumi", script),
+      path.join(toolchain.binDir, script),
+    );
+    fs.chmodSync(path.join(toolchain.binDir, script), 0o755);
+  }
+  return {
+    DOCKER_HOST: docker.host,
+    PATH: [toolchain.binDir, process.env.PATH].filter(Boolean).join(path.delimiter),
+    ...(toolchain.source === "path" ? {} : { PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true" }),
+  };
+}
+
+/**
+ * The lifecycle for each algorithm (the first one the full run), then the legacy migration, each on empty volumes.
+ * `contextFor` gives a scenario its context, working in a directory of its own `name`.
+ */
+async function runScenarios(
+  rec: Recorder,
+  host: string,
+  contextFor: (name: string) => Omit<ScenarioContext, "algorithm" | "full">,
+): Promise<void> {
+  const algorithms = (process.env.E2E_ALGORITHMS ?? ALGORITHMS.join(",")).split(",") as Algorithm[];
+  for (const algorithm of algorithms) {
+    const full = algorithm === algorithms[0];
+    await rec.phase(
+      `lifecycle ${algorithm}`,
+      full
+        ? "four updates, a rejected config, destroy and a fresh up: about 6 minutes"
+        : "four updates: about 3 minutes",
+      () => runLifecycle({ ...contextFor(algorithm.toLowerCase()), algorithm, full }),
+    );
+    // Each run starts on empty volumes: the retained ones hold the previous run's passwords.
+    await removeProgramObjects(host);
+  }
+  if (process.env.E2E_LEGACY !== "0") {
+    await rec.phase("legacy HS256 migration", "two updates", () =>
+      runLegacyMigration({ ...contextFor("legacy"), algorithm: "ES256", full: false }),
+    );
+    await removeProgramObjects(host);
+  }
+}
+
+/** Removes what the suite created and stops what it started; keeps the work directory with `E2E_KEEP_WORK=1`. */
+async function cleanUp({ docker, cleanDocker }: Obtained, work: string): Promise<void> {
+  if (docker && cleanDocker) await removeProgramObjects(docker.host).catch((e) => log(`cleanup: ${e}`));
+  if (docker?.started) await docker.stop().catch((e) => log(`stopping dockerd: ${e}`));
+  if (process.env.E2E_KEEP_WORK === "1") log(`kept the work directory ${work} (E2E_KEEP_WORK=1)`);
+  else fs.rmSync(work, { recursive: true, force: true });
+}
+
+/** The JSON report of the run (`E2E_REPORT`). */
+function reportOf(rec: Recorder, obtained: Obtained, metrics: Record<string, number>): E2eReport {
+  const { docker, toolchain, images } = obtained;
+  return {
+    pulumiVersion: obtained.pulumiVersion,
     dockerServerVersion: docker?.serverVersion ?? "unknown",
     plugins: Object.fromEntries((toolchain?.plugins ?? []).map((p) => [p.name, `${p.version} (${p.origin})`])),
     images: images?.program ?? {},
@@ -152,11 +144,44 @@ async function main(): Promise<number> {
       buildSeconds: toolchain?.buildSeconds,
     },
     totalSeconds: rec.elapsedSeconds(),
-  });
+  };
+}
+
+/** Prints `N passed, N failed` and each failure; the exit status: 0 when checks ran and none failed. */
+function summarize(rec: Recorder): number {
   const failed = rec.failed.length;
   process.stdout.write(`\ne2e: ${rec.checks.length - failed} passed, ${failed} failed (${rec.elapsedSeconds()} s)\n`);
   for (const c of rec.failed) process.stdout.write(`  FAILED ${c.name}: ${c.detail.split("\n")[0]}\n`);
   return failed === 0 && rec.checks.length > 0 ? 0 : 1;
+}
+
+/** The phases, the scenarios and the cleanup; the report; the exit status. */
+async function main(): Promise<number> {
+  const rec = new Recorder();
+  const cache = cacheRoot();
+  const obtained: Obtained = { pulumiVersion: "unknown", cleanDocker: false };
+  const metrics: Record<string, number> = {};
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), "supabase-e2e-"));
+  try {
+    const engines = await obtainEngines(rec, cache, obtained);
+    const env = pulumiEnvironment(engines);
+    obtained.pulumiVersion = (await run("pulumi", ["version"], { env: { ...process.env, ...env } })).stdout.trim();
+    await runScenarios(rec, engines.docker.host, (name) => ({
+      rec,
+      repoRoot: REPO_ROOT,
+      work: path.join(work, name),
+      env,
+      ...engines,
+      log,
+      metrics,
+    }));
+  } catch (err) {
+    rec.check("e2e:completed", false, err instanceof Error ? err.message : String(err));
+  } finally {
+    await cleanUp(obtained, work);
+  }
+  writeReport(process.env.E2E_REPORT, reportOf(rec, obtained, metrics));
+  return summarize(rec);
 }
 
 main().then(

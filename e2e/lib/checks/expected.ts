@@ -1,6 +1,6 @@
 /**
  * What the deployment should look like at a lifecycle step, from the program's own claims: the blast-radius
- * prediction of the stateful mock engine (scripts/lib/blastRadius.ts), the README's table, and the keyring facts
+ * prediction of the stateful mock engine (testkit/blastRadius.ts), the README's table, and the keyring facts
  * every container's environment and kong.yml must show.
  */
 import * as fs from "node:fs";
@@ -13,6 +13,7 @@ import { measureBlastRadius } from "../../../testkit/blastRadius";
 
 /** The lifecycle steps, in order, as the mock engine and the README name them. */
 export const STEP_LABELS = ["S0 create", "S1 add standby", "S2 promote", "S3 revoke"] as const;
+/** One lifecycle step, as the mock engine and the README name it. */
 export type StepLabel = (typeof STEP_LABELS)[number];
 
 /** Containers each step replaces, per the stateful mock engine, for the suite's settings (studio on). */

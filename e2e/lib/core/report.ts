@@ -11,6 +11,12 @@ export interface Check {
   detail: string;
 }
 
+/**
+ * A check's full name in a scenario: `<check>:<step>:<algorithm>`, so the same check after each step and for each
+ * algorithm is its own line of the report.
+ */
+export type CheckNamer = (check: string) => string;
+
 /** What one `pulumi up` (or destroy) did, as the real engine reported it. */
 export interface StepRecord {
   name: string;
@@ -64,6 +70,11 @@ export class Recorder {
     }
   }
 
+  /** Records what one `pulumi up` (or destroy) did, its wall time rounded to a tenth of a second. */
+  step(name: string, { replaced, created, deleted }: Omit<StepRecord, "name" | "seconds">, seconds: number): void {
+    this.steps.push({ name, replaced, created, deleted, seconds: Math.round(seconds * 10) / 10 });
+  }
+
   /** Runs one phase, printing its start (with a hint of how long it may take) and its duration. */
   async phase<T>(name: string, hint: string, body: () => Promise<T>): Promise<T> {
     process.stdout.write(`\n== ${name}${hint ? ` (${hint})` : ""}\n`);
@@ -77,10 +88,12 @@ export class Recorder {
     }
   }
 
+  /** Seconds since the suite started, to a tenth. */
   elapsedSeconds(): number {
     return Math.round((performance.now() - this.started) / 100) / 10;
   }
 
+  /** The checks that failed so far. */
   get failed(): Check[] {
     return this.checks.filter((c) => !c.ok);
   }

@@ -1,11 +1,11 @@
 /**
- * What Docker and the Pulumi state say about the deployment, read the way an operator would: `docker inspect`,
- * `docker exec … cat`, `docker volume ls`, `pulumi stack export`.
+ * What Docker says about the deployment, read the way an operator would: `docker inspect`, `docker exec … cat`,
+ * `docker volume ls`.
  */
 import { dockerEnv } from "./engine";
 import { run } from "../../core/proc";
 
-/** One container as `docker inspect` reports it (the fields read here). */
+/** One container as `docker inspect` reports it (the fields the suite reads). */
 export interface InspectedContainer {
   id: string;
   name: string;
@@ -70,56 +70,21 @@ export async function readContainerFile(host: string, container: string, file: s
   return (await run("docker", ["exec", container, "cat", file], { env: dockerEnv(host), timeoutSeconds: 30 })).stdout;
 }
 
-/** SQL through `psql` in a container with these connection flags, rows as tab-separated text. */
-async function runPsql(
-  host: string,
-  container: string,
-  connection: string[],
-  sql: string,
-  password?: string,
-): Promise<string> {
-  const r = await run(
-    "docker",
-    [
-      "exec",
-      "-i",
-      ...(password === undefined ? [] : ["-e", "PGPASSWORD"]),
-      container,
-      "psql",
-      "-X",
-      "-q",
-      "-At",
-      "-v",
-      "ON_ERROR_STOP=1",
-      ...connection,
-    ],
-    {
-      env: { ...dockerEnv(host), ...(password === undefined ? {} : { PGPASSWORD: password }) },
-      input: sql,
-      timeoutSeconds: 60,
-    },
-  );
-  return r.stdout.trim();
-}
-
-/** SQL through `psql` inside the db container as postgres (local socket), rows as tab-separated text. */
-export function psql(host: string, container: string, sql: string): Promise<string> {
-  return runPsql(host, container, ["-U", "postgres", "-d", "postgres"], sql);
-}
+/** Reads files in containers, each at most once, however many checks look at it (`undefined`: it is not there). */
+export type ContainerFiles = (container: string, file: string) => Promise<string | undefined>;
 
 /**
- * SQL through `psql` inside the db container, logged in over TCP to the host a service uses (the db's own network
- * alias, so the server checks the password as it does for that service: scram-sha-256, not the local trust rule).
- * The password travels in `PGPASSWORD`, never in the process list.
+ * A reader of container files for one step: a file read from a container once per step, whichever checks look at
+ * it.
  */
-export function psqlAs(
-  host: string,
-  container: string,
-  login: { host: string; port: number; user: string; password: string; database: string },
-  sql: string,
-): Promise<string> {
-  const connection = ["-h", login.host, "-p", String(login.port), "-U", login.user, "-d", login.database];
-  return runPsql(host, container, connection, sql, login.password);
+export function containerFileReader(host: string): ContainerFiles {
+  const read = new Map<string, Promise<string | undefined>>();
+  return (container, file) => {
+    const key = `${container}:${file}`;
+    const text = read.get(key) ?? readContainerFile(host, container, file).catch(() => undefined);
+    read.set(key, text);
+    return text;
+  };
 }
 
 /** Names of the Docker volumes that exist. */
@@ -129,59 +94,4 @@ export async function volumeNames(host: string): Promise<string[]> {
     timeoutSeconds: 30,
   });
   return r.stdout.split("\n").filter(Boolean);
-}
-
-/** One resource of a `pulumi stack export` deployment. */
-export interface StateResource {
-  urn: string;
-  type: string;
-  id?: string;
-  inputs?: Record<string, unknown>;
-  outputs?: Record<string, unknown>;
-}
-
-/** The resources of a `pulumi stack export` document. */
-export function stateResources(exported: string): StateResource[] {
-  return (JSON.parse(exported) as { deployment: { resources?: StateResource[] } }).deployment.resources ?? [];
-}
-
-/** The engine's marker of a secret value in state (pulumi/pulumi sdk `resource.SecretSig`). */
-export const SECRET_SIG = "4dabf18193072939515e22adb298388d";
-
-/** True when a state value is an encrypted secret (`{"4dabf…": "1b47…", "ciphertext": …}`). */
-export function isEncryptedSecret(value: unknown): boolean {
-  return typeof value === "object" && value !== null && SECRET_SIG in value && "ciphertext" in value;
-}
-
-/**
- * A state value with its secrets opened: `pulumi stack export --show-secrets` keeps each secret as
- * `{"4dabf…": "1b47…", "plaintext": "<JSON text>"}`; this returns the values inside, recursively.
- */
-export function revealed(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(revealed);
-  if (value && typeof value === "object") {
-    const obj = value as Record<string, unknown>;
-    if (SECRET_SIG in obj && typeof obj.plaintext === "string") return revealed(JSON.parse(obj.plaintext));
-    return Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, revealed(v)]));
-  }
-  return value;
-}
-
-/** Every string inside a JSON value, descending into strings that are themselves JSON objects or arrays. */
-export function allStrings(value: unknown, out: string[] = []): string[] {
-  if (typeof value === "string") {
-    out.push(value);
-    if (/^\s*[[{]/.test(value)) {
-      try {
-        allStrings(JSON.parse(value), out);
-      } catch {
-        // not JSON
-      }
-    }
-  } else if (Array.isArray(value)) {
-    for (const v of value) allStrings(v, out);
-  } else if (value && typeof value === "object") {
-    for (const v of Object.values(value)) allStrings(v, out);
-  }
-  return out;
 }

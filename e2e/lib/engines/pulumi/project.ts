@@ -10,7 +10,7 @@ import { PROJECT } from "../../../../components/config/schema";
 /** The files `pulumi up` needs from the repository (everything else stays out of the copy). */
 export const PROGRAM_FILES = ["Pulumi.yaml", "package.json", "tsconfig.json", "index.ts", "components"];
 
-/** One engine event of `--event-log` (only the fields read here). */
+/** One engine event of `--event-log` (only the fields the suite reads). */
 interface EngineEvent {
   resourcePreEvent?: { metadata: { op: string; urn: string; type: string } };
   resOutputsEvent?: { metadata: { op: string; urn: string; type: string } };
@@ -120,6 +120,11 @@ export class PulumiProject {
       timeoutSeconds: 1800,
     });
     return { steps: stepsOf(completedOps(fs.readFileSync(log, "utf8"))), seconds: result.seconds, result };
+  }
+
+  /** `pulumi destroy --yes`: removes the stack's resources (the program retains its volumes). */
+  destroy(): Promise<RunResult> {
+    return this.pulumi(["destroy", "--yes", "--skip-preview", "--stack", this.stack], { timeoutSeconds: 900 });
   }
 
   /** `pulumi preview --json`: the steps the engine plans, without changing anything. */

@@ -1,0 +1,71 @@
+/**
+ * The state file after a step: no secret in plain text (private key members, role JWTs, passwords, `sb_` keys),
+ * every container env that holds a secret and every upload encrypted, and `--show-secrets` reads them all back.
+ */
+import {
+  CONTAINER_TYPE,
+  allStrings,
+  isEncryptedSecret,
+  resourceName,
+  stateResources,
+  type StateResource,
+} from "../engines/pulumi/state";
+import { containerName, type StepContext } from "./deployment";
+
+/** The type of the program's dynamic-provider resources (the `SigningKey`s among them). */
+const SIGNING_KEY_TYPE = "pulumi-nodejs:dynamic:Resource";
+
+/** Strings that must never appear in the state file's plain text, collected from the decrypted export. */
+function secretValues(decrypted: StateResource[], outputs: Record<string, unknown>): Map<string, string> {
+  const secrets = new Map<string, string>();
+  for (const r of decrypted) {
+    const name = resourceName(r.urn);
+    if (r.type === SIGNING_KEY_TYPE && r.outputs) {
+      const jwk = r.outputs.privateJwk as Record<string, unknown> | undefined;
+      for (const member of ["d", "p", "q", "dp", "dq", "qi", "k"]) {
+        if (typeof jwk?.[member] === "string") secrets.set(jwk[member] as string, `${name} privateJwk.${member}`);
+      }
+      for (const token of ["anonKey", "serviceRoleKey"]) {
+        if (typeof r.outputs[token] === "string") secrets.set(r.outputs[token] as string, `${name} ${token}`);
+      }
+    }
+    if (r.type === "random:index/randomPassword:RandomPassword" && typeof r.outputs?.result === "string") {
+      secrets.set(r.outputs.result, `${name} result`);
+    }
+  }
+  for (const key of ["publishableKey", "secretKey", "anonKey", "serviceRoleKey", "dashboardPassword"]) {
+    if (typeof outputs[key] === "string") secrets.set(outputs[key] as string, `stack output ${key}`);
+  }
+  return secrets;
+}
+
+/** `state:secrets-encrypted`: what the state stores in plain text holds no secret, and every secret reads back. */
+export async function checkSecretsEncrypted({ rec, name, deployment, state }: StepContext): Promise<void> {
+  const { outputs, layout } = deployment;
+  const { plain, decrypted } = state;
+  await rec.attempt(name("state:secrets-encrypted"), () => {
+    const plainResources = stateResources(plain);
+    const problems: string[] = [];
+    for (const r of plainResources.filter((x) => x.type === CONTAINER_TYPE)) {
+      const container = resourceName(r.urn);
+      // Every container whose environment holds a secret (the service module says which: not kong's, nor
+      // imgproxy's) gets it as one Pulumi secret; the scan of secret values below catches a plain one that leaks.
+      const spec = layout.specs.find((s) => containerName(s.role) === container);
+      if ((spec?.secretEnv ?? true) && !isEncryptedSecret(r.inputs?.envs))
+        problems.push(`${container} envs are not encrypted`);
+      if (r.inputs?.uploads !== undefined && !isEncryptedSecret(r.inputs.uploads))
+        problems.push(`${container} uploads are not encrypted`);
+    }
+    const secrets = secretValues(decrypted, outputs);
+    const decryptedText = JSON.stringify(decrypted);
+    for (const [value, what] of secrets) {
+      if (plain.includes(value)) problems.push(`${what} is in the state in plain text`);
+      if (!decryptedText.includes(value)) problems.push(`${what} is not readable with --show-secrets`);
+    }
+    const plainStrings = allStrings(JSON.parse(plain));
+    if (plainStrings.some((s) => /"d"\s*:\s*"/.test(s)))
+      problems.push("a private JWK member is in the state in plain text");
+    if (problems.length) throw new Error(problems.join("; "));
+    return `${secrets.size} secret values (private key members, role JWTs, passwords, sb_ keys) only encrypted; the envs that hold secrets and every upload encrypted`;
+  });
+}
