@@ -1,6 +1,6 @@
 /**
  * The Docker engine of the end-to-end suite: the one `docker` already reaches (a user's machine, a GitHub
- * runner), or Debian's `dockerd` started here with its own data root and socket and stopped at the end.
+ * runner), or Debian's `dockerd` started by the suite with its own data root and socket and stopped at the end.
  */
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";

@@ -1,8 +1,9 @@
 /**
- * The images the end-to-end suite deploys. No registry is reachable where it was written, so it builds them:
- * a Debian base from `debootstrap`, a real PostgreSQL on it that behaves like supabase/postgres where the
- * program relies on it, and clearly named stand-ins for the services that cannot be built here. With
- * `E2E_REAL_IMAGES=1` it uses the pinned Supabase images instead (the docker provider pulls them).
+ * The images the end-to-end suite deploys. No registry was reachable where it was written, so by default it builds
+ * them: a Debian base from `debootstrap`, a real PostgreSQL on it that behaves like supabase/postgres where the
+ * program relies on it, the real auth server from its Go module, and clearly named stand-ins for the services it
+ * does not build. With `E2E_REAL_IMAGES=1` it uses the pinned Supabase images instead (the docker provider pulls
+ * them).
  */
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
