@@ -1,7 +1,7 @@
 // Self-hosted Supabase with asymmetric JWT signing keys: config → keyring → containers → outputs.
 import { supabaseProgram } from "./components/program";
-import { poolerConnectionString } from "./components/services/pooler";
-import { storageRegion } from "./components/services/storage";
+import { poolerConnectionString } from "./components/services/pooler/pooler";
+import { storageRegion } from "./components/services/storage/storage";
 
 const { config, keyring, stack } = supabaseProgram();
 

@@ -3,7 +3,7 @@
  * and `npm run bench` run the same function under a mock engine.
  */
 import { loadConfig } from "./config/read";
-import type { ProgramConfig } from "./config/schema";
+import type { ProgramConfig } from "./config/settings";
 import { SigningKeyring } from "./keyring/signingKeyring";
 import { SupabaseStack } from "./stack/supabaseStack";
 

@@ -6,7 +6,7 @@
  * known yet during a preview (the engine's unknown marker) are skipped rather than guessed.
  */
 import type { Policies, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
-import { isPinnedImage } from "../components/config/parse";
+import { isPinnedImage } from "../components/services/images";
 import { UNKNOWN_INPUT } from "../components/keyring/engineValues";
 import { LEGACY_KID, PRIVATE_MEMBERS } from "../components/keyring/model";
 import { RETAIN_LABEL } from "../components/stack/naming";

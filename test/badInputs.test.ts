@@ -89,7 +89,7 @@ describe("rejected before any resource is registered", () => {
     [
       "HS256 as a key algorithm",
       () => ({ signingKeys: [{ name: "k1", state: "current", algorithm: "HS256" }] }),
-      'supabase-selfhosted:signingKeys[0].algorithm: "HS256" is not supported; allowed: ES256, RS256, EdDSA',
+      'supabase-selfhosted:signingKeys[0].algorithm: "HS256" is not a signing algorithm; allowed: ES256, RS256, EdDSA',
     ],
     [
       "unknown entry field",
@@ -114,7 +114,7 @@ describe("rejected before any resource is registered", () => {
       () => ({
         signingKeys: [{ name: "k1", state: "current", algorithm: "RS256", privateJwk: JSON.stringify(ecJwk) }],
       }),
-      "supabase-selfhosted:signingKeys[0].privateJwk: is a EC key but the entry's algorithm is RS256",
+      "supabase-selfhosted:signingKeys[0].privateJwk: is an EC key but the entry's algorithm is RS256",
     ],
     [
       "RSA key under 2048 bits",
@@ -133,7 +133,8 @@ describe("rejected before any resource is registered", () => {
     [
       "short jwtSecret",
       () => ({ signingKeys: K1, jwtSecret: "too-short" }),
-      "supabase-selfhosted:jwtSecret: must be at least 32 characters",
+      "supabase-selfhosted:jwtSecret: must be a secret of at least 32 characters (auth and PostgREST refuse shorter " +
+        "secrets), got a text of 9 characters",
     ],
     [
       "legacyHs256 not a boolean",
@@ -143,39 +144,42 @@ describe("rejected before any resource is registered", () => {
     [
       "jwtExpiry zero",
       () => ({ signingKeys: K1, jwtExpiry: 0 }),
-      'supabase-selfhosted:jwtExpiry: must be a positive integer, got "0"',
+      "supabase-selfhosted:jwtExpiry: must be a positive integer, got 0",
     ],
     [
       "apiKeyLifetimeDays too long",
       () => ({ signingKeys: K1, apiKeyLifetimeDays: 40000 }),
-      "supabase-selfhosted:apiKeyLifetimeDays: must be at most 36500, got 40000",
+      "supabase-selfhosted:apiKeyLifetimeDays: must be an integer from 1 to 36500, got 40000",
     ],
     ["misspelt setting", () => ({ signingkeys: K1 }), "supabase-selfhosted:signingkeys: is not a known setting"],
     // services
     [
       "siteUrl not a URL",
       () => ({ signingKeys: K1, siteUrl: "my site" }),
-      'supabase-selfhosted:siteUrl: must be an absolute http(s) URL such as http://localhost:3000, got "my site"',
+      "supabase-selfhosted:siteUrl: must be an absolute http(s) base URL such as http://localhost:3000 (no query, " +
+        'fragment or credentials), got "my site"',
     ],
     [
       "apiExternalUrl not http",
       () => ({ signingKeys: K1, apiExternalUrl: "ftp://example.com" }),
-      'supabase-selfhosted:apiExternalUrl: must use http or https, got "ftp:"',
+      "supabase-selfhosted:apiExternalUrl: must be an absolute http(s) base URL such as http://localhost:8000 (no " +
+        'query, fragment or credentials), got "ftp://example.com"',
     ],
     [
       "apiExternalUrl with a query",
       () => ({ signingKeys: K1, apiExternalUrl: "https://api.example.com/?x=1" }),
-      "supabase-selfhosted:apiExternalUrl: must be a plain base URL without query",
+      "supabase-selfhosted:apiExternalUrl: must be an absolute http(s) base URL such as http://localhost:8000 (no " +
+        'query, fragment or credentials), got "https://api.example.com/?x=1"',
     ],
     [
       "gatewayHttpPort out of range",
       () => ({ signingKeys: K1, gatewayHttpPort: 70000 }),
-      "supabase-selfhosted:gatewayHttpPort: must be at most 65535, got 70000",
+      "supabase-selfhosted:gatewayHttpPort: must be a port number from 1 to 65535, got 70000",
     ],
     [
       "gatewayHttpPort negative",
       () => ({ signingKeys: K1, gatewayHttpPort: -1 }),
-      'supabase-selfhosted:gatewayHttpPort: must be a positive integer, got "-1"',
+      "supabase-selfhosted:gatewayHttpPort: must be a port number from 1 to 65535, got -1",
     ],
     [
       "gatewayHost a name instead of an address",

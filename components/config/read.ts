@@ -7,8 +7,11 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { DEFAULT_FUNCTIONS_DIR, MAIN_ENTRY } from "../services/functions/functions";
-import { parseConfig, settingsWarnings, type FunctionsDirListing } from "./parse";
-import { PROJECT, type FunctionFile, type ProgramConfig, type RawConfig } from "./schema";
+import { PROJECT } from "../schema/project";
+import type { RawConfig } from "../schema/setting";
+import type { FunctionFile, FunctionsDirListing } from "../services/functions/settings";
+import { parseConfig, settingsWarnings } from "./parse";
+import type { ProgramConfig } from "./settings";
 
 /** Every `supabase-selfhosted:*` config value, keyed without the namespace, exactly as the engine passed it. */
 export function readRawConfig(): RawConfig {

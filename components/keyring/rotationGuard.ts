@@ -8,11 +8,17 @@
  * (when each key was published, when it stopped signing) in its own inputs, under `ring`.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { CONFIG_DEFAULTS } from "../config/schema";
 import type { Algorithm } from "./algorithms";
 import { UNKNOWN_INPUT } from "./engineValues";
 import { byName, canonicalJson, type KeyState } from "./model";
-import { evaluateRotation, type GuardOptions, type KeyFacts, type KeyRecord } from "./rotationRules";
+import {
+  DEFAULT_JWKS_CACHE_SECONDS,
+  DEFAULT_JWT_EXPIRY_SECONDS,
+  evaluateRotation,
+  type GuardOptions,
+  type KeyFacts,
+  type KeyRecord,
+} from "./rotationRules";
 
 /** Prefix of the notes printed for errors that `allowUnsafeRotation` let through. */
 const OVERRIDE_NOTE = "allowUnsafeRotation let this through:";
@@ -60,9 +66,8 @@ function ringOf(olds: Record<string, unknown>): KeyRecord[] | undefined {
 function optionsOf(news: Record<string, unknown>): GuardOptions {
   return {
     allowUnsafeRotation: news.allowUnsafeRotation === true,
-    jwksCacheSeconds:
-      typeof news.jwksCacheSeconds === "number" ? news.jwksCacheSeconds : CONFIG_DEFAULTS.jwksCacheSeconds,
-    jwtExpiry: typeof news.jwtExpiry === "number" ? news.jwtExpiry : CONFIG_DEFAULTS.jwtExpiry,
+    jwksCacheSeconds: typeof news.jwksCacheSeconds === "number" ? news.jwksCacheSeconds : DEFAULT_JWKS_CACHE_SECONDS,
+    jwtExpiry: typeof news.jwtExpiry === "number" ? news.jwtExpiry : DEFAULT_JWT_EXPIRY_SECONDS,
   };
 }
 

@@ -3,12 +3,22 @@
  *
  * Pure: every function here takes the time as an argument and touches no Pulumi, no I/O. The verdict compares the
  * ring of the last applied update (remembered by the `RotationGuard` resource, see `rotationGuard.ts`) with the
- * ring the program asks for now. This module also runs inside the serialized dynamic provider, so it imports
- * types only and requires `node:crypto` inside the one function that needs it.
+ * ring the program asks for now. This module also runs inside the serialized dynamic provider, so it imports only
+ * modules without dependencies of their own (the project name, the algorithm table, the keyring model) and requires
+ * `node:crypto` inside the one function that needs it.
  */
-import { PROJECT, type KeyringConfig } from "../config/schema";
+import { PROJECT } from "../schema/project";
 import { KEY_TYPES, algorithmOfKeyType, type Algorithm } from "./algorithms";
 import { TRUSTED_STATES, type KeyState } from "./model";
+
+/** The default lifetime of user access tokens (`jwtExpiry`), auth's own default (`GOTRUE_JWT_EXP`). */
+export const DEFAULT_JWT_EXPIRY_SECONDS = 3600;
+
+/**
+ * The default of `jwksCacheSeconds`: auth serves the JWKS with `max-age=600` and client libraries may cache it another
+ * ten minutes.
+ */
+export const DEFAULT_JWKS_CACHE_SECONDS = 1200;
 
 /** Role JWTs that expire sooner than this are reported (warning). */
 export const EXPIRY_WARNING_DAYS = 90;
@@ -290,9 +300,11 @@ export function evaluateRotation(input: {
 /**
  * Warnings computable from config alone, logged by the program at every preview and update.
  */
-export function configWarnings(
-  config: Pick<KeyringConfig, "legacyHs256" | "jwtSecret" | "allowUnsafeRotation">,
-): string[] {
+export function configWarnings(config: {
+  legacyHs256: boolean;
+  jwtSecret?: string;
+  allowUnsafeRotation: boolean;
+}): string[] {
   const warnings: string[] = [];
   if (config.legacyHs256 && config.jwtSecret === undefined) {
     warnings.push(

@@ -13,7 +13,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import type { KeyringConfig, SigningKeyConfig } from "../config/schema";
+import type { KeyringConfig, SigningKeyConfig } from "./settings";
 import { allByName, asPlain, asSecret } from "../outputs";
 import {
   byName,
@@ -202,8 +202,8 @@ export class SigningKeyring
       { parent: this },
     );
     // The old deployment's own keys, when imported, are what its clients hold: accept those instead of new ones.
-    const anonKey = pulumi.secret(config.legacyApiKeys?.anon ?? key.anonKey);
-    const serviceRoleKey = pulumi.secret(config.legacyApiKeys?.serviceRole ?? key.serviceRoleKey);
+    const anonKey = pulumi.secret(config.legacyAnonKey ?? key.anonKey);
+    const serviceRoleKey = pulumi.secret(config.legacyServiceRoleKey ?? key.serviceRoleKey);
     const entry = allByName<LegacyEntry>({ jwk: key.privateJwk, anonKey, serviceRoleKey });
     return { anonKey, serviceRoleKey, entry };
   }

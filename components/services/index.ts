@@ -2,18 +2,20 @@
  * The services the stack runs, in start order: adding a service is one module in this folder and one line in
  * {@link SERVICES}. Each later service may depend only on earlier ones.
  */
-import { auth } from "./auth";
+import { auth } from "./auth/auth";
 import { db } from "./db/db";
 import { functions } from "./functions/functions";
-import { imgproxy } from "./imgproxy";
+import { imgproxy } from "./imgproxy/imgproxy";
 import { kong } from "./kong/kong";
-import { meta } from "./meta";
-import { pooler } from "./pooler";
-import { realtime } from "./realtime";
-import { rest } from "./rest";
-import type { ServiceModule, StackSettings } from "./service";
-import { storage } from "./storage";
-import { studio } from "./studio";
+import { meta } from "./meta/meta";
+import { pooler } from "./pooler/pooler";
+import { realtime } from "./realtime/realtime";
+import { rest } from "./rest/rest";
+import { defineRule } from "../schema/setting";
+import { managedBy, type ServiceModule, type StackSettings } from "./service";
+import type { ServicesConfig } from "./settings";
+import { storage } from "./storage/storage";
+import { studio } from "./studio/studio";
 
 /** Every service this program can run, in start order: db first, the gateway last. */
 export const SERVICES = [db, auth, rest, realtime, imgproxy, storage, meta, studio, pooler, functions, kong] as const;
@@ -48,3 +50,22 @@ export function runningServices(settings: StackSettings): ServiceModule<ServiceR
   const all: readonly ServiceModule<ServiceRole>[] = SERVICES;
   return all.filter((service) => service.runs?.(settings) ?? true);
 }
+
+/** `extraEnv` names a service of this stack for each entry, and no name the service's module manages. */
+export const extraEnvRule = defineRule<ServicesConfig>({
+  reads: ["extraEnv"],
+  check({ extraEnv }, problems) {
+    for (const [role, env] of Object.entries(extraEnv)) {
+      if (!(SERVICE_ROLES as readonly string[]).includes(role)) {
+        problems.add(`extraEnv.${role}`, `is not a service of this stack; services: ${SERVICE_ROLES.join(", ")}`);
+        continue;
+      }
+      for (const name of Object.keys(env)) {
+        const by = managedBy(serviceOf(role).managedEnv, name);
+        if (by !== undefined) {
+          problems.add(`extraEnv.${role}.${name}`, `is set by the program from ${by}; extraEnv may not override it`);
+        }
+      }
+    }
+  },
+});

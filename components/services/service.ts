@@ -4,13 +4,13 @@
  * builder of its environment and files. `stack/supabaseStack.ts` turns the list in `index.ts` into Docker resources
  * without knowing any service by name. Pure: plain values in, plain values out.
  */
-import type { ServicesConfig } from "../config/schema";
 import type { KeyringValues } from "../keyring/model";
+import type { EnvMap } from "../schema/project";
 import type { ServiceDbRole } from "./db/init";
 import type { ImageKey } from "./images";
+import type { ServicesConfig } from "./settings";
 
-/** An environment as a map; Docker wants it as a `K=V` list (see {@link toEnvList}). */
-export type EnvMap = Record<string, string>;
+export type { EnvMap };
 
 /** A Docker health check, in the shape of `@pulumi/docker`'s `ContainerHealthcheck`. */
 export interface Healthcheck {

@@ -6,8 +6,8 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { asSecret } from "../outputs";
 import { SERVICE_DB_ROLES, type ServiceDbRole } from "../services/db/init";
-import { POOLER_SECRET_LENGTHS } from "../services/pooler";
-import { REALTIME_SECRET_LENGTHS } from "../services/realtime";
+import { POOLER_SECRET_LENGTHS } from "../services/pooler/pooler";
+import { REALTIME_SECRET_LENGTHS } from "../services/realtime/realtime";
 import type { StackSecrets, StackSettings } from "../services/service";
 
 /** One generated secret: a `RandomPassword` named `<stack>-<resource>` of `length` letters and digits. */

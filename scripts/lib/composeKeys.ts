@@ -5,7 +5,8 @@
  */
 import { randomBytes } from "node:crypto";
 import { parseConfig } from "../../components/config/parse";
-import { CONFIG_DEFAULTS, ConfigError } from "../../components/config/schema";
+import { DEFAULTS } from "../../components/config/settings";
+import { ConfigError } from "../../components/schema/setting";
 import { ALGORITHMS, type Algorithm } from "../../components/keyring/algorithms";
 import {
   LEGACY_KID,
@@ -67,7 +68,7 @@ export const COMPOSE_KEY_NAMES: readonly (keyof ComposeKeys)[] = [
   "SUPABASE_SECRET_KEY",
 ];
 
-const DEFAULT_LIFETIME_DAYS = CONFIG_DEFAULTS.apiKeyLifetimeDays;
+const DEFAULT_LIFETIME_DAYS = DEFAULTS.apiKeyLifetimeDays;
 
 /** 22 base64url characters from 17 random bytes, as Supabase's self-hosted scripts draw them. */
 function opaqueRandom(source: (size: number) => Buffer): string {

@@ -6,7 +6,9 @@
  */
 import * as YAML from "yaml";
 import { parseConfig } from "../../components/config/parse";
-import { ConfigError, KEY_NAME_PATTERN, PROJECT, type RawConfig } from "../../components/config/schema";
+import { KEY_NAME_PATTERN } from "../../components/keyring/settings";
+import { PROJECT } from "../../components/schema/project";
+import { ConfigError, type RawConfig } from "../../components/schema/setting";
 import { ALGORITHMS, type Algorithm } from "../../components/keyring/algorithms";
 import type { KeyState } from "../../components/keyring/model";
 import {

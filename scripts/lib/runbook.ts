@@ -3,7 +3,7 @@
  * stack's own `jwksCacheSeconds` and `jwtExpiry` (the numbers the guard rails in `components/keyring/rotationRules.ts`
  * enforce).
  */
-import { CONFIG_DEFAULTS } from "../../components/config/schema";
+import { DEFAULTS } from "../../components/config/settings";
 import { formatDuration, REVOKE_GRACE_SECONDS } from "../../components/keyring/rotationRules";
 import type { KeyCommand } from "./keyCommands";
 import type { StackFile } from "./stackFile";
@@ -21,8 +21,8 @@ export function rotationTiming(stack: StackFile): RotationTiming {
     return Number.isInteger(value) && value > 0 ? value : fallback;
   };
   return {
-    jwksCacheSeconds: stack.config?.jwksCacheSeconds ?? num("jwksCacheSeconds", CONFIG_DEFAULTS.jwksCacheSeconds),
-    jwtExpiry: stack.config?.jwtExpiry ?? num("jwtExpiry", CONFIG_DEFAULTS.jwtExpiry),
+    jwksCacheSeconds: stack.config?.jwksCacheSeconds ?? num("jwksCacheSeconds", DEFAULTS.jwksCacheSeconds),
+    jwtExpiry: stack.config?.jwtExpiry ?? num("jwtExpiry", DEFAULTS.jwtExpiry),
   };
 }
 

@@ -5,7 +5,9 @@
  */
 import * as YAML from "yaml";
 import { parseConfig } from "../../components/config/parse";
-import { ConfigError, PROJECT, type ProgramConfig, type RawConfig } from "../../components/config/schema";
+import type { ProgramConfig } from "../../components/config/settings";
+import { PROJECT } from "../../components/schema/project";
+import { ConfigError, type RawConfig } from "../../components/schema/setting";
 import { singleKey } from "../../components/keyring/algorithms";
 
 /** The full config key of the keyring inside a stack file. */

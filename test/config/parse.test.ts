@@ -2,8 +2,9 @@
  * Config parsing: defaults, and every rejected input with the message a user sees (key named, allowed values said).
  */
 import { describe, expect, it } from "vitest";
-import { isPinnedImage, parseConfig, parseImageReference, settingsWarnings } from "../../components/config/parse";
-import { ConfigError, type RawConfig } from "../../components/config/schema";
+import { parseConfig, settingsWarnings } from "../../components/config/parse";
+import { ConfigError, type RawConfig } from "../../components/schema/setting";
+import { isPinnedImage, parseImageReference } from "../../components/services/images";
 import { generateSigningJwk } from "../../components/keyring/tokens";
 import { IMAGE_DEFAULTS } from "../../components/services/images";
 import { problemsOf } from "../support/config";
@@ -171,7 +172,7 @@ describe("parseConfig rejects bad input, naming the key", () => {
   it("unknown algorithm", () => {
     rejectOnce(
       { signingKeys: keys([{ name: "k1", state: "current", algorithm: "PS256" }]) },
-      /signingKeys\[0\]\.algorithm: "PS256" is not supported; allowed: ES256, RS256, EdDSA/,
+      /signingKeys\[0\]\.algorithm: "PS256" is not a signing algorithm; allowed: ES256, RS256, EdDSA/,
     );
   });
 
@@ -209,7 +210,7 @@ describe("parseConfig rejects bad input, naming the key", () => {
     const jwk = await generateSigningJwk("RS256");
     rejectOnce(
       { signingKeys: keys([{ name: "k1", state: "current", algorithm: "ES256", privateJwk: JSON.stringify(jwk) }]) },
-      /signingKeys\[0\]\.privateJwk: is a RSA key but the entry's algorithm is ES256, which needs kty EC/,
+      /signingKeys\[0\]\.privateJwk: is an RSA key but the entry's algorithm is ES256, which needs kty EC/,
     );
   });
 
@@ -253,7 +254,7 @@ describe("parseConfig rejects bad input, naming the key", () => {
   it("jwtSecret shorter than 32 characters", () => {
     rejectOnce(
       { ...ok, jwtSecret: "too-short" },
-      /^supabase-selfhosted:jwtSecret: must be at least 32 characters .*got 9$/,
+      /^supabase-selfhosted:jwtSecret: must be a secret of at least 32 characters .*got a text of 9 characters$/,
     );
   });
 
@@ -261,11 +262,14 @@ describe("parseConfig rejects bad input, naming the key", () => {
     rejectOnce({ ...ok, jwtExpiry: value }, /jwtExpiry: must be a positive integer/);
   });
 
-  it.each([["0"], ["2.5"], ["forever"]])("non-positive or non-integer apiKeyLifetimeDays %s", (value) => {
-    rejectOnce({ ...ok, apiKeyLifetimeDays: value }, /apiKeyLifetimeDays: must be a positive integer/);
-  });
+  it.each([["0"], ["2.5"], ["forever"], ["36501"]])(
+    "apiKeyLifetimeDays out of range or not an integer: %s",
+    (value) => {
+      rejectOnce({ ...ok, apiKeyLifetimeDays: value }, /apiKeyLifetimeDays: must be an integer from 1 to 36500, got /);
+    },
+  );
 
-  it.each([["yes"], ["1"], ['"true"']])("non-boolean legacyHs256 %s", (value) => {
+  it.each([["yes"], ["1"], ['"on"']])("non-boolean legacyHs256 %s", (value) => {
     rejectOnce({ ...ok, legacyHs256: value }, /legacyHs256: must be a boolean \(true or false\)/);
   });
 
@@ -335,7 +339,7 @@ describe("imported legacy API keys (migration from HS256)", () => {
     const anon = await sign({ role: "anon", iss: "supabase-demo", iat: 1641769200, exp: 1799535600 });
     const service = await sign({ role: "service_role", iss: "supabase-demo", iat: 1641769200, exp: 1799535600 });
     const config = parseConfig({ ...legacy, legacyAnonKey: anon, legacyServiceRoleKey: service });
-    expect(config.legacyApiKeys).toEqual({ anon, serviceRole: service });
+    expect([config.legacyAnonKey, config.legacyServiceRoleKey]).toEqual([anon, service]);
   });
 
   it(
@@ -504,7 +508,8 @@ describe("postgresPassword and database.publish", () => {
     [{ publish: { port: 0 } }, /database\.publish\.port: must be a port number from 1 to 65535, got 0/],
     [{ publish: { port: 65536 } }, /database\.publish\.port: must be a port number from 1 to 65535, got 65536/],
     [{ publish: { host: "localhost" } }, /database\.publish\.host: must be an IP address of the Docker host/],
-    [{ publish: { port: 8000 } }, /database\.publish\.port: is 8000, the gateway's port \(gatewayHttpPort\)/],
+    [{ publish: { port: 8000 } }, /database\.publish\.port: 8000 is already gatewayHttpPort's host port/],
+    [{ publish: "yes" }, /database\.publish: must be true, false or \{host, port\}, got "yes"/],
     [{ publish: { hostPort: 1 } }, /database\.publish\.hostPort: is not a known field; allowed: host, port/],
     [{ expose: true }, /supabase-selfhosted:database\.expose: is not a known field; allowed: publish/],
   ])("refuses %j", (database, pattern) => {
@@ -531,9 +536,10 @@ describe("warnings about a valid config", () => {
       `supabase-selfhosted:${path} is stored in plain text in the stack file; encrypt it with ` +
       `\`pulumi config set --secret --path '${path}' <value>\``;
     expect(warnings).toEqual([
-      fix("postgresPassword"),
       fix("auth.smtp.pass"),
       fix("auth.externalProviders.google.secret"),
+      "supabase-selfhosted:postgresPassword is stored in plain text in the stack file; encrypt it with " +
+        "`pulumi config set --secret postgresPassword <value>`",
       fix("extraEnv.auth.GOTRUE_HOOK_SEND_EMAIL_SECRETS"),
     ]);
     expect(settingsWarnings(parseConfig(full), new Set(["postgresPassword", "auth", "extraEnv"]))).toEqual([]);

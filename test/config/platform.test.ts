@@ -15,7 +15,7 @@ import {
   readRawConfig,
   secretConfigKeys,
 } from "../../components/config/read";
-import type { RawConfig } from "../../components/config/schema";
+import type { RawConfig } from "../../components/schema/setting";
 import { MAIN_ENTRY } from "../../components/services/functions/functions";
 import { MockEngine } from "../../testkit/engine/engine";
 import { runUnderMocks } from "../../testkit/engine/run";
@@ -85,13 +85,13 @@ describe("pooler settings", () => {
       pooler: json({ sessionPort: 70000, host: "localhost", tenantId: "a.b", defaultPoolSize: 0, mode: "session" }),
     });
     expect(problems).toEqual([
-      "supabase-selfhosted:pooler.mode: is not a known field; allowed: enabled, sessionPort, transactionPort, host, " +
-        "tenantId, defaultPoolSize, maxClientConnections",
+      "supabase-selfhosted:pooler.sessionPort: must be a port number from 1 to 65535, got 70000",
       "supabase-selfhosted:pooler.host: must be an IP address of the Docker host to listen on (127.0.0.1 for the " +
         'host only, 0.0.0.0 for every network), got "localhost"',
-      "supabase-selfhosted:pooler.sessionPort: must be a port number from 1 to 65535, got 70000",
       'supabase-selfhosted:pooler.tenantId: must be 1-64 characters of letters, digits, _ and -, got "a.b"',
       "supabase-selfhosted:pooler.defaultPoolSize: must be an integer from 1 to 10000, got 0",
+      "supabase-selfhosted:pooler.mode: is not a known field; allowed: enabled, sessionPort, transactionPort, host, " +
+        "tenantId, defaultPoolSize, maxClientConnections",
     ]);
     expect(problemsOf({ ...ok, pooler: "on" })).toEqual([
       'supabase-selfhosted:pooler: must be an object such as {sessionPort: 6432, host: 0.0.0.0}, got "on"',
@@ -145,7 +145,8 @@ describe("storage settings", () => {
     ).toEqual([
       'supabase-selfhosted:storage.backend: "gcs" is not a backend; allowed: file, s3',
       'supabase-selfhosted:storage.tenantId: must be 1-64 characters of letters, digits, _ and -, got "a/b"',
-      'supabase-selfhosted:storage.s3: is only used with storage.backend "s3"; set the backend or remove storage.s3',
+      "supabase-selfhosted:storage.s3.bucket: must be an S3 bucket name (3-63 characters of a-z, 0-9, . and -), " +
+        'got "x"',
     ]);
     expect(
       problemsOf({
@@ -156,9 +157,11 @@ describe("storage settings", () => {
         }),
       }),
     ).toEqual([
-      'supabase-selfhosted:storage.s3.endpoint: must be an http(s) URL without a path, such as https://s3.example.com, got "s3.example.com"',
       "supabase-selfhosted:storage.s3.bucket: must be an S3 bucket name (3-63 characters of a-z, 0-9, . and -), " +
         'got "Bad_Bucket"',
+      "supabase-selfhosted:storage.s3.endpoint: must be an http(s) URL without a path, such as " +
+        'https://s3.example.com, got "s3.example.com"',
+      'supabase-selfhosted:storage.s3.forcePathStyle: must be a boolean (true or false), got "yes"',
       "supabase-selfhosted:storage.s3: needs accessKeyId and secretAccessKey together (or neither, to use the " +
         "host's AWS credentials)",
     ]);
@@ -261,9 +264,9 @@ describe("functions settings and functions.dir", () => {
     );
     expect(FUNCTIONS_DIR_LIMITS.bytes).toBeGreaterThan(1024 * 1024);
     expect(problemsOf(functions({ enabled: "yes", dir: "", verify: true }))).toEqual([
-      "supabase-selfhosted:functions.verify: is not a known field; allowed: enabled, dir, verifyJwt",
       'supabase-selfhosted:functions.enabled: must be a boolean (true or false), got "yes"',
       'supabase-selfhosted:functions.dir: must be a directory path (relative to the project), got ""',
+      "supabase-selfhosted:functions.verify: is not a known field; allowed: enabled, dir, verifyJwt",
     ]);
   });
 });

@@ -5,7 +5,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
 import { secretConfigKeys } from "../../components/config/read";
-import { PROJECT } from "../../components/config/schema";
+import { PROJECT } from "../../components/schema/project";
 import { UNKNOWN_INPUT } from "../../components/keyring/engineValues";
 import { runUnderMocks } from "../../testkit/engine/run";
 import { isSecretWrapper, unwrapSecrets, valueOf, type RegisteredOptions } from "../../testkit/engine/sdk";

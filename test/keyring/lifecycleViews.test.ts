@@ -22,8 +22,8 @@ import { SERVICE_DB_ROLES, type ServiceDbRole } from "../../components/services/
 import type { KongDeclarativeConfig, RequestTransformerConfig } from "../../components/services/kong/format";
 import { kong } from "../../components/services/kong/kong";
 import type { Builder, EnvMap, StackSecrets, StackSettings, UploadedFile } from "../../components/services/service";
-import { storage } from "../../components/services/storage";
-import { studio } from "../../components/services/studio";
+import { storage } from "../../components/services/storage/storage";
+import { studio } from "../../components/services/studio/studio";
 import { parseConfig } from "../../components/config/parse";
 import { runBuilder } from "../support/builders";
 import { makeEntry, verifyWithJwks } from "../support/keys";

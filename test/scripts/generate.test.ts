@@ -111,12 +111,12 @@ describe("generateComposeKeys", () => {
 
   it("refuses options the Pulumi program would refuse, naming the flag", async () => {
     await expect(generateComposeKeys({ jwtSecret: "too-short" })).rejects.toThrow(
-      /--jwt-secret: must be at least 32 characters/,
+      /--jwt-secret: must be a secret of at least 32 characters/,
     );
     await expect(generateComposeKeys({ kid: "legacy-hs256" })).rejects.toThrow(/reserved for the legacy HS256 key/);
     await expect(generateComposeKeys({ kid: " " })).rejects.toThrow(/--kid must be a non-empty value/);
     await expect(generateComposeKeys({ lifetimeDays: 40000 })).rejects.toThrow(
-      /--lifetime-days: must be at most 36500/,
+      /--lifetime-days: must be an integer from 1 to 36500, got 40000/,
     );
     await expect(generateComposeKeys({ algorithm: "HS256" as never })).rejects.toThrow(
       /--algorithm "HS256" is not supported/,

@@ -8,7 +8,7 @@ import * as jose from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parseConfig } from "../../components/config/parse";
 import { readFunctionsDir } from "../../components/config/read";
-import type { RawConfig } from "../../components/config/schema";
+import type { RawConfig } from "../../components/schema/setting";
 import { deriveKeyring, legacyOctJwk, type KeyringEntry, type KeyringValues } from "../../components/keyring/model";
 import { mintRoleTokens } from "../../components/keyring/tokens";
 import {
@@ -22,16 +22,16 @@ import {
 import type { ServiceDbRole } from "../../components/services/db/init";
 import { FUNCTIONS_ROOT, functions } from "../../components/services/functions/functions";
 import { IMAGE_DEFAULTS } from "../../components/services/images";
-import { imgproxy } from "../../components/services/imgproxy";
+import { imgproxy } from "../../components/services/imgproxy/imgproxy";
 import { runningServices } from "../../components/services/index";
 import {
   POOLER_SCRIPT_PATH,
   pooler,
   poolerConnectionString,
   poolerTenantScript,
-} from "../../components/services/pooler";
+} from "../../components/services/pooler/pooler";
 import type { Builder, StackSecrets, StackSettings } from "../../components/services/service";
-import { storage } from "../../components/services/storage";
+import { storage } from "../../components/services/storage/storage";
 import { runBuilder } from "../support/builders";
 import { makeEntry } from "../support/keys";
 

@@ -15,7 +15,8 @@ import {
   type KeyringView,
 } from "../../components/keyring/model";
 import { mintRoleTokens } from "../../components/keyring/tokens";
-import { auth, MAILER_URL_PATH, OAUTH_PROVIDERS } from "../../components/services/auth";
+import { auth, MAILER_URL_PATH } from "../../components/services/auth/auth";
+import { OAUTH_PROVIDERS } from "../../components/services/auth/settings";
 import { db, postgresUrl } from "../../components/services/db/db";
 import {
   MIGRATIONS_DIR,
@@ -36,8 +37,8 @@ import {
 } from "../../components/services/index";
 import { kongDocument } from "../../components/services/kong/gateway";
 import { kong, kongEnv } from "../../components/services/kong/kong";
-import { REALTIME_HOST, realtime } from "../../components/services/realtime";
-import { STUDIO_SNIPPETS_PATH, studio } from "../../components/services/studio";
+import { REALTIME_HOST, realtime } from "../../components/services/realtime/realtime";
+import { STUDIO_SNIPPETS_PATH, studio } from "../../components/services/studio/studio";
 import {
   envIsSecret,
   managedBy,

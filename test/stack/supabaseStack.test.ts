@@ -5,12 +5,12 @@
 import * as pulumi from "@pulumi/pulumi";
 import { parse as parseYaml } from "yaml";
 import { beforeAll, describe, expect, it } from "vitest";
-import { ConfigError } from "../../components/config/schema";
+import { ConfigError } from "../../components/schema/setting";
 import { hasPrivateMember, PRIVATE_MEMBERS, type Jwk } from "../../components/keyring/model";
 import { IMAGE_DEFAULTS } from "../../components/services/images";
 import { SERVICE_ROLES, SERVICES, type ServiceRole } from "../../components/services/index";
 import { KONG_CONFIG_PATH } from "../../components/services/kong/gateway";
-import { REALTIME_HOST } from "../../components/services/realtime";
+import { REALTIME_HOST } from "../../components/services/realtime/realtime";
 import { ENV_DIGEST_FILE, envDigestFile } from "../../components/stack/envDigest";
 import { RETAIN_LABEL } from "../../components/stack/naming";
 import { supabaseProgram } from "../../components/program";
@@ -394,10 +394,10 @@ describe("SupabaseStack with storage on S3", () => {
 
 describe("bad configuration", () => {
   it.each([
-    [{ siteUrl: "not a url" }, /supabase-selfhosted:siteUrl: must be an absolute http\(s\) URL/],
-    [{ apiExternalUrl: "ftp://api.example.com" }, /supabase-selfhosted:apiExternalUrl: must use http or https/],
-    [{ gatewayHttpPort: 70000 }, /supabase-selfhosted:gatewayHttpPort: must be at most 65535/],
-    [{ gatewayHttpPort: 0 }, /supabase-selfhosted:gatewayHttpPort: must be a positive integer/],
+    [{ siteUrl: "not a url" }, /supabase-selfhosted:siteUrl: must be an absolute http\(s\) base URL/],
+    [{ apiExternalUrl: "ftp://api.example.com" }, /apiExternalUrl: must be an absolute http\(s\) base URL .*"ftp:/],
+    [{ gatewayHttpPort: 70000 }, /supabase-selfhosted:gatewayHttpPort: must be a port number from 1 to 65535, got 7/],
+    [{ gatewayHttpPort: 0 }, /supabase-selfhosted:gatewayHttpPort: must be a port number from 1 to 65535, got 0/],
     [
       { images: { gotrue: "supabase/gotrue:v2.196.0" } },
       /supabase-selfhosted:images\.gotrue: is not a known image; allowed: db, auth, rest/,

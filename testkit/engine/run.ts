@@ -3,7 +3,7 @@
  * engine hands it to a program, the registrations' options, and the way the language host fails a run.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { PROJECT } from "../../components/config/schema";
+import { PROJECT } from "../../components/schema/project";
 import { recordRegistrations, valueOf, waitForRegistrations, type RegisteredOptions } from "./sdk";
 
 /** Options of {@link runUnderMocks}. */

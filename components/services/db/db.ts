@@ -2,7 +2,7 @@
  * db: Postgres from the `supabase/postgres` image, its data and pgsodium key on retained volumes, and the init SQL
  * (`init.ts`) shipped into its migrations directory.
  */
-import { configKey } from "../../config/schema";
+import { configKey } from "../../schema/project";
 import { defineService, reads } from "../service";
 import { dbInitFiles, SERVICE_DB_ROLES } from "./init";
 

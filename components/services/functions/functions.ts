@@ -9,7 +9,8 @@
  * ones with `SUPABASE_JWKS`, and refuses every other algorithm, EdDSA included.
  */
 import * as path from "node:path";
-import { configKey, type FunctionsConfig } from "../../config/schema";
+import { configKey } from "../../schema/project";
+import type { FunctionsConfig } from "./settings";
 import { postgresUrl } from "../db/db";
 import { after, defineService, reads, type UploadedFile } from "../service";
 

@@ -2,8 +2,8 @@
  * kong, the API gateway, DB-less: it reads the uploaded kong.yml (`gateway.ts`), which holds the keys, so its
  * environment holds none. It starts after every other service and is the only one published on the host.
  */
-import { CONFIG_DEFAULTS } from "../../config/schema";
-import { authIssuer } from "../auth";
+import { authIssuer } from "../auth/auth";
+import { EVERY_ADDRESS } from "./settings";
 import { defineService, reads, type EnvMap } from "../service";
 import { KONG_PLUGINS } from "./format";
 import { KONG_CONFIG_PATH, renderKongYaml } from "./gateway";
@@ -59,7 +59,7 @@ export const kong = defineService({
       external: settings.gatewayHttpPort,
       // Left out at the default, which is the docker provider's own for `ip` (0.0.0.0): a kong container created
       // before `gatewayHost` existed keeps its ports input as it was.
-      ...(settings.gatewayHost === CONFIG_DEFAULTS.gatewayHost ? {} : { ip: settings.gatewayHost }),
+      ...(settings.gatewayHost === EVERY_ADDRESS ? {} : { ip: settings.gatewayHost }),
     },
   ],
   // kong.yml holds the keys; the environment holds none.

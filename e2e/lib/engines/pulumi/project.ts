@@ -5,7 +5,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { run, type RunResult } from "../../core/proc";
-import { PROJECT } from "../../../../components/config/schema";
+import { PROJECT } from "../../../../components/schema/project";
 
 /** The files `pulumi up` needs from the repository (everything else stays out of the copy). */
 export const PROGRAM_FILES = ["Pulumi.yaml", "package.json", "tsconfig.json", "index.ts", "components"];

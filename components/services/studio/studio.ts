@@ -3,10 +3,10 @@
  * the role JWTs and the HS256 secret (its storage browser breaks without them after a key migration,
  * supabase/supabase#44055), and the opaque keys to show them to the user.
  */
-import { configKey } from "../config/schema";
-import { POSTGRES } from "./db/db";
-import { REST_SCHEMAS } from "./rest";
-import { after, defineService, reads, required } from "./service";
+import { configKey } from "../../schema/project";
+import { POSTGRES } from "../db/db";
+import { REST_SCHEMAS } from "../rest/rest";
+import { after, defineService, reads, required } from "../service";
 
 const STUDIO_PORT = 3000;
 

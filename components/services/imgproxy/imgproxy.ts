@@ -3,8 +3,8 @@
  * reads the files of the file backend from the storage volume, mounted at the same path as in storage, and holds
  * no key or secret.
  */
-import { defineService, reads } from "./service";
-import { STORAGE_FILE_PATH } from "./storage";
+import { defineService, reads } from "../service";
+import { STORAGE_FILE_PATH } from "../storage/storage";
 
 const IMGPROXY_PORT = 5001;
 

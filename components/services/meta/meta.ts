@@ -1,6 +1,6 @@
 /** meta (postgres-meta), the database API studio uses; runs only with studio. */
-import { POSTGRES } from "./db/db";
-import { after, defineService, reads, required } from "./service";
+import { POSTGRES } from "../db/db";
+import { after, defineService, reads, required } from "../service";
 
 const META_PORT = 8080;
 

@@ -5,9 +5,10 @@
  * name under `FILE_STORAGE_BACKEND_PATH`. The S3 backend's variables are those of upstream's
  * `docker/docker-compose.s3.yml`. With `storage.imageTransformation`, imgproxy (`imgproxy.ts`) renders images.
  */
-import { configKey, PLATFORM_DEFAULTS, type StorageConfig } from "../config/schema";
-import { postgresUrl } from "./db/db";
-import { after, defineService, reads, type EnvMap } from "./service";
+import { configKey } from "../../schema/project";
+import { DEFAULT_STORAGE_REGION, type StorageConfig } from "./settings";
+import { postgresUrl } from "../db/db";
+import { after, defineService, reads, type EnvMap } from "../service";
 
 /** Where files live inside the container (the storage volume is mounted here). */
 export const STORAGE_FILE_PATH = "/var/lib/storage";
@@ -19,7 +20,7 @@ const FILE_BACKEND_BUCKET = "stub";
 
 /** The region S3-protocol clients sign for (`REGION`): the bucket's with the S3 backend, else upstream's `stub`. */
 export function storageRegion(config: StorageConfig): string {
-  return config.s3?.region ?? PLATFORM_DEFAULTS.storage.region;
+  return config.s3?.region ?? DEFAULT_STORAGE_REGION;
 }
 
 /** Where storage keeps the objects: the backend's variables. */

@@ -10,9 +10,9 @@
  * in legacy HS256 mode neither (the `oct` key in the JWKS does that); it only served SQL that signs its own
  * HS256 tokens. The official compose dropped it too (supabase/supabase `docker/docker-compose.yml`).
  */
-import { configKey } from "../config/schema";
-import { postgresUrl } from "./db/db";
-import { after, defineService, reads } from "./service";
+import { configKey } from "../../schema/project";
+import { postgresUrl } from "../db/db";
+import { after, defineService, reads } from "../service";
 
 /** Schemas rest exposes, as the official `.env.example` sets `PGRST_DB_SCHEMAS` (studio reads the same list). */
 export const REST_SCHEMAS = "public,storage,graphql_public";

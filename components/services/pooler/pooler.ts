@@ -9,10 +9,12 @@
  * signed with `API_JWT_SECRET` (supabase/supavisor `lib/supavisor/jwt.ex`), so it cannot verify with the JWKS;
  * nothing here calls it, and the secret never changes with the keyring.
  */
-import { configKey, listensOnEveryAddress, type PoolerConfig } from "../config/schema";
-import { POSTGRES, postgresUrl } from "./db/db";
-import { SUPABASE_INTERNAL_DATABASE } from "./db/init";
-import { after, defineService, reads, required } from "./service";
+import { listensOnEveryAddress } from "../../schema/fields";
+import { configKey } from "../../schema/project";
+import type { PoolerConfig } from "./settings";
+import { POSTGRES, postgresUrl } from "../db/db";
+import { SUPABASE_INTERNAL_DATABASE } from "../db/init";
+import { after, defineService, reads, required } from "../service";
 
 /** Supavisor's ports inside its container: the management API, then session and transaction pooling. */
 export const POOLER_PORTS = { api: 4000, session: 5432, transaction: 6543 } as const;

@@ -2,45 +2,14 @@
  * auth (GoTrue): the only service that signs. It gets the keyring as `GOTRUE_JWT_KEYS`, a JSON array in which
  * exactly one key, the current one, is private (supabase/auth `internal/conf/jwk.go` refuses none or several).
  */
-import { configKey, type AuthConfig, type ExternalProviderConfig, type SmtpConfig } from "../config/schema";
-import { postgresUrl } from "./db/db";
-import { AUTH_GATEWAY_PATH } from "./kong/gateway";
-import { after, defineService, reads, type EnvMap, type ManagedEnv, type StackSettings } from "./service";
+import { configKey } from "../../schema/project";
+import { postgresUrl } from "../db/db";
+import { AUTH_GATEWAY_PATH } from "../kong/gateway";
+import { OAUTH_PROVIDERS, type AuthConfig, type ExternalProviderConfig, type SmtpConfig } from "./settings";
+import { after, defineService, reads, type EnvMap, type ManagedEnv, type StackSettings } from "../service";
 
 /** The port auth listens on inside the stack network. */
 const AUTH_PORT = 9999;
-
-/**
- * The OAuth providers auth knows, by the name its configuration uses (supabase/auth `internal/conf/configuration.go`,
- * `ProviderConfiguration`); `GOTRUE_EXTERNAL_<NAME>_*` configures each.
- */
-export const OAUTH_PROVIDERS = [
-  "apple",
-  "azure",
-  "bitbucket",
-  "discord",
-  "facebook",
-  "figma",
-  "fly",
-  "github",
-  "gitlab",
-  "google",
-  "kakao",
-  "keycloak",
-  "linkedin",
-  "linkedin_oidc",
-  "notion",
-  "slack",
-  "slack_oidc",
-  "snapchat",
-  "spotify",
-  "twitch",
-  "twitter",
-  "vercel_marketplace",
-  "workos",
-  "x",
-  "zoom",
-] as const;
 
 /** The `GOTRUE_EXTERNAL_<NAME>_*` settings the program writes for a configured provider. */
 const PROVIDER_FIELDS = ["ENABLED", "CLIENT_ID", "SECRET", "REDIRECT_URI", "URL"] as const;
@@ -72,10 +41,12 @@ function smtpEnv(smtp: SmtpConfig | undefined): EnvMap {
 }
 
 /** `GOTRUE_EXTERNAL_<NAME>_*` for each configured provider, in name order (so equal config gives equal env). */
-function providerEnv(providers: Record<string, ExternalProviderConfig>, apiExternalUrl: string): EnvMap {
+function providerEnv(providers: AuthConfig["externalProviders"], apiExternalUrl: string): EnvMap {
   const env: EnvMap = {};
-  for (const name of Object.keys(providers).sort()) {
-    const provider = providers[name];
+  const configured = Object.entries(providers).filter(
+    (entry): entry is [string, ExternalProviderConfig] => entry[1] !== undefined,
+  );
+  for (const [name, provider] of configured.sort(([a], [b]) => (a < b ? -1 : 1))) {
     const prefix = `GOTRUE_EXTERNAL_${name.toUpperCase()}`;
     env[`${prefix}_ENABLED`] = "true";
     env[`${prefix}_CLIENT_ID`] = provider.clientId;

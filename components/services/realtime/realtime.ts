@@ -2,8 +2,8 @@
  * realtime. `SEED_SELF_HOST` re-creates the `realtime-dev` tenant from this env at every start, which is how a
  * new JWKS reaches it; `API_JWT_JWKS` must be an object with `keys` (an array fails, supabase/realtime#1269).
  */
-import { POSTGRES } from "./db/db";
-import { after, defineService, reads } from "./service";
+import { POSTGRES } from "../db/db";
+import { after, defineService, reads } from "../service";
 
 /**
  * Realtime derives its tenant from the first label of the Host header, and the self-hosted tenant is

@@ -1,0 +1,23 @@
+/**
+ * The settings registry: every setting of the `supabase-selfhosted` namespace, gathered from the modules that own
+ * them (the keyring's, then the services'), and the checks that run across them.
+ */
+import { KEYRING_SETTINGS, legacyKeysRule, type KeyringConfig } from "../keyring/settings";
+import { defaultsOf, type Setting } from "../schema/setting";
+import { extraEnvRule } from "../services/index";
+import { publishedPortsRule, SERVICE_SETTINGS, type ServicesConfig } from "../services/settings";
+
+/** Every setting, in the order the configuration reference lists them. */
+export const SETTINGS: readonly Setting[] = [...KEYRING_SETTINGS, ...SERVICE_SETTINGS];
+
+/** Every config key this program reads; anything else in the namespace is a typo. */
+export const CONFIG_KEYS: readonly string[] = SETTINGS.map((setting) => setting.key);
+
+/** The whole validated stack configuration. */
+export type ProgramConfig = KeyringConfig & ServicesConfig;
+
+/** The checks across settings that need nothing but the values. */
+export const RULES = [legacyKeysRule, publishedPortsRule, extraEnvRule] as const;
+
+/** The value of every optional setting when it is not set (the defaults the registry declares). */
+export const DEFAULTS = defaultsOf(SETTINGS) as Omit<ProgramConfig, "signingKeys" | "extraEnvIsSecret">;

@@ -1,0 +1,63 @@
+/** db's settings: an adopted superuser password, and publishing Postgres on the Docker host. */
+import * as z from "zod";
+import { flag, hostAddress, must, object, port, text } from "../../schema/fields";
+import { defineSetting, type SettingsValues } from "../../schema/setting";
+
+/** Where `database.publish` puts Postgres when it names no host or port: the host's loopback, Postgres's port. */
+export const DATABASE_PUBLISH_DEFAULTS = { host: "127.0.0.1", port: 5432 } as const;
+
+/** `database.publish`: `true` (the defaults), `false`, or `{host, port}`. */
+const publish = z.union(
+  [
+    flag().transform((on) => (on ? { ...DATABASE_PUBLISH_DEFAULTS } : undefined)),
+    object(
+      {
+        host: hostAddress().default(DATABASE_PUBLISH_DEFAULTS.host).describe("the host address Postgres listens on"),
+        port: port().default(DATABASE_PUBLISH_DEFAULTS.port).describe("the host port"),
+      },
+      "{host: 127.0.0.1, port: 5432}",
+    ),
+  ],
+  must("true, false or {host, port}"),
+);
+
+/** Every setting of db. */
+export const DB_SETTINGS = [
+  defineSetting({
+    key: "postgresPassword",
+    schema: text(
+      {
+        pattern: /^[^\u0000\r\n]+$/,
+        expected: "a non-empty password without line breaks or NUL (it goes into SQL and connection strings)",
+      },
+      { secret: true },
+    ).optional(),
+    type: "secret string",
+    default: "generated, one per role",
+    doc:
+      "one password for the superuser and every service role: adopt an existing data volume, keep the passwords " +
+      "valid across `pulumi destroy` and a fresh `pulumi up`",
+    details: "docs/configuration.md#postgrespassword",
+  }),
+  defineSetting({
+    key: "database",
+    schema: object(
+      {
+        publish: publish
+          .optional()
+          .meta({ "x-type": "`true` \\| `{host, port}`" })
+          .describe("put Postgres on the Docker host (`127.0.0.1:5432` by default)"),
+      },
+      "{publish: {host: 127.0.0.1, port: 5432}}",
+    ).prefault({}),
+    type: "`{publish: true \\| {host, port}}`",
+    default: "not published",
+    doc: "`publish` puts Postgres on the Docker host (`127.0.0.1:5432` by default); read the security trade-off first",
+    details: "docs/configuration.md#database",
+  }),
+] as const;
+
+/** db's validated settings. */
+export type DbSettings = SettingsValues<typeof DB_SETTINGS>;
+/** Access to Postgres from outside the stack network (`database`). */
+export type DatabaseConfig = DbSettings["database"];

@@ -1,0 +1,70 @@
+/**
+ * Every setting the services read, gathered from the modules that own them, and the checks across them. Only
+ * settings modules are imported here (never a service module), so `service.ts` can type its settings from this list
+ * without an import cycle.
+ */
+import { listensOnEveryAddress } from "../schema/fields";
+import { defineRule, type SettingsValues } from "../schema/setting";
+import { AUTH_SETTINGS } from "./auth/settings";
+import { DB_SETTINGS } from "./db/settings";
+import { EXTRA_ENV_SETTING } from "./extraEnv";
+import { FUNCTIONS_SETTINGS, type FunctionsConfig } from "./functions/settings";
+import { IMAGES_SETTING } from "./images";
+import { GATEWAY_SETTINGS } from "./kong/settings";
+import { POOLER_SETTINGS } from "./pooler/settings";
+import { STORAGE_SETTINGS } from "./storage/settings";
+import { STUDIO_SETTINGS } from "./studio/settings";
+
+/** The services' settings, in the order the configuration reference lists them. */
+export const SERVICE_SETTINGS = [
+  ...AUTH_SETTINGS.slice(0, 1),
+  ...GATEWAY_SETTINGS,
+  IMAGES_SETTING,
+  ...STUDIO_SETTINGS,
+  ...AUTH_SETTINGS.slice(1),
+  EXTRA_ENV_SETTING,
+  ...DB_SETTINGS,
+  ...POOLER_SETTINGS,
+  ...FUNCTIONS_SETTINGS,
+  ...STORAGE_SETTINGS,
+] as const;
+
+/** Everything the containers need besides the keyring. */
+export type ServicesConfig = Omit<SettingsValues<typeof SERVICE_SETTINGS>, "functions"> & {
+  functions: FunctionsConfig;
+  /** True when `extraEnv` came as a secret config key: every value in it is then treated as a secret. */
+  extraEnvIsSecret: boolean;
+};
+
+/**
+ * Host ports that would clash: the gateway's (on `gatewayHost`), Postgres's with `database.publish`, and the
+ * pooler's two. Two clash on the same port when either listens on every address or both on the same one.
+ */
+export const publishedPortsRule = defineRule<ServicesConfig>({
+  reads: ["gatewayHttpPort", "gatewayHost", "database", "pooler"],
+  check(config, problems) {
+    const taken: Array<{ port: number; ip?: string; key: string }> = [
+      { port: config.gatewayHttpPort, ip: config.gatewayHost, key: "gatewayHttpPort" },
+    ];
+    const candidates: Array<{ port: number; ip?: string; key: string }> = [];
+    const publish = config.database.publish;
+    if (publish) candidates.push({ port: publish.port, ip: publish.host, key: "database.publish.port" });
+    if (config.pooler.enabled) {
+      for (const name of ["sessionPort", "transactionPort"] as const) {
+        candidates.push({ port: config.pooler[name], ip: config.pooler.host, key: `pooler.${name}` });
+      }
+    }
+    for (const mine of candidates) {
+      const other = taken.find(
+        (t) =>
+          t.port === mine.port && (listensOnEveryAddress(t.ip) || listensOnEveryAddress(mine.ip) || t.ip === mine.ip),
+      );
+      if (other) {
+        problems.add(
+          mine.key,
+          `${mine.port} is already ${other.key}'s host port; each published port must differ (change one of them)`,
+        );
+      } else taken.push(mine);
+    }
+  },
+});

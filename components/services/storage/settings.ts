@@ -1,0 +1,138 @@
+/**
+ * Storage's settings: its backend (file or S3), tenant and image transformations. The defaults are the official
+ * self-hosted `.env.example`'s (`stub`), so a stack that sets nothing keeps its files where they are.
+ */
+import * as z from "zod";
+import { flag, httpUrl, object, oneOf, text } from "../../schema/fields";
+import { defineSetting, type SettingsValues } from "../../schema/setting";
+import { tenantId } from "../pooler/settings";
+
+/** The storage backends. */
+export const STORAGE_BACKENDS = ["file", "s3"] as const;
+
+/** `REGION` when no S3 bucket names one: upstream's placeholder. */
+export const DEFAULT_STORAGE_REGION = "stub";
+
+/** S3's bucket naming rules (lower case, digits, dots and hyphens, 3-63 characters). */
+const S3_BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+
+const accessKey = (secret: boolean) =>
+  text({ pattern: /^\S+$/, expected: "a non-empty text without spaces" }, { secret }).optional();
+
+const s3 = object(
+  {
+    bucket: text(
+      {
+        pattern: S3_BUCKET,
+        expected: "an S3 bucket name (3-63 characters of a-z, 0-9, . and -)",
+        type: "S3 bucket name",
+      },
+      { required: " with storage.backend s3" },
+    ).describe("`GLOBAL_S3_BUCKET`"),
+    endpoint: httpUrl({
+      expected: "an http(s) URL without a path, such as https://s3.example.com",
+      pattern: /^https?:\/\/[^\s/?#]+\/?$/,
+    })
+      .transform((url) => url.replace(/\/$/, ""))
+      .optional()
+      .meta({ "x-default": "AWS S3" })
+      .describe("an S3-compatible store (MinIO, R2, …): `GLOBAL_S3_ENDPOINT`, `GLOBAL_S3_PROTOCOL`"),
+    region: text({ pattern: /^[A-Za-z0-9-]{1,64}$/, expected: "a region name such as us-east-1" })
+      .optional()
+      .meta({ "x-default": `\`${DEFAULT_STORAGE_REGION}\`; required without \`endpoint\`` })
+      .describe("`REGION`: the bucket's region, which S3-protocol clients sign for too"),
+    forcePathStyle: flag()
+      .optional()
+      .meta({ "x-default": "`true` with `endpoint`, else `false`" })
+      .describe("`GLOBAL_S3_FORCE_PATH_STYLE`"),
+    accessKeyId: accessKey(false).describe("`AWS_ACCESS_KEY_ID`; with `secretAccessKey` or neither"),
+    secretAccessKey: accessKey(true).describe(
+      "`AWS_SECRET_ACCESS_KEY`; both or neither (neither: the host's AWS credentials)",
+    ),
+  },
+  "{bucket: my-bucket, region: us-east-1}",
+).superRefine(
+  (fields, ctx) => {
+    // Judged on what was given, even when another field is wrong, so both problems show at once.
+    const given = fields as Record<string, unknown> | null;
+    if (typeof given !== "object" || given === null) return;
+    if ((given.accessKeyId === undefined) !== (given.secretAccessKey === undefined)) {
+      ctx.addIssue({
+        code: "custom",
+        message: "needs accessKeyId and secretAccessKey together (or neither, to use the host's AWS credentials)",
+      });
+    }
+  },
+  { when: () => true },
+);
+
+/** The backend and the bucket fit each other: a bucket only with `s3`, and with AWS S3 a region. */
+function checkBackend(config: { backend: string; s3?: { region?: string; endpoint?: string } }, ctx: z.RefinementCtx) {
+  if (config.backend === "s3" && config.s3 === undefined) {
+    ctx.addIssue({ code: "custom", path: ["s3", "bucket"], message: "is required with storage.backend s3" });
+  } else if (config.backend !== "s3" && config.s3 !== undefined) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["s3"],
+      message: 'is only used with storage.backend "s3"; set the backend or remove storage.s3',
+    });
+  } else if (config.s3 && config.s3.region === undefined && config.s3.endpoint === undefined) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["s3", "region"],
+      message: "is required for AWS S3 (no storage.s3.endpoint), e.g. us-east-1",
+    });
+  }
+}
+
+/** Every setting of storage. */
+export const STORAGE_SETTINGS = [
+  defineSetting({
+    key: "storage",
+    schema: object(
+      {
+        backend: oneOf(STORAGE_BACKENDS, "a backend")
+          .default("file")
+          .describe("where objects live: the `supabase-storage-data` volume, or an S3 bucket"),
+        tenantId: tenantId()
+          .default("stub")
+          .meta({ "x-default": "`stub` (as upstream)" })
+          .describe(
+            "`TENANT_ID`: the prefix of every object key, and the project ref S3 clients sign session tokens for. " +
+              "Changing it later hides the objects stored under the old one",
+          ),
+        imageTransformation: flag()
+          .default(true)
+          .meta({ "x-default": "`true` (as upstream)" })
+          .describe(
+            "run imgproxy (`supabase-imgproxy`) and let storage render images (`ENABLE_IMAGE_TRANSFORMATION`, " +
+              "`IMGPROXY_URL`)",
+          ),
+        s3: s3.optional().describe("the bucket, with `backend: s3`"),
+      },
+      "{backend: s3, s3: {bucket: …, region: …}}",
+    )
+      .prefault({})
+      .superRefine(checkBackend)
+      // MinIO and most S3-compatible stores want path-style addressing; AWS wants virtual-hosted.
+      .transform(({ s3, ...config }) => ({
+        ...config,
+        ...(s3
+          ? {
+              s3: {
+                ...s3,
+                region: s3.region ?? DEFAULT_STORAGE_REGION,
+                forcePathStyle: s3.forcePathStyle ?? s3.endpoint !== undefined,
+              },
+            }
+          : {}),
+      })),
+    doc: "storage's backend (`s3.bucket` required with `s3`) and tenant; imgproxy for image transformations",
+    details: "docs/platform.md#storage",
+  }),
+] as const;
+
+/** Storage's backend, tenant and image transformations. */
+export type StorageConfig = SettingsValues<typeof STORAGE_SETTINGS>["storage"];
+/** The S3 bucket storage keeps its objects in (`storage.backend: s3`). */
+export type S3BackendConfig = NonNullable<StorageConfig["s3"]>;
