@@ -61,7 +61,7 @@ export const extraEnvRule = defineRule<ServicesConfig>({
         continue;
       }
       for (const name of Object.keys(env)) {
-        const by = managedBy(serviceOf(role).managedEnv, name);
+        const by = managedBy(serviceOf(role).env.managed, name);
         if (by !== undefined) {
           problems.add(`extraEnv.${role}.${name}`, `is set by the program from ${by}; extraEnv may not override it`);
         }

@@ -470,7 +470,7 @@ describe("extraEnv", () => {
     ],
     [
       { auth: { GOTRUE_EXTERNAL_GOOGLE_SECRET: "x" } },
-      /GOTRUE_EXTERNAL_GOOGLE_SECRET: is set by the program from supabase-selfhosted:auth\.externalProviders\.google/,
+      /GOTRUE_EXTERNAL_GOOGLE_SECRET: is set by the program from supabase-selfhosted:auth\.externalProviders;/,
     ],
     [{ gotrue: { A: "1" } }, /extraEnv\.gotrue: is not a service of this stack; services: db, auth, /],
     [{ auth: { "NOT-A-NAME": "1" } }, /extraEnv\.auth\.NOT-A-NAME: is not an environment variable name/],

@@ -6,7 +6,17 @@ import { configKey } from "../../schema/project";
 import { postgresUrl } from "../db/db";
 import { AUTH_GATEWAY_PATH } from "../kong/gateway";
 import { OAUTH_PROVIDERS, type AuthConfig, type ExternalProviderConfig, type SmtpConfig } from "./settings";
-import { after, defineService, reads, type EnvMap, type ManagedEnv, type StackSettings } from "../service";
+import type { Jwk } from "../../keyring/model";
+import {
+  after,
+  defineService,
+  environment,
+  managed,
+  managedGroup,
+  SOURCES,
+  type EnvMap,
+  type StackSettings,
+} from "../service";
 
 /** The port auth listens on inside the stack network. */
 const AUTH_PORT = 9999;
@@ -57,53 +67,25 @@ function providerEnv(providers: AuthConfig["externalProviders"], apiExternalUrl:
   return env;
 }
 
-/** Sign-up, mail and provider settings, named as the official compose names them (supabase/supabase `docker/`). */
-function policyEnv(config: AuthConfig, apiExternalUrl: string): EnvMap {
-  return {
-    GOTRUE_URI_ALLOW_LIST: config.additionalRedirectUrls.join(","),
-    GOTRUE_DISABLE_SIGNUP: String(config.disableSignup),
-    GOTRUE_EXTERNAL_EMAIL_ENABLED: "true",
-    GOTRUE_EXTERNAL_ANONYMOUS_USERS_ENABLED: String(config.anonymousUsers),
-    GOTRUE_MAILER_AUTOCONFIRM: String(config.mailerAutoconfirm),
-    GOTRUE_MAILER_URLPATHS_INVITE: MAILER_URL_PATH,
-    GOTRUE_MAILER_URLPATHS_CONFIRMATION: MAILER_URL_PATH,
-    GOTRUE_MAILER_URLPATHS_RECOVERY: MAILER_URL_PATH,
-    GOTRUE_MAILER_URLPATHS_EMAIL_CHANGE: MAILER_URL_PATH,
-    ...smtpEnv(config.smtp),
-    ...providerEnv(config.externalProviders, apiExternalUrl),
-  };
+/** The `GOTRUE_SMTP_*` names the program writes from `auth.smtp` (others, e.g. `GOTRUE_SMTP_MAX_FREQUENCY`, are free). */
+const SMTP_NAMES = ["HOST", "PORT", "USER", "PASS", "ADMIN_EMAIL", "SENDER_NAME"].map(
+  (field) => `GOTRUE_SMTP_${field}`,
+);
+
+/** The `GOTRUE_EXTERNAL_<NAME>_*` names of every provider auth knows (`GOTRUE_EXTERNAL_EMAIL_ENABLED` is free). */
+const PROVIDER_NAMES = OAUTH_PROVIDERS.flatMap((name) =>
+  PROVIDER_FIELDS.map((field) => `GOTRUE_EXTERNAL_${name.toUpperCase()}_${field}`),
+);
+
+/** `GOTRUE_JWT_KEYS`: the keyring's array, refused unless exactly one key can sign. */
+function authKeysJson(authKeys: readonly Jwk[]): string {
+  const signers = authKeys.filter((k) => Array.isArray(k.key_ops) && k.key_ops.includes("sign"));
+  if (signers.length !== 1) throw new Error(`auth needs exactly one signing key, got ${signers.length}`);
+  return JSON.stringify(authKeys);
 }
 
-/** What `extraEnv.auth` may not set: the keyring's, the database's, and what has its own config key. */
-const AUTH_MANAGED_ENV: ManagedEnv = {
-  "GOTRUE_JWT_*": "the signing keyring (and jwtExpiry)",
-  GOTRUE_DB_DATABASE_URL: "the database password (postgresPassword)",
-  DATABASE_URL: "the database password (postgresPassword)",
-  GOTRUE_DB_DRIVER: "the stack's database",
-  GOTRUE_API_HOST: "the stack network",
-  GOTRUE_API_PORT: "the stack network (the gateway and the health check call this port)",
-  PORT: "the stack network (the gateway and the health check call this port)",
-  API_EXTERNAL_URL: configKey("apiExternalUrl"),
-  GOTRUE_SITE_URL: configKey("siteUrl"),
-  GOTRUE_URI_ALLOW_LIST: configKey("auth.additionalRedirectUrls"),
-  GOTRUE_DISABLE_SIGNUP: configKey("auth.disableSignup"),
-  GOTRUE_EXTERNAL_ANONYMOUS_USERS_ENABLED: configKey("auth.anonymousUsers"),
-  GOTRUE_MAILER_AUTOCONFIRM: configKey("auth.mailerAutoconfirm"),
-  ...Object.fromEntries(
-    ["HOST", "PORT", "USER", "PASS", "ADMIN_EMAIL", "SENDER_NAME"].map((field) => [
-      `GOTRUE_SMTP_${field}`,
-      configKey("auth.smtp"),
-    ]),
-  ),
-  ...Object.fromEntries(
-    OAUTH_PROVIDERS.flatMap((name) =>
-      PROVIDER_FIELDS.map((field) => [
-        `GOTRUE_EXTERNAL_${name.toUpperCase()}_${field}`,
-        configKey(`auth.externalProviders.${name}`),
-      ]),
-    ),
-  ),
-};
+/** What the keyring and `jwtExpiry` set: every `GOTRUE_JWT_*`. */
+const JWT_SOURCE = "the signing keyring (and jwtExpiry)";
 
 /**
  * Both valid-methods names are set: auth ≤ v2.186.0 reads `GOTRUE_JWT_VALIDMETHODS`, later versions
@@ -123,33 +105,53 @@ export const auth = defineService({
   },
   dependsOn: after("db"),
   secretEnv: true,
-  managedEnv: AUTH_MANAGED_ENV,
-  env: reads({
+  // Sign-up, mail and provider settings are named as the official compose names them (supabase/supabase `docker/`).
+  env: environment({
     keyring: ["authKeys", "validMethods", "jwtSecret"],
     dbRoles: ["supabase_auth_admin"],
-    build: ({ settings, keyring, dbPasswords }) => {
-      const signers = keyring.authKeys.filter((k) => Array.isArray(k.key_ops) && k.key_ops.includes("sign"));
-      if (signers.length !== 1) throw new Error(`auth needs exactly one signing key, got ${signers.length}`);
-      const methods = keyring.validMethods.join(",");
-      return {
-        GOTRUE_API_HOST: "0.0.0.0",
-        GOTRUE_API_PORT: String(AUTH_PORT),
-        API_EXTERNAL_URL: settings.apiExternalUrl,
-        GOTRUE_DB_DRIVER: "postgres",
-        GOTRUE_DB_DATABASE_URL: postgresUrl("supabase_auth_admin", dbPasswords.supabase_auth_admin),
-        GOTRUE_SITE_URL: settings.siteUrl,
-        ...policyEnv(settings.auth, settings.apiExternalUrl),
-        GOTRUE_JWT_ADMIN_ROLES: "service_role",
-        GOTRUE_JWT_AUD: "authenticated",
-        GOTRUE_JWT_DEFAULT_GROUP_NAME: "authenticated",
-        GOTRUE_JWT_EXP: String(settings.jwtExpiry),
-        GOTRUE_JWT_ISSUER: authIssuer(settings),
-        // auth requires the HS256 secret even with asymmetric keys.
-        GOTRUE_JWT_SECRET: keyring.jwtSecret,
-        GOTRUE_JWT_KEYS: JSON.stringify(keyring.authKeys),
-        GOTRUE_JWT_VALID_METHODS: methods,
-        GOTRUE_JWT_VALIDMETHODS: methods,
-      };
+    table: {
+      GOTRUE_API_HOST: managed(SOURCES.network, "0.0.0.0"),
+      GOTRUE_API_PORT: managed(SOURCES.port, String(AUTH_PORT)),
+      API_EXTERNAL_URL: managed(configKey("apiExternalUrl"), ({ settings }) => settings.apiExternalUrl),
+      GOTRUE_DB_DRIVER: managed(SOURCES.database, "postgres"),
+      GOTRUE_DB_DATABASE_URL: managed(SOURCES.dbPassword, ({ dbPasswords }) =>
+        postgresUrl("supabase_auth_admin", dbPasswords.supabase_auth_admin),
+      ),
+      GOTRUE_SITE_URL: managed(configKey("siteUrl"), ({ settings }) => settings.siteUrl),
+      GOTRUE_URI_ALLOW_LIST: managed(configKey("auth.additionalRedirectUrls"), ({ settings }) =>
+        settings.auth.additionalRedirectUrls.join(","),
+      ),
+      GOTRUE_DISABLE_SIGNUP: managed(configKey("auth.disableSignup"), ({ settings }) =>
+        String(settings.auth.disableSignup),
+      ),
+      GOTRUE_EXTERNAL_EMAIL_ENABLED: "true",
+      GOTRUE_EXTERNAL_ANONYMOUS_USERS_ENABLED: managed(configKey("auth.anonymousUsers"), ({ settings }) =>
+        String(settings.auth.anonymousUsers),
+      ),
+      GOTRUE_MAILER_AUTOCONFIRM: managed(configKey("auth.mailerAutoconfirm"), ({ settings }) =>
+        String(settings.auth.mailerAutoconfirm),
+      ),
+      GOTRUE_MAILER_URLPATHS_INVITE: MAILER_URL_PATH,
+      GOTRUE_MAILER_URLPATHS_CONFIRMATION: MAILER_URL_PATH,
+      GOTRUE_MAILER_URLPATHS_RECOVERY: MAILER_URL_PATH,
+      GOTRUE_MAILER_URLPATHS_EMAIL_CHANGE: MAILER_URL_PATH,
+      smtp: managedGroup(configKey("auth.smtp"), SMTP_NAMES, ({ settings }) => smtpEnv(settings.auth.smtp)),
+      providers: managedGroup(configKey("auth.externalProviders"), PROVIDER_NAMES, ({ settings }) =>
+        providerEnv(settings.auth.externalProviders, settings.apiExternalUrl),
+      ),
+      GOTRUE_JWT_ADMIN_ROLES: managed(JWT_SOURCE, "service_role"),
+      GOTRUE_JWT_AUD: managed(JWT_SOURCE, "authenticated"),
+      GOTRUE_JWT_DEFAULT_GROUP_NAME: managed(JWT_SOURCE, "authenticated"),
+      GOTRUE_JWT_EXP: managed(JWT_SOURCE, ({ settings }) => String(settings.jwtExpiry)),
+      GOTRUE_JWT_ISSUER: managed(JWT_SOURCE, ({ settings }) => authIssuer(settings)),
+      // auth requires the HS256 secret even with asymmetric keys.
+      GOTRUE_JWT_SECRET: managed(JWT_SOURCE, ({ keyring }) => keyring.jwtSecret),
+      GOTRUE_JWT_KEYS: managed(JWT_SOURCE, ({ keyring }) => authKeysJson(keyring.authKeys)),
+      GOTRUE_JWT_VALID_METHODS: managed(JWT_SOURCE, ({ keyring }) => keyring.validMethods.join(",")),
+      GOTRUE_JWT_VALIDMETHODS: managed(JWT_SOURCE, ({ keyring }) => keyring.validMethods.join(",")),
+      reserved: managedGroup(JWT_SOURCE, ["GOTRUE_JWT_*"]),
+      database: managedGroup(SOURCES.dbPassword, ["DATABASE_URL"]),
+      port: managedGroup(SOURCES.port, ["PORT"]),
     },
   }),
 });

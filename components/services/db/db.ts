@@ -3,7 +3,7 @@
  * (`init.ts`) shipped into its migrations directory.
  */
 import { configKey } from "../../schema/project";
-import { defineService, reads } from "../service";
+import { defineService, environment, managed, reads } from "../service";
 import { dbInitFiles, SERVICE_DB_ROLES } from "./init";
 
 /** Where the services find Postgres: the db container's network alias and the image's defaults. */
@@ -19,6 +19,9 @@ export function postgresUrl(
   const credentials = `${encodeURIComponent(user)}:${encodeURIComponent(password)}`;
   return `${scheme}://${credentials}@${POSTGRES.host}:${POSTGRES.port}/${database}`;
 }
+
+/** What sets db's own address and database, for extraEnv's error. */
+const DB_SOURCE = "the stack's database (the services connect to db:5432/postgres)";
 
 /** Seconds `pulumi up` waits for Postgres to report healthy; its first start runs every init migration. */
 export const DB_HEALTHY_TIMEOUT_SECONDS = 300;
@@ -53,26 +56,17 @@ export const db = defineService({
     return publish ? [{ internal: POSTGRES.port, external: publish.port, ip: publish.host }] : [];
   },
   secretEnv: true,
-  managedEnv: {
-    POSTGRES_PASSWORD: configKey("postgresPassword"),
-    PGPASSWORD: configKey("postgresPassword"),
-    POSTGRES_HOST: "the stack's database (the services connect to db:5432/postgres)",
-    POSTGRES_PORT: "the stack's database (the services connect to db:5432/postgres)",
-    PGPORT: "the stack's database (the services connect to db:5432/postgres)",
-    POSTGRES_DB: "the stack's database (the services connect to db:5432/postgres)",
-    PGDATABASE: "the stack's database (the services connect to db:5432/postgres)",
-  },
-  env: reads({
+  env: environment({
     secrets: ["postgresPassword"],
-    build: ({ secrets }) => ({
-      POSTGRES_HOST: "/var/run/postgresql",
-      PGPORT: String(POSTGRES.port),
-      POSTGRES_PORT: String(POSTGRES.port),
-      PGPASSWORD: secrets.postgresPassword,
-      POSTGRES_PASSWORD: secrets.postgresPassword,
-      PGDATABASE: POSTGRES.database,
-      POSTGRES_DB: POSTGRES.database,
-    }),
+    table: {
+      POSTGRES_HOST: managed(DB_SOURCE, "/var/run/postgresql"),
+      PGPORT: managed(DB_SOURCE, String(POSTGRES.port)),
+      POSTGRES_PORT: managed(DB_SOURCE, String(POSTGRES.port)),
+      PGPASSWORD: managed(configKey("postgresPassword"), ({ secrets }) => secrets.postgresPassword),
+      POSTGRES_PASSWORD: managed(configKey("postgresPassword"), ({ secrets }) => secrets.postgresPassword),
+      PGDATABASE: managed(DB_SOURCE, POSTGRES.database),
+      POSTGRES_DB: managed(DB_SOURCE, POSTGRES.database),
+    },
   }),
   files: reads({
     dbRoles: SERVICE_DB_ROLES,

@@ -12,7 +12,7 @@ import * as path from "node:path";
 import { configKey } from "../../schema/project";
 import type { FunctionsConfig } from "./settings";
 import { postgresUrl } from "../db/db";
-import { after, defineService, reads, type UploadedFile } from "../service";
+import { after, defineService, environment, managed, reads, SOURCES, type UploadedFile } from "../service";
 
 const FUNCTIONS_PORT = 9000;
 
@@ -61,19 +61,7 @@ export const functions = defineService({
   // Deno's module cache: a recreated container (every standby and revoke step) does not download imports again.
   volumes: [{ volume: "functions-cache", containerPath: "/root/.cache/deno" }],
   secretEnv: true,
-  managedEnv: {
-    JWT_SECRET: "the signing keyring (jwtSecret)",
-    SUPABASE_JWKS: "the signing keyring",
-    SUPABASE_ANON_KEY: "the signing keyring",
-    SUPABASE_SERVICE_ROLE_KEY: "the signing keyring",
-    SUPABASE_PUBLISHABLE_KEYS: "the signing keyring",
-    SUPABASE_SECRET_KEYS: "the signing keyring",
-    SUPABASE_URL: "the stack network",
-    SUPABASE_PUBLIC_URL: configKey("apiExternalUrl"),
-    SUPABASE_DB_URL: "the superuser password (postgresPassword)",
-    VERIFY_JWT: configKey("functions.verifyJwt"),
-  },
-  env: reads({
+  env: environment({
     keyring: [
       "verifierJwks",
       "jwtSecret",
@@ -83,20 +71,24 @@ export const functions = defineService({
       "secretKey",
     ],
     secrets: ["postgresPassword"],
-    build: ({ settings, keyring, secrets, url }) => ({
+    table: {
       // Upstream's name; the main entry does not read it (only the JWKS's oct key, in legacy mode, verifies HS256).
-      JWT_SECRET: keyring.jwtSecret,
-      SUPABASE_JWKS: JSON.stringify(keyring.verifierJwks),
-      SUPABASE_URL: url("kong"),
-      SUPABASE_PUBLIC_URL: settings.apiExternalUrl,
+      JWT_SECRET: managed(SOURCES.jwtSecret, ({ keyring }) => keyring.jwtSecret),
+      SUPABASE_JWKS: managed(SOURCES.keyring, ({ keyring }) => JSON.stringify(keyring.verifierJwks)),
+      SUPABASE_URL: managed(SOURCES.network, ({ url }) => url("kong")),
+      SUPABASE_PUBLIC_URL: managed(configKey("apiExternalUrl"), ({ settings }) => settings.apiExternalUrl),
       // The longest-trusted key's role JWTs: valid before and after a promotion, so a promotion leaves functions alone.
-      SUPABASE_ANON_KEY: keyring.longestTrustedAnonKey,
-      SUPABASE_SERVICE_ROLE_KEY: keyring.longestTrustedServiceRoleKey,
-      SUPABASE_PUBLISHABLE_KEYS: JSON.stringify({ default: keyring.publishableKey }),
-      SUPABASE_SECRET_KEYS: JSON.stringify({ default: keyring.secretKey }),
-      SUPABASE_DB_URL: postgresUrl("postgres", secrets.postgresPassword, "postgresql"),
-      VERIFY_JWT: String(settings.functions.verifyJwt),
-    }),
+      SUPABASE_ANON_KEY: managed(SOURCES.keyring, ({ keyring }) => keyring.longestTrustedAnonKey),
+      SUPABASE_SERVICE_ROLE_KEY: managed(SOURCES.keyring, ({ keyring }) => keyring.longestTrustedServiceRoleKey),
+      SUPABASE_PUBLISHABLE_KEYS: managed(SOURCES.keyring, ({ keyring }) =>
+        JSON.stringify({ default: keyring.publishableKey }),
+      ),
+      SUPABASE_SECRET_KEYS: managed(SOURCES.keyring, ({ keyring }) => JSON.stringify({ default: keyring.secretKey })),
+      SUPABASE_DB_URL: managed(SOURCES.superuserPassword, ({ secrets }) =>
+        postgresUrl("postgres", secrets.postgresPassword, "postgresql"),
+      ),
+      VERIFY_JWT: managed(configKey("functions.verifyJwt"), ({ settings }) => String(settings.functions.verifyJwt)),
+    },
   }),
   files: reads({ build: ({ settings }) => functionUploads(settings.functions) }),
 });

@@ -3,7 +3,7 @@
  * reads the files of the file backend from the storage volume, mounted at the same path as in storage, and holds
  * no key or secret.
  */
-import { defineService, reads } from "../service";
+import { defineService, environment, managed } from "../service";
 import { STORAGE_FILE_PATH } from "../storage/storage";
 
 const IMGPROXY_PORT = 5001;
@@ -18,18 +18,14 @@ export const imgproxy = defineService({
   runs: (settings) => settings.storage.imageTransformation,
   volumes: [{ volume: "storage-data", containerPath: STORAGE_FILE_PATH }],
   secretEnv: false,
-  managedEnv: {
-    IMGPROXY_BIND: "the stack network (storage calls this port)",
-    IMGPROXY_LOCAL_FILESYSTEM_ROOT: "the storage volume",
-  },
-  env: reads({
-    build: () => ({
-      IMGPROXY_BIND: `:${IMGPROXY_PORT}`,
+  env: environment({
+    table: {
+      IMGPROXY_BIND: managed("the stack network (storage calls this port)", `:${IMGPROXY_PORT}`),
       // With the file backend storage hands imgproxy `local://` paths into the shared volume.
-      IMGPROXY_LOCAL_FILESYSTEM_ROOT: "/",
+      IMGPROXY_LOCAL_FILESYSTEM_ROOT: managed("the storage volume", "/"),
       IMGPROXY_USE_ETAG: "true",
       IMGPROXY_AUTO_WEBP: "true",
       IMGPROXY_MAX_SRC_RESOLUTION: "16.8",
-    }),
+    },
   }),
 });

@@ -4,23 +4,13 @@
  */
 import { authIssuer } from "../auth/auth";
 import { EVERY_ADDRESS } from "./settings";
-import { defineService, reads, type EnvMap } from "../service";
+import { defineService, environment, managed, managedGroup, reads } from "../service";
 import { KONG_PLUGINS } from "./format";
 import { KONG_CONFIG_PATH, renderKongYaml } from "./gateway";
 import { KONG_ROUTER_FLAVOR } from "./routes";
 
 /** The gateway's port inside its container (the host port is `gatewayHttpPort`). */
 export const KONG_HTTP_PORT = 8000;
-
-/** Inputs of {@link kongEnv}: what `gateway.ts` decides about its own document. */
-export interface KongEnvInput {
-  /** Plugins kong.yml uses; kong refuses a declarative config naming a plugin it has not enabled. */
-  plugins: readonly string[];
-  /** Where kong.yml is uploaded. */
-  configPath: string;
-  /** Any further `KONG_*` settings the document needs (e.g. a router flavor). */
-  extra?: EnvMap;
-}
 
 /**
  * Seconds kong keeps a resolved upstream address. Docker's DNS answers with a 600 s TTL, and a container recreated
@@ -29,21 +19,8 @@ export interface KongEnvInput {
  */
 export const KONG_DNS_VALID_TTL_SECONDS = 5;
 
-/** kong's environment for a document that uses `plugins` and is uploaded to `configPath`. */
-export function kongEnv(input: KongEnvInput): EnvMap {
-  if (input.plugins.length === 0) throw new Error("kong needs at least one plugin enabled");
-  return {
-    KONG_DATABASE: "off",
-    KONG_DECLARATIVE_CONFIG: input.configPath,
-    KONG_DNS_ORDER: "LAST,A,CNAME",
-    KONG_DNS_NOT_FOUND_TTL: "1",
-    KONG_DNS_VALID_TTL: String(KONG_DNS_VALID_TTL_SECONDS),
-    KONG_PLUGINS: input.plugins.join(","),
-    KONG_NGINX_PROXY_PROXY_BUFFER_SIZE: "160k",
-    KONG_NGINX_PROXY_PROXY_BUFFERS: "64 160k",
-    ...(input.extra ?? {}),
-  };
-}
+/** What the gateway's kong.yml needs of kong's environment, for extraEnv's error. */
+const KONG_YML = "the gateway's kong.yml";
 
 export const kong = defineService({
   role: "kong",
@@ -64,20 +41,26 @@ export const kong = defineService({
   ],
   // kong.yml holds the keys; the environment holds none.
   secretEnv: false,
-  managedEnv: {
-    KONG_DATABASE: "the gateway's kong.yml (kong runs DB-less on it)",
-    KONG_DECLARATIVE_CONFIG: "the gateway's kong.yml (kong runs DB-less on it)",
-    KONG_PLUGINS: "the gateway's kong.yml (kong refuses a document naming a plugin it has not enabled)",
-    KONG_ROUTER_FLAVOR: "the gateway's kong.yml (its exact-path route needs the expressions router)",
-    KONG_PROXY_LISTEN: "the gateway's published port",
-  },
-  env: reads({
-    build: () =>
-      kongEnv({
-        plugins: KONG_PLUGINS,
-        configPath: KONG_CONFIG_PATH,
-        extra: { KONG_ROUTER_FLAVOR },
-      }),
+  env: environment({
+    table: {
+      KONG_DATABASE: managed(`${KONG_YML} (kong runs DB-less on it)`, "off"),
+      KONG_DECLARATIVE_CONFIG: managed(`${KONG_YML} (kong runs DB-less on it)`, KONG_CONFIG_PATH),
+      KONG_DNS_ORDER: "LAST,A,CNAME",
+      KONG_DNS_NOT_FOUND_TTL: "1",
+      KONG_DNS_VALID_TTL: String(KONG_DNS_VALID_TTL_SECONDS),
+      // kong refuses a declarative config naming a plugin it has not enabled.
+      KONG_PLUGINS: managed(
+        `${KONG_YML} (kong refuses a document naming a plugin it has not enabled)`,
+        KONG_PLUGINS.join(","),
+      ),
+      KONG_NGINX_PROXY_PROXY_BUFFER_SIZE: "160k",
+      KONG_NGINX_PROXY_PROXY_BUFFERS: "64 160k",
+      KONG_ROUTER_FLAVOR: managed(
+        `${KONG_YML} (its exact-path route needs the expressions router)`,
+        KONG_ROUTER_FLAVOR,
+      ),
+      listen: managedGroup("the gateway's published port", ["KONG_PROXY_LISTEN"]),
+    },
   }),
   files: reads({
     keyring: ["publishableKey", "secretKey", "longestTrustedAnonKey", "longestTrustedServiceRoleKey", "gatewayTokens"],

@@ -1,8 +1,11 @@
 /** meta (postgres-meta), the database API studio uses; runs only with studio. */
 import { POSTGRES } from "../db/db";
-import { after, defineService, reads, required } from "../service";
+import { after, defineService, environment, managed, managedGroup, required } from "../service";
 
 const META_PORT = 8080;
+
+/** What sets meta's database connection, for extraEnv's error. */
+const META_DB = "the stack's database and its superuser password (postgresPassword)";
 
 export const meta = defineService({
   role: "meta",
@@ -26,21 +29,22 @@ export const meta = defineService({
   dependsOn: after("db"),
   runs: (settings) => settings.studio,
   secretEnv: true,
-  managedEnv: {
-    "PG_META_DB_*": "the stack's database and its superuser password (postgresPassword)",
-    CRYPTO_KEY: "a generated secret (studio encrypts connection strings with it)",
-    PG_META_PORT: "the stack network (studio, the gateway and the health check call this port)",
-  },
-  env: reads({
+  env: environment({
     secrets: ["postgresPassword", "metaCryptoKey"],
-    build: ({ secrets }) => ({
-      PG_META_PORT: String(META_PORT),
-      PG_META_DB_HOST: POSTGRES.host,
-      PG_META_DB_PORT: String(POSTGRES.port),
-      PG_META_DB_NAME: POSTGRES.database,
-      PG_META_DB_USER: "postgres",
-      PG_META_DB_PASSWORD: secrets.postgresPassword,
-      CRYPTO_KEY: required(secrets.metaCryptoKey, "metaCryptoKey"),
-    }),
+    table: {
+      PG_META_PORT: managed(
+        "the stack network (studio, the gateway and the health check call this port)",
+        String(META_PORT),
+      ),
+      PG_META_DB_HOST: managed(META_DB, POSTGRES.host),
+      PG_META_DB_PORT: managed(META_DB, String(POSTGRES.port)),
+      PG_META_DB_NAME: managed(META_DB, POSTGRES.database),
+      PG_META_DB_USER: managed(META_DB, "postgres"),
+      PG_META_DB_PASSWORD: managed(META_DB, ({ secrets }) => secrets.postgresPassword),
+      CRYPTO_KEY: managed("a generated secret (studio encrypts connection strings with it)", ({ secrets }) =>
+        required(secrets.metaCryptoKey, "metaCryptoKey"),
+      ),
+      reserved: managedGroup(META_DB, ["PG_META_DB_*"]),
+    },
   }),
 });

@@ -14,7 +14,7 @@ import { configKey } from "../../schema/project";
 import type { PoolerConfig } from "./settings";
 import { POSTGRES, postgresUrl } from "../db/db";
 import { SUPABASE_INTERNAL_DATABASE } from "../db/init";
-import { after, defineService, reads, required } from "../service";
+import { after, defineService, environment, managed, managedGroup, reads, required, SOURCES } from "../service";
 
 /** Supavisor's ports inside its container: the management API, then session and transaction pooling. */
 export const POOLER_PORTS = { api: 4000, session: 5432, transaction: 6543 } as const;
@@ -29,6 +29,24 @@ export const POOLER_SECRET_LENGTHS = {
   /** The AES-256-GCM key supavisor encrypts tenant passwords with: 32 bytes. */
   vaultEncKey: 32,
 } as const;
+
+/** Supavisor's `SECRET_KEY_BASE`, refused when shorter than supavisor accepts. */
+function checkedSecretKeyBase(value: string | undefined): string {
+  const secretKeyBase = required(value, "poolerSecretKeyBase");
+  if (secretKeyBase.length < POOLER_SECRET_LENGTHS.secretKeyBase) {
+    throw new Error(`supavisor's SECRET_KEY_BASE must be at least ${POOLER_SECRET_LENGTHS.secretKeyBase} characters`);
+  }
+  return secretKeyBase;
+}
+
+/** Supavisor's `VAULT_ENC_KEY`, refused unless it has exactly the AES-256 key's length. */
+function checkedVaultEncKey(value: string | undefined): string {
+  const vaultEncKey = required(value, "poolerVaultEncKey");
+  if (vaultEncKey.length !== POOLER_SECRET_LENGTHS.vaultEncKey) {
+    throw new Error(`supavisor's VAULT_ENC_KEY must be exactly ${POOLER_SECRET_LENGTHS.vaultEncKey} characters`);
+  }
+  return vaultEncKey;
+}
 
 /** The connection string of one pooling mode, as a client on the host types it (password left out). */
 export function poolerConnectionString(config: PoolerConfig, mode: "session" | "transaction"): string {
@@ -114,58 +132,41 @@ export const pooler = defineService({
     { internal: POOLER_PORTS.transaction, external: settings.pooler.transactionPort, ip: settings.pooler.host },
   ],
   secretEnv: true,
-  managedEnv: {
-    PORT: "the stack network (the health check calls this port)",
-    "POSTGRES_*": "the stack's database",
-    DATABASE_URL: "the superuser password (postgresPassword)",
-    SECRET_KEY_BASE: "a generated secret",
-    VAULT_ENC_KEY: "a generated secret (supavisor encrypts its tenants' passwords with it)",
-    API_JWT_SECRET: "the signing keyring (jwtSecret)",
-    METRICS_JWT_SECRET: "the signing keyring (jwtSecret)",
-    POOLER_TENANT_ID: configKey("pooler.tenantId"),
-    POOLER_DEFAULT_POOL_SIZE: configKey("pooler.defaultPoolSize"),
-    POOLER_MAX_CLIENT_CONN: configKey("pooler.maxClientConnections"),
-    POOLER_PGBOUNCER_PASSWORD: "the database password (postgresPassword)",
-    "PROXY_PORT_*": "the published ports (pooler.sessionPort, pooler.transactionPort)",
-  },
-  env: reads({
+  env: environment({
     keyring: ["jwtSecret"],
     secrets: ["postgresPassword", "poolerSecretKeyBase", "poolerVaultEncKey"],
     dbRoles: ["pgbouncer"],
-    build: ({ settings, keyring, secrets, dbPasswords }) => {
-      const secretKeyBase = required(secrets.poolerSecretKeyBase, "poolerSecretKeyBase");
-      const vaultEncKey = required(secrets.poolerVaultEncKey, "poolerVaultEncKey");
-      if (secretKeyBase.length < POOLER_SECRET_LENGTHS.secretKeyBase) {
-        throw new Error(
-          `supavisor's SECRET_KEY_BASE must be at least ${POOLER_SECRET_LENGTHS.secretKeyBase} characters`,
-        );
-      }
-      if (vaultEncKey.length !== POOLER_SECRET_LENGTHS.vaultEncKey) {
-        throw new Error(`supavisor's VAULT_ENC_KEY must be exactly ${POOLER_SECRET_LENGTHS.vaultEncKey} characters`);
-      }
-      const { tenantId, defaultPoolSize, maxClientConnections } = settings.pooler;
-      return {
-        PORT: String(POOLER_PORTS.api),
-        POSTGRES_PORT: String(POSTGRES.port),
-        POSTGRES_HOST: POSTGRES.host,
-        POSTGRES_DB: POSTGRES.database,
-        DATABASE_URL: postgresUrl("supabase_admin", secrets.postgresPassword, "ecto", SUPABASE_INTERNAL_DATABASE),
-        CLUSTER_POSTGRES: "true",
-        SECRET_KEY_BASE: secretKeyBase,
-        VAULT_ENC_KEY: vaultEncKey,
-        API_JWT_SECRET: keyring.jwtSecret,
-        METRICS_JWT_SECRET: keyring.jwtSecret,
-        REGION: "local",
-        ERL_AFLAGS: "-proto_dist inet_tcp",
-        POOLER_TENANT_ID: tenantId,
-        POOLER_DEFAULT_POOL_SIZE: String(defaultPoolSize),
-        POOLER_MAX_CLIENT_CONN: String(maxClientConnections),
-        POOLER_POOL_MODE: "transaction",
-        // Supavisor's own connections to its metadata database.
-        DB_POOL_SIZE: "5",
-        // Read by the tenant script only: upstream gives pgbouncer the superuser's password, here it has its own.
-        POOLER_PGBOUNCER_PASSWORD: dbPasswords.pgbouncer,
-      };
+    table: {
+      PORT: managed("the stack network (the health check calls this port)", String(POOLER_PORTS.api)),
+      POSTGRES_PORT: managed(SOURCES.database, String(POSTGRES.port)),
+      POSTGRES_HOST: managed(SOURCES.database, POSTGRES.host),
+      POSTGRES_DB: managed(SOURCES.database, POSTGRES.database),
+      DATABASE_URL: managed(SOURCES.superuserPassword, ({ secrets }) =>
+        postgresUrl("supabase_admin", secrets.postgresPassword, "ecto", SUPABASE_INTERNAL_DATABASE),
+      ),
+      CLUSTER_POSTGRES: "true",
+      SECRET_KEY_BASE: managed(SOURCES.generated, ({ secrets }) => checkedSecretKeyBase(secrets.poolerSecretKeyBase)),
+      VAULT_ENC_KEY: managed("a generated secret (supavisor encrypts its tenants' passwords with it)", ({ secrets }) =>
+        checkedVaultEncKey(secrets.poolerVaultEncKey),
+      ),
+      API_JWT_SECRET: managed(SOURCES.jwtSecret, ({ keyring }) => keyring.jwtSecret),
+      METRICS_JWT_SECRET: managed(SOURCES.jwtSecret, ({ keyring }) => keyring.jwtSecret),
+      REGION: "local",
+      ERL_AFLAGS: "-proto_dist inet_tcp",
+      POOLER_TENANT_ID: managed(configKey("pooler.tenantId"), ({ settings }) => settings.pooler.tenantId),
+      POOLER_DEFAULT_POOL_SIZE: managed(configKey("pooler.defaultPoolSize"), ({ settings }) =>
+        String(settings.pooler.defaultPoolSize),
+      ),
+      POOLER_MAX_CLIENT_CONN: managed(configKey("pooler.maxClientConnections"), ({ settings }) =>
+        String(settings.pooler.maxClientConnections),
+      ),
+      POOLER_POOL_MODE: "transaction",
+      // Supavisor's own connections to its metadata database.
+      DB_POOL_SIZE: "5",
+      // Read by the tenant script only: upstream gives pgbouncer the superuser's password, here it has its own.
+      POOLER_PGBOUNCER_PASSWORD: managed(SOURCES.dbPassword, ({ dbPasswords }) => dbPasswords.pgbouncer),
+      database: managedGroup(SOURCES.database, ["POSTGRES_*"]),
+      ports: managedGroup("the published ports (pooler.sessionPort, pooler.transactionPort)", ["PROXY_PORT_*"]),
     },
   }),
   files: reads({ build: () => [{ file: POOLER_SCRIPT_PATH, content: poolerTenantScript() }] }),

@@ -3,7 +3,7 @@
  * new JWKS reaches it; `API_JWT_JWKS` must be an object with `keys` (an array fails, supabase/realtime#1269).
  */
 import { POSTGRES } from "../db/db";
-import { after, defineService, reads } from "../service";
+import { after, defineService, environment, managed, managedGroup, SOURCES } from "../service";
 
 /**
  * Realtime derives its tenant from the first label of the Host header, and the self-hosted tenant is
@@ -20,6 +20,22 @@ export const REALTIME_SECRET_LENGTHS = {
   /** Phoenix's cookie/session secret: at least 64 characters. */
   secretKeyBase: 64,
 } as const;
+
+/** Realtime's `DB_ENC_KEY`, refused unless it has exactly the AES-128 key's length. */
+function checkedDbEncKey(value: string): string {
+  if (value.length !== REALTIME_SECRET_LENGTHS.dbEncKey) {
+    throw new Error(`realtime's DB_ENC_KEY must be exactly ${REALTIME_SECRET_LENGTHS.dbEncKey} characters`);
+  }
+  return value;
+}
+
+/** Realtime's `SECRET_KEY_BASE`, refused when shorter than Phoenix accepts. */
+function checkedSecretKeyBase(value: string): string {
+  if (value.length < REALTIME_SECRET_LENGTHS.secretKeyBase) {
+    throw new Error(`realtime's SECRET_KEY_BASE must be at least ${REALTIME_SECRET_LENGTHS.secretKeyBase} characters`);
+  }
+  return value;
+}
 
 export const realtime = defineService({
   role: "realtime",
@@ -48,52 +64,36 @@ export const realtime = defineService({
   dependsOn: after("db"),
   // The superuser password: realtime manages replication.
   secretEnv: true,
-  managedEnv: {
-    "API_JWT_*": "the signing keyring",
-    METRICS_JWT_SECRET: "the signing keyring",
-    DB_PASSWORD: "the superuser password (postgresPassword)",
-    DB_HOST: "the stack's database",
-    DB_PORT: "the stack's database",
-    DB_USER: "the stack's database",
-    DB_NAME: "the stack's database",
-    DB_ENC_KEY: "a generated secret (realtime encrypts its tenant's database password with it)",
-    SECRET_KEY_BASE: "a generated secret",
-    PORT: "the stack network (the gateway and the health check call this port)",
-    SEED_SELF_HOST: "the signing keyring (the tenant's JWKS is re-seeded from the environment at every start)",
-  },
-  env: reads({
+  env: environment({
     keyring: ["verifierJwks", "jwtSecret"],
     secrets: ["postgresPassword", "realtimeSecretKeyBase", "realtimeDbEncKey"],
-    build: ({ keyring, secrets }) => {
-      if (secrets.realtimeDbEncKey.length !== REALTIME_SECRET_LENGTHS.dbEncKey) {
-        throw new Error(`realtime's DB_ENC_KEY must be exactly ${REALTIME_SECRET_LENGTHS.dbEncKey} characters`);
-      }
-      if (secrets.realtimeSecretKeyBase.length < REALTIME_SECRET_LENGTHS.secretKeyBase) {
-        throw new Error(
-          `realtime's SECRET_KEY_BASE must be at least ${REALTIME_SECRET_LENGTHS.secretKeyBase} characters`,
-        );
-      }
-      return {
-        PORT: String(REALTIME_PORT),
-        DB_HOST: POSTGRES.host,
-        DB_PORT: String(POSTGRES.port),
-        DB_USER: "supabase_admin",
-        DB_PASSWORD: secrets.postgresPassword,
-        DB_NAME: POSTGRES.database,
-        DB_AFTER_CONNECT_QUERY: "SET search_path TO _realtime",
-        DB_ENC_KEY: secrets.realtimeDbEncKey,
-        API_JWT_SECRET: keyring.jwtSecret,
-        API_JWT_JWKS: JSON.stringify(keyring.verifierJwks),
-        SECRET_KEY_BASE: secrets.realtimeSecretKeyBase,
-        METRICS_JWT_SECRET: keyring.jwtSecret,
-        ERL_AFLAGS: "-proto_dist inet_tcp",
-        DNS_NODES: "''",
-        RLIMIT_NOFILE: "10000",
-        APP_NAME: "realtime",
-        SEED_SELF_HOST: "true",
-        RUN_JANITOR: "true",
-        DISABLE_HEALTHCHECK_LOGGING: "true",
-      };
+    table: {
+      PORT: managed(SOURCES.port, String(REALTIME_PORT)),
+      DB_HOST: managed(SOURCES.database, POSTGRES.host),
+      DB_PORT: managed(SOURCES.database, String(POSTGRES.port)),
+      DB_USER: managed(SOURCES.database, "supabase_admin"),
+      DB_PASSWORD: managed(SOURCES.superuserPassword, ({ secrets }) => secrets.postgresPassword),
+      DB_NAME: managed(SOURCES.database, POSTGRES.database),
+      DB_AFTER_CONNECT_QUERY: "SET search_path TO _realtime",
+      DB_ENC_KEY: managed(
+        "a generated secret (realtime encrypts its tenant's database password with it)",
+        ({ secrets }) => checkedDbEncKey(secrets.realtimeDbEncKey),
+      ),
+      API_JWT_SECRET: managed(SOURCES.keyring, ({ keyring }) => keyring.jwtSecret),
+      API_JWT_JWKS: managed(SOURCES.keyring, ({ keyring }) => JSON.stringify(keyring.verifierJwks)),
+      SECRET_KEY_BASE: managed(SOURCES.generated, ({ secrets }) => checkedSecretKeyBase(secrets.realtimeSecretKeyBase)),
+      METRICS_JWT_SECRET: managed(SOURCES.keyring, ({ keyring }) => keyring.jwtSecret),
+      ERL_AFLAGS: "-proto_dist inet_tcp",
+      DNS_NODES: "''",
+      RLIMIT_NOFILE: "10000",
+      APP_NAME: "realtime",
+      SEED_SELF_HOST: managed(
+        "the signing keyring (the tenant's JWKS is re-seeded from the environment at every start)",
+        "true",
+      ),
+      RUN_JANITOR: "true",
+      DISABLE_HEALTHCHECK_LOGGING: "true",
+      jwt: managedGroup(SOURCES.keyring, ["API_JWT_*"]),
     },
   }),
 });

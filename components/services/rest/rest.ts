@@ -12,7 +12,7 @@
  */
 import { configKey } from "../../schema/project";
 import { postgresUrl } from "../db/db";
-import { after, defineService, reads } from "../service";
+import { after, defineService, environment, managed, managedGroup, SOURCES } from "../service";
 
 /** Schemas rest exposes, as the official `.env.example` sets `PGRST_DB_SCHEMAS` (studio reads the same list). */
 export const REST_SCHEMAS = "public,storage,graphql_public";
@@ -27,28 +27,27 @@ export const rest = defineService({
   command: ["postgrest"],
   // The JWKS holds the legacy oct key when legacyHs256 is on; the db password always.
   secretEnv: true,
-  managedEnv: {
-    PGRST_DB_URI: "the database password (postgresPassword)",
-    "PGRST_JWT_*": "the signing keyring",
-    PGRST_APP_SETTINGS_JWT_EXP: configKey("jwtExpiry"),
-    PGRST_ADMIN_SERVER_PORT: "the health check (postgrest --ready asks the admin server)",
-    PGRST_SERVER_PORT: "the stack network (the gateway and storage call this port)",
-  },
-  env: reads({
+  env: environment({
     keyring: ["verifierJwks"],
     dbRoles: ["authenticator"],
-    build: ({ settings, keyring, dbPasswords }) => ({
-      PGRST_DB_URI: postgresUrl("authenticator", dbPasswords.authenticator),
+    table: {
+      PGRST_DB_URI: managed(SOURCES.dbPassword, ({ dbPasswords }) =>
+        postgresUrl("authenticator", dbPasswords.authenticator),
+      ),
       PGRST_DB_SCHEMAS: REST_SCHEMAS,
       PGRST_DB_MAX_ROWS: "1000",
       PGRST_DB_EXTRA_SEARCH_PATH: "public",
       PGRST_DB_ANON_ROLE: "anon",
       // The admin server answers `postgrest --ready` (the health check).
-      PGRST_ADMIN_SERVER_PORT: "3001",
+      PGRST_ADMIN_SERVER_PORT: managed("the health check (postgrest --ready asks the admin server)", "3001"),
       PGRST_ADMIN_SERVER_HOST: "localhost",
-      PGRST_JWT_SECRET: JSON.stringify(keyring.verifierJwks),
+      PGRST_JWT_SECRET: managed(SOURCES.keyring, ({ keyring }) => JSON.stringify(keyring.verifierJwks)),
       PGRST_DB_USE_LEGACY_GUCS: "false",
-      PGRST_APP_SETTINGS_JWT_EXP: String(settings.jwtExpiry),
-    }),
+      PGRST_APP_SETTINGS_JWT_EXP: managed(configKey("jwtExpiry"), ({ settings }) => String(settings.jwtExpiry)),
+      "PGRST_JWT_*": managedGroup(SOURCES.keyring, ["PGRST_JWT_*"]),
+      PGRST_SERVER_PORT: managedGroup("the stack network (the gateway and storage call this port)", [
+        "PGRST_SERVER_PORT",
+      ]),
+    },
   }),
 });

@@ -8,7 +8,7 @@
 import { configKey } from "../../schema/project";
 import { DEFAULT_STORAGE_REGION, type StorageConfig } from "./settings";
 import { postgresUrl } from "../db/db";
-import { after, defineService, reads, type EnvMap } from "../service";
+import { after, defineService, environment, managed, managedGroup, SOURCES, type EnvMap } from "../service";
 
 /** Where files live inside the container (the storage volume is mounted here). */
 export const STORAGE_FILE_PATH = "/var/lib/storage";
@@ -45,6 +45,9 @@ export function storageBackendEnv(config: StorageConfig): EnvMap {
   };
 }
 
+/** What sets the S3-protocol key pair, for extraEnv's error. */
+const S3_PROTOCOL_KEYS = "a generated secret (the S3-protocol key pair, stack outputs storageS3…)";
+
 export const storage = defineService({
   role: "storage",
   image: "storage",
@@ -60,52 +63,41 @@ export const storage = defineService({
   dependsOn: after("db", "rest", "imgproxy"),
   volumes: [{ volume: "storage-data", containerPath: STORAGE_FILE_PATH }],
   secretEnv: true,
-  managedEnv: {
-    ANON_KEY: "the signing keyring",
-    SERVICE_KEY: "the signing keyring",
-    AUTH_JWT_SECRET: "the signing keyring (jwtSecret)",
-    "AUTH_JWT_*": "the signing keyring",
-    JWT_JWKS: "the signing keyring",
-    "PGRST_JWT_*": "the signing keyring",
-    DATABASE_URL: "the database password (postgresPassword)",
-    POSTGREST_URL: "the stack network",
-    STORAGE_PUBLIC_URL: configKey("apiExternalUrl"),
-    FILE_STORAGE_BACKEND_PATH: "the storage volume",
-    STORAGE_BACKEND: configKey("storage.backend"),
-    "GLOBAL_S3_*": configKey("storage.s3"),
-    "AWS_*": configKey("storage.s3"),
-    TENANT_ID: configKey("storage.tenantId"),
-    REGION: configKey("storage.s3.region"),
-    ENABLE_IMAGE_TRANSFORMATION: configKey("storage.imageTransformation"),
-    IMGPROXY_URL: configKey("storage.imageTransformation"),
-    "S3_PROTOCOL_*": "a generated secret (the S3-protocol key pair, stack outputs storageS3…)",
-    PORT: "the stack network (the gateway and the health check call this port)",
-    SERVER_PORT: "the stack network (the gateway and the health check call this port)",
-  },
-  env: reads({
+  env: environment({
     keyring: ["longestTrustedAnonKey", "longestTrustedServiceRoleKey", "jwtSecret", "verifierJwks"],
     dbRoles: ["supabase_storage_admin"],
     secrets: ["s3ProtocolAccessKeyId", "s3ProtocolAccessKeySecret"],
-    build: ({ settings, keyring, dbPasswords, secrets, url }) => ({
+    table: {
       // The longest-trusted key's role JWTs: valid before and after a promotion, so a promotion leaves storage alone.
-      ANON_KEY: keyring.longestTrustedAnonKey,
-      SERVICE_KEY: keyring.longestTrustedServiceRoleKey,
-      POSTGREST_URL: url("rest"),
-      AUTH_JWT_SECRET: keyring.jwtSecret,
-      JWT_JWKS: JSON.stringify(keyring.verifierJwks),
-      DATABASE_URL: postgresUrl("supabase_storage_admin", dbPasswords.supabase_storage_admin),
-      STORAGE_PUBLIC_URL: settings.apiExternalUrl,
+      ANON_KEY: managed(SOURCES.keyring, ({ keyring }) => keyring.longestTrustedAnonKey),
+      SERVICE_KEY: managed(SOURCES.keyring, ({ keyring }) => keyring.longestTrustedServiceRoleKey),
+      POSTGREST_URL: managed(SOURCES.network, ({ url }) => url("rest")),
+      AUTH_JWT_SECRET: managed(SOURCES.jwtSecret, ({ keyring }) => keyring.jwtSecret),
+      JWT_JWKS: managed(SOURCES.keyring, ({ keyring }) => JSON.stringify(keyring.verifierJwks)),
+      DATABASE_URL: managed(SOURCES.dbPassword, ({ dbPasswords }) =>
+        postgresUrl("supabase_storage_admin", dbPasswords.supabase_storage_admin),
+      ),
+      STORAGE_PUBLIC_URL: managed(configKey("apiExternalUrl"), ({ settings }) => settings.apiExternalUrl),
       REQUEST_ALLOW_X_FORWARDED_PATH: "true",
       FILE_SIZE_LIMIT: "52428800",
-      ...storageBackendEnv(settings.storage),
-      TENANT_ID: settings.storage.tenantId,
-      REGION: storageRegion(settings.storage),
-      ...(settings.storage.imageTransformation
-        ? { ENABLE_IMAGE_TRANSFORMATION: "true", IMGPROXY_URL: url("imgproxy") }
-        : {}),
+      backend: managedGroup(
+        configKey("storage.backend"),
+        ["STORAGE_BACKEND", "GLOBAL_S3_*", "FILE_STORAGE_BACKEND_PATH", "AWS_*"],
+        ({ settings }) => storageBackendEnv(settings.storage),
+      ),
+      TENANT_ID: managed(configKey("storage.tenantId"), ({ settings }) => settings.storage.tenantId),
+      REGION: managed(configKey("storage.s3.region"), ({ settings }) => storageRegion(settings.storage)),
+      ENABLE_IMAGE_TRANSFORMATION: managed(configKey("storage.imageTransformation"), ({ settings }) =>
+        settings.storage.imageTransformation ? "true" : undefined,
+      ),
+      IMGPROXY_URL: managed(configKey("storage.imageTransformation"), ({ settings, url }) =>
+        settings.storage.imageTransformation ? url("imgproxy") : undefined,
+      ),
       // The key pair S3 clients sign requests to `/storage/v1/s3` with (stack outputs `storageS3…`).
-      S3_PROTOCOL_ACCESS_KEY_ID: secrets.s3ProtocolAccessKeyId,
-      S3_PROTOCOL_ACCESS_KEY_SECRET: secrets.s3ProtocolAccessKeySecret,
-    }),
+      S3_PROTOCOL_ACCESS_KEY_ID: managed(S3_PROTOCOL_KEYS, ({ secrets }) => secrets.s3ProtocolAccessKeyId),
+      S3_PROTOCOL_ACCESS_KEY_SECRET: managed(S3_PROTOCOL_KEYS, ({ secrets }) => secrets.s3ProtocolAccessKeySecret),
+      reserved: managedGroup(SOURCES.keyring, ["AUTH_JWT_*", "PGRST_JWT_*"]),
+      ports: managedGroup(SOURCES.port, ["PORT", "SERVER_PORT"]),
+    },
   }),
 });

@@ -6,7 +6,7 @@
 import { configKey } from "../../schema/project";
 import { POSTGRES } from "../db/db";
 import { REST_SCHEMAS } from "../rest/rest";
-import { after, defineService, reads, required } from "../service";
+import { after, defineService, environment, managed, required, SOURCES } from "../service";
 
 const STUDIO_PORT = 3000;
 
@@ -42,49 +42,34 @@ export const studio = defineService({
   runs: (settings) => settings.studio,
   volumes: [{ volume: "studio-snippets", containerPath: STUDIO_SNIPPETS_PATH }],
   secretEnv: true,
-  managedEnv: {
-    POSTGRES_PASSWORD: "the superuser password (postgresPassword)",
-    POSTGRES_HOST: "the stack's database",
-    POSTGRES_PORT: "the stack's database",
-    POSTGRES_DB: "the stack's database",
-    PG_META_CRYPTO_KEY: "a generated secret (shared with meta)",
-    STUDIO_PG_META_URL: "the stack network",
-    SUPABASE_URL: "the stack network",
-    SUPABASE_PUBLIC_URL: configKey("apiExternalUrl"),
-    SUPABASE_ANON_KEY: "the signing keyring",
-    SUPABASE_SERVICE_KEY: "the signing keyring",
-    SUPABASE_PUBLISHABLE_KEY: "the signing keyring",
-    SUPABASE_SECRET_KEY: "the signing keyring",
-    AUTH_JWT_SECRET: "the signing keyring (jwtSecret)",
-    SNIPPETS_MANAGEMENT_FOLDER: "the studio-snippets volume",
-    HOSTNAME: "the stack network (the gateway and the health check call studio on it)",
-  },
-  env: reads({
+  env: environment({
     keyring: ["longestTrustedAnonKey", "longestTrustedServiceRoleKey", "jwtSecret", "publishableKey", "secretKey"],
     secrets: ["postgresPassword", "metaCryptoKey"],
-    build: ({ settings, keyring, secrets, url }) => ({
-      HOSTNAME: "0.0.0.0",
-      STUDIO_PG_META_URL: url("meta"),
-      POSTGRES_PORT: String(POSTGRES.port),
-      POSTGRES_HOST: POSTGRES.host,
-      POSTGRES_DB: POSTGRES.database,
-      POSTGRES_PASSWORD: secrets.postgresPassword,
+    table: {
+      HOSTNAME: managed("the stack network (the gateway and the health check call studio on it)", "0.0.0.0"),
+      STUDIO_PG_META_URL: managed(SOURCES.network, ({ url }) => url("meta")),
+      POSTGRES_PORT: managed(SOURCES.database, String(POSTGRES.port)),
+      POSTGRES_HOST: managed(SOURCES.database, POSTGRES.host),
+      POSTGRES_DB: managed(SOURCES.database, POSTGRES.database),
+      POSTGRES_PASSWORD: managed(SOURCES.superuserPassword, ({ secrets }) => secrets.postgresPassword),
       POSTGRES_USER_READ_WRITE: "postgres",
-      PG_META_CRYPTO_KEY: required(secrets.metaCryptoKey, "metaCryptoKey"),
+      PG_META_CRYPTO_KEY: managed("a generated secret (shared with meta)", ({ secrets }) =>
+        required(secrets.metaCryptoKey, "metaCryptoKey"),
+      ),
       PGRST_DB_SCHEMAS: REST_SCHEMAS,
       DEFAULT_ORGANIZATION_NAME: "Default Organization",
       DEFAULT_PROJECT_NAME: "Default Project",
-      SUPABASE_URL: url("kong"),
-      SUPABASE_PUBLIC_URL: settings.apiExternalUrl,
+      SUPABASE_URL: managed(SOURCES.network, ({ url }) => url("kong")),
+      SUPABASE_PUBLIC_URL: managed(configKey("apiExternalUrl"), ({ settings }) => settings.apiExternalUrl),
       // The longest-trusted key's role JWTs: valid before and after a promotion, so a promotion leaves studio alone.
-      SUPABASE_ANON_KEY: keyring.longestTrustedAnonKey,
-      SUPABASE_SERVICE_KEY: keyring.longestTrustedServiceRoleKey,
-      AUTH_JWT_SECRET: keyring.jwtSecret,
-      SUPABASE_PUBLISHABLE_KEY: keyring.publishableKey,
-      SUPABASE_SECRET_KEY: keyring.secretKey,
+      SUPABASE_ANON_KEY: managed(SOURCES.keyring, ({ keyring }) => keyring.longestTrustedAnonKey),
+      SUPABASE_SERVICE_KEY: managed(SOURCES.keyring, ({ keyring }) => keyring.longestTrustedServiceRoleKey),
+      AUTH_JWT_SECRET: managed(SOURCES.jwtSecret, ({ keyring }) => keyring.jwtSecret),
+      SUPABASE_PUBLISHABLE_KEY: managed(SOURCES.keyring, ({ keyring }) => keyring.publishableKey),
+      SUPABASE_SECRET_KEY: managed(SOURCES.keyring, ({ keyring }) => keyring.secretKey),
       // The logs pages need the analytics stack, which this program does not run.
       ENABLED_FEATURES_LOGS_ALL: "false",
-      SNIPPETS_MANAGEMENT_FOLDER: STUDIO_SNIPPETS_PATH,
-    }),
+      SNIPPETS_MANAGEMENT_FOLDER: managed("the studio-snippets volume", STUDIO_SNIPPETS_PATH),
+    },
   }),
 });
