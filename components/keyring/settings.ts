@@ -31,13 +31,31 @@ export interface SigningKeyConfig {
 
 const signingKeyEntry = object(
   {
-    name: text({ pattern: KEY_NAME_PATTERN, expected: "1-32 characters of a-z, 0-9 and -" }),
-    state: oneOf(KEY_STATES, "a key state"),
-    algorithm: oneOf(ALGORITHMS, "a signing algorithm").optional(),
+    name: text({
+      pattern: KEY_NAME_PATTERN,
+      expected: "1-32 characters of a-z, 0-9 and -",
+      type: "`[a-z0-9-]{1,32}`, unique",
+    }).describe(
+      "the key's identity in state (resource `supabase-key-<name>`); renaming means a new key. List order does not " +
+        "matter",
+    ),
+    state: oneOf(KEY_STATES, "a key state").describe("exactly one key is `current`"),
+    algorithm: oneOf(ALGORITHMS, "a signing algorithm")
+      .optional()
+      .meta({ "x-default": "`ES256`, or the imported key's" })
+      .describe("P-256, RSA 2048 or Ed25519. Changing it generates a new key"),
     privateJwk: text(
-      { expected: "a private JWK as JSON text (set it with `pulumi config set --secret --path`)" },
+      { expected: "a private JWK as JSON text (set it with `pulumi config set --secret --path`)", type: "JSON text" },
       { secret: true },
-    ).optional(),
+    )
+      .optional()
+      .meta({ "x-default": "generated" })
+      .describe(
+        "import an existing private JWK instead of generating one; its `kid` is kept. A one-key JSON array (what " +
+          "`supabase gen signing-key` writes to a file) is accepted too. The algorithm is inferred from the key when " +
+          "`algorithm` is not set; a JWK whose `kty`/`crv`/`alg` contradicts `algorithm`, a public-only JWK, an RSA " +
+          "key under 2048 bits or a JWK missing a member its type needs is rejected",
+      ),
   },
   "{name: k1, state: current, algorithm: ES256}",
 ).transform((entry, ctx): SigningKeyConfig => {

@@ -96,7 +96,7 @@ export function text(
   const error = must(spec.expected ?? "a non-empty text", options);
   let schema = z.string(error).min(spec.minLength ?? 1, { ...error, abort: true });
   if (spec.pattern) schema = schema.regex(spec.pattern, error);
-  return described(schema, options, spec.type ?? (options.secret ? "secret text" : "text"));
+  return described(schema, options, spec.type ?? "text");
 }
 
 /** One of a fixed list of values: `"x" is not <noun>; allowed: a, b`. */
@@ -118,7 +118,7 @@ export function httpUrl(spec: { expected?: string; pattern?: RegExp } = {}) {
   return z
     .string(error)
     .refine((value) => isHttpUrl(value) && (spec.pattern?.test(value) ?? true), error)
-    .meta({ "x-type": "http(s) URL", format: "uri" });
+    .meta({ "x-type": "http(s) URL" });
 }
 
 /** True for an absolute http or https URL with a host. */
@@ -145,7 +145,7 @@ export function baseUrl(example: string) {
       return !url.search && !url.hash && !url.username && !url.password;
     }, error)
     .transform((value) => value.replace(/\/+$/, ""))
-    .meta({ "x-type": "http(s) URL", format: "uri" });
+    .meta({ "x-type": "http(s) URL" });
 }
 
 /**

@@ -70,7 +70,7 @@ export interface FieldDoc {
  * of a map's values appear under `<name>` (or the name the map documents).
  */
 export function fieldsOf(json: JsonSchema, prefix = ""): FieldDoc[] {
-  const object = objectBranch(json);
+  const object = objectBranch(json) ?? (json.type === "array" && json.items ? objectBranch(json.items) : undefined);
   if (!object?.properties) return [];
   const fields: FieldDoc[] = [];
   for (const [name, field] of Object.entries(object.properties)) {

@@ -106,7 +106,9 @@ const provider = object(
         required:
           ": the client secret; set it with `pulumi config set --secret --path 'auth.externalProviders.<name>.secret' …`",
       },
-    ).describe("`GOTRUE_EXTERNAL_<NAME>_SECRET`"),
+    )
+      .meta({ "x-default": "required per provider" })
+      .describe("`GOTRUE_EXTERNAL_<NAME>_SECRET`"),
     redirectUri: httpUrl()
       .optional()
       .meta({ "x-default": "`<apiExternalUrl>/auth/v1/callback`" })

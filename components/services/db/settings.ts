@@ -12,8 +12,18 @@ const publish = z.union(
     flag().transform((on) => (on ? { ...DATABASE_PUBLISH_DEFAULTS } : undefined)),
     object(
       {
-        host: hostAddress().default(DATABASE_PUBLISH_DEFAULTS.host).describe("the host address Postgres listens on"),
-        port: port().default(DATABASE_PUBLISH_DEFAULTS.port).describe("the host port"),
+        host: hostAddress()
+          .default(DATABASE_PUBLISH_DEFAULTS.host)
+          .describe(
+            "the host address to listen on: an IP address (`127.0.0.1` or `::1` for the host only, `0.0.0.0` for " +
+              "every network)",
+          ),
+        port: port()
+          .default(DATABASE_PUBLISH_DEFAULTS.port)
+          .describe(
+            "the host port, not `gatewayHttpPort`, nor a port of the pooler on the same address (its `sessionPort` " +
+              "is 5432 by default)",
+          ),
       },
       "{host: 127.0.0.1, port: 5432}",
     ),
@@ -53,7 +63,7 @@ export const DB_SETTINGS = [
     type: "`{publish: true \\| {host, port}}`",
     default: "not published",
     doc: "`publish` puts Postgres on the Docker host (`127.0.0.1:5432` by default); read the security trade-off first",
-    details: "docs/configuration.md#database",
+    details: "docs/configuration.md#databasepublish",
   }),
 ] as const;
 

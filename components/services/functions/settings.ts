@@ -43,7 +43,7 @@ export const FUNCTIONS_SETTINGS = [
       "{enabled: true, dir: ./supabase/functions}",
     ).prefault({}),
     doc: "edge functions: the files under `dir` (on the deploying machine; `main/index.ts` required) shipped into the container",
-    details: "docs/platform.md#functions",
+    details: "docs/platform.md#functions-edge-functions-supabaseedge-runtime",
   }),
 ] as const;
 

@@ -39,7 +39,7 @@ export const POOLER_SETTINGS = [
       "{sessionPort: 6432, host: 0.0.0.0}",
     ).prefault({}),
     doc: "the supavisor pooler, its two ports published on `host` (each port distinct from the gateway's and `database.publish`'s)",
-    details: "docs/platform.md#pooler",
+    details: "docs/platform.md#pooler-the-connection-pooler-supavisor",
   }),
 ] as const;
 

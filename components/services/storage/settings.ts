@@ -28,16 +28,18 @@ const s3 = object(
         type: "S3 bucket name",
       },
       { required: " with storage.backend s3" },
-    ).describe("`GLOBAL_S3_BUCKET`"),
+    )
+      .meta({ "x-default": "required with `backend: s3`" })
+      .describe("`GLOBAL_S3_BUCKET`"),
     endpoint: httpUrl({
       expected: "an http(s) URL without a path, such as https://s3.example.com",
       pattern: /^https?:\/\/[^\s/?#]+\/?$/,
     })
       .transform((url) => url.replace(/\/$/, ""))
       .optional()
-      .meta({ "x-default": "AWS S3" })
+      .meta({ "x-default": "AWS S3", "x-type": "http(s) URL, no path" })
       .describe("an S3-compatible store (MinIO, R2, …): `GLOBAL_S3_ENDPOINT`, `GLOBAL_S3_PROTOCOL`"),
-    region: text({ pattern: /^[A-Za-z0-9-]{1,64}$/, expected: "a region name such as us-east-1" })
+    region: text({ pattern: /^[A-Za-z0-9-]{1,64}$/, expected: "a region name such as us-east-1", type: "region name" })
       .optional()
       .meta({ "x-default": `\`${DEFAULT_STORAGE_REGION}\`; required without \`endpoint\`` })
       .describe("`REGION`: the bucket's region, which S3-protocol clients sign for too"),
@@ -45,10 +47,15 @@ const s3 = object(
       .optional()
       .meta({ "x-default": "`true` with `endpoint`, else `false`" })
       .describe("`GLOBAL_S3_FORCE_PATH_STYLE`"),
-    accessKeyId: accessKey(false).describe("`AWS_ACCESS_KEY_ID`; with `secretAccessKey` or neither"),
-    secretAccessKey: accessKey(true).describe(
-      "`AWS_SECRET_ACCESS_KEY`; both or neither (neither: the host's AWS credentials)",
-    ),
+    accessKeyId: accessKey(false)
+      .meta({ "x-default": "none (the host's AWS credentials)" })
+      .describe("`AWS_ACCESS_KEY_ID`; with `secretAccessKey`, or neither"),
+    secretAccessKey: accessKey(true)
+      .meta({ "x-default": "none (the host's AWS credentials)" })
+      .describe(
+        "`AWS_SECRET_ACCESS_KEY`; with `accessKeyId`, or neither. In plain config it draws a warning naming the " +
+          "`--secret` command",
+      ),
   },
   "{bucket: my-bucket, region: us-east-1}",
 ).superRefine(
@@ -128,7 +135,7 @@ export const STORAGE_SETTINGS = [
           : {}),
       })),
     doc: "storage's backend (`s3.bucket` required with `s3`) and tenant; imgproxy for image transformations",
-    details: "docs/platform.md#storage",
+    details: "docs/platform.md#storage-backend-tenant-image-transformations",
   }),
 ] as const;
 
