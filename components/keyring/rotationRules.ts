@@ -170,104 +170,96 @@ export function expiryFindings(next: KeyFacts[], now: Date): { errors: string[];
   return { errors, warnings };
 }
 
-/**
- * Judges a planned keyring change against the last applied ring.
- *
- * Without a previous ring (first deployment, or the guard is new to an existing stack) there is nothing a change
- * could break, so only the role-JWT expiry is checked and the ring is recorded.
- */
-export function evaluateRotation(input: {
-  previous?: KeyRecord[];
-  next: KeyFacts[];
-  now: Date;
-  options: GuardOptions;
-}): GuardVerdict {
-  const { previous, next, now, options } = input;
-  const nowIso = now.toISOString();
+/** Finds a planned key's record in the last applied ring, when it is the same key material. */
+type RecordOf = (facts: KeyFacts) => KeyRecord | undefined;
+
+/** Promotions: the signer changes, so the new signer must already be in every verifier's cached JWKS. */
+function promotionProblems(
+  previous: KeyRecord[],
+  next: KeyFacts[],
+  match: RecordOf,
+  now: Date,
+  options: GuardOptions,
+): string[] {
+  const wasCurrent = previous.find((r) => r.state === "current");
+  const current = next.find((k) => k.state === "current");
+  if (!current || (wasCurrent && wasCurrent.name === current.name && match(current))) return [];
+  const record = match(current);
+  const replaced = previous.some((r) => r.name === current.name) && !record;
+  if (!record) {
+    const how = replaced ? "replaces it with a new key (its algorithm or privateJwk changed)" : "creates it";
+    return [
+      `${where(current)}: becomes current in the same update that ${how}, ` +
+        `so no verifier or client cache knows its public key yet and tokens it signs would be rejected. Add it ` +
+        `with state standby, run pulumi up, wait jwksCacheSeconds (${options.jwksCacheSeconds} s), then set it ` +
+        `current. ${OVERRIDE_HINT}`,
+    ];
+  }
+  if (record.state === "revoked" || record.publishedAt === undefined) {
+    return [
+      `${where(current)}: is revoked in the last applied update, so it is not in the published JWKS and ` +
+        `verifiers no longer trust it. Set it to standby first, run pulumi up, wait jwksCacheSeconds ` +
+        `(${options.jwksCacheSeconds} s), then set it current. ${OVERRIDE_HINT}`,
+    ];
+  }
+  const age = (now.getTime() - Date.parse(record.publishedAt)) / 1000;
+  if (age >= options.jwksCacheSeconds) return [];
+  return [
+    `${where(current)}: was published only ${Math.max(0, Math.floor(age))} s ago (at ${record.publishedAt}), ` +
+      `but clients may cache the JWKS for jwksCacheSeconds (${options.jwksCacheSeconds} s), so tokens it signs ` +
+      `could be rejected. Promote it after ${isoPlus(record.publishedAt, options.jwksCacheSeconds)} ` +
+      `(in ${formatDuration(options.jwksCacheSeconds - age)}). ${OVERRIDE_HINT}`,
+  ];
+}
+
+/** Retiring keys: every token the old signer issued must keep verifying until it expires. */
+function retirementProblems(
+  previous: KeyRecord[],
+  next: KeyFacts[],
+  match: RecordOf,
+  now: Date,
+  options: GuardOptions,
+): string[] {
   const problems: string[] = [];
-  const expiry = expiryFindings(next, now);
-  const before = new Map((previous ?? []).map((r) => [r.name, r]));
-  const match = (facts: KeyFacts) => {
-    const record = before.get(facts.name);
-    return record && sameKey(record, facts) ? record : undefined;
-  };
-
-  if (previous && previous.length > 0) {
-    const wasCurrent = previous.find((r) => r.state === "current");
-    const current = next.find((k) => k.state === "current");
-    const trustedBefore = previous.filter((r) => TRUSTED_STATES.includes(r.state));
-
-    // Promotions: the signer changes, so the new signer must already be in every verifier's cached JWKS.
-    if (current && !(wasCurrent && wasCurrent.name === current.name && match(current))) {
-      const record = match(current);
-      const replaced = before.has(current.name) && !record;
-      if (!record) {
-        const how = replaced ? "replaces it with a new key (its algorithm or privateJwk changed)" : "creates it";
+  const trustedBefore = previous.filter((r) => TRUSTED_STATES.includes(r.state));
+  for (const old of previous) {
+    const planned = next.find((k) => k.name === old.name);
+    const gone =
+      planned === undefined
+        ? "removing its entry deletes the key"
+        : match(planned) === undefined
+          ? "changing its algorithm or privateJwk replaces the key"
+          : planned.state === "revoked"
+            ? "revoking it"
+            : undefined;
+    if (!gone) continue;
+    const label = planned ? where(planned) : `${PROJECT}:signingKeys (${JSON.stringify(old.name)}, removed)`;
+    if (old.state === "current") {
+      const only = trustedBefore.length === 1 ? "the only key verifiers trust and " : "";
+      problems.push(
+        `${label}: is ${only}the key that signs every token issued so far; ${gone} in the same update signs every ` +
+          `user out and breaks every anon and service_role JWT it signed. Promote another key first and set this ` +
+          `one to previous, then revoke or remove it after jwtExpiry + ${formatDuration(REVOKE_GRACE_SECONDS)} ` +
+          `(${options.jwtExpiry + REVOKE_GRACE_SECONDS} s). ${OVERRIDE_HINT}`,
+      );
+    } else if (old.state === "previous" && old.retiredAt !== undefined) {
+      const since = (now.getTime() - Date.parse(old.retiredAt)) / 1000;
+      const wait = options.jwtExpiry + REVOKE_GRACE_SECONDS;
+      if (since < wait) {
         problems.push(
-          `${where(current)}: becomes current in the same update that ${how}, ` +
-            `so no verifier or client cache knows its public key yet and tokens it signs would be rejected. Add it ` +
-            `with state standby, run pulumi up, wait jwksCacheSeconds (${options.jwksCacheSeconds} s), then set it ` +
-            `current. ${OVERRIDE_HINT}`,
+          `${label}: stopped signing only ${Math.max(0, Math.floor(since))} s ago (at ${old.retiredAt}); access ` +
+            `tokens it signed stay valid for jwtExpiry (${options.jwtExpiry} s), so ${gone} now signs those users ` +
+            `out. Do it after ${isoPlus(old.retiredAt, wait)} (in ${formatDuration(wait - since)}). ${OVERRIDE_HINT}`,
         );
-      } else if (record.state === "revoked" || record.publishedAt === undefined) {
-        problems.push(
-          `${where(current)}: is revoked in the last applied update, so it is not in the published JWKS and ` +
-            `verifiers no longer trust it. Set it to standby first, run pulumi up, wait jwksCacheSeconds ` +
-            `(${options.jwksCacheSeconds} s), then set it current. ${OVERRIDE_HINT}`,
-        );
-      } else {
-        const age = (now.getTime() - Date.parse(record.publishedAt)) / 1000;
-        if (age < options.jwksCacheSeconds) {
-          problems.push(
-            `${where(current)}: was published only ${Math.max(0, Math.floor(age))} s ago (at ${record.publishedAt}), ` +
-              `but clients may cache the JWKS for jwksCacheSeconds (${options.jwksCacheSeconds} s), so tokens ` +
-              `it signs ` +
-              `could be rejected. Promote it after ${isoPlus(record.publishedAt, options.jwksCacheSeconds)} ` +
-              `(in ${formatDuration(options.jwksCacheSeconds - age)}). ` +
-              `${OVERRIDE_HINT}`,
-          );
-        }
-      }
-    }
-
-    // Retiring keys: every token the old signer issued must keep verifying until it expires.
-    for (const old of previous) {
-      const planned = next.find((k) => k.name === old.name);
-      const gone =
-        planned === undefined
-          ? "removing its entry deletes the key"
-          : match(planned) === undefined
-            ? "changing its algorithm or privateJwk replaces the key"
-            : planned.state === "revoked"
-              ? "revoking it"
-              : undefined;
-      if (!gone) continue;
-      const label = planned ? where(planned) : `${PROJECT}:signingKeys (${JSON.stringify(old.name)}, removed)`;
-      if (old.state === "current") {
-        const only = trustedBefore.length === 1 ? "the only key verifiers trust and " : "";
-        problems.push(
-          `${label}: is ${only}the key that signs every token issued so far; ${gone} in the same update signs every ` +
-            `user out and breaks every anon and service_role JWT it signed. Promote another key first and set this ` +
-            `one to previous, then revoke or remove it after jwtExpiry + ${formatDuration(REVOKE_GRACE_SECONDS)} ` +
-            `(${options.jwtExpiry + REVOKE_GRACE_SECONDS} ` +
-            `s). ${OVERRIDE_HINT}`,
-        );
-      } else if (old.state === "previous" && old.retiredAt !== undefined) {
-        const since = (now.getTime() - Date.parse(old.retiredAt)) / 1000;
-        const wait = options.jwtExpiry + REVOKE_GRACE_SECONDS;
-        if (since < wait) {
-          problems.push(
-            `${label}: stopped signing only ${Math.max(0, Math.floor(since))} s ago (at ${old.retiredAt}); access ` +
-              `tokens it signed stay valid for jwtExpiry (${options.jwtExpiry} s), so ${gone} now signs those users ` +
-              `out. Do it after ${isoPlus(old.retiredAt, wait)} (in ${formatDuration(wait - since)}). ${OVERRIDE_HINT}`,
-          );
-        }
       }
     }
   }
+  return problems;
+}
 
-  const errors = [...problems, ...expiry.errors];
-  const ring = next.map((facts): KeyRecord => {
+/** The ring to remember after this update: each key with when it was published and when it stopped signing. */
+function nextRing(previous: KeyRecord[] | undefined, next: KeyFacts[], match: RecordOf, nowIso: string): KeyRecord[] {
+  return next.map((facts): KeyRecord => {
     const record = match(facts);
     const trusted = TRUSTED_STATES.includes(facts.state);
     const wasTrusted =
@@ -292,6 +284,36 @@ export function evaluateRotation(input: {
       ...(retiredAt !== undefined ? { retiredAt } : {}),
     };
   });
+}
+
+/**
+ * Judges a planned keyring change against the last applied ring.
+ *
+ * Without a previous ring (first deployment, or the guard is new to an existing stack) there is nothing a change
+ * could break, so only the role-JWT expiry is checked and the ring is recorded.
+ */
+export function evaluateRotation(input: {
+  previous?: KeyRecord[];
+  next: KeyFacts[];
+  now: Date;
+  options: GuardOptions;
+}): GuardVerdict {
+  const { previous, next, now, options } = input;
+  const expiry = expiryFindings(next, now);
+  const before = new Map((previous ?? []).map((r) => [r.name, r]));
+  const match: RecordOf = (facts) => {
+    const record = before.get(facts.name);
+    return record && sameKey(record, facts) ? record : undefined;
+  };
+  const problems =
+    previous && previous.length > 0
+      ? [
+          ...promotionProblems(previous, next, match, now, options),
+          ...retirementProblems(previous, next, match, now, options),
+        ]
+      : [];
+  const errors = [...problems, ...expiry.errors];
+  const ring = nextRing(previous, next, match, now.toISOString());
   return options.allowUnsafeRotation
     ? { errors: [], warnings: expiry.warnings, overridden: errors, ring }
     : { errors, warnings: expiry.warnings, overridden: [], ring };
