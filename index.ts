@@ -1,12 +1,13 @@
 // Self-hosted Supabase with asymmetric JWT signing keys: config → keyring → containers → outputs.
 import { supabaseProgram } from "./components/program";
+import { JWKS_PATH } from "./components/services/kong/routes";
 import { poolerConnectionString } from "./components/services/pooler/pooler";
 import { storageRegion } from "./components/services/storage/storage";
 
 const { config, keyring, stack } = supabaseProgram();
 
 export const apiUrl = config.apiExternalUrl;
-export const jwksUrl = `${config.apiExternalUrl}/auth/v1/.well-known/jwks.json`;
+export const jwksUrl = `${config.apiExternalUrl}${JWKS_PATH}`;
 export const currentKid = keyring.currentKid;
 export const jwks = keyring.publicJwks.apply((set) => JSON.stringify(set));
 export const publishableKey = keyring.publishableKey;

@@ -5,7 +5,7 @@
 import { loadConfig } from "./config/read";
 import type { ProgramConfig } from "./config/settings";
 import { SigningKeyring } from "./keyring/signingKeyring";
-import { SupabaseStack } from "./stack/supabaseStack";
+import { SupabaseStack } from "./targets/docker/supabaseStack";
 
 /** The name of both components; child resources are `supabase-<role>` (e.g. `supabase-key-k1`, `supabase-auth`). */
 export const COMPONENT_NAME = "supabase";

@@ -9,19 +9,17 @@ import type { Policies, ReportViolation, ResourceValidationArgs, ResourceValidat
 import { isPinnedImage } from "../components/services/images";
 import { UNKNOWN_INPUT } from "../components/keyring/engineValues";
 import { LEGACY_KID, PRIVATE_MEMBERS } from "../components/keyring/model";
-import { RETAIN_LABEL } from "../components/stack/naming";
+import { PROJECT } from "../components/schema/project";
+import { RESOURCE_TYPES } from "../components/targets/resourceTypes";
+import { RETAIN_LABEL } from "../components/targets/docker/naming";
 
 export { RETAIN_LABEL };
 
 /** The policy pack's name, as `pulumi preview --policy-pack` reports it. */
-export const PACK_NAME = "supabase-selfhosted";
+export const PACK_NAME = PROJECT;
 
-/** Resource types the policies look at (the `@pulumi/docker` 5.x tokens). */
-export const TYPES = {
-  container: "docker:index/container:Container",
-  volume: "docker:index/volume:Volume",
-  remoteImage: "docker:index/remoteImage:RemoteImage",
-} as const;
+/** Resource types the policies look at. */
+export const TYPES = RESOURCE_TYPES;
 
 const isKnownString = (v: unknown): v is string => typeof v === "string" && v !== UNKNOWN_INPUT;
 

@@ -7,9 +7,10 @@ import { generateKeyPairSync } from "node:crypto";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { loadConfig } from "../components/config/read";
 import { generateSigningJwk } from "../components/keyring/tokens";
+import { RESOURCE_TYPES } from "../components/targets/resourceTypes";
 import { MockEngine } from "../testkit/engine/engine";
 
-const CONTAINER = "docker:index/container:Container";
+const CONTAINER = RESOURCE_TYPES.container;
 /** Containers whose env or files hold keyring values: none of them may be planned when a guard rail fails. */
 const KEY_CONSUMERS = ["auth", "rest", "realtime", "storage", "kong", "studio", "functions"].map(
   (role) => `supabase-${role}`,

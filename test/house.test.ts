@@ -30,7 +30,7 @@ const FLOORS = [
   ["components/keyring/", "components/outputs.ts"],
   ["components/services/"],
   ["components/config/"],
-  ["components/stack/"],
+  ["components/targets/"],
   ["components/program.ts"],
 ];
 const floorOf = (file: string) => FLOORS.findIndex((prefixes) => prefixes.some((p) => file.startsWith(p)));

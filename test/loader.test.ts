@@ -2,6 +2,7 @@
  * Loads index.ts as the Pulumi CLI's Node.js runtime does (ts-node with our tsconfig and nodenext, type-checking
  * on) in a fresh process, under mocks, with Pulumi.dev.yaml's config: what `pulumi up` on the dev stack runs.
  */
+import { RESOURCE_TYPES } from "../components/targets/resourceTypes";
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -49,7 +50,7 @@ describe("index.ts loaded like the Pulumi CLI loads it, with Pulumi.dev.yaml", (
   it("registers the dev stack's one signing key under the keyring component", () => {
     expect(report.resources).toContainEqual({ type: "supabase-selfhosted:index:SigningKeyring", name: "supabase" });
     expect(report.resources).toContainEqual({
-      type: "pulumi-nodejs:dynamic/supabase-selfhosted:SigningKey",
+      type: RESOURCE_TYPES.signingKey,
       name: "supabase-key-k1",
     });
   });

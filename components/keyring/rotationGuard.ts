@@ -8,6 +8,7 @@
  * (when each key was published, when it stopped signing) in its own inputs, under `ring`.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { ROTATION_GUARD_TOKEN } from "./resourceTokens";
 import type { Algorithm } from "./algorithms";
 import { UNKNOWN_INPUT } from "./engineValues";
 import { byName, canonicalJson, type KeyState } from "./model";
@@ -192,6 +193,13 @@ export class RotationGuard extends pulumi.dynamic.Resource {
   declare readonly ring: pulumi.Output<KeyRecord[]>;
 
   constructor(name: string, args: RotationGuardArgs, opts?: pulumi.CustomResourceOptions) {
-    super(rotationGuardProvider, name, { ...args, ring: undefined }, opts, "supabase-selfhosted", "RotationGuard");
+    super(
+      rotationGuardProvider,
+      name,
+      { ...args, ring: undefined },
+      opts,
+      ROTATION_GUARD_TOKEN.module,
+      ROTATION_GUARD_TOKEN.type,
+    );
   }
 }

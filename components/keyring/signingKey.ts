@@ -5,6 +5,7 @@
  * Pulumi state, so re-running the program changes nothing. The provider object below is serialized with its
  * closure into state by the engine; everything it calls requires its modules inside the function bodies.
  */
+import { SIGNING_KEY_TOKEN } from "./resourceTokens";
 import * as pulumi from "@pulumi/pulumi";
 import { ALGORITHMS, type Algorithm } from "./algorithms";
 import { UNKNOWN_INPUT } from "./engineValues";
@@ -199,8 +200,8 @@ export class SigningKey extends pulumi.dynamic.Resource {
         ...opts,
         additionalSecretOutputs: [...SIGNING_KEY_SECRET_OUTPUTS, ...(opts?.additionalSecretOutputs ?? [])],
       },
-      "supabase-selfhosted",
-      "SigningKey",
+      SIGNING_KEY_TOKEN.module,
+      SIGNING_KEY_TOKEN.type,
     );
   }
 }

@@ -15,6 +15,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import type { KeyringConfig, SigningKeyConfig } from "./settings";
 import { allByName, asPlain, asSecret } from "../outputs";
+import { PROJECT } from "../schema/project";
 import {
   byName,
   canonicalJson,
@@ -32,7 +33,7 @@ import {
 import { RotationGuard } from "./rotationGuard";
 import { configWarnings, expiryFindings, keySource } from "./rotationRules";
 import { SigningKey } from "./signingKey";
-import { OPAQUE_PREFIXES, opaqueKey } from "./tokens";
+import { OPAQUE_PREFIXES, OPAQUE_RANDOM_LENGTH, opaqueKey } from "./tokens";
 
 /** Arguments of a {@link SigningKeyring}. */
 export interface SigningKeyringArgs {
@@ -58,9 +59,6 @@ interface ConfiguredKey {
   /** `generated`, or the imported key's thumbprint (see `keySource`). */
   source: string;
 }
-
-/** Length of the random part of an opaque `sb_` key (base64url characters). */
-const OPAQUE_RANDOM_LENGTH = 22;
 
 /** The signing keyring of one Supabase deployment. */
 export class SigningKeyring
@@ -103,7 +101,7 @@ export class SigningKeyring
 
   constructor(name: string, args: SigningKeyringArgs, opts?: pulumi.ComponentResourceOptions) {
     // Args are not passed to super(): the SDK would store them (secrets included) in the component's state.
-    super("supabase-selfhosted:index:SigningKeyring", name, {}, opts);
+    super(`${PROJECT}:index:SigningKeyring`, name, {}, opts);
     const { config } = args;
 
     const configured = this.declareSigningKeys(name, config);

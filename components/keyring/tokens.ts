@@ -136,6 +136,9 @@ async function assertKeyPairMatches(jwk: Jwk): Promise<void> {
 /** Prefixes of Supabase's opaque API keys. */
 export const OPAQUE_PREFIXES = { publishable: "sb_publishable_", secret: "sb_secret_" } as const;
 
+/** Length of the random part of an opaque key, in base64url characters (what Supabase's self-hosted scripts draw). */
+export const OPAQUE_RANDOM_LENGTH = 22;
+
 /** The domain string Supabase's self-hosted tooling hashes into the opaque key checksum. */
 const OPAQUE_CHECKSUM_DOMAIN = "supabase-self-hosted|";
 
@@ -143,10 +146,12 @@ const OPAQUE_CHECKSUM_DOMAIN = "supabase-self-hosted|";
  * Formats an opaque API key: `<prefix><22 base64url chars>_<8-char checksum>`, where the checksum is the first
  * 8 base64url characters of SHA-256 over `"supabase-self-hosted|" + prefix + random`, as the official
  * self-hosted scripts compute it.
- * @param random 22 characters of base64url randomness (from state).
+ * @param random {@link OPAQUE_RANDOM_LENGTH} characters of base64url randomness (from state).
  */
 export function opaqueKey(prefix: string, random: string): string {
-  if (!/^[A-Za-z0-9_-]{22}$/.test(random)) throw new Error("an opaque key needs 22 base64url characters of randomness");
+  if (random.length !== OPAQUE_RANDOM_LENGTH || !/^[A-Za-z0-9_-]+$/.test(random)) {
+    throw new Error(`an opaque key needs ${OPAQUE_RANDOM_LENGTH} base64url characters of randomness`);
+  }
   const { createHash } = require("node:crypto") as typeof import("node:crypto");
   const body = prefix + random;
   const checksum = createHash("sha256")
@@ -159,7 +164,7 @@ export function opaqueKey(prefix: string, random: string): string {
 /** True when `key` is a well-formed opaque key of `prefix` whose checksum matches. */
 export function isValidOpaqueKey(prefix: string, key: string): boolean {
   if (!key.startsWith(prefix)) return false;
-  const random = key.slice(prefix.length, prefix.length + 22);
+  const random = key.slice(prefix.length, prefix.length + OPAQUE_RANDOM_LENGTH);
   try {
     return opaqueKey(prefix, random) === key;
   } catch {

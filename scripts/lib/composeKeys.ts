@@ -18,7 +18,13 @@ import {
   type KeyringEntry,
   type LegacyEntry,
 } from "../../components/keyring/model";
-import { OPAQUE_PREFIXES, generateSigningJwk, mintRoleTokens, opaqueKey } from "../../components/keyring/tokens";
+import {
+  OPAQUE_PREFIXES,
+  OPAQUE_RANDOM_LENGTH,
+  generateSigningJwk,
+  mintRoleTokens,
+  opaqueKey,
+} from "../../components/keyring/tokens";
 
 /** Options of {@link generateComposeKeys}. */
 export interface ComposeKeyOptions {
@@ -70,9 +76,11 @@ export const COMPOSE_KEY_NAMES: readonly (keyof ComposeKeys)[] = [
 
 const DEFAULT_LIFETIME_DAYS = DEFAULTS.apiKeyLifetimeDays;
 
-/** 22 base64url characters from 17 random bytes, as Supabase's self-hosted scripts draw them. */
+/** The opaque key's random characters, from enough random bytes (3 per 4 base64url characters, rounded up). */
 function opaqueRandom(source: (size: number) => Buffer): string {
-  return source(17).toString("base64url").slice(0, 22);
+  return source(Math.ceil((OPAQUE_RANDOM_LENGTH * 3) / 4))
+    .toString("base64url")
+    .slice(0, OPAQUE_RANDOM_LENGTH);
 }
 
 /**

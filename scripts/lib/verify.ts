@@ -3,11 +3,12 @@
  * through the API gateway without an apikey, checks its shape, then decodes each given role JWT and verifies its
  * signature against that JWKS. Every failure is a sentence saying what is wrong and what usually causes it.
  */
+import { JWKS_PATH } from "../../components/services/kong/routes";
 import * as jose from "jose";
 import { hasPrivateMember, PRIVATE_MEMBERS, type Jwk } from "../../components/keyring/model";
 
 /** The path auth's JWKS is served on behind the gateway. */
-export const JWKS_PATH = "/auth/v1/.well-known/jwks.json";
+export { JWKS_PATH };
 
 /** Options of {@link verifyDeployment}. */
 export interface VerifyOptions {

@@ -7,16 +7,10 @@ import type * as pulumi from "@pulumi/pulumi";
 import { createHash, randomBytes } from "node:crypto";
 import { checkRotationGuard, rotationGuardProvider } from "../../components/keyring/rotationGuard";
 import { signingKeyProvider } from "../../components/keyring/signingKey";
+import { RESOURCE_TYPES } from "../../components/targets/resourceTypes";
 
 /** Resource types the engines tell apart, as the SDK names them. */
-export const TYPES = {
-  signingKey: "pulumi-nodejs:dynamic/supabase-selfhosted:SigningKey",
-  rotationGuard: "pulumi-nodejs:dynamic/supabase-selfhosted:RotationGuard",
-  container: "docker:index/container:Container",
-  remoteImage: "docker:index/remoteImage:RemoteImage",
-  network: "docker:index/network:Network",
-  volume: "docker:index/volume:Volume",
-} as const;
+export const TYPES = RESOURCE_TYPES;
 
 /** A created resource: its id and state, and its inputs as `check` rewrote them (the engine keeps checked inputs). */
 export interface Created {

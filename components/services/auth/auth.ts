@@ -5,6 +5,7 @@
 import { configKey } from "../../schema/project";
 import { postgresUrl } from "../db/db";
 import { AUTH_GATEWAY_PATH } from "../kong/gateway";
+import { AUTH_HEALTH_PATH, AUTH_PORT } from "./paths";
 import { OAUTH_PROVIDERS, type AuthConfig, type ExternalProviderConfig, type SmtpConfig } from "./settings";
 import type { Jwk } from "../../keyring/model";
 import {
@@ -17,9 +18,6 @@ import {
   type EnvMap,
   type StackSettings,
 } from "../service";
-
-/** The port auth listens on inside the stack network. */
-const AUTH_PORT = 9999;
 
 /** The `GOTRUE_EXTERNAL_<NAME>_*` settings the program writes for a configured provider. */
 const PROVIDER_FIELDS = ["ENABLED", "CLIENT_ID", "SECRET", "REDIRECT_URI", "URL"] as const;
@@ -98,7 +96,7 @@ export const auth = defineService({
   port: AUTH_PORT,
   aliases: ["auth"],
   healthcheck: {
-    tests: ["CMD", "wget", "--no-verbose", "--tries=1", "--spider", `http://localhost:${AUTH_PORT}/health`],
+    tests: ["CMD", "wget", "--no-verbose", "--tries=1", "--spider", `http://localhost:${AUTH_PORT}${AUTH_HEALTH_PATH}`],
     interval: "5s",
     timeout: "5s",
     retries: 3,

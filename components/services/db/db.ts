@@ -5,9 +5,9 @@
 import { configKey } from "../../schema/project";
 import { defineService, environment, managed, reads } from "../service";
 import { dbInitFiles, SERVICE_DB_ROLES } from "./init";
+import { POSTGRES } from "./settings";
 
-/** Where the services find Postgres: the db container's network alias and the image's defaults. */
-export const POSTGRES = { host: "db", port: 5432, database: "postgres" } as const;
+export { POSTGRES };
 
 /** A Postgres connection URL for the services on the stack network (the `postgres` database unless told). */
 export function postgresUrl(

@@ -3,8 +3,11 @@ import * as z from "zod";
 import { flag, hostAddress, must, object, port, text } from "../../schema/fields";
 import { defineSetting, type SettingsValues } from "../../schema/setting";
 
+/** Where the services find Postgres: the db container's network alias and the image's defaults. */
+export const POSTGRES = { host: "db", port: 5432, database: "postgres" } as const;
+
 /** Where `database.publish` puts Postgres when it names no host or port: the host's loopback, Postgres's port. */
-export const DATABASE_PUBLISH_DEFAULTS = { host: "127.0.0.1", port: 5432 } as const;
+export const DATABASE_PUBLISH_DEFAULTS = { host: "127.0.0.1", port: POSTGRES.port } as const;
 
 /** `database.publish`: `true` (the defaults), `false`, or `{host, port}`. */
 const publish = z.union(

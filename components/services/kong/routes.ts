@@ -2,6 +2,7 @@
  * The gateway's route table: which path goes to which service, behind which plugins. Kong tries the routes by
  * priority, not in this order; the order only keeps kong.yml stable, so that an unchanged table never recreates kong.
  */
+import { AUTH_JWKS_PATH } from "../auth/paths";
 import { WORKER_IDLE_TIMEOUT_MS } from "../functions/functions";
 import { ACL_GROUPS } from "./consumers";
 import type { KongPlugin, KongRoute, KongService } from "./format";
@@ -16,6 +17,9 @@ import {
 
 /** The path prefix auth is served under; its mail links and OAuth callbacks must use it. */
 export const AUTH_GATEWAY_PATH = "/auth/v1";
+
+/** Where clients fetch the public JWKS through the gateway, without an API key. */
+export const JWKS_PATH = `${AUTH_GATEWAY_PATH}${AUTH_JWKS_PATH}`;
 
 /**
  * Kong's router: `expressions` also takes the plain `paths` routes, and ranks any `expression` route above them
@@ -95,7 +99,7 @@ function authServices(input: KongInput): KongService[] {
     open("auth-v1-open-authorize", "/authorize"),
     open("auth-v1-open-sso-acs", "/sso/saml/acs"),
     open("auth-v1-open-sso-metadata", "/sso/saml/metadata"),
-    open("auth-v1-open-jwks", "/.well-known/jwks.json"),
+    open("auth-v1-open-jwks", AUTH_JWKS_PATH),
     {
       // OAuth 2.0 authorization-server metadata (RFC 8414), open as upstream's `well-known-oauth` route.
       name: "well-known-oauth",

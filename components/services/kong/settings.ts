@@ -7,17 +7,23 @@ import { defineSetting, type SettingsValues } from "../../schema/setting";
 /** Every address, as upstream's compose publishes kong (`${KONG_HTTP_PORT}:8000`). */
 export const EVERY_ADDRESS = "0.0.0.0";
 
+/** The gateway's default host port, upstream's `KONG_HTTP_PORT`. */
+export const DEFAULT_GATEWAY_HTTP_PORT = 8000;
+
+/** Where clients reach a gateway published on the default port of this host. */
+const DEFAULT_API_EXTERNAL_URL = `http://localhost:${DEFAULT_GATEWAY_HTTP_PORT}`;
+
 /** Every setting of the gateway. */
 export const GATEWAY_SETTINGS = [
   defineSetting({
     key: "apiExternalUrl",
-    schema: baseUrl("http://localhost:8000").default("http://localhost:8000"),
+    schema: baseUrl(DEFAULT_API_EXTERNAL_URL).default(DEFAULT_API_EXTERNAL_URL),
     type: "http(s) URL",
     doc: "where clients reach the gateway",
   }),
   defineSetting({
     key: "gatewayHttpPort",
-    schema: port().default(8000),
+    schema: port().default(DEFAULT_GATEWAY_HTTP_PORT),
     type: "integer 1-65535",
     doc: "host port of the gateway",
   }),

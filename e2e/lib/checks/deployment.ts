@@ -5,13 +5,13 @@
 import { parseConfig } from "../../../components/config/parse";
 import { runningServices, type ServiceRole } from "../../../components/services/index";
 import { mountedVolumes, type ServiceModule } from "../../../components/services/service";
-import { dockerName } from "../../../components/stack/naming";
+import { dockerName } from "../../../components/targets/docker/naming";
 import type { CheckNamer, Recorder } from "../core/report";
 import { inspectContainers, type ContainerFiles, type InspectedContainer } from "../engines/docker/inspect";
 import type { PulumiProject } from "../engines/pulumi/project";
 import type { StackState } from "../engines/pulumi/state";
 
-/** The program's network (components/stack/supabaseStack.ts names it so). */
+/** The program's network (components/targets/docker/supabaseStack.ts names it so). */
 export const NETWORK = dockerName("network");
 
 /** The Docker name of a service's container. */

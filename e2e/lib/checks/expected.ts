@@ -3,6 +3,7 @@
  * prediction of the stateful mock engine (testkit/blastRadius.ts), the README's table, and the keyring facts
  * every container's environment and kong.yml must show.
  */
+import { RESOURCE_TYPES } from "../../../components/targets/resourceTypes";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
@@ -75,7 +76,7 @@ export const readReadme = (repoRoot: string) => fs.readFileSync(path.join(repoRo
 
 /** The container role of a container URN (`…docker:index/container:Container::supabase-<role>`). */
 export function containerRole(urn: string): ServiceRole | undefined {
-  if (!urn.includes("docker:index/container:Container::")) return undefined;
+  if (!urn.includes(`${RESOURCE_TYPES.container}::`)) return undefined;
   const name = urn.slice(urn.lastIndexOf("::") + 2);
   const role = name.replace(/^supabase-/, "");
   return (SERVICE_ROLES as readonly string[]).includes(role) ? (role as ServiceRole) : undefined;

@@ -1,4 +1,5 @@
 /** The gateway after a step: kong's configuration in its container is the uploaded one and accepts the keys. */
+import { JWKS_PATH } from "../../../components/services/kong/routes";
 import { KONG_CONFIG_PATH } from "../../../components/services/kong/gateway";
 import { recordedUploads } from "../engines/pulumi/state";
 import { containerName, type StepContext } from "./deployment";
@@ -26,7 +27,7 @@ export async function checkKongConfig({ rec, name, deployment, state, files }: S
     const missing = wanted.filter(([consumer, key]) => !credentials[consumer]?.includes(String(key)));
     if (missing.length)
       throw new Error(`kong.yml lacks the ${missing.map(([c]) => c).join(", ")} keys of the stack outputs`);
-    if (!inContainer.includes("/auth/v1/.well-known/jwks.json")) throw new Error("kong.yml has no JWKS route");
+    if (!inContainer.includes(JWKS_PATH)) throw new Error("kong.yml has no JWKS route");
     return `kong.yml in the container is the uploaded one (${inContainer.length} bytes) and accepts the output keys`;
   });
 }

@@ -10,6 +10,7 @@ import {
   stateResources,
   type StateResource,
 } from "../engines/pulumi/state";
+import { RESOURCE_TYPES } from "../../../components/targets/resourceTypes";
 import { containerName, type StepContext } from "./deployment";
 
 /** The type of the program's dynamic-provider resources (the `SigningKey`s among them). */
@@ -29,7 +30,7 @@ function secretValues(decrypted: StateResource[], outputs: Record<string, unknow
         if (typeof r.outputs[token] === "string") secrets.set(r.outputs[token] as string, `${name} ${token}`);
       }
     }
-    if (r.type === "random:index/randomPassword:RandomPassword" && typeof r.outputs?.result === "string") {
+    if (r.type === RESOURCE_TYPES.randomPassword && typeof r.outputs?.result === "string") {
       secrets.set(r.outputs.result, `${name} result`);
     }
   }

@@ -2,11 +2,11 @@
  * The suite's door to the real auth server: a forwarder container that publishes auth's port on 127.0.0.1, one
  * request at a time, and how long auth does not answer while an update recreates it.
  */
+import { AUTH_HEALTH_PATH, AUTH_PORT } from "../../../../components/services/auth/paths";
 import { poll, run } from "../../core/proc";
 import { dockerEnv } from "../../engines/docker/engine";
 
 /** auth's port inside the stack network (the program's auth env sets GOTRUE_API_PORT to it). */
-const AUTH_PORT = 9999;
 /** The suite's forwarder container; named like the program's objects so the final cleanup removes it too. */
 const PROXY_NAME = "supabase-e2e-auth-proxy";
 
@@ -69,7 +69,7 @@ export class AuthEndpoint {
   /** Polls `/health` once a second until auth answers 200, `seconds` times at most; whether it did. */
   async awaitHealthy(seconds = 90): Promise<boolean> {
     const healthy = await poll(
-      async () => ((await this.request("GET", "/health")).status === 200 ? true : undefined),
+      async () => ((await this.request("GET", AUTH_HEALTH_PATH)).status === 200 ? true : undefined),
       seconds,
       1000,
     );
@@ -139,7 +139,7 @@ export async function measureAvailability<T>(
   // 4 probes a second for at most 30 minutes: bounded in count and time.
   for (let i = 0; i < 4 * 60 * 30 && !done; i++) {
     const t = performance.now();
-    const ok = (await endpoint.request("GET", "/health")).status === 200;
+    const ok = (await endpoint.request("GET", AUTH_HEALTH_PATH)).status === 200;
     probes++;
     const now = performance.now();
     if (!ok) {

@@ -4,6 +4,7 @@
  * tokens carry the current key's kid and verify against the published JWKS, a session from before a promotion
  * keeps working, a revoked key's tokens stop working.
  */
+import { AUTH_JWKS_PATH } from "../../../../components/services/auth/paths";
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from "jose";
 import { canonicalJson } from "../../../../components/keyring/model";
 import type { Recorder } from "../../core/report";
@@ -61,7 +62,7 @@ export class AuthChecks {
 
   /** auth's `/.well-known/jwks.json`. */
   private async publishedJwks(): Promise<JSONWebKeySet> {
-    return expectStatus(await this.endpoint.request("GET", "/.well-known/jwks.json"), 200, "GET /.well-known/jwks.json")
+    return expectStatus(await this.endpoint.request("GET", AUTH_JWKS_PATH), 200, `GET ${AUTH_JWKS_PATH}`)
       .body as unknown as JSONWebKeySet;
   }
 

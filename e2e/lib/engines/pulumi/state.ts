@@ -2,6 +2,7 @@
  * What the Pulumi state says about the deployment, read the way an operator would: `pulumi stack export`, with and
  * without `--show-secrets`.
  */
+import { RESOURCE_TYPES } from "../../../../components/targets/resourceTypes";
 import type { PulumiProject } from "./project";
 
 /** One resource of a `pulumi stack export` deployment. */
@@ -60,7 +61,7 @@ export function allStrings(value: unknown, out: string[] = []): string[] {
 }
 
 /** The docker provider's container type, as the state records it. */
-export const CONTAINER_TYPE = "docker:index/container:Container";
+export const CONTAINER_TYPE = RESOURCE_TYPES.container;
 
 /** A resource's name: the last part of its URN (`…docker:index/container:Container::supabase-kong`). */
 export const resourceName = (urn: string): string => urn.slice(urn.lastIndexOf("::") + 2);

@@ -2,28 +2,31 @@
  * SupabaseStack: the Docker resources the program declares in one run, read back from what the engine receives
  * (inputs, secret markers, resource options), for a ring mid-rotation. Shapes only, so the stateless mock.
  */
+import { RESOURCE_TYPES } from "../../../components/targets/resourceTypes";
 import * as pulumi from "@pulumi/pulumi";
 import { parse as parseYaml } from "yaml";
 import { beforeAll, describe, expect, it } from "vitest";
-import { ConfigError } from "../../components/schema/setting";
-import { hasPrivateMember, PRIVATE_MEMBERS, type Jwk } from "../../components/keyring/model";
-import { IMAGE_DEFAULTS } from "../../components/services/images";
-import { SERVICE_ROLES, SERVICES, type ServiceRole } from "../../components/services/index";
-import { KONG_CONFIG_PATH } from "../../components/services/kong/gateway";
-import { REALTIME_HOST } from "../../components/services/realtime/realtime";
-import { ENV_DIGEST_FILE, envDigestFile } from "../../components/stack/envDigest";
-import { RETAIN_LABEL } from "../../components/stack/naming";
-import { supabaseProgram } from "../../components/program";
-import type { RegisteredOptions } from "../../testkit/engine/sdk";
-import { valueOf } from "../../testkit/engine/sdk";
-import { verifyWithJwks } from "../support/keys";
-import { declare, ShapeMocks, type Declared } from "../support/shapes";
+import { ConfigError } from "../../../components/schema/setting";
+import { hasPrivateMember, PRIVATE_MEMBERS, type Jwk } from "../../../components/keyring/model";
+import { IMAGE_DEFAULTS } from "../../../components/services/images";
+import { SERVICE_ROLES, SERVICES, type ServiceRole } from "../../../components/services/index";
+import { KONG_CONFIG_PATH } from "../../../components/services/kong/gateway";
+import { REALTIME_HOST } from "../../../components/services/realtime/realtime";
+import { ENV_DIGEST_FILE, envDigestFile } from "../../../components/targets/envDigest";
+import { RETAIN_LABEL } from "../../../components/targets/docker/naming";
+import { supabaseProgram } from "../../../components/program";
+import type { RegisteredOptions } from "../../../testkit/engine/sdk";
+import { valueOf } from "../../../testkit/engine/sdk";
+import { verifyWithJwks } from "../../support/keys";
+import { declare, ShapeMocks, type Declared } from "../../support/shapes";
 
-const CONTAINER = "docker:index/container:Container";
-const IMAGE = "docker:index/remoteImage:RemoteImage";
-const VOLUME = "docker:index/volume:Volume";
-const NETWORK = "docker:index/network:Network";
-const SIGNING_KEY = "pulumi-nodejs:dynamic/supabase-selfhosted:SigningKey";
+const {
+  container: CONTAINER,
+  remoteImage: IMAGE,
+  volume: VOLUME,
+  network: NETWORK,
+  signingKey: SIGNING_KEY,
+} = RESOURCE_TYPES;
 
 const MID_ROTATION = {
   signingKeys: [

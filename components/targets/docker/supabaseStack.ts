@@ -9,10 +9,11 @@
  */
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import type { KeyringValues } from "../keyring/model";
-import { allByName, asSecret } from "../outputs";
-import type { ImageKey } from "../services/images";
-import { runningServices, serviceUrl, type ServiceRole } from "../services/index";
+import type { KeyringValues } from "../../keyring/model";
+import { allByName, asSecret } from "../../outputs";
+import { PROJECT } from "../../schema/project";
+import type { ImageKey } from "../../services/images";
+import { runningServices, serviceUrl, type ServiceRole } from "../../services/index";
 import {
   envIsSecret,
   toEnvList,
@@ -23,10 +24,10 @@ import {
   type StackSettings,
   type UploadedFile,
   type VolumeRole,
-} from "../services/service";
-import { envDigestFile } from "./envDigest";
+} from "../../services/service";
+import { envDigestFile } from "../envDigest";
 import { dockerName, RETAIN_LABEL } from "./naming";
-import { declareSecrets, type SecretOutputs } from "./secrets";
+import { declareSecrets, type SecretOutputs } from "../secrets";
 
 /** The keyring values the containers consume, as outputs (what `SigningKeyring` exposes). */
 export type StackKeyring = { [K in keyof KeyringValues]: pulumi.Output<KeyringValues[K]> };
@@ -60,7 +61,7 @@ export class SupabaseStack extends pulumi.ComponentResource {
 
   constructor(name: string, args: SupabaseStackArgs, opts?: pulumi.ComponentResourceOptions) {
     // Args stay out of super(): the SDK would store them, keyring secrets included, in the component's state.
-    super("supabase-selfhosted:index:SupabaseStack", name, {}, opts);
+    super(`${PROJECT}:index:SupabaseStack`, name, {}, opts);
     const { config, keyring } = args;
     const services = runningServices(config);
     const secrets = declareSecrets(name, config, this);

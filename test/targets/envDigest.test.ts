@@ -1,7 +1,7 @@
-/** The env digest shipped to containers so previews show env changes (components/stack/envDigest.ts). */
+/** The env digest shipped to containers so previews show env changes (components/targets/envDigest.ts). */
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { ENV_DIGEST_FILE, envDigestFile } from "../../components/stack/envDigest";
+import { ENV_DIGEST_FILE, envDigestFile } from "../../components/targets/envDigest";
 
 describe("envDigestFile", () => {
   it("is the sha256 of the entries in order, one file at a fixed path", () => {
