@@ -21,6 +21,6 @@ export interface SupabaseProgram {
 export function supabaseProgram(): SupabaseProgram {
   const config = loadConfig();
   const keyring = new SigningKeyring(COMPONENT_NAME, { config });
-  const stack = new SupabaseStack(COMPONENT_NAME, { config, keyring });
+  const stack = new SupabaseStack(COMPONENT_NAME, { config, keyring, instanceName: config.instanceName });
   return { config, keyring, stack };
 }

@@ -31,7 +31,7 @@ const FLOORS = [
   ["components/services/"],
   ["components/config/"],
   ["components/targets/"],
-  ["components/program.ts"],
+  ["components/program.ts", "components/index.ts"],
 ];
 const floorOf = (file: string) => FLOORS.findIndex((prefixes) => prefixes.some((p) => file.startsWith(p)));
 

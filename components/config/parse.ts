@@ -13,6 +13,7 @@ import {
   Problems,
   secretValues,
   type RawConfig,
+  type SettingsInput,
   type SettingsRule,
 } from "../schema/setting";
 import { functionsFilesRule, type FunctionsDirListing } from "../services/functions/settings";
@@ -32,11 +33,12 @@ export interface ParseOptions {
 
 /**
  * Turns raw stack config into a validated {@link ProgramConfig} with defaults applied.
- * @param raw config values keyed without the `supabase-selfhosted:` namespace, as text.
+ * @param raw config values keyed without the `supabase-selfhosted:` namespace: as text (what Pulumi hands a
+ *   program), or as values (what another program passes, e.g. `{signingKeys: [{name: "k1", state: "current"}]}`).
  * @param options what else the parse may know (which keys are secrets) and do (read `functions.dir`).
  * @throws ConfigError listing every invalid key with what is allowed.
  */
-export function parseConfig(raw: RawConfig, options: ParseOptions = {}): ProgramConfig {
+export function parseConfig(raw: RawConfig | SettingsInput, options: ParseOptions = {}): ProgramConfig {
   const problems = new Problems();
   for (const name of Object.keys(raw)) {
     if (raw[name] !== undefined && !CONFIG_KEYS.includes(name)) {

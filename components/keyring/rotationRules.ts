@@ -324,7 +324,7 @@ export function evaluateRotation(input: {
  */
 export function configWarnings(config: {
   legacyHs256: boolean;
-  jwtSecret?: string;
+  jwtSecret?: unknown;
   allowUnsafeRotation: boolean;
 }): string[] {
   const warnings: string[] = [];

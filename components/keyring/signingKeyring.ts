@@ -2,18 +2,19 @@
  * `SigningKeyring`: one `SigningKey` per config entry, the legacy secret, the opaque `sb_` keys, the rotation guard,
  * and every derived value the Supabase services consume. Declares resources only.
  *
- * What a promotion changes, and where: the config sets k2 `current` and k1 `previous` (`config/parse.ts` checks
- * that exactly one key is current). No key is generated or replaced, because each `SigningKey` is named after its
- * entry (`supabase-key-k2`) and its state holds the key pair and role JWTs. The `RotationGuard` refuses the
- * promotion until k2 has been published for `jwksCacheSeconds` (`rotationRules.ts`). `deriveKeyring` in `model.ts`
- * then gives auth k2's private half instead of k1's, makes k2's role JWTs the current `anonKey`/`serviceRoleKey`
- * and puts them first among the gateway's tokens; the verifier JWKS stays byte-identical because every list is
- * ordered by name. The services that read those values (`services/auth.ts`, `storage.ts`, `studio.ts` and the
- * gateway in `services/kong/`) get new environments or files, so `SupabaseStack` recreates exactly them.
+ * What a promotion changes, and where: the config sets k2 `current` and k1 `previous` (the settings registry,
+ * `settings.ts`, checks that exactly one key is current). No key is generated or replaced, because each `SigningKey`
+ * is named after its entry (`supabase-key-k2`) and its state holds the key pair and role JWTs. The `RotationGuard`
+ * refuses the promotion until k2 has been published for `jwksCacheSeconds` (`rotationRules.ts`). Each derived value
+ * comes from `deriveValue` in `model.ts` over the keys in the states that value reads: auth's `GOTRUE_JWT_KEYS` now
+ * holds k2's private half instead of k1's, and the current `anonKey`/`serviceRoleKey` outputs are k2's. The verifier
+ * JWKS, the gateway's tokens and the longest-trusted role JWTs (what `sb_` keys map to, and what storage, studio and
+ * functions hold) stay byte-identical, because every list is ordered by name and k1 is still trusted; so only auth's
+ * environment changes, and the stack recreates auth alone.
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import type { KeyringConfig, SigningKeyConfig } from "./settings";
+import { JWT_SECRET_MIN_LENGTH, type KeyringConfig, type SigningKeyConfig } from "./settings";
 import { allByName, asPlain, asSecret } from "../outputs";
 import { PROJECT } from "../schema/project";
 import {
@@ -37,8 +38,16 @@ import { OPAQUE_PREFIXES, OPAQUE_RANDOM_LENGTH, opaqueKey } from "./tokens";
 
 /** Arguments of a {@link SigningKeyring}. */
 export interface SigningKeyringArgs {
-  /** The validated keyring config (see `parseConfig`). Secrets in it are wrapped before any resource sees them. */
-  config: KeyringConfig;
+  /**
+   * The keyring's settings, validated with the settings registry (`parseConfig`). Secrets in it are wrapped before
+   * any resource sees them. `jwtSecret` may be an output of another resource (a secret manager's value, say); it
+   * is then checked for its length when it is known.
+   * @example
+   * ```ts
+   * config: parseConfig({ signingKeys: [{ name: "k1", state: "current", algorithm: "ES256" }] })
+   * ```
+   */
+  config: Omit<KeyringConfig, "jwtSecret"> & { jwtSecret?: pulumi.Input<string> };
 }
 
 /** What the keyring knows about one key, for status displays and guard rails. */
@@ -163,7 +172,7 @@ export class SigningKeyring
   }
 
   /** One `SigningKey` per entry, named after it, so a state change never touches the key itself. */
-  private declareSigningKeys(name: string, config: KeyringConfig): ConfiguredKey[] {
+  private declareSigningKeys(name: string, config: SigningKeyringArgs["config"]): ConfiguredKey[] {
     return config.signingKeys.map((entry, index) => ({
       entry,
       index,
@@ -181,15 +190,25 @@ export class SigningKeyring
   }
 
   /** The legacy HS256 secret: the imported one, else 64 random characters kept in state. */
-  private declareJwtSecret(name: string, config: KeyringConfig): pulumi.Output<string> {
-    return pulumi.secret(
-      config.jwtSecret ??
+  private declareJwtSecret(name: string, config: SigningKeyringArgs["config"]): pulumi.Output<string> {
+    if (config.jwtSecret === undefined) {
+      return pulumi.secret(
         new random.RandomPassword(`${name}-jwt-secret`, { length: 64, special: false }, { parent: this }).result,
+      );
+    }
+    // A plain secret was checked with the config; one from another resource is checked once it is known.
+    return pulumi.secret(
+      pulumi.output(config.jwtSecret).apply((secret) => {
+        if (secret.length < JWT_SECRET_MIN_LENGTH) {
+          throw new Error(`jwtSecret must be at least ${JWT_SECRET_MIN_LENGTH} characters, got ${secret.length}`);
+        }
+        return secret;
+      }),
     );
   }
 
   /** The legacy secret as an `oct` key, with the anon/service_role keys the gateway accepts for it. */
-  private declareLegacyKey(name: string, config: KeyringConfig) {
+  private declareLegacyKey(name: string, config: SigningKeyringArgs["config"]) {
     const key = new SigningKey(
       `${name}-legacy-hs256`,
       {
@@ -220,7 +239,11 @@ export class SigningKeyring
    * The guard remembers the last applied ring; its check fails any preview whose change would sign users out.
    * Each key output goes in separately, so one that is unknown during a preview leaves the others known.
    */
-  private declareRotationGuard(name: string, config: KeyringConfig, configured: ConfiguredKey[]): RotationGuard {
+  private declareRotationGuard(
+    name: string,
+    config: SigningKeyringArgs["config"],
+    configured: ConfiguredKey[],
+  ): RotationGuard {
     return new RotationGuard(
       `${name}-rotation-guard`,
       {
@@ -246,7 +269,7 @@ export class SigningKeyring
    * Warnings cannot come from a provider's check, so the program logs them: the config-only ones, and the current
    * key's role-JWT expiry once the keys' state is known.
    */
-  private logWarnings(config: KeyringConfig, configured: ConfiguredKey[]): void {
+  private logWarnings(config: SigningKeyringArgs["config"], configured: ConfiguredKey[]): void {
     for (const warning of configWarnings(config)) pulumi.log.warn(warning, this);
     pulumi.all(configured.map(({ resource }) => resource.expiresAt)).apply((expiries) => {
       const facts = configured.map(({ entry, index, source }) => ({

@@ -11,6 +11,12 @@ import { configKey } from "./project";
 /** Raw config values as Pulumi hands them to a program: text, keyed without the namespace. */
 export type RawConfig = Record<string, string | undefined>;
 
+/**
+ * Settings as another program passes them: the same keys, each value either Pulumi's text or the value itself
+ * (`{pooler: {enabled: false}}`, `gatewayHttpPort: 8443`).
+ */
+export type SettingsInput = Record<string, unknown>;
+
 /** One top-level setting of the `supabase-selfhosted` namespace. */
 export interface Setting<K extends string = string, S extends z.ZodType = z.ZodType> {
   /** The key without the namespace, e.g. `jwtExpiry`. */
@@ -95,18 +101,19 @@ export function decode(text: string): unknown {
 
 /**
  * Parses each setting's raw value with its schema; the problems of all of them are collected. A text setting gets the
- * text as Pulumi passed it (an all-digit password stays text); every other setting gets it decoded from JSON.
+ * text as Pulumi passed it (an all-digit password stays text); every other setting gets text decoded from JSON, and
+ * a value that is not text as it is.
  * @returns the values that parsed, by key (a key whose value failed is absent).
  */
 export function parseSettings<T extends readonly Setting[]>(
   settings: T,
-  raw: RawConfig,
+  raw: RawConfig | SettingsInput,
   problems: Problems,
 ): Partial<SettingsValues<T>> {
   const values: Record<string, unknown> = {};
   for (const setting of settings) {
-    const text = raw[setting.key];
-    const input = text === undefined ? undefined : isTextSetting(setting) ? text : decode(text);
+    const given = raw[setting.key];
+    const input = typeof given !== "string" || isTextSetting(setting) ? given : decode(given);
     const result = setting.schema.safeParse(input);
     if (result.success) values[setting.key] = result.data;
     else addIssues(setting.key, result.error.issues, problems);

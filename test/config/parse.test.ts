@@ -58,6 +58,7 @@ describe("parseConfig defaults", () => {
       },
       functions: { enabled: false, verifyJwt: true },
       storage: { backend: "file", tenantId: "stub", imageTransformation: true },
+      instanceName: "supabase",
     });
   });
 

@@ -4,11 +4,11 @@
  */
 import { PROJECT } from "../../schema/project";
 
-/** Prefix of every Docker object's name: containers are `supabase-<role>`, volumes `supabase-<volume>`. */
-export const DOCKER_PREFIX = "supabase";
-
-/** The Docker name of a service's container or of a volume. */
-export const dockerName = (role: string): string => `${DOCKER_PREFIX}-${role}`;
+/**
+ * The Docker name of a service's container, of a volume or of the network: `<instance>-<role>` (`supabase-auth` for
+ * the default instance name).
+ */
+export const dockerName = (instance: string, role: string): string => `${instance}-${role}`;
 
 /**
  * Label on every volume the stack retains on delete. Policy packs cannot see the `retainOnDelete` option, so this

@@ -26,18 +26,45 @@ import {
   type VolumeRole,
 } from "../../services/service";
 import { envDigestFile } from "../envDigest";
+import { DEFAULT_INSTANCE_NAME } from "../../config/deployment";
 import { dockerName, RETAIN_LABEL } from "./naming";
+import { transformed, type DockerTransforms } from "./transforms";
 import { declareSecrets, type SecretOutputs } from "../secrets";
 
-/** The keyring values the containers consume, as outputs (what `SigningKeyring` exposes). */
-export type StackKeyring = { [K in keyof KeyringValues]: pulumi.Output<KeyringValues[K]> };
+/** The keyring values the containers consume (what `SigningKeyring` exposes, or any outputs of the same shape). */
+export type StackKeyring = { [K in keyof KeyringValues]: pulumi.Input<KeyringValues[K]> };
 
 /** Arguments of a {@link SupabaseStack}. */
 export interface SupabaseStackArgs {
-  /** The validated services settings plus the access-token lifetime (see `parseConfig`). */
+  /**
+   * The services' settings, validated with the settings registry: `parseConfig` turns a stack config (or the same
+   * keys as an object) into them, defaults applied, and refuses bad values before any resource exists.
+   * @example
+   * ```ts
+   * const config = parseConfig({ signingKeys: [{ name: "k1", state: "current" }], apiExternalUrl: "https://api.example.com" });
+   * ```
+   */
   config: StackSettings;
-  /** The keyring to wire into auth, the verifiers, kong and studio. */
+  /**
+   * The keyring to wire into auth, the verifiers, kong and studio: a `SigningKeyring` (each value an output).
+   * @example `keyring: new SigningKeyring("supabase", { config })`
+   */
   keyring: StackKeyring;
+  /**
+   * The prefix of every Docker object's name (`<instanceName>-auth`, `<instanceName>-db-data`, …), so several
+   * stacks can share one Docker host.
+   * @default "supabase"
+   */
+  instanceName?: string;
+  /**
+   * Changes the arguments or options of the Docker resources before they are declared, one hook per kind.
+   * @default no change
+   * @example
+   * ```ts
+   * transform: { container: (args) => { args.labels = [{ label: "team", value: "platform" }]; } }
+   * ```
+   */
+  transform?: DockerTransforms;
 }
 
 /** Self-hosted Supabase on one Docker host. */
@@ -58,20 +85,29 @@ export class SupabaseStack extends pulumi.ComponentResource {
   readonly dashboardPassword?: pulumi.Output<string>;
   /** The generated secrets by name (each a Pulumi secret; those these settings do not need are absent). */
   readonly generated: SecretOutputs["secrets"];
+  /** The Docker name of a role's container or volume in this instance. */
+  readonly dockerName: (role: string) => string;
+  private readonly transforms: DockerTransforms;
 
   constructor(name: string, args: SupabaseStackArgs, opts?: pulumi.ComponentResourceOptions) {
     // Args stay out of super(): the SDK would store them, keyring secrets included, in the component's state.
     super(`${PROJECT}:index:SupabaseStack`, name, {}, opts);
     const { config, keyring } = args;
+    const instance = args.instanceName ?? DEFAULT_INSTANCE_NAME;
+    this.transforms = args.transform ?? {};
+    this.dockerName = (role: string) => dockerName(instance, role);
     const services = runningServices(config);
     const secrets = declareSecrets(name, config, this);
     this.dashboardPassword = secrets.secrets.dashboardPassword as pulumi.Output<string> | undefined;
     this.generated = secrets.secrets;
 
     this.network = new docker.Network(
-      `${name}-network`,
-      { name: dockerName("network"), driver: "bridge" },
-      { parent: this },
+      ...transformed(
+        this.transforms.network,
+        `${name}-network`,
+        { name: this.dockerName("network"), driver: "bridge" },
+        { parent: this },
+      ),
     );
     this.volumes = this.declareVolumes(name, services);
     this.images = this.declareImages(name, config, services);
@@ -111,9 +147,12 @@ export class SupabaseStack extends pulumi.ComponentResource {
       mountedVolumes(services).map((role) => [
         role,
         new docker.Volume(
-          `${name}-${role}`,
-          { name: dockerName(role), labels: [{ label: RETAIN_LABEL, value: "true" }] },
-          { parent: this, retainOnDelete: true },
+          ...transformed(
+            this.transforms.volume,
+            `${name}-${role}`,
+            { name: this.dockerName(role), labels: [{ label: RETAIN_LABEL, value: "true" }] },
+            { parent: this, retainOnDelete: true },
+          ),
         ),
       ]),
     );
@@ -124,9 +163,12 @@ export class SupabaseStack extends pulumi.ComponentResource {
     const images: Partial<Record<ImageKey, docker.RemoteImage>> = {};
     for (const key of new Set(services.map((s) => s.image))) {
       images[key] = new docker.RemoteImage(
-        `${name}-image-${key}`,
-        { name: config.images[key], keepLocally: true },
-        { parent: this },
+        ...transformed(
+          this.transforms.image,
+          `${name}-image-${key}`,
+          { name: config.images[key], keepLocally: true },
+          { parent: this },
+        ),
       );
     }
     return images;
@@ -158,31 +200,34 @@ export class SupabaseStack extends pulumi.ComponentResource {
     const ports = service.publishedPorts?.(config);
     const wait = service.healthyBeforeDependants;
     return new docker.Container(
-      `${name}-${role}`,
-      {
-        name: dockerName(role),
-        image: image.imageId,
-        envs: this.envs[role],
-        ...(uploads ? { uploads } : {}),
-        ...(service.command ? { command: [...service.command] } : {}),
-        restart: "unless-stopped",
-        healthcheck: { ...service.healthcheck },
-        networksAdvanced: [{ name: this.network.name, aliases: [...service.aliases] }],
-        volumes: (service.volumes ?? []).map((v) => ({
-          volumeName: this.volumeOf(v.volume).name,
-          containerPath: v.containerPath,
-        })),
-        ...(ports && ports.length > 0 ? { ports } : {}),
-        ...(wait ? { wait: true, waitTimeout: wait.timeoutSeconds } : {}),
-      },
-      {
-        parent: this,
-        dependsOn,
-        // A health check change otherwise updates nothing in Docker (the provider cannot change it in place).
-        replaceOnChanges: ["healthcheck"],
-        // Fixed container names: the old container must go before its replacement can take the name.
-        deleteBeforeReplace: true,
-      },
+      ...transformed(
+        this.transforms.container,
+        `${name}-${role}`,
+        {
+          name: this.dockerName(role),
+          image: image.imageId,
+          envs: this.envs[role],
+          ...(uploads ? { uploads } : {}),
+          ...(service.command ? { command: [...service.command] } : {}),
+          restart: "unless-stopped",
+          healthcheck: { ...service.healthcheck },
+          networksAdvanced: [{ name: this.network.name, aliases: [...service.aliases] }],
+          volumes: (service.volumes ?? []).map((v) => ({
+            volumeName: this.volumeOf(v.volume).name,
+            containerPath: v.containerPath,
+          })),
+          ...(ports && ports.length > 0 ? { ports } : {}),
+          ...(wait ? { wait: true, waitTimeout: wait.timeoutSeconds } : {}),
+        },
+        {
+          parent: this,
+          dependsOn,
+          // A health check change otherwise updates nothing in Docker (the provider cannot change it in place).
+          replaceOnChanges: ["healthcheck"],
+          // Fixed container names: the old container must go before its replacement can take the name.
+          deleteBeforeReplace: true,
+        },
+      ),
     );
   }
 }

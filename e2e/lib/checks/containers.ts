@@ -7,12 +7,12 @@
 import type { CheckNamer, Recorder } from "../core/report";
 import { inspectContainers, volumeNames } from "../engines/docker/inspect";
 import { recordedEnvs, recordedUploads } from "../engines/pulumi/state";
-import { NETWORK, containerName, containerOf, type Deployment, type Layout, type StepContext } from "./deployment";
+import { containerOf, type Deployment, type Layout, type StepContext } from "./deployment";
 
 /** `containers:running`: every container the stack's config runs is running. */
 export async function checkRunning(rec: Recorder, name: CheckNamer, { containers, layout }: Deployment): Promise<void> {
   await rec.attempt(name("containers:running"), () => {
-    const down = layout.specs.filter((s) => !containers[containerName(s.role)]?.running).map((s) => s.role);
+    const down = layout.specs.filter((s) => !containers[layout.names.container(s.role)]?.running).map((s) => s.role);
     if (down.length) throw new Error(`not running: ${down.join(", ")}`);
     return `${layout.specs.length} containers running`;
   });
@@ -24,7 +24,7 @@ export async function checkEnvAsInState({ rec, name, deployment, state }: StepCo
   await rec.attempt(name("containers:env-as-in-state"), () => {
     const problems: string[] = [];
     for (const spec of layout.specs) {
-      const container = containerName(spec.role);
+      const container = layout.names.container(spec.role);
       const recorded = recordedEnvs(state, container);
       if (recorded.length === 0) problems.push(`${container}: no envs in state`);
       const actual = containers[container]?.env ?? {};
@@ -47,7 +47,7 @@ export async function checkUploadsAsInState({ rec, name, deployment, state, file
     const problems: string[] = [];
     const counted: string[] = [];
     for (const spec of deployment.layout.specs) {
-      const container = containerName(spec.role);
+      const container = deployment.layout.names.container(spec.role);
       const uploads = recordedUploads(state, container);
       for (const upload of uploads) {
         const inContainer = await files(container, upload.file);
@@ -86,14 +86,14 @@ export async function checkPublishedPorts({ rec, name, deployment }: StepContext
 
 /** `network:aliases`: each container has the aliases its service module declares on the program's network. */
 export async function checkNetworkAliases({ rec, name, deployment }: StepContext): Promise<void> {
-  const { specs } = deployment.layout;
+  const { specs, names } = deployment.layout;
   await rec.attempt(name("network:aliases"), () => {
     const problems = specs.flatMap((spec) => {
-      const aliases = containerOf(deployment, spec.role).aliases[NETWORK] ?? [];
+      const aliases = containerOf(deployment, spec.role).aliases[names.network] ?? [];
       return spec.aliases.filter((a) => !aliases.includes(a)).map((a) => `${spec.role} lacks ${a}`);
     });
     if (problems.length) throw new Error(problems.join("; "));
-    return `aliases on ${NETWORK}: ${specs.map((s) => `${s.role}=[${s.aliases}]`).join(" ")}`;
+    return `aliases on ${names.network}: ${specs.map((s) => `${s.role}=[${s.aliases}]`).join(" ")}`;
   });
 }
 

@@ -4,17 +4,17 @@
  */
 import type { Recorder } from "../core/report";
 import { psql, psqlAs } from "../engines/docker/psql";
-import { containerName, type Deployment } from "./deployment";
+import type { Deployment, Layout } from "./deployment";
 
 /** What S0 writes and every later check reads back. */
 const MARKER = "written at S0";
 
 /** Writes the marker row at S0 (a check of its own: the real Postgres takes the write). */
-export async function checkMarkerWritten(rec: Recorder, host: string, checkName: string): Promise<void> {
+export async function checkMarkerWritten(rec: Recorder, host: string, checkName: string, layout: Layout): Promise<void> {
   await rec.attempt(checkName, async () => {
     await psql(
       host,
-      containerName("db"),
+      layout.names.container("db"),
       `CREATE TABLE e2e_marker(note text); INSERT INTO e2e_marker VALUES ('${MARKER}');`,
     );
     return "e2e_marker row inserted";
@@ -22,17 +22,22 @@ export async function checkMarkerWritten(rec: Recorder, host: string, checkName:
 }
 
 /** The marker row is still there after the updates. */
-export async function checkMarkerKept(rec: Recorder, host: string, checkName: string): Promise<void> {
+export async function checkMarkerKept(rec: Recorder, host: string, checkName: string, layout: Layout): Promise<void> {
   await rec.attempt(
     checkName,
-    async () => `e2e_marker: ${await psql(host, containerName("db"), "SELECT note FROM e2e_marker;")}`,
+    async () => `e2e_marker: ${await psql(host, layout.names.container("db"), "SELECT note FROM e2e_marker;")}`,
   );
 }
 
 /** The marker row is there, with its text, after `pulumi destroy` and a fresh `pulumi up` on the kept volumes. */
-export async function checkMarkerAfterRecreate(rec: Recorder, host: string, checkName: string): Promise<void> {
+export async function checkMarkerAfterRecreate(
+  rec: Recorder,
+  host: string,
+  checkName: string,
+  layout: Layout,
+): Promise<void> {
   await rec.attempt(checkName, async () => {
-    const note = await psql(host, containerName("db"), "SELECT note FROM e2e_marker;");
+    const note = await psql(host, layout.names.container("db"), "SELECT note FROM e2e_marker;");
     if (note !== MARKER) throw new Error(`e2e_marker holds ${JSON.stringify(note)}`);
     return `the row written at S0 is there after destroy and a fresh up: ${note}`;
   });
@@ -48,18 +53,18 @@ export async function checkPoolerLogins(
   rec: Recorder,
   host: string,
   checkName: string,
-  { containers }: Deployment,
+  { containers, layout }: Deployment,
 ): Promise<void> {
-  await rec.attempt(checkName, () => poolerLogins(host, containers[containerName("pooler")]?.env));
+  await rec.attempt(checkName, () => poolerLogins(host, layout, containers[layout.names.container("pooler")]?.env));
 }
 
 /** Logs in as the pooler's two logins; what each found, or why it failed. */
-async function poolerLogins(host: string, env: Record<string, string> | undefined): Promise<string> {
-  if (!env) throw new Error(`container ${containerName("pooler")} does not exist`);
+async function poolerLogins(host: string, layout: Layout, env: Record<string, string> | undefined): Promise<string> {
+  if (!env) throw new Error(`container ${layout.names.container("pooler")} does not exist`);
   const metadata = new URL(env.DATABASE_URL.replace(/^ecto:/, "postgres:"));
   const owner = await psqlAs(
     host,
-    containerName("db"),
+    layout.names.container("db"),
     {
       host: metadata.hostname,
       port: Number(metadata.port),
@@ -72,7 +77,7 @@ async function poolerLogins(host: string, env: Record<string, string> | undefine
   if (owner !== "supabase_admin") throw new Error(`_supavisor in ${metadata.pathname.slice(1)}: owner "${owner}"`);
   const user = await psqlAs(
     host,
-    containerName("db"),
+    layout.names.container("db"),
     {
       host: env.POSTGRES_HOST,
       port: Number(env.POSTGRES_PORT),

@@ -11,16 +11,33 @@ import { inspectContainers, type ContainerFiles, type InspectedContainer } from 
 import type { PulumiProject } from "../engines/pulumi/project";
 import type { StackState } from "../engines/pulumi/state";
 
-/** The program's network (components/targets/docker/supabaseStack.ts names it so). */
-export const NETWORK = dockerName("network");
+/** The Docker names of one instance's objects, as `components/targets/docker/naming.ts` makes them. */
+export interface DockerNames {
+  instance: string;
+  /** The program's network. */
+  network: string;
+  /** A service's container. */
+  container(role: string): string;
+  /** A volume. */
+  volume(role: string): string;
+}
 
-/** The Docker name of a service's container. */
-export const containerName = (role: ServiceRole): string => dockerName(role);
+/** The Docker names of the instance `instance` (the stack's `instanceName`). */
+export function dockerNamesOf(instance: string): DockerNames {
+  return {
+    instance,
+    network: dockerName(instance, "network"),
+    container: (role) => dockerName(instance, role),
+    volume: (role) => dockerName(instance, role),
+  };
+}
 
 /** The containers and retained volumes of one stack, from its own config as the program's parser fills it in. */
 export interface Layout {
   /** The stack's settings, as the program reads them. */
   settings: ReturnType<typeof parseConfig>;
+  /** The Docker names of its objects. */
+  names: DockerNames;
   /** The services that run, in start order. */
   specs: ServiceModule<ServiceRole>[];
   /** Their containers, by Docker name. */
@@ -53,11 +70,13 @@ export interface StepContext {
 export async function layoutOf(project: PulumiProject): Promise<Layout> {
   const settings = parseConfig(await project.rawConfig());
   const specs = runningServices(settings);
+  const names = dockerNamesOf(settings.instanceName);
   return {
     settings,
+    names,
     specs,
-    containerNames: specs.map((s) => containerName(s.role)),
-    retainedVolumes: mountedVolumes(specs).map(dockerName),
+    containerNames: specs.map((s) => names.container(s.role)),
+    retainedVolumes: mountedVolumes(specs).map(names.volume),
   };
 }
 
@@ -69,8 +88,8 @@ export async function observe(project: PulumiProject, host: string, layout: Layo
 }
 
 /** A service's container as inspected; throws (failing the check that asks) when it does not exist. */
-export function containerOf({ containers }: Pick<Deployment, "containers">, role: ServiceRole): InspectedContainer {
-  const c = containers[containerName(role)];
-  if (!c) throw new Error(`container ${containerName(role)} does not exist`);
+export function containerOf({ containers, layout }: Pick<Deployment, "containers" | "layout">, role: ServiceRole): InspectedContainer {
+  const c = containers[layout.names.container(role)];
+  if (!c) throw new Error(`container ${layout.names.container(role)} does not exist`);
   return c;
 }

@@ -2,7 +2,7 @@
 import { JWKS_PATH } from "../../../components/services/kong/routes";
 import { KONG_CONFIG_PATH } from "../../../components/services/kong/gateway";
 import { recordedUploads } from "../engines/pulumi/state";
-import { containerName, type StepContext } from "./deployment";
+import type { StepContext } from "./deployment";
 import { kongCredentials } from "./expected";
 
 /**
@@ -12,8 +12,9 @@ import { kongCredentials } from "./expected";
 export async function checkKongConfig({ rec, name, deployment, state, files }: StepContext): Promise<void> {
   const { outputs } = deployment;
   await rec.attempt(name("kong:uploaded-config"), async () => {
-    const inContainer = await files(containerName("kong"), KONG_CONFIG_PATH);
-    const sent = recordedUploads(state, containerName("kong")).find((u) => u.file === KONG_CONFIG_PATH)?.content;
+    const kong = deployment.layout.names.container("kong");
+    const inContainer = await files(kong, KONG_CONFIG_PATH);
+    const sent = recordedUploads(state, kong).find((u) => u.file === KONG_CONFIG_PATH)?.content;
     if (sent === undefined) throw new Error("the state records no kong.yml upload");
     if (inContainer === undefined) throw new Error("the container has no kong.yml");
     if (inContainer !== sent) throw new Error("the kong.yml in the container is not the one in state");

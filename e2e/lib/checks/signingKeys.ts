@@ -6,7 +6,7 @@ import type { Jwk, Jwks } from "../../../components/keyring/model";
 import { KONG_CONFIG_PATH } from "../../../components/services/kong/gateway";
 import type { Recorder } from "../core/report";
 import { readContainerFile } from "../engines/docker/inspect";
-import { containerName, containerOf, type Deployment, type StepContext } from "./deployment";
+import { containerOf, type Deployment, type StepContext } from "./deployment";
 import { kidsOf, parsePublicJwks, sameSet } from "./expected";
 
 /**
@@ -50,11 +50,11 @@ export async function checkRevokedTokensGone(
   rec: Recorder,
   host: string,
   checkName: string,
-  { containers }: Deployment,
+  { containers, layout }: Deployment,
   revokedTokens: string[],
 ): Promise<void> {
   await rec.attempt(checkName, async () => {
-    const kong = await readContainerFile(host, containerName("kong"), KONG_CONFIG_PATH);
+    const kong = await readContainerFile(host, layout.names.container("kong"), KONG_CONFIG_PATH);
     const holders = Object.values(containers).filter((c) =>
       Object.values(c.env).some((v) => revokedTokens.some((t) => v.includes(t))),
     );

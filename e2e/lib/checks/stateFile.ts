@@ -11,7 +11,7 @@ import {
   type StateResource,
 } from "../engines/pulumi/state";
 import { RESOURCE_TYPES } from "../../../components/targets/resourceTypes";
-import { containerName, type StepContext } from "./deployment";
+import type { StepContext } from "./deployment";
 
 /** The type of the program's dynamic-provider resources (the `SigningKey`s among them). */
 const SIGNING_KEY_TYPE = "pulumi-nodejs:dynamic:Resource";
@@ -51,7 +51,7 @@ export async function checkSecretsEncrypted({ rec, name, deployment, state }: St
       const container = resourceName(r.urn);
       // Every container whose environment holds a secret (the service module says which: not kong's, nor
       // imgproxy's) gets it as one Pulumi secret; the scan of secret values below catches a plain one that leaks.
-      const spec = layout.specs.find((s) => containerName(s.role) === container);
+      const spec = layout.specs.find((s) => layout.names.container(s.role) === container);
       if ((spec?.secretEnv ?? true) && !isEncryptedSecret(r.inputs?.envs))
         problems.push(`${container} envs are not encrypted`);
       if (r.inputs?.uploads !== undefined && !isEncryptedSecret(r.inputs.uploads))

@@ -1,4 +1,5 @@
 /** The legacy scenario: an HS256 deployment's users keep their tokens until `legacyHs256` is turned off. */
+import { layoutOf } from "../checks/deployment";
 import { checkLegacyTokenAccepted, checkLegacyTokenRejected, legacyTokenForNewUser } from "../checks/auth/legacy";
 import { PulumiProject } from "../engines/pulumi/project";
 import type { ScenarioContext } from "./context";
@@ -19,7 +20,7 @@ export async function runLegacyMigration(ctx: ScenarioContext): Promise<void> {
   await project.configSet("jwtSecret", oldSecret, { secret: true });
   log("legacy: pulumi up with legacyHs256 and the imported jwtSecret");
   await project.up("legacy on");
-  const endpoint = authEndpointFor(ctx);
+  const endpoint = authEndpointFor(ctx, (await layoutOf(project)).names);
   if (!endpoint) {
     // With E2E_REAL_IMAGES there is no local base to build the forwarder on, so nothing can reach auth.
     log("legacy: skipped, the suite cannot reach auth without its forwarder image (E2E_REAL_IMAGES)");

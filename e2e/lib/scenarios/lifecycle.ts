@@ -7,7 +7,7 @@ import { checkDeployment } from "../checks/afterEveryStep";
 import { measureAvailability, type AuthEndpoint } from "../checks/auth/endpoint";
 import { AuthChecks } from "../checks/auth/sessions";
 import { checkMarkerKept, checkMarkerWritten, checkPoolerLogins } from "../checks/database";
-import { containerName, layoutOf, observe, type Deployment, type Layout } from "../checks/deployment";
+import { layoutOf, observe, type Deployment, type Layout } from "../checks/deployment";
 import { checkCreatedAll, checkNoChanges, checkReplacements, type BlastRadiusClaims } from "../checks/engineSteps";
 import {
   STEP_LABELS,
@@ -68,7 +68,7 @@ async function prepareLifecycle(ctx: ScenarioContext): Promise<LifecycleRun> {
     documented: readmeReplacements(readReadme(ctx.repoRoot)),
   };
   // The real auth server judges the tokens when the suite runs it (its own image, not a stand-in).
-  const endpoint = authEndpointFor(ctx);
+  const endpoint = authEndpointFor(ctx, layout.names);
   return {
     ctx,
     project,
@@ -147,17 +147,17 @@ async function checkCreated(lifecycle: LifecycleRun, deployment: Deployment, nam
   const { containers, outputs } = deployment;
   await checkProviderSchemas(rec, ctx.repoRoot, ctx.toolchain, project);
   const baseline: Baseline = {
-    dbId: containers[containerName("db")]?.id,
+    dbId: containers[deployment.layout.names.container("db")]?.id,
     k1Tokens: [outputs.anonKey, outputs.serviceRoleKey].filter((t): t is string => typeof t === "string"),
   };
-  await checkMarkerWritten(rec, docker.host, name("db:row-written"));
+  await checkMarkerWritten(rec, docker.host, name("db:row-written"), deployment.layout);
   await checkPoolerLogins(rec, docker.host, name("db:pooler-logins"), deployment);
   return baseline;
 }
 
 /** After S3: the marker row is kept; for the full run destroy and a fresh up; then the stack is destroyed. */
 async function finishLifecycle({ ctx, project, layout, tag, endpoint, auth }: LifecycleRun): Promise<void> {
-  await checkMarkerKept(ctx.rec, ctx.docker.host, tag("db:row-kept", "S3"));
+  await checkMarkerKept(ctx.rec, ctx.docker.host, tag("db:row-kept", "S3"), layout);
   // The forwarder must leave the stack network before pulumi destroy deletes it.
   await endpoint?.stop();
   if (ctx.full) await destroyAndRecreate(ctx, project, tag, auth, layout);

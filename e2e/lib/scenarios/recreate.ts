@@ -25,7 +25,7 @@ export async function destroyAndRecreate(
   log("pulumi up on the kept volumes");
   const again = await project.up("fresh up");
   rec.step(`fresh up on kept volumes (${algorithm})`, again.steps, again.seconds);
-  await checkMarkerAfterRecreate(rec, docker.host, tag("db:row-kept-after-destroy", "fresh"));
+  await checkMarkerAfterRecreate(rec, docker.host, tag("db:row-kept-after-destroy", "fresh"), layout);
   // The stack keeps its database passwords in config (postgresPassword), so the new containers can log in to the
   // kept database; the S0 user signs in again (with new signing keys: the old ones went with the state).
   await auth?.signInAfterRecreate(

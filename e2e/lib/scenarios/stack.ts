@@ -5,7 +5,7 @@
 import { randomBytes } from "node:crypto";
 import type { Algorithm } from "../../../components/keyring/algorithms";
 import { AuthEndpoint } from "../checks/auth/endpoint";
-import { NETWORK } from "../checks/deployment";
+import type { DockerNames } from "../checks/deployment";
 import type { StepLabel } from "../checks/expected";
 import { freeHostPorts } from "../core/ports";
 import type { PulumiProject } from "../engines/pulumi/project";
@@ -66,8 +66,8 @@ export async function applyStep(project: PulumiProject, step: StepLabel, algorit
  * The suite's door to auth when the suite runs the real auth server (its own image, not a stand-in) and has the
  * forwarder image to reach it with; otherwise none.
  */
-export function authEndpointFor(ctx: ScenarioContext): AuthEndpoint | undefined {
+export function authEndpointFor(ctx: ScenarioContext, names: DockerNames): AuthEndpoint | undefined {
   return ctx.images.program.auth.real && ctx.images.proxy
-    ? new AuthEndpoint(ctx.docker.host, ctx.images.proxy, NETWORK)
+    ? new AuthEndpoint(ctx.docker.host, ctx.images.proxy, names)
     : undefined;
 }

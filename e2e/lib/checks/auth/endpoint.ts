@@ -2,13 +2,11 @@
  * The suite's door to the real auth server: a forwarder container that publishes auth's port on 127.0.0.1, one
  * request at a time, and how long auth does not answer while an update recreates it.
  */
+import type { DockerNames } from "../deployment";
 import { AUTH_HEALTH_PATH, AUTH_PORT } from "../../../../components/services/auth/paths";
 import { poll, run } from "../../core/proc";
 import { dockerEnv } from "../../engines/docker/engine";
 
-/** auth's port inside the stack network (the program's auth env sets GOTRUE_API_PORT to it). */
-/** The suite's forwarder container; named like the program's objects so the final cleanup removes it too. */
-const PROXY_NAME = "supabase-e2e-auth-proxy";
 
 /** An HTTP answer of auth. */
 export interface AuthAnswer {
@@ -19,25 +17,31 @@ export interface AuthAnswer {
 /** The suite's door to auth: a socat container on the stack network, published on 127.0.0.1 only. */
 export class AuthEndpoint {
   private port = 0;
+  /** The forwarder container; named like the instance's objects so the final cleanup removes it too. */
+  private readonly proxyName: string;
+  private readonly network: string;
 
   constructor(
     private readonly host: string,
     private readonly image: string,
-    private readonly network: string,
-  ) {}
+    names: DockerNames,
+  ) {
+    this.proxyName = names.container("e2e-auth-proxy");
+    this.network = names.network;
+  }
 
   /** Starts the forwarder (idempotent) and returns auth's base URL on 127.0.0.1. */
   async start(): Promise<string> {
     if (this.port) return this.base;
     const env = dockerEnv(this.host);
-    await run("docker", ["rm", "-f", PROXY_NAME], { env, allowFailure: true, timeoutSeconds: 60 });
+    await run("docker", ["rm", "-f", this.proxyName], { env, allowFailure: true, timeoutSeconds: 60 });
     await run(
       "docker",
       [
         "run",
         "-d",
         "--name",
-        PROXY_NAME,
+        this.proxyName,
         "--network",
         this.network,
         "-p",
@@ -49,7 +53,7 @@ export class AuthEndpoint {
       { env, timeoutSeconds: 60 },
     );
     const mapped = (
-      await run("docker", ["port", PROXY_NAME, `${AUTH_PORT}/tcp`], { env, timeoutSeconds: 30 })
+      await run("docker", ["port", this.proxyName, `${AUTH_PORT}/tcp`], { env, timeoutSeconds: 30 })
     ).stdout.trim();
     this.port = Number(/127\.0\.0\.1:(\d+)/.exec(mapped)?.[1]);
     if (!this.port) throw new Error(`the auth forwarder published no 127.0.0.1 port (docker port: ${mapped})`);
@@ -59,7 +63,7 @@ export class AuthEndpoint {
   /** Removes the forwarder (it must leave the network before `pulumi destroy` can delete it). */
   async stop(): Promise<void> {
     this.port = 0;
-    await run("docker", ["rm", "-f", PROXY_NAME], {
+    await run("docker", ["rm", "-f", this.proxyName], {
       env: dockerEnv(this.host),
       allowFailure: true,
       timeoutSeconds: 60,
