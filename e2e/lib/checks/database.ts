@@ -10,7 +10,12 @@ import type { Deployment, Layout } from "./deployment";
 const MARKER = "written at S0";
 
 /** Writes the marker row at S0 (a check of its own: the real Postgres takes the write). */
-export async function checkMarkerWritten(rec: Recorder, host: string, checkName: string, layout: Layout): Promise<void> {
+export async function checkMarkerWritten(
+  rec: Recorder,
+  host: string,
+  checkName: string,
+  layout: Layout,
+): Promise<void> {
   await rec.attempt(checkName, async () => {
     await psql(
       host,

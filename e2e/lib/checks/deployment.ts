@@ -88,7 +88,10 @@ export async function observe(project: PulumiProject, host: string, layout: Layo
 }
 
 /** A service's container as inspected; throws (failing the check that asks) when it does not exist. */
-export function containerOf({ containers, layout }: Pick<Deployment, "containers" | "layout">, role: ServiceRole): InspectedContainer {
+export function containerOf(
+  { containers, layout }: Pick<Deployment, "containers" | "layout">,
+  role: ServiceRole,
+): InspectedContainer {
   const c = containers[layout.names.container(role)];
   if (!c) throw new Error(`container ${layout.names.container(role)} does not exist`);
   return c;

@@ -7,7 +7,6 @@ import { AUTH_HEALTH_PATH, AUTH_PORT } from "../../../../components/services/aut
 import { poll, run } from "../../core/proc";
 import { dockerEnv } from "../../engines/docker/engine";
 
-
 /** An HTTP answer of auth. */
 export interface AuthAnswer {
   status: number;
