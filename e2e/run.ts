@@ -23,6 +23,7 @@ import { obtainDocker, type DockerEngine } from "./lib/engines/docker/engine";
 import { prepareImages, type SuiteImages } from "./lib/engines/docker/images";
 import { programObjects, removeProgramObjects } from "./lib/engines/docker/programObjects";
 import type { ScenarioContext } from "./lib/scenarios/context";
+import { runTwoInstances } from "./lib/scenarios/instances";
 import { runLegacyMigration } from "./lib/scenarios/legacy";
 import { runLifecycle } from "./lib/scenarios/lifecycle";
 import { obtainToolchain, type Toolchain } from "./lib/toolchain/obtain";
@@ -108,6 +109,12 @@ async function runScenarios(
       () => runLifecycle({ ...contextFor(algorithm.toLowerCase()), algorithm, full }),
     );
     // Each run starts on empty volumes: the retained ones hold the previous run's passwords.
+    await removeProgramObjects(host);
+  }
+  if (process.env.E2E_INSTANCES !== "0") {
+    await rec.phase("two instances on one engine", "two stacks up at once, one destroyed: about 2 minutes", () =>
+      runTwoInstances({ ...contextFor("instances"), algorithm: "ES256", full: false }),
+    );
     await removeProgramObjects(host);
   }
   if (process.env.E2E_LEGACY !== "0") {

@@ -22,12 +22,19 @@ export async function installPlugins(project: PulumiProject, toolchain: Toolchai
   }
 }
 
-/** The stack config of S0: one current key, the local images, a free gateway port, a 1 s JWKS cache. */
-export async function configureStack(project: PulumiProject, ctx: ScenarioContext): Promise<void> {
+/**
+ * The stack config of S0: one current key, the local images, a free gateway port, a 1 s JWKS cache.
+ * @param ports the gateway's and the pooler's two host ports (free ones when not given).
+ */
+export async function configureStack(
+  project: PulumiProject,
+  ctx: ScenarioContext,
+  ports?: readonly number[],
+): Promise<void> {
   await project.pulumi(["stack", "init", project.stack, "--secrets-provider", "passphrase"]);
   // The gateway and the pooler publish on 127.0.0.1: free ports, so nothing on the host clashes, and distinct ones,
   // or the program refuses the config.
-  const [port, sessionPort, transactionPort] = await freeHostPorts(3);
+  const [port, sessionPort, transactionPort] = ports ?? (await freeHostPorts(3));
   const set = (key: string, value: string) => project.configSet(key, value, { path: true });
   await set("signingKeys[0].name", "k1");
   await set("signingKeys[0].state", "current");

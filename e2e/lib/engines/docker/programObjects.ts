@@ -1,9 +1,13 @@
 /**
- * Docker objects named like the program's (`supabase-*`): the suite refuses an engine that has any it did not
- * create, and removes its own between runs and at the end.
+ * Docker objects named like the program's (`supabase-*`, and the instances the suite names itself): the suite
+ * refuses an engine that has any it did not create, and removes its own between runs and at the end.
  */
+import { DEFAULT_INSTANCE_NAME } from "../../../../components/config/deployment";
 import { run } from "../../core/proc";
 import { dockerEnv } from "./engine";
+
+/** The instance names the suite's stacks use: the program's default, and the two that share one engine. */
+export const SUITE_INSTANCES = [DEFAULT_INSTANCE_NAME, "e2e-a", "e2e-b"] as const;
 
 /** The `docker … ls` listings of containers, volumes and networks, each printing names only. */
 const LISTINGS = {
@@ -15,7 +19,7 @@ const LISTINGS = {
 /** The names a listing prints that are named like the program's objects. */
 async function namedLikeProgram(host: string, listing: string[]): Promise<string[]> {
   const { stdout } = await run("docker", listing, { env: dockerEnv(host), timeoutSeconds: 30 });
-  return stdout.split("\n").filter((n) => /^supabase-/.test(n));
+  return stdout.split("\n").filter((n) => SUITE_INSTANCES.some((instance) => n.startsWith(`${instance}-`)));
 }
 
 /** Docker objects named like the program's; the suite refuses to run where any exists that it did not create. */
