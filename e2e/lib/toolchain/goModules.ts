@@ -77,12 +77,12 @@ export function pluginSpecs(projectRoot: string): PluginSpec[] {
     {
       name: "docker",
       version: versions.docker,
-      origin: `built here: ${replacement(dockerMod, "github.com/terraform-providers/terraform-provider-docker")} + ${bridge(dockerMod)} + e2e/toolchain/docker glue`,
+      origin: `built by the suite: ${replacement(dockerMod, "github.com/terraform-providers/terraform-provider-docker")} + ${bridge(dockerMod)} + e2e/toolchain/docker glue`,
     },
     {
       name: "random",
       version: versions.random,
-      origin: `built here: github.com/terraform-providers/terraform-provider-random@${requiredVersion(randomMod, "github.com/terraform-providers/terraform-provider-random")} + ${bridge(randomMod)} + e2e/toolchain/random glue`,
+      origin: `built by the suite: github.com/terraform-providers/terraform-provider-random@${requiredVersion(randomMod, "github.com/terraform-providers/terraform-provider-random")} + ${bridge(randomMod)} + e2e/toolchain/random glue`,
     },
   ];
 }

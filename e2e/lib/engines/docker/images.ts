@@ -181,7 +181,7 @@ export async function prepareImages(host: string, cacheDir: string, log: (t: str
         log,
       ),
       real: false,
-      note: `stand-in (e2e/images/standin): keeps running, serves nothing; ${IMAGE_DEFAULTS[service]} cannot be pulled here`,
+      note: `stand-in (e2e/images/standin): keeps running, serves nothing; ${IMAGE_DEFAULTS[service]} is not pulled: the suite runs without a registry`,
     };
   }
   const proxy = await ensureBuilt(host, "local/supabase-e2e-proxy", path.join(IMAGES_SRC, "proxy"), {}, log);
