@@ -192,8 +192,10 @@ export const KEYRING_SETTINGS = [
     type: `secret string, ≥ ${JWT_SECRET_MIN_LENGTH} characters`,
     default: "generated (64 random characters, kept in state)",
     doc:
-      "the legacy HS256 secret; import your old one when migrating. Always given to the services that require one " +
-      "(auth `GOTRUE_JWT_SECRET`, realtime `API_JWT_SECRET`, storage `AUTH_JWT_SECRET`), never to SQL",
+      "the legacy HS256 secret; import your old one when migrating. Reaches containers only with `legacyHs256`: then " +
+      "auth, realtime, storage, studio, the pooler and the functions share it (never SQL); without it each service " +
+      "that insists on an HS256 secret gets its own random one, and the functions none " +
+      "([rotating it](docs/guard-rails.md#hs256-secrets))",
   }),
   defineSetting({
     key: "legacyAnonKey",

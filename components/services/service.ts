@@ -5,6 +5,7 @@
  * without knowing any service by name. Pure: plain values in, plain values out.
  */
 import type { KeyringValues } from "../keyring/model";
+import type { KeyringConfig } from "../keyring/settings";
 import type { EnvMap } from "../schema/project";
 import type { ServiceDbRole } from "./db/init";
 import type { ImageKey } from "./images";
@@ -51,8 +52,11 @@ export interface PublishedPort {
  */
 export type ManagedEnv = Readonly<Record<string, string>>;
 
-/** The settings every service may read: the validated stack config without the keyring. */
-export type StackSettings = ServicesConfig & { jwtExpiry: number };
+/**
+ * The settings every service may read: the validated stack config without the keyring, plus the two keyring settings
+ * a service's environment depends on (the access-token lifetime, and whether the legacy HS256 secret is shared).
+ */
+export type StackSettings = ServicesConfig & Pick<KeyringConfig, "jwtExpiry" | "legacyHs256">;
 
 /** The secrets the stack generates (`stack/secrets.ts`), by name. Those of studio exist only when it runs. */
 export interface StackSecrets {
@@ -74,6 +78,33 @@ export interface StackSecrets {
   s3ProtocolAccessKeyId: string;
   /** Its secret. */
   s3ProtocolAccessKeySecret: string;
+  /**
+   * Each service's own HS256 secret, for a service that insists on one, when `legacyHs256` is off: known to that
+   * service alone, so no other service's environment holds a secret it accepts tokens signed with.
+   */
+  authJwtSecret?: string;
+  realtimeJwtSecret?: string;
+  storageJwtSecret?: string;
+  studioJwtSecret?: string;
+  poolerJwtSecret?: string;
+}
+
+/** The services' own HS256 secrets (see {@link StackSecrets}), by the secret's name. */
+export type OwnHs256Secret =
+  "authJwtSecret" | "realtimeJwtSecret" | "storageJwtSecret" | "studioJwtSecret" | "poolerJwtSecret";
+
+/**
+ * The HS256 secret a service is given. With `legacyHs256` on, the legacy secret every verifier shares (a migration
+ * needs the old HS256 tokens to keep verifying everywhere); otherwise the service's own random secret, which no
+ * other service knows, so nobody who can read one service's environment can mint tokens another accepts.
+ */
+export function hs256Secret(
+  settings: Pick<StackSettings, "legacyHs256">,
+  legacySecret: string,
+  own: string | undefined,
+  name: OwnHs256Secret,
+): string {
+  return settings.legacyHs256 ? legacySecret : required(own, name);
 }
 
 /** Everything a builder is given: only the keyring values, secrets and database passwords it asks for. */
@@ -141,7 +172,7 @@ type Input<K extends keyof KeyringValues, S extends keyof StackSecrets, D extend
 /** What sets a managed value, as extraEnv's error names it; the common ones, worded once. */
 export const SOURCES = {
   keyring: "the signing keyring",
-  jwtSecret: "the signing keyring (jwtSecret)",
+  jwtSecret: "the service's own HS256 secret (the shared jwtSecret with legacyHs256)",
   network: "the stack network",
   port: "the stack network (the gateway and the health check call this port)",
   database: "the stack's database",
@@ -277,6 +308,11 @@ export interface ServiceModule<R extends string = string> {
   healthyBeforeDependants?: { timeoutSeconds: number };
   /** True when its environment holds a password, key or token: the whole `envs` list is then a Pulumi secret. */
   secretEnv: boolean;
+  /**
+   * The names in its environment whose value is an HS256 secret it accepts tokens (or API calls) signed with: what
+   * must stay the service's own, so that no other container can mint what it accepts.
+   */
+  hs256Secrets?: readonly string[];
   /** Its environment, and the names in it that `extraEnv` may not override (see {@link environment}). */
   env: EnvBuilder;
   /** Files shipped into the container with `uploads` (always a Pulumi secret as a whole). */

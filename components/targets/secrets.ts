@@ -20,6 +20,18 @@ interface GeneratedSecret {
   fromConfig?(settings: StackSettings): string | undefined;
 }
 
+/** The length of each service's own HS256 secret: the legacy secret's (64 characters, 380 bits). */
+const OWN_HS256_SECRET_LENGTH = 64;
+
+/** A service's own HS256 secret: generated only when `legacyHs256` is off (and the service runs). */
+function ownHs256Secret(role: string, runs: (settings: StackSettings) => boolean = () => true): GeneratedSecret {
+  return {
+    resource: `${role}-jwt-secret`,
+    length: OWN_HS256_SECRET_LENGTH,
+    when: (settings) => !settings.legacyHs256 && runs(settings),
+  };
+}
+
 /** Every generated secret but the per-role database passwords. */
 const GENERATED: Record<keyof StackSecrets, GeneratedSecret> = {
   postgresPassword: { resource: "db-password", length: 32, fromConfig: (settings) => settings.postgresPassword },
@@ -40,6 +52,12 @@ const GENERATED: Record<keyof StackSecrets, GeneratedSecret> = {
   // The lengths of upstream's .env.example values (32 and 64 hex digits).
   s3ProtocolAccessKeyId: { resource: "storage-s3-access-key-id", length: 32 },
   s3ProtocolAccessKeySecret: { resource: "storage-s3-access-key-secret", length: 64 },
+  // Each service's own HS256 secret, only without the shared legacy one (see hs256Secret in services/service.ts).
+  authJwtSecret: ownHs256Secret("auth"),
+  realtimeJwtSecret: ownHs256Secret("realtime"),
+  storageJwtSecret: ownHs256Secret("storage"),
+  studioJwtSecret: ownHs256Secret("studio", (settings) => settings.studio),
+  poolerJwtSecret: ownHs256Secret("pooler", (settings) => settings.pooler.enabled),
 };
 
 /** Each service role's own password: `<stack>-db-password-<role with dashes>`. */

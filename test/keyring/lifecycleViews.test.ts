@@ -52,6 +52,11 @@ const SECRETS: StackSecrets = {
   dashboardPassword: "d".repeat(32),
   s3ProtocolAccessKeyId: "a".repeat(32),
   s3ProtocolAccessKeySecret: "k".repeat(64),
+  authJwtSecret: "1".repeat(64),
+  realtimeJwtSecret: "2".repeat(64),
+  storageJwtSecret: "3".repeat(64),
+  studioJwtSecret: "4".repeat(64),
+  poolerJwtSecret: "5".repeat(64),
 };
 const DB_PASSWORDS = Object.fromEntries(SERVICE_DB_ROLES.map((role) => [role, `${role}-`.padEnd(32, "s")])) as Record<
   ServiceDbRole,

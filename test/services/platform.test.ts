@@ -43,6 +43,11 @@ const SECRETS: StackSecrets = {
   poolerVaultEncKey: "VAULTENCKEY".padEnd(32, "v"),
   s3ProtocolAccessKeyId: "S3ACCESSKEYID".padEnd(32, "a"),
   s3ProtocolAccessKeySecret: "S3ACCESSKEYSECRET".padEnd(64, "s"),
+  authJwtSecret: "AUTHOWN".padEnd(64, "1"),
+  realtimeJwtSecret: "REALTIMEOWN".padEnd(64, "2"),
+  storageJwtSecret: "STORAGEOWN".padEnd(64, "3"),
+  studioJwtSecret: "STUDIOOWN".padEnd(64, "4"),
+  poolerJwtSecret: "POOLEROWN".padEnd(64, "5"),
 };
 const PGBOUNCER_PASSWORD = "PGPASSWORDpgbouncer01234567";
 const DB_PASSWORDS: Record<ServiceDbRole, string> = {
@@ -150,7 +155,9 @@ describe("the services' upstream facts", () => {
     expect(poolerEnv.filter((k) => !UPSTREAM_ENV.pooler.includes(k))).toEqual(["POOLER_PGBOUNCER_PASSWORD"]);
     // Upstream's POSTGRES_PASSWORD only feeds its tenant script the pgbouncer password; ours reads the role's own.
     expect(UPSTREAM_ENV.pooler.filter((k) => !poolerEnv.includes(k))).toEqual(["POSTGRES_PASSWORD"]);
-    expect(Object.keys(run(functions.env, config))).toEqual(UPSTREAM_ENV.functions);
+    // Upstream's JWT_SECRET only with legacyHs256: without it no worker gets a secret that mints tokens.
+    expect(Object.keys(run(functions.env, config))).toEqual(UPSTREAM_ENV.functions.filter((k) => k !== "JWT_SECRET"));
+    expect(Object.keys(run(functions.env, settings({ legacyHs256: "true" })))).toEqual(UPSTREAM_ENV.functions);
     expect(Object.keys(run(imgproxy.env, config))).toEqual(UPSTREAM_ENV.imgproxy);
   });
 });
@@ -164,9 +171,10 @@ describe("pooler (supavisor)", () => {
     expect(env.POOLER_MAX_CLIENT_CONN).toBe("100");
     expect(env.POOLER_POOL_MODE).toBe("transaction");
     expect(env.POOLER_PGBOUNCER_PASSWORD).toBe(PGBOUNCER_PASSWORD);
-    // Its API secret is the stable HS256 secret: no keyring change reaches the pooler.
+    // Its API secret is its own HS256 secret (the stable shared one with legacyHs256): no keyring change reaches it.
     expect(pooler.env.keyring).toEqual(["jwtSecret"]);
-    expect(env.API_JWT_SECRET).toBe(JWT_SECRET);
+    expect(env.API_JWT_SECRET).toBe(SECRETS.poolerJwtSecret);
+    expect(run(pooler.env, settings({ legacyHs256: "true" })).API_JWT_SECRET).toBe(JWT_SECRET);
     expect(pooler.secretEnv).toBe(true);
   });
 
@@ -223,7 +231,7 @@ describe("functions (edge-runtime)", () => {
     expect(JSON.parse(env.SUPABASE_SECRET_KEYS)).toEqual({ default: keyring.secretKey });
     expect(env.SUPABASE_DB_URL).toBe(`postgresql://postgres:${SECRETS.postgresPassword}@db:5432/postgres`);
     expect(env.VERIFY_JWT).toBe("true");
-    expect(env.JWT_SECRET).toBe(JWT_SECRET);
+    expect(env.JWT_SECRET).toBeUndefined();
     expect(functions.command).toEqual([
       "start",
       "--user-worker-request-idle-timeout",

@@ -54,49 +54,7 @@ import {
 } from "../../components/services/service";
 import { runBuilder } from "../support/builders";
 import { makeEntry, verifyWithJwks } from "../support/keys";
-
-/** Distinctive secret values, so a leak into a wrong place is easy to spot. */
-const SECRETS = {
-  jwtSecret: "JWTSECRET-0123456789abcdefghijklmnopqrstuvwxyz",
-  postgres: "PGPASSWORDpostgres0123456789",
-  authenticator: "PGPASSWORDauthenticator0123",
-  auth: "PGPASSWORDauthadmin01234567",
-  storage: "PGPASSWORDstorageadmin01234",
-  functions: "PGPASSWORDfunctionsadmin0123",
-  pgbouncer: "PGPASSWORDpgbouncer01234567",
-  secretKeyBase: "SECRETKEYBASE".padEnd(64, "x"),
-  dbEncKey: "DBENCKEY01234567",
-  cryptoKey: "CRYPTOKEY".padEnd(32, "c"),
-  dashboard: "DASHBOARDPASSWORD0123456789",
-  publishableKey: "sb_publishable_PUBLISHABLEmarker0123456_abcdefgh",
-  secretKey: "sb_secret_SECRETKEYmarker01234567890_abcdefgh",
-  poolerSecretKeyBase: "POOLERSECRETKEYBASE".padEnd(64, "p"),
-  vaultEncKey: "VAULTENCKEY".padEnd(32, "v"),
-  s3AccessKeyId: "S3ACCESSKEYID".padEnd(32, "a"),
-  s3AccessKeySecret: "S3ACCESSKEYSECRET".padEnd(64, "s"),
-};
-
-/** The generated secrets, as the stack would hand them to the builders. */
-const STACK_SECRETS: StackSecrets = {
-  postgresPassword: SECRETS.postgres,
-  realtimeSecretKeyBase: SECRETS.secretKeyBase,
-  realtimeDbEncKey: SECRETS.dbEncKey,
-  metaCryptoKey: SECRETS.cryptoKey,
-  dashboardPassword: SECRETS.dashboard,
-  poolerSecretKeyBase: SECRETS.poolerSecretKeyBase,
-  poolerVaultEncKey: SECRETS.vaultEncKey,
-  s3ProtocolAccessKeyId: SECRETS.s3AccessKeyId,
-  s3ProtocolAccessKeySecret: SECRETS.s3AccessKeySecret,
-};
-
-/** Each service role's own password. */
-const DB_PASSWORDS: Record<ServiceDbRole, string> = {
-  authenticator: SECRETS.authenticator,
-  supabase_auth_admin: SECRETS.auth,
-  supabase_storage_admin: SECRETS.storage,
-  supabase_functions_admin: SECRETS.functions,
-  pgbouncer: SECRETS.pgbouncer,
-};
+import { DB_PASSWORDS, SECRETS, STACK_SECRETS } from "../support/world";
 
 /** The raw config of {@link SETTINGS}; tests add settings to it. */
 const RAW = {
@@ -208,7 +166,7 @@ describe("service environments for a rotating keyring (k0 revoked, k1 previous, 
     for (const k of (keys as Jwk[]).filter((k) => k !== signers[0])) expect(hasPrivateMember(k)).toBe(false);
     expect(envs.auth.GOTRUE_JWT_VALID_METHODS).toBe("ES256,RS256");
     expect(envs.auth.GOTRUE_JWT_VALIDMETHODS).toBe(envs.auth.GOTRUE_JWT_VALID_METHODS);
-    expect(envs.auth.GOTRUE_JWT_SECRET).toBe(SECRETS.jwtSecret);
+    expect(envs.auth.GOTRUE_JWT_SECRET).toBe(SECRETS.authJwtSecret);
     expect(envs.auth.GOTRUE_JWT_EXP).toBe("3600");
     expect(envs.auth.GOTRUE_JWT_AUD).toBe("authenticated");
     expect(envs.auth.GOTRUE_JWT_ADMIN_ROLES).toBe("service_role");
@@ -243,8 +201,9 @@ describe("service environments for a rotating keyring (k0 revoked, k1 previous, 
       expect(keys.some((k) => k.kid === header.kid)).toBe(true);
     }
     expect(keys.map((k) => k.kid)).not.toContain(ring[0].kid); // revoked
-    expect(envs.realtime.API_JWT_SECRET).toBe(SECRETS.jwtSecret);
-    expect(envs.realtime.METRICS_JWT_SECRET).toBe(SECRETS.jwtSecret);
+    // Its own HS256 secret: the shared jwtSecret only in legacy mode.
+    expect(envs.realtime.API_JWT_SECRET).toBe(SECRETS.realtimeJwtSecret);
+    expect(envs.realtime.METRICS_JWT_SECRET).toBe(SECRETS.realtimeJwtSecret);
     expect(envs.realtime.SEED_SELF_HOST).toBe("true");
     expect(envs.realtime.DB_ENC_KEY).toHaveLength(16);
   });
@@ -257,7 +216,7 @@ describe("service environments for a rotating keyring (k0 revoked, k1 previous, 
     expect(payload.role).toBe("service_role");
     expect(envs.storage.ANON_KEY).toBe(view.longestTrustedAnonKey);
     expect((await verifyWithJwks(envs.storage.ANON_KEY, jwks)).payload.role).toBe("anon");
-    expect(envs.storage.AUTH_JWT_SECRET).toBe(SECRETS.jwtSecret);
+    expect(envs.storage.AUTH_JWT_SECRET).toBe(SECRETS.storageJwtSecret);
     expect(envs.storage.STORAGE_BACKEND).toBe("file");
     expect(envs.storage.FILE_STORAGE_BACKEND_PATH).toBe("/var/lib/storage");
   });

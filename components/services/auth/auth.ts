@@ -12,6 +12,7 @@ import {
   after,
   defineService,
   environment,
+  hs256Secret,
   managed,
   managedGroup,
   SOURCES,
@@ -103,9 +104,11 @@ export const auth = defineService({
   },
   dependsOn: after("db"),
   secretEnv: true,
+  hs256Secrets: ["GOTRUE_JWT_SECRET"],
   // Sign-up, mail and provider settings are named as the official compose names them (supabase/supabase `docker/`).
   env: environment({
     keyring: ["authKeys", "validMethods", "jwtSecret"],
+    secrets: ["authJwtSecret"],
     dbRoles: ["supabase_auth_admin"],
     table: {
       GOTRUE_API_HOST: managed(SOURCES.network, "0.0.0.0"),
@@ -142,8 +145,12 @@ export const auth = defineService({
       GOTRUE_JWT_DEFAULT_GROUP_NAME: managed(JWT_SOURCE, "authenticated"),
       GOTRUE_JWT_EXP: managed(JWT_SOURCE, ({ settings }) => String(settings.jwtExpiry)),
       GOTRUE_JWT_ISSUER: managed(JWT_SOURCE, ({ settings }) => authIssuer(settings)),
-      // auth requires the HS256 secret even with asymmetric keys.
-      GOTRUE_JWT_SECRET: managed(JWT_SOURCE, ({ keyring }) => keyring.jwtSecret),
+      // auth requires an HS256 secret even with asymmetric keys (supabase/auth `internal/conf/configuration.go`,
+      // `required:"true"`); it verifies HS256 tokens without a kid with it only when HS256 is a valid method, which it
+      // is with legacyHs256 alone.
+      GOTRUE_JWT_SECRET: managed(JWT_SOURCE, ({ settings, keyring, secrets }) =>
+        hs256Secret(settings, keyring.jwtSecret, secrets.authJwtSecret, "authJwtSecret"),
+      ),
       GOTRUE_JWT_KEYS: managed(JWT_SOURCE, ({ keyring }) => authKeysJson(keyring.authKeys)),
       GOTRUE_JWT_VALID_METHODS: managed(JWT_SOURCE, ({ keyring }) => keyring.validMethods.join(",")),
       GOTRUE_JWT_VALIDMETHODS: managed(JWT_SOURCE, ({ keyring }) => keyring.validMethods.join(",")),

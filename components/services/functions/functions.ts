@@ -72,8 +72,12 @@ export const functions = defineService({
     ],
     secrets: ["postgresPassword"],
     table: {
-      // Upstream's name; the main entry does not read it (only the JWKS's oct key, in legacy mode, verifies HS256).
-      JWT_SECRET: managed(SOURCES.jwtSecret, ({ keyring }) => keyring.jwtSecret),
+      // Upstream's name, for user functions that verify HS256 tokens themselves; the main entry does not read it (only
+      // the JWKS's oct key, in legacy mode, verifies HS256). Without legacyHs256 no secret is given: every worker
+      // sees this environment, and there is no HS256 token left to verify.
+      JWT_SECRET: managed(SOURCES.jwtSecret, ({ settings, keyring }) =>
+        settings.legacyHs256 ? keyring.jwtSecret : undefined,
+      ),
       SUPABASE_JWKS: managed(SOURCES.keyring, ({ keyring }) => JSON.stringify(keyring.verifierJwks)),
       SUPABASE_URL: managed(SOURCES.network, ({ url }) => url("kong")),
       SUPABASE_PUBLIC_URL: managed(configKey("apiExternalUrl"), ({ settings }) => settings.apiExternalUrl),

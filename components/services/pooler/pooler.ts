@@ -14,7 +14,17 @@ import { configKey } from "../../schema/project";
 import type { PoolerConfig } from "./settings";
 import { POSTGRES, postgresUrl } from "../db/db";
 import { SUPABASE_INTERNAL_DATABASE } from "../db/init";
-import { after, defineService, environment, managed, managedGroup, reads, required, SOURCES } from "../service";
+import {
+  after,
+  defineService,
+  environment,
+  hs256Secret,
+  managed,
+  managedGroup,
+  reads,
+  required,
+  SOURCES,
+} from "../service";
 
 /** Supavisor's ports inside its container: the management API, then session and transaction pooling. */
 export const POOLER_PORTS = { api: 4000, session: 5432, transaction: 6543 } as const;
@@ -132,9 +142,10 @@ export const pooler = defineService({
     { internal: POOLER_PORTS.transaction, external: settings.pooler.transactionPort, ip: settings.pooler.host },
   ],
   secretEnv: true,
+  hs256Secrets: ["API_JWT_SECRET", "METRICS_JWT_SECRET"],
   env: environment({
     keyring: ["jwtSecret"],
-    secrets: ["postgresPassword", "poolerSecretKeyBase", "poolerVaultEncKey"],
+    secrets: ["postgresPassword", "poolerSecretKeyBase", "poolerVaultEncKey", "poolerJwtSecret"],
     dbRoles: ["pgbouncer"],
     table: {
       PORT: managed("the stack network (the health check calls this port)", String(POOLER_PORTS.api)),
@@ -149,8 +160,14 @@ export const pooler = defineService({
       VAULT_ENC_KEY: managed("a generated secret (supavisor encrypts its tenants' passwords with it)", ({ secrets }) =>
         checkedVaultEncKey(secrets.poolerVaultEncKey),
       ),
-      API_JWT_SECRET: managed(SOURCES.jwtSecret, ({ keyring }) => keyring.jwtSecret),
-      METRICS_JWT_SECRET: managed(SOURCES.jwtSecret, ({ keyring }) => keyring.jwtSecret),
+      // Supavisor's management and metrics APIs take HS* tokens signed with these (supabase/supavisor
+      // `lib/supavisor/jwt.ex`); nothing in the stack calls them.
+      API_JWT_SECRET: managed(SOURCES.jwtSecret, ({ settings, keyring, secrets }) =>
+        hs256Secret(settings, keyring.jwtSecret, secrets.poolerJwtSecret, "poolerJwtSecret"),
+      ),
+      METRICS_JWT_SECRET: managed(SOURCES.jwtSecret, ({ settings, keyring, secrets }) =>
+        hs256Secret(settings, keyring.jwtSecret, secrets.poolerJwtSecret, "poolerJwtSecret"),
+      ),
       REGION: "local",
       ERL_AFLAGS: "-proto_dist inet_tcp",
       POOLER_TENANT_ID: managed(configKey("pooler.tenantId"), ({ settings }) => settings.pooler.tenantId),

@@ -3,7 +3,7 @@
  * new JWKS reaches it; `API_JWT_JWKS` must be an object with `keys` (an array fails, supabase/realtime#1269).
  */
 import { POSTGRES } from "../db/db";
-import { after, defineService, environment, managed, managedGroup, SOURCES } from "../service";
+import { after, defineService, environment, hs256Secret, managed, managedGroup, SOURCES } from "../service";
 
 /**
  * Realtime derives its tenant from the first label of the Host header, and the self-hosted tenant is
@@ -64,9 +64,10 @@ export const realtime = defineService({
   dependsOn: after("db"),
   // The superuser password: realtime manages replication.
   secretEnv: true,
+  hs256Secrets: ["API_JWT_SECRET", "METRICS_JWT_SECRET"],
   env: environment({
     keyring: ["verifierJwks", "jwtSecret"],
-    secrets: ["postgresPassword", "realtimeSecretKeyBase", "realtimeDbEncKey"],
+    secrets: ["postgresPassword", "realtimeSecretKeyBase", "realtimeDbEncKey", "realtimeJwtSecret"],
     table: {
       PORT: managed(SOURCES.port, String(REALTIME_PORT)),
       DB_HOST: managed(SOURCES.database, POSTGRES.host),
@@ -79,10 +80,16 @@ export const realtime = defineService({
         "a generated secret (realtime encrypts its tenant's database password with it)",
         ({ secrets }) => checkedDbEncKey(secrets.realtimeDbEncKey),
       ),
-      API_JWT_SECRET: managed(SOURCES.keyring, ({ keyring }) => keyring.jwtSecret),
+      // The tenant's jwt_secret: realtime verifies HS256 tokens without a kid with it, and it guards the tenant
+      // management API (supabase/realtime `priv/repo/seeds.exs`, `config/runtime.exs`).
+      API_JWT_SECRET: managed(SOURCES.jwtSecret, ({ settings, keyring, secrets }) =>
+        hs256Secret(settings, keyring.jwtSecret, secrets.realtimeJwtSecret, "realtimeJwtSecret"),
+      ),
       API_JWT_JWKS: managed(SOURCES.keyring, ({ keyring }) => JSON.stringify(keyring.verifierJwks)),
       SECRET_KEY_BASE: managed(SOURCES.generated, ({ secrets }) => checkedSecretKeyBase(secrets.realtimeSecretKeyBase)),
-      METRICS_JWT_SECRET: managed(SOURCES.keyring, ({ keyring }) => keyring.jwtSecret),
+      METRICS_JWT_SECRET: managed(SOURCES.jwtSecret, ({ settings, keyring, secrets }) =>
+        hs256Secret(settings, keyring.jwtSecret, secrets.realtimeJwtSecret, "realtimeJwtSecret"),
+      ),
       ERL_AFLAGS: "-proto_dist inet_tcp",
       DNS_NODES: "''",
       RLIMIT_NOFILE: "10000",

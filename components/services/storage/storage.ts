@@ -8,7 +8,16 @@
 import { configKey } from "../../schema/project";
 import { DEFAULT_STORAGE_REGION, type StorageConfig } from "./settings";
 import { postgresUrl } from "../db/db";
-import { after, defineService, environment, managed, managedGroup, SOURCES, type EnvMap } from "../service";
+import {
+  after,
+  defineService,
+  environment,
+  hs256Secret,
+  managed,
+  managedGroup,
+  SOURCES,
+  type EnvMap,
+} from "../service";
 
 /** Where files live inside the container (the storage volume is mounted here). */
 export const STORAGE_FILE_PATH = "/var/lib/storage";
@@ -63,16 +72,21 @@ export const storage = defineService({
   dependsOn: after("db", "rest", "imgproxy"),
   volumes: [{ volume: "storage-data", containerPath: STORAGE_FILE_PATH }],
   secretEnv: true,
+  hs256Secrets: ["AUTH_JWT_SECRET"],
   env: environment({
     keyring: ["longestTrustedAnonKey", "longestTrustedServiceRoleKey", "jwtSecret", "verifierJwks"],
     dbRoles: ["supabase_storage_admin"],
-    secrets: ["s3ProtocolAccessKeyId", "s3ProtocolAccessKeySecret"],
+    secrets: ["s3ProtocolAccessKeyId", "s3ProtocolAccessKeySecret", "storageJwtSecret"],
     table: {
       // The longest-trusted key's role JWTs: valid before and after a promotion, so a promotion leaves storage alone.
       ANON_KEY: managed(SOURCES.keyring, ({ keyring }) => keyring.longestTrustedAnonKey),
       SERVICE_KEY: managed(SOURCES.keyring, ({ keyring }) => keyring.longestTrustedServiceRoleKey),
       POSTGREST_URL: managed(SOURCES.network, ({ url }) => url("rest")),
-      AUTH_JWT_SECRET: managed(SOURCES.jwtSecret, ({ keyring }) => keyring.jwtSecret),
+      // Storage signs its signed URLs with it, and verifies HS256 tokens without a kid with it (supabase/storage
+      // `src/internal/database/tenant.ts`, `src/internal/auth/jwt.ts`).
+      AUTH_JWT_SECRET: managed(SOURCES.jwtSecret, ({ settings, keyring, secrets }) =>
+        hs256Secret(settings, keyring.jwtSecret, secrets.storageJwtSecret, "storageJwtSecret"),
+      ),
       JWT_JWKS: managed(SOURCES.keyring, ({ keyring }) => JSON.stringify(keyring.verifierJwks)),
       DATABASE_URL: managed(SOURCES.dbPassword, ({ dbPasswords }) =>
         postgresUrl("supabase_storage_admin", dbPasswords.supabase_storage_admin),

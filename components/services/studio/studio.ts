@@ -6,7 +6,7 @@
 import { configKey } from "../../schema/project";
 import { POSTGRES } from "../db/db";
 import { REST_SCHEMAS } from "../rest/rest";
-import { after, defineService, environment, managed, required, SOURCES } from "../service";
+import { after, defineService, environment, hs256Secret, managed, required, SOURCES } from "../service";
 
 const STUDIO_PORT = 3000;
 
@@ -44,7 +44,7 @@ export const studio = defineService({
   secretEnv: true,
   env: environment({
     keyring: ["longestTrustedAnonKey", "longestTrustedServiceRoleKey", "jwtSecret", "publishableKey", "secretKey"],
-    secrets: ["postgresPassword", "metaCryptoKey"],
+    secrets: ["postgresPassword", "metaCryptoKey", "studioJwtSecret"],
     table: {
       HOSTNAME: managed("the stack network (the gateway and the health check call studio on it)", "0.0.0.0"),
       STUDIO_PG_META_URL: managed(SOURCES.network, ({ url }) => url("meta")),
@@ -64,7 +64,11 @@ export const studio = defineService({
       // The longest-trusted key's role JWTs: valid before and after a promotion, so a promotion leaves studio alone.
       SUPABASE_ANON_KEY: managed(SOURCES.keyring, ({ keyring }) => keyring.longestTrustedAnonKey),
       SUPABASE_SERVICE_KEY: managed(SOURCES.keyring, ({ keyring }) => keyring.longestTrustedServiceRoleKey),
-      AUTH_JWT_SECRET: managed(SOURCES.jwtSecret, ({ keyring }) => keyring.jwtSecret),
+      // Studio shows it as the project's JWT secret (supabase/supabase `apps/studio/lib/api/self-hosted/settings.ts`);
+      // without legacyHs256 no service accepts what it would sign with it.
+      AUTH_JWT_SECRET: managed(SOURCES.jwtSecret, ({ settings, keyring, secrets }) =>
+        hs256Secret(settings, keyring.jwtSecret, secrets.studioJwtSecret, "studioJwtSecret"),
+      ),
       SUPABASE_PUBLISHABLE_KEY: managed(SOURCES.keyring, ({ keyring }) => keyring.publishableKey),
       SUPABASE_SECRET_KEY: managed(SOURCES.keyring, ({ keyring }) => keyring.secretKey),
       // The logs pages need the analytics stack, which this program does not run.

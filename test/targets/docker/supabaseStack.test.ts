@@ -211,11 +211,14 @@ describe("SupabaseStack mid-rotation (k1 previous, k2 current, k3 standby RS256)
         for (const k of jwks.keys as Jwk[]) expect(hasPrivateMember(k), `${role} ${k.kid}`).toBe(false);
         await expect(verifyWithJwks(anonKey, jwks)).resolves.toBeTruthy();
       }
+      // Without legacyHs256 each service that insists on an HS256 secret has its own, generated; none is the keyring's.
       const jwtSecret = await valueOf(result.keyring.jwtSecret);
+      const { realtimeJwtSecret, storageJwtSecret } = result.stack.generated;
       expect(envOf(containers.get("rest")!).PGRST_APP_SETTINGS_JWT_SECRET).toBeUndefined();
       for (const key of ["API_JWT_SECRET", "METRICS_JWT_SECRET"])
-        expect(envOf(containers.get("realtime")!)[key]).toBe(jwtSecret);
-      expect(envOf(containers.get("storage")!).AUTH_JWT_SECRET).toBe(jwtSecret);
+        expect(envOf(containers.get("realtime")!)[key]).toBe(await valueOf(realtimeJwtSecret!));
+      expect(envOf(containers.get("storage")!).AUTH_JWT_SECRET).toBe(await valueOf(storageJwtSecret!));
+      expect(await valueOf(storageJwtSecret!)).not.toBe(jwtSecret);
       // storage and studio call the others with the longest-trusted key's JWTs (k1, previous): valid across the
       // promotion that made k2 current.
       const steady = await valueOf(result.keyring.longestTrustedAnonKey);
