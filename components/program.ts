@@ -21,6 +21,11 @@ export interface SupabaseProgram {
 export function supabaseProgram(): SupabaseProgram {
   const config = loadConfig();
   const keyring = new SigningKeyring(COMPONENT_NAME, { config });
-  const stack = new SupabaseStack(COMPONENT_NAME, { config, keyring, instanceName: config.instanceName });
+  const stack = new SupabaseStack(COMPONENT_NAME, {
+    config,
+    keyring,
+    instanceName: config.instanceName,
+    containers: config.containers,
+  });
   return { config, keyring, stack };
 }

@@ -22,7 +22,7 @@ const FIXTURES = path.join(__dirname, "fixtures", "upgrade");
 /** Which of the table's conditions ("when") each recorded stack meets. */
 const CONDITIONS: Record<string, string[]> = {
   defaults: ["every", "without legacyHs256"],
-  everything: ["every", "with legacyHs256"],
+  everything: ["every", "with legacyHs256", "with functions.enabled"],
 };
 
 /** The changes docs/upgrading.md lists for a recorded stack: `<resource>: <change>`. */
@@ -35,6 +35,7 @@ function documentedChanges(config: string): string[] {
     .map((line) => line.split("|").map((cell) => cell.trim().replace(/`/g, "")))
     .filter(([, , when]) => CONDITIONS[config].includes(when))
     .map(([, resource, , change]) => `${resource}: ${change}`)
+    .filter((change, i, all) => all.indexOf(change) === i)
     .sort();
 }
 

@@ -2,6 +2,7 @@
  * The settings registry: every setting of the `supabase-selfhosted` namespace, gathered from the modules that own
  * them (the keyring's, then the services'), and the checks that run across them.
  */
+import { CONTAINER_SETTINGS, type ContainerSettings } from "./containers";
 import { DEPLOYMENT_SETTINGS, type DeploymentConfig } from "./deployment";
 import { KEYRING_SETTINGS, legacyKeysRule, type KeyringConfig } from "../keyring/settings";
 import { defaultsOf, type Setting } from "../schema/setting";
@@ -9,13 +10,18 @@ import { extraEnvRule } from "../services/index";
 import { publishedPortsRule, SERVICE_SETTINGS, type ServicesConfig } from "../services/settings";
 
 /** Every setting, in the order the configuration reference lists them. */
-export const SETTINGS: readonly Setting[] = [...KEYRING_SETTINGS, ...SERVICE_SETTINGS, ...DEPLOYMENT_SETTINGS];
+export const SETTINGS: readonly Setting[] = [
+  ...KEYRING_SETTINGS,
+  ...SERVICE_SETTINGS,
+  ...DEPLOYMENT_SETTINGS,
+  ...CONTAINER_SETTINGS,
+];
 
 /** Every config key this program reads; anything else in the namespace is a typo. */
 export const CONFIG_KEYS: readonly string[] = SETTINGS.map((setting) => setting.key);
 
 /** The whole validated stack configuration. */
-export type ProgramConfig = KeyringConfig & ServicesConfig & DeploymentConfig;
+export type ProgramConfig = KeyringConfig & ServicesConfig & DeploymentConfig & { containers: ContainerSettings };
 
 /** The checks across settings that need nothing but the values. */
 export const RULES = [legacyKeysRule, publishedPortsRule, extraEnvRule] as const;

@@ -309,6 +309,12 @@ export interface ServiceModule<R extends string = string> {
   /** True when its environment holds a password, key or token: the whole `envs` list is then a Pulumi secret. */
   secretEnv: boolean;
   /**
+   * The Linux capabilities its container drops (absent: {@link UNNEEDED_CAPABILITIES}). An image whose process runs
+   * as a user other than root drops them all; one that runs as root keeps what its entrypoint may need (chown,
+   * file ownership, switching users) and drops the rest of Docker's defaults.
+   */
+  dropCapabilities?: readonly string[];
+  /**
    * The names in its environment whose value is an HS256 secret it accepts tokens (or API calls) signed with: what
    * must stay the service's own, so that no other container can mint what it accepts.
    */
@@ -318,6 +324,23 @@ export interface ServiceModule<R extends string = string> {
   /** Files shipped into the container with `uploads` (always a Pulumi secret as a whole). */
   files?: Builder<UploadedFile[]>;
 }
+
+/**
+ * Docker's default capabilities that none of the services uses: raw sockets, device nodes, audit records, chroot,
+ * file capabilities, changing capability sets, and binding ports below 1024 (every service listens above it).
+ */
+export const UNNEEDED_CAPABILITIES = [
+  "AUDIT_WRITE",
+  "MKNOD",
+  "NET_BIND_SERVICE",
+  "NET_RAW",
+  "SETFCAP",
+  "SETPCAP",
+  "SYS_CHROOT",
+] as const;
+
+/** Every capability: for an image whose process does not run as root, which needs none. */
+export const ALL_CAPABILITIES = ["ALL"] as const;
 
 /** Declares a service module (keeps its role as a literal type, for `ServiceRole`). */
 export function defineService<R extends string>(module: ServiceModule<R>): ServiceModule<R> {

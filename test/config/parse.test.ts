@@ -59,6 +59,7 @@ describe("parseConfig defaults", () => {
       functions: { enabled: false, verifyJwt: true },
       storage: { backend: "file", tenantId: "stub", imageTransformation: true },
       instanceName: "supabase",
+      containers: { logMaxSize: "10m", logMaxFiles: 3, memoryMb: {} },
     });
   });
 

@@ -10,6 +10,7 @@ import { OAUTH_PROVIDERS, type AuthConfig, type ExternalProviderConfig, type Smt
 import type { Jwk } from "../../keyring/model";
 import {
   after,
+  ALL_CAPABILITIES,
   defineService,
   environment,
   hs256Secret,
@@ -105,6 +106,8 @@ export const auth = defineService({
   dependsOn: after("db"),
   secretEnv: true,
   hs256Secrets: ["GOTRUE_JWT_SECRET"],
+  // The image runs auth as the user `supabase` (supabase/auth `Dockerfile`, `USER supabase`).
+  dropCapabilities: ALL_CAPABILITIES,
   // Sign-up, mail and provider settings are named as the official compose names them (supabase/supabase `docker/`).
   env: environment({
     keyring: ["authKeys", "validMethods", "jwtSecret"],

@@ -4,7 +4,7 @@
  */
 import { authIssuer } from "../auth/auth";
 import { EVERY_ADDRESS } from "./settings";
-import { defineService, environment, managed, managedGroup, reads } from "../service";
+import { ALL_CAPABILITIES, defineService, environment, managed, managedGroup, reads } from "../service";
 import { KONG_PLUGINS } from "./format";
 import { KONG_CONFIG_PATH, renderKongYaml } from "./gateway";
 import { KONG_ROUTER_FLAVOR } from "./routes";
@@ -41,6 +41,8 @@ export const kong = defineService({
   ],
   // kong.yml holds the keys; the environment holds none.
   secretEnv: false,
+  // The image runs Kong as the user `kong` (Kong/docker-kong `Dockerfile`, `USER kong`), on port 8000.
+  dropCapabilities: ALL_CAPABILITIES,
   env: environment({
     table: {
       KONG_DATABASE: managed(`${KONG_YML} (kong runs DB-less on it)`, "off"),

@@ -16,6 +16,7 @@ import type { ImageKey } from "../../services/images";
 import { runningServices, serviceUrl, type ServiceRole } from "../../services/index";
 import {
   envIsSecret,
+  UNNEEDED_CAPABILITIES,
   toEnvList,
   mountedVolumes,
   withExtraEnv,
@@ -26,6 +27,7 @@ import {
   type VolumeRole,
 } from "../../services/service";
 import { envDigestFile } from "../envDigest";
+import { LOG_ROTATION_DEFAULTS, type ContainerSettings } from "../../config/containers";
 import { DEFAULT_INSTANCE_NAME } from "../../config/deployment";
 import { dockerName, RETAIN_LABEL } from "./naming";
 import { transformed, type DockerTransforms } from "./transforms";
@@ -56,6 +58,11 @@ export interface SupabaseStackArgs {
    * @default "supabase"
    */
   instanceName?: string;
+  /**
+   * How every container runs: log rotation and memory limits per service (the `containers` setting).
+   * @default rotated logs (3 files of 10 MB), no memory limit
+   */
+  containers?: ContainerSettings;
   /**
    * Changes the arguments or options of the Docker resources before they are declared, one hook per kind.
    * @default no change
@@ -88,6 +95,7 @@ export class SupabaseStack extends pulumi.ComponentResource {
   /** The Docker name of a role's container or volume in this instance. */
   readonly dockerName: (role: string) => string;
   private readonly transforms: DockerTransforms;
+  private readonly containerSettings: ContainerSettings;
 
   constructor(name: string, args: SupabaseStackArgs, opts?: pulumi.ComponentResourceOptions) {
     // Args stay out of super(): the SDK would store them, keyring secrets included, in the component's state.
@@ -95,6 +103,11 @@ export class SupabaseStack extends pulumi.ComponentResource {
     const { config, keyring } = args;
     const instance = args.instanceName ?? DEFAULT_INSTANCE_NAME;
     this.transforms = args.transform ?? {};
+    this.containerSettings = args.containers ?? {
+      logMaxSize: LOG_ROTATION_DEFAULTS.maxSize,
+      logMaxFiles: LOG_ROTATION_DEFAULTS.maxFiles,
+      memoryMb: {},
+    };
     this.dockerName = (role: string) => dockerName(instance, role);
     const services = runningServices(config);
     const secrets = declareSecrets(name, config, this);
@@ -199,6 +212,7 @@ export class SupabaseStack extends pulumi.ComponentResource {
     const uploads = this.uploads[role];
     const ports = service.publishedPorts?.(config);
     const wait = service.healthyBeforeDependants;
+    const memory = this.containerSettings.memoryMb[role];
     return new docker.Container(
       ...transformed(
         this.transforms.container,
@@ -210,6 +224,16 @@ export class SupabaseStack extends pulumi.ComponentResource {
           ...(uploads ? { uploads } : {}),
           ...(service.command ? { command: [...service.command] } : {}),
           restart: "unless-stopped",
+          // Rotated logs: Docker's json-file log otherwise grows without bound (the gateway logs every request).
+          logDriver: "json-file",
+          logOpts: {
+            "max-size": this.containerSettings.logMaxSize,
+            "max-file": String(this.containerSettings.logMaxFiles),
+          },
+          // No process may gain privileges (setuid binaries, file capabilities) beyond what it started with.
+          securityOpts: ["no-new-privileges:true"],
+          capabilities: { drops: [...(service.dropCapabilities ?? UNNEEDED_CAPABILITIES)] },
+          ...(memory !== undefined ? { memory } : {}),
           healthcheck: { ...service.healthcheck },
           networksAdvanced: [{ name: this.network.name, aliases: [...service.aliases] }],
           volumes: (service.volumes ?? []).map((v) => ({

@@ -8,6 +8,7 @@ import { readStackState } from "../engines/pulumi/state";
 import {
   checkDbNotRecreated,
   checkEnvAsInState,
+  checkHardened,
   checkNetworkAliases,
   checkPublishedPorts,
   checkRunning,
@@ -41,6 +42,7 @@ export async function checkDeployment(
   await checkKongConfig(step);
   await checkPublishedPorts(step);
   await checkNetworkAliases(step);
+  await checkHardened(step);
   if (dbId) checkDbNotRecreated(step, dbId);
   await checkSecretsEncrypted(step);
 }

@@ -7,6 +7,7 @@
 import type { CheckNamer, Recorder } from "../core/report";
 import { inspectContainers, volumeNames } from "../engines/docker/inspect";
 import { recordedEnvs, recordedUploads } from "../engines/pulumi/state";
+import { UNNEEDED_CAPABILITIES } from "../../../components/services/service";
 import { containerOf, type Deployment, type Layout, type StepContext } from "./deployment";
 
 /** `containers:running`: every container the stack's config runs is running. */
@@ -94,6 +95,37 @@ export async function checkNetworkAliases({ rec, name, deployment }: StepContext
     });
     if (problems.length) throw new Error(problems.join("; "));
     return `aliases on ${names.network}: ${specs.map((s) => `${s.role}=[${s.aliases}]`).join(" ")}`;
+  });
+}
+
+/**
+ * `containers:hardened`: Docker runs every container with rotated logs, `no-new-privileges` and the capabilities its
+ * service module drops, as the program asks, and each runs that way (the real auth server with every capability
+ * dropped, the suite's Postgres with the unneeded ones dropped).
+ */
+export async function checkHardened({ rec, name, deployment }: StepContext): Promise<void> {
+  const { specs } = deployment.layout;
+  await rec.attempt(name("containers:hardened"), () => {
+    const problems = specs.flatMap((spec) => {
+      const { host, running } = containerOf(deployment, spec.role);
+      const drops = [...(spec.dropCapabilities ?? UNNEEDED_CAPABILITIES)];
+      const wrong: string[] = [];
+      if (!running) wrong.push("not running");
+      if (host.logType !== "json-file" || !host.logOpts["max-size"] || !host.logOpts["max-file"])
+        wrong.push(`log ${host.logType} ${JSON.stringify(host.logOpts)}`);
+      if (!host.securityOpt.includes("no-new-privileges:true")) wrong.push(`security ${host.securityOpt}`);
+      // Docker may store a capability with or without its CAP_ prefix.
+      const capabilities = (list: readonly string[]) =>
+        list
+          .map((c) => c.replace(/^CAP_/, ""))
+          .sort()
+          .join();
+      if (capabilities(host.capDrop) !== capabilities(drops))
+        wrong.push(`drops [${host.capDrop}], the module [${drops}]`);
+      return wrong.map((w) => `${spec.role}: ${w}`);
+    });
+    if (problems.length) throw new Error(problems.join("; "));
+    return `${specs.length} containers: json-file log with max-size and max-file, no-new-privileges, capabilities as their modules drop them`;
   });
 }
 

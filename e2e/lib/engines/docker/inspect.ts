@@ -18,6 +18,8 @@ export interface InspectedContainer {
   volumes: Record<string, string>;
   /** Published ports as Docker bound them: `<container port>/tcp` → `<host address>:<host port>` each. */
   ports: Record<string, string[]>;
+  /** How Docker runs it: the log driver and its options, security options, dropped capabilities, memory (bytes). */
+  host: { logType: string; logOpts: Record<string, string>; securityOpt: string[]; capDrop: string[]; memory: number };
 }
 
 /** Parses a `K=V` environment list (the first `=` separates). */
@@ -44,7 +46,13 @@ export async function inspectContainers(host: string, names: string[]): Promise<
       State: { Running: boolean };
       NetworkSettings: { Networks: Record<string, { Aliases: string[] | null }> };
       Mounts: Array<{ Type: string; Name?: string; Destination: string }>;
-      HostConfig: { PortBindings: Record<string, Array<{ HostIp: string; HostPort: string }> | null> | null };
+      HostConfig: {
+        PortBindings: Record<string, Array<{ HostIp: string; HostPort: string }> | null> | null;
+        LogConfig: { Type: string; Config: Record<string, string> | null };
+        SecurityOpt: string[] | null;
+        CapDrop: string[] | null;
+        Memory: number;
+      };
     }>;
     out[name] = {
       id: c.Id,
@@ -60,6 +68,13 @@ export async function inspectContainers(host: string, names: string[]): Promise<
           (bindings ?? []).map((b) => `${b.HostIp}:${b.HostPort}`),
         ]),
       ),
+      host: {
+        logType: c.HostConfig.LogConfig.Type,
+        logOpts: c.HostConfig.LogConfig.Config ?? {},
+        securityOpt: c.HostConfig.SecurityOpt ?? [],
+        capDrop: c.HostConfig.CapDrop ?? [],
+        memory: c.HostConfig.Memory,
+      },
     };
   }
   return out;
