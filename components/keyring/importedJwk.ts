@@ -73,6 +73,48 @@ function checkMembers(jwk: Record<string, unknown>, algorithm: Algorithm): strin
 }
 
 /**
+ * Why the key's members do not make one key pair, if they do not: a signature made with its private members must
+ * verify with its public ones alone (a JWK whose `x`/`y` or `n` belong to another key would pass every shape check,
+ * and fail only when auth signs with it). Node's own key import (`node:crypto`) judges the members' encodings.
+ */
+function checkKeyPair(jwk: Record<string, unknown>, algorithm: Algorithm): string | undefined {
+  const { createPrivateKey, createPublicKey, sign, verify } = require("node:crypto") as typeof import("node:crypto");
+  const shape = KEY_TYPES[algorithm];
+  const members = (names: readonly string[]) => Object.fromEntries(names.map((m) => [m, jwk[m]]));
+  const message = Buffer.from("supabase-selfhosted key pair check");
+  // ES256 and RS256 sign with SHA-256; Ed25519 takes no separate digest.
+  const digest = algorithm === "EdDSA" ? null : "sha256";
+  try {
+    const privateKey = createPrivateKey({
+      key: { kty: shape.kty, ...members(shape.publicMembers), ...members(shape.privateMembers) },
+      format: "jwk",
+    });
+    const publicKey = createPublicKey({ key: { kty: shape.kty, ...members(shape.publicMembers) }, format: "jwk" });
+    if (!verify(digest, message, publicKey, sign(digest, message, privateKey))) {
+      return `holds public members that do not belong to its private key (d): an ${shape.label} key pair whose halves differ`;
+    }
+  } catch (error) {
+    return `is not a valid ${shape.label} key: ${error instanceof Error ? error.message : String(error)}`;
+  }
+  return shape.kty === "RSA" ? checkRsaMembers(jwk) : undefined;
+}
+
+/**
+ * An RSA key's members agree with each other (RFC 8017 section 3.2): a signature above uses the CRT members alone, and
+ * a verifier that checks the key (Go's `rsa.PrivateKey.Validate`, which auth's JWK library may call) also needs
+ * `n = p·q`, `d·e ≡ 1 (mod lcm(p−1, q−1))` and the CRT members derived from them.
+ */
+function checkRsaMembers(jwk: Record<string, unknown>): string | undefined {
+  const int = (member: string) => BigInt(`0x${Buffer.from(String(jwk[member]), "base64url").toString("hex") || "0"}`);
+  const [n, e, d, p, q, dp, dq, qi] = ["n", "e", "d", "p", "q", "dp", "dq", "qi"].map(int);
+  const gcd = (a: bigint, b: bigint): bigint => (b === 0n ? a : gcd(b, a % b));
+  const lcm = ((p - 1n) * (q - 1n)) / gcd(p - 1n, q - 1n);
+  const consistent =
+    n === p * q && (d * e) % lcm === 1n && dp === d % (p - 1n) && dq === d % (q - 1n) && (qi * q) % p === 1n;
+  return consistent ? undefined : "has RSA members that do not agree (n, e, d, p, q, dp, dq, qi): not one key pair";
+}
+
+/**
  * Validates an imported private JWK against the entry's algorithm (inferred from the key when the entry sets none).
  * @returns the key, or the problem as a message to follow the config key.
  */
@@ -81,7 +123,7 @@ export function readImportedJwk(text: string, algorithm: Algorithm | undefined):
   if (typeof jwk === "string") return { problem: jwk };
   const fits = checkKeyType(jwk, algorithm);
   if (!(ALGORITHMS as readonly string[]).includes(fits)) return { problem: fits };
-  const problem = checkMembers(jwk, fits as Algorithm);
+  const problem = checkMembers(jwk, fits as Algorithm) ?? checkKeyPair(jwk, fits as Algorithm);
   if (problem) return { problem };
   return {
     json: canonicalJson(jwk),

@@ -12,10 +12,17 @@
  * too (`pooler.sessionPort: "6432"`, `auth.disableSignup: "true"`): flags and integers accept their text form.
  */
 import * as z from "zod";
+import { inputJsonSchema, secretPatterns } from "./introspect";
 
-/** What a value was, for a message: the value itself, or only its kind when it may be a secret. */
+/** Credentials in a URL (`https://user:password@host`), replaced before a value is shown. */
+const URL_CREDENTIALS = /(\/\/)[^/@\s]*@/g;
+
+/**
+ * What a value was, for a message: the value itself (with any URL credentials masked), or only its kind when it may
+ * be a secret. Messages end up in CI logs and pull-request comments.
+ */
 export function shown(value: unknown, secret = false): string {
-  if (!secret) return JSON.stringify(value) ?? String(value);
+  if (!secret) return (JSON.stringify(value) ?? String(value)).replace(URL_CREDENTIALS, "$1***@");
   if (typeof value === "string") return value === "" ? "an empty text" : `a text of ${value.length} characters`;
   if (Array.isArray(value)) return "a list";
   if (value === null) return "null";
@@ -183,19 +190,26 @@ export function listensOnEveryAddress(ip: string | undefined): boolean {
  */
 export function object<S extends z.ZodRawShape>(shape: S, example: string, noun = "a known field") {
   const allowed = Object.keys(shape).join(", ");
+  // What was given instead may hold one of the object's secrets: then only its kind is shown.
+  const secret = holdsSecrets(z.object(shape));
   return z.strictObject(shape, {
     error: (issue) =>
       issue.code === "unrecognized_keys"
         ? `is not ${noun}; allowed: ${allowed}`
         : issue.input === undefined
           ? "is required"
-          : `must be an object such as ${example}, got ${shown(issue.input)}`,
+          : `must be an object such as ${example}, got ${shown(issue.input, secret)}`,
   });
+}
+
+/** Whether a schema holds a secret anywhere (a field marked `x-secret`, at any depth). */
+function holdsSecrets(schema: z.ZodType): boolean {
+  return secretPatterns(inputJsonSchema(schema)).length > 0;
 }
 
 /** A list of items; anything else is "must be <expected>". */
 export function list<S extends z.ZodType>(item: S, expected: string, options: LeafOptions = {}) {
-  return z.array(item, must(expected, options));
+  return z.array(item, must(expected, { secret: holdsSecrets(item), ...options }));
 }
 
 /**
@@ -207,7 +221,7 @@ export function map<S extends z.ZodType>(
   expected: string,
   names?: { values: readonly [string, ...string[]]; noun: string },
 ) {
-  const error = must(expected);
+  const error = must(expected, { secret: holdsSecrets(value) });
   if (!names) return z.record(z.string(), value, error);
   return z.partialRecord(z.enum(names.values), value, {
     error: (issue) =>

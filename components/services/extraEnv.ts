@@ -13,7 +13,8 @@ export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** One value: text, a number or a flag, which reach the container as text. */
 const envValue = z
   .union([z.string(), z.number(), z.boolean()], {
-    error: (issue) => `must be a text, number or boolean, got ${shown(issue.input)}`,
+    // Only the kind of what was given: any extraEnv value may be a secret.
+    error: (issue) => `must be a text, number or boolean, got ${shown(issue.input, true)}`,
   })
   .transform(String)
   .refine((value) => !value.includes("\u0000"), { error: () => "must not contain a NUL character" });

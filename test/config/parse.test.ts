@@ -114,7 +114,7 @@ describe("parseConfig rejects bad input, naming the key", () => {
 
   it("signingKeys that is not a list", () => {
     rejectOnce({ signingKeys: keys({ name: "k1", state: "current" }) }, /signingKeys: must be a list of key entries/);
-    rejectOnce({ signingKeys: "k1" }, /signingKeys: must be a list of key entries, got "k1"/);
+    rejectOnce({ signingKeys: "k1" }, /signingKeys: must be a list of key entries, got a text of 2 characters$/);
   });
 
   it("an empty ring", () => {
@@ -229,6 +229,28 @@ describe("parseConfig rejects bad input, naming the key", () => {
     rejectOnce(
       { signingKeys: keys([{ name: "k1", state: "current", algorithm: "ES256", privateJwk: JSON.stringify(jwk) }]) },
       /signingKeys\[0\]\.privateJwk: has alg "ES512" but the entry's algorithm is ES256/,
+    );
+  });
+
+  it.each([["ES256"], ["RS256"], ["EdDSA"]] as const)(
+    "privateJwk whose public members belong to another %s key (it would fail only when auth signs)",
+    async (algorithm) => {
+      const mine = await generateSigningJwk(algorithm);
+      const other = await generateSigningJwk(algorithm);
+      const publicMembers = algorithm === "RS256" ? ["n"] : algorithm === "ES256" ? ["x", "y"] : ["x"];
+      const mixed = { ...mine, ...Object.fromEntries(publicMembers.map((m) => [m, other[m]])) };
+      rejectOnce(
+        { signingKeys: keys([{ name: "k1", state: "current", privateJwk: JSON.stringify(mixed) }]) },
+        /signingKeys\[0\]\.privateJwk: holds public members that do not belong to its private key \(d\)/,
+      );
+    },
+  );
+
+  it("privateJwk whose RSA members do not agree (a garbage d, which signing alone never reads)", async () => {
+    const jwk = { ...(await generateSigningJwk("RS256")), d: "AAAA" };
+    rejectOnce(
+      { signingKeys: keys([{ name: "k1", state: "current", privateJwk: JSON.stringify(jwk) }]) },
+      /signingKeys\[0\]\.privateJwk: has RSA members that do not agree/,
     );
   });
 
@@ -486,12 +508,17 @@ describe("extraEnv", () => {
 
 describe("postgresPassword and database.publish", () => {
   it("reads the adopted password as it is, refusing what SQL and URLs cannot carry", () => {
-    expect(parseConfig({ ...ok, postgresPassword: "p@ss:w/rd'quote" }).postgresPassword).toBe("p@ss:w/rd'quote");
+    const adopted = "p@ss:w/rd'quote-long-enough";
+    expect(parseConfig({ ...ok, postgresPassword: adopted }).postgresPassword).toBe(adopted);
     expect(parseConfig(ok).postgresPassword).toBeUndefined();
-    rejectOnce({ ...ok, postgresPassword: "" }, /postgresPassword: must be a non-empty password/);
+    rejectOnce({ ...ok, postgresPassword: "" }, /postgresPassword: must be a password of at least 16 characters/);
     rejectOnce(
-      { ...ok, postgresPassword: "two\nlines" },
-      /postgresPassword: must be a non-empty password without line/,
+      { ...ok, postgresPassword: "x" },
+      /postgresPassword: must be a password of at least 16 .*got a text of 1 /,
+    );
+    rejectOnce(
+      { ...ok, postgresPassword: "two\nlines-and-long-enough" },
+      /postgresPassword: must be a password of at least 16 characters, without line breaks/,
     );
   });
 
@@ -522,7 +549,7 @@ describe("postgresPassword and database.publish", () => {
 describe("warnings about a valid config", () => {
   const full = {
     ...ok,
-    postgresPassword: "adopted-password",
+    postgresPassword: "adopted-password-long-enough",
     auth: JSON.stringify({
       smtp: { host: "mail", adminEmail: "a@b.c", pass: "smtp-password" },
       externalProviders: { google: { clientId: "a", secret: "b" } },

@@ -652,7 +652,7 @@ describe("extraEnv", () => {
             OAUTH_PROVIDERS.map((p) => [p, { clientId: "c", secret: "s", url: "https://idp.example.com" }]),
           ),
         },
-        postgresPassword: "adopted-password",
+        postgresPassword: "adopted-password-long-enough",
         pooler: { tenantId: "other", defaultPoolSize: 30, maxClientConnections: 200 },
         functions: { enabled: true, verifyJwt: false },
         storage: {

@@ -44,12 +44,14 @@ const HOST_NAME = /^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$/;
 const EMAIL = /^[^\s@<>]+@[^\s@<>]+$/;
 
 /**
- * A redirect target auth may send users to: a URL of any scheme (mobile deep links such as
- * `com.example.app://callback` included), optionally with auth's globs (`*`, `**`); auth reads the list
- * comma-separated (`GOTRUE_URI_ALLOW_LIST`), so a comma cannot be part of one.
+ * A redirect target auth may send users to: a URL of any scheme that opens a site or an app (mobile deep links such
+ * as `com.example.app://callback` included, `javascript:` and the like not), optionally with auth's globs (`*`,
+ * `**`); auth reads the list comma-separated (`GOTRUE_URI_ALLOW_LIST`), so a comma cannot be part of one.
  */
 export function isRedirectUrl(value: string): boolean {
   if (/[\s,]/.test(value) || !/^[A-Za-z][A-Za-z0-9+.-]*:/.test(value)) return false;
+  // Schemes that run or embed content instead of opening an app: a redirect to one is script injection.
+  if (/^(javascript|data|vbscript|file|blob|about):/i.test(value)) return false;
   try {
     const url = new URL(value);
     return (url.protocol !== "http:" && url.protocol !== "https:") || url.host !== "";

@@ -1,10 +1,14 @@
 /** db's settings: an adopted superuser password, and publishing Postgres on the Docker host. */
 import * as z from "zod";
-import { flag, hostAddress, must, object, port, text } from "../../schema/fields";
+import { flag, hostAddress, listensOnEveryAddress, must, object, port, text } from "../../schema/fields";
+import { configKey } from "../../schema/project";
 import { defineSetting, type SettingsValues } from "../../schema/setting";
 
 /** Where the services find Postgres: the db container's network alias and the image's defaults. */
 export const POSTGRES = { host: "db", port: 5432, database: "postgres" } as const;
+
+/** The shortest adopted superuser password accepted: every service role logs in with it. */
+export const POSTGRES_PASSWORD_MIN_LENGTH = 16;
 
 /** Where `database.publish` puts Postgres when it names no host or port: the host's loopback, Postgres's port. */
 export const DATABASE_PUBLISH_DEFAULTS = { host: "127.0.0.1", port: POSTGRES.port } as const;
@@ -41,7 +45,10 @@ export const DB_SETTINGS = [
     schema: text(
       {
         pattern: /^[^\u0000\r\n]+$/,
-        expected: "a non-empty password without line breaks or NUL (it goes into SQL and connection strings)",
+        minLength: POSTGRES_PASSWORD_MIN_LENGTH,
+        expected:
+          `a password of at least ${POSTGRES_PASSWORD_MIN_LENGTH} characters, without line breaks or NUL (it goes ` +
+          "into SQL and connection strings, and whoever guesses it owns the database)",
       },
       { secret: true },
     ).optional(),
@@ -69,6 +76,17 @@ export const DB_SETTINGS = [
     details: "docs/configuration.md#databasepublish",
   }),
 ] as const;
+
+/** A warning when Postgres is published on every address of the Docker host (the default is its loopback). */
+export function databasePublishWarnings(database: DatabaseConfig): string[] {
+  const host = database.publish?.host;
+  if (host === undefined || !listensOnEveryAddress(host)) return [];
+  return [
+    `${configKey("database.publish.host")} is ${host}: Postgres itself (no API key, only role passwords, no TLS) is ` +
+      "published on every network the Docker host is on. Use 127.0.0.1 and an ssh tunnel unless clients on other " +
+      "hosts must reach it, and then restrict them with the host's firewall.",
+  ];
+}
 
 /** db's validated settings. */
 export type DbSettings = SettingsValues<typeof DB_SETTINGS>;

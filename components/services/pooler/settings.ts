@@ -2,7 +2,8 @@
  * The pooler's settings (supavisor): on by default as upstream, its two proxy ports published on `host`. The
  * defaults are the official self-hosted `.env.example`'s.
  */
-import { flag, hostAddress, integer, object, port, text } from "../../schema/fields";
+import { flag, hostAddress, integer, listensOnEveryAddress, object, port, text } from "../../schema/fields";
+import { configKey } from "../../schema/project";
 import { defineSetting, type SettingsValues } from "../../schema/setting";
 
 /** Tenant ids travel in user names (`postgres.<tenant>`) and object keys: no dots, slashes or spaces. */
@@ -42,6 +43,16 @@ export const POOLER_SETTINGS = [
     details: "docs/platform.md#pooler-the-connection-pooler-supavisor",
   }),
 ] as const;
+
+/** A warning when the pooler's ports are published on every address of the Docker host (the default is loopback). */
+export function poolerWarnings(pooler: PoolerConfig): string[] {
+  if (!pooler.enabled || !listensOnEveryAddress(pooler.host)) return [];
+  return [
+    `${configKey("pooler.host")} is ${pooler.host}: the pooler's ports (${pooler.sessionPort}, ` +
+      `${pooler.transactionPort}) reach Postgres with a role's password alone, on every network the Docker host is ` +
+      "on. Use 127.0.0.1 unless clients on other hosts must reach it, and then restrict them with the host's firewall.",
+  ];
+}
 
 /** The connection pooler (supavisor): one tenant, its two proxy ports published on `host`. */
 export type PoolerConfig = SettingsValues<typeof POOLER_SETTINGS>["pooler"];
