@@ -2,7 +2,8 @@
  * The GitHub Actions workflows: validated with GitHub's own workflow parser (schema errors fail the test) and read with
  * `yaml` to check what a maintainer relies on: triggers, npm ci + npm test before any Pulumi step, a preview per
  * environment stack commented on the PR with the policy pack, `pulumi up` per stack with prod behind an approval
- * environment, and exactly which secrets are used.
+ * environment, exactly which secrets are used, and that only jobs naming a GitHub environment can read them, prod's
+ * only through an environment that docs/deploying.md sets up with required reviewers.
  */
 import * as fs from "node:fs";
 import { register } from "node:module";
@@ -12,6 +13,8 @@ import * as YAML from "yaml";
 
 const ROOT = path.resolve(__dirname, "..");
 const WORKFLOWS = path.join(ROOT, ".github", "workflows");
+const DEPLOYING = path.join(ROOT, "docs", "deploying.md");
+const WORKFLOW_FILES = ["preview.yml", "deploy.yml"];
 
 /**
  * Inputs of pulumi/actions as declared in its action.yml (pulumi/actions @ deb0aa33, the v7 line). A `with:` key not
@@ -90,6 +93,7 @@ interface Job {
   needs?: string | string[];
   if?: string;
   environment?: string | { name: string };
+  permissions?: Record<string, string>;
   env?: Record<string, string>;
   strategy?: { matrix?: { stack?: string[] } };
   steps: Step[];
@@ -123,9 +127,62 @@ const pulumiSteps = (job: Job) => job.steps.filter((s) => s.uses?.startsWith("pu
 const stepIndex = (job: Job, predicate: (s: Step) => boolean) => job.steps.findIndex(predicate);
 const secretsIn = (file: string) =>
   [...new Set([...text(file).matchAll(/secrets\.([A-Z0-9_]+)/g)].map((m) => m[1]))].sort();
+/** `secrets.NAME`, `secrets['NAME']` or the whole context (`toJSON(secrets)`), anywhere in the value. */
+const refersToASecret = (value: unknown) => /\bsecrets\s*[.[]|\(\s*secrets\s*\)/.test(JSON.stringify(value ?? null));
+const environmentOf = (job: Job) => (typeof job.environment === "object" ? job.environment.name : job.environment);
+
+/**
+ * Every Pulumi run a workflow can make: one per job, or per matrix leg, with the stack it runs on and the GitHub
+ * environment it names (whose secrets it gets). Only `${{ matrix.stack }}` is expanded; any other expression in the
+ * stack or environment is refused, so that the checks below never judge a name they could not work out.
+ */
+function pulumiRuns(file: string) {
+  const runs: { job: string; stack: string; environment: string | undefined }[] = [];
+  for (const [id, job] of Object.entries(read(file).jobs)) {
+    for (const step of pulumiSteps(job)) {
+      for (const leg of job.strategy?.matrix?.stack ?? [undefined]) {
+        const expand = (value: string | undefined) => {
+          const expanded = leg === undefined ? value : value?.replaceAll("${{ matrix.stack }}", leg);
+          if (expanded?.includes("${{")) throw new Error(`${file} job ${id}: cannot work out ${value}`);
+          return expanded;
+        };
+        runs.push({
+          job: id,
+          stack: expand(String(step.with?.["stack-name"]))!,
+          environment: expand(environmentOf(job)),
+        });
+      }
+    }
+  }
+  return runs;
+}
+
+/** The table of GitHub environments in docs/deploying.md's setup: environment name → its row, by column heading. */
+function documentedEnvironments() {
+  const lines = fs
+    .readFileSync(DEPLOYING, "utf8")
+    .split("\n")
+    .map((line) => line.trim());
+  const cells = (line: string) =>
+    line
+      .slice(1, -1)
+      .split("|")
+      .map((cell) => cell.trim());
+  const header = lines.findIndex((line) => line.startsWith("| environment | used by | required reviewers |"));
+  if (header < 0) throw new Error("docs/deploying.md has no table of environments");
+  const columns = cells(lines[header]);
+  const rows = new Map<string, Record<string, string>>();
+  for (const line of lines.slice(header + 2)) {
+    if (!line.startsWith("|")) break;
+    const row = Object.fromEntries(cells(line).map((cell, i) => [columns[i], cell]));
+    rows.set(row.environment.replaceAll("`", ""), row);
+  }
+  return rows;
+}
+const requiresReviewers = (row: Record<string, string> | undefined) => /^yes\b/.test(row?.["required reviewers"] ?? "");
 
 describe("GitHub's workflow parser", () => {
-  it.each(["preview.yml", "deploy.yml"])("accepts %s without errors", async (file) => {
+  it.each(WORKFLOW_FILES)("accepts %s without errors", async (file) => {
     const { errors, template } = await parse(file);
     expect(errors).toEqual([]);
     expect(template?.jobs.length).toBeGreaterThan(0);
@@ -147,9 +204,15 @@ describe("GitHub's workflow parser", () => {
   it("sees the triggers and job order the files intend", async () => {
     const preview = (await parse("preview.yml")).template!;
     expect(preview.events.pull_request?.branches).toEqual(["main"]);
-    expect(preview.jobs.map((j) => [j.id.value, j.needs?.map((n) => n.value) ?? []])).toEqual([
-      ["test", []],
-      ["preview", ["test"]],
+    expect(
+      preview.jobs.map((j) => [
+        j.id.value,
+        j.needs?.map((n) => n.value) ?? [],
+        j.type === "job" ? String(j.environment ?? "") : "",
+      ]),
+    ).toEqual([
+      ["test", [], ""],
+      ["preview", ["test"], "${{ format('preview-{0}', matrix.stack) }}"],
     ]);
     const deploy = (await parse("deploy.yml")).template!;
     expect(Object.keys(deploy.events)).toEqual(["push"]);
@@ -196,7 +259,14 @@ describe("preview.yml", () => {
     // pulumi/actions does not install the program's dependencies: npm ci must come first.
     expect(stepIndex(job, (s) => s.run === "npm ci")).toBeLessThan(stepIndex(job, (s) => s === step));
     expect(job.env?.PULUMI_CONFIG_PASSPHRASE).toBe("${{ secrets.PULUMI_CONFIG_PASSPHRASE }}");
-    expect(wf().permissions).toEqual({ contents: "read", "pull-requests": "write" });
+    // One environment per stack: preview-staging, preview-prod.
+    expect(job.environment).toBe("preview-${{ matrix.stack }}");
+  });
+
+  it("lets only the preview job write pull-request comments; the test job's token can only read", () => {
+    expect(wf().permissions).toEqual({ contents: "read" });
+    expect(wf().jobs.test.permissions).toBeUndefined();
+    expect(wf().jobs.preview.permissions).toEqual({ contents: "read", "pull-requests": "write" });
   });
 
   it("skips pull requests from forks, which get no secrets", () => {
@@ -205,8 +275,11 @@ describe("preview.yml", () => {
 
   it("fails with a clear message when a stack file or a secret is missing", () => {
     const check = wf().jobs.preview.steps.find((s) => s.name === "Check the stack file and secrets");
-    expect(check?.run).toContain('[ ! -f "Pulumi.${{ matrix.stack }}.yaml" ]');
-    expect(check?.run).toContain("::error::set the repository secrets PULUMI_BACKEND_URL and PULUMI_CONFIG_PASSPHRASE");
+    expect(check?.env).toEqual({ STACK: "${{ matrix.stack }}" });
+    expect(check?.run).toContain('[ ! -f "Pulumi.$STACK.yaml" ]');
+    expect(check?.run).toContain(
+      "::error::set the secrets PULUMI_BACKEND_URL and PULUMI_CONFIG_PASSPHRASE in environment preview-$STACK",
+    );
   });
 });
 
@@ -246,12 +319,62 @@ describe("deploy.yml", () => {
   });
 });
 
+describe("secrets and GitHub environments", () => {
+  it.each(WORKFLOW_FILES)("%s: no job refers to a secret unless it names an environment", (file) => {
+    const workflow = YAML.parse(text(file)) as Record<string, unknown> & { jobs: Record<string, Job> };
+    // A workflow-level env (or anything outside the jobs) would hand a secret to every job.
+    expect(refersToASecret({ ...workflow, jobs: undefined })).toBe(false);
+    for (const [id, job] of Object.entries(workflow.jobs)) {
+      if (refersToASecret(job)) expect(environmentOf(job), `job ${id} refers to a secret`).toBeDefined();
+    }
+  });
+
+  it.each(WORKFLOW_FILES)("%s runs Pulumi on a stack only in that stack's own environment", (file) => {
+    const prefix = file === "preview.yml" ? "preview-" : "";
+    const runs = pulumiRuns(file);
+    expect(runs.length).toBeGreaterThan(0);
+    for (const run of runs) {
+      expect(run.environment, `${file} job ${run.job} on ${run.stack}`).toBe(prefix + run.stack);
+      // ... whose secrets the docs say are that stack's.
+      expect(documentedEnvironments().get(run.environment!)?.secrets).toBe(`${run.stack}'s`);
+    }
+  });
+
+  it.each(WORKFLOW_FILES)("%s reaches prod only through an environment the docs give required reviewers", (file) => {
+    const environments = documentedEnvironments();
+    for (const run of pulumiRuns(file).filter((r) => r.stack === "prod")) {
+      expect(requiresReviewers(environments.get(run.environment!)), `${file} job ${run.job}: ${run.environment}`).toBe(
+        true,
+      );
+    }
+  });
+
+  it("the docs' table of environments has every environment the workflows name, the deploys' from main only", () => {
+    const environments = documentedEnvironments();
+    const named = WORKFLOW_FILES.flatMap((file) => pulumiRuns(file).map((run) => run.environment));
+    for (const environment of named) expect([...environments.keys()]).toContain(environment);
+    for (const deploy of pulumiRuns("deploy.yml")) {
+      expect(environments.get(deploy.environment!)?.["deployment branches and tags"]).toBe(
+        "Selected branches and tags: `main`",
+      );
+    }
+  });
+
+  it.each(WORKFLOW_FILES)("%s: no checkout leaves the token in .git/config for the code run after it", (file) => {
+    for (const job of Object.values(read(file).jobs)) {
+      const checkouts = job.steps.filter((s) => s.uses?.startsWith("actions/checkout@"));
+      expect(checkouts).toHaveLength(1);
+      for (const checkout of checkouts) expect(checkout.with?.["persist-credentials"]).toBe(false);
+    }
+  });
+});
+
 describe("both workflows", () => {
-  it.each(["preview.yml", "deploy.yml"])("%s uses only the documented secrets", (file) => {
+  it.each(WORKFLOW_FILES)("%s uses only the documented secrets", (file) => {
     expect(secretsIn(file)).toEqual(EXPECTED_SECRETS);
   });
 
-  it.each(["preview.yml", "deploy.yml"])("%s passes pulumi/actions only inputs its action.yml declares", (file) => {
+  it.each(WORKFLOW_FILES)("%s passes pulumi/actions only inputs its action.yml declares", (file) => {
     const wf = read(file);
     for (const job of Object.values(wf.jobs)) {
       for (const step of pulumiSteps(job)) {
@@ -260,29 +383,26 @@ describe("both workflows", () => {
     }
   });
 
-  it.each(["preview.yml", "deploy.yml"])(
-    "%s hands the ssh key to ssh only through a file readable by the runner user",
-    (file) => {
-      for (const job of Object.values(read(file).jobs)) {
-        const ssh = job.steps.find((s) => s.env?.DOCKER_HOST_SSH_KEY !== undefined);
-        if (pulumiSteps(job).length === 0) {
-          expect(ssh).toBeUndefined();
-          continue;
-        }
-        // Every job that talks to the Docker host can reach one over ssh, before the Pulumi step.
-        expect(ssh).toBeDefined();
-        if (!ssh) continue;
-        expect(job.steps.indexOf(ssh)).toBeLessThan(job.steps.indexOf(pulumiSteps(job)[0]));
-        expect(ssh.if).toBe("env.HAS_SSH_KEY == 'true'");
-        expect(ssh.run).toContain("(umask 077 && printf '%s\\n' \"$DOCKER_HOST_SSH_KEY\" > ~/.ssh/docker_host_key)");
-        // The key is scoped to that one step, not the job.
-        expect(job.env?.DOCKER_HOST_SSH_KEY).toBeUndefined();
+  it.each(WORKFLOW_FILES)("%s hands the ssh key to ssh only through a file readable by the runner user", (file) => {
+    for (const job of Object.values(read(file).jobs)) {
+      const ssh = job.steps.find((s) => s.env?.DOCKER_HOST_SSH_KEY !== undefined);
+      if (pulumiSteps(job).length === 0) {
+        expect(ssh).toBeUndefined();
+        continue;
       }
-    },
-  );
+      // Every job that talks to the Docker host can reach one over ssh, before the Pulumi step.
+      expect(ssh).toBeDefined();
+      if (!ssh) continue;
+      expect(job.steps.indexOf(ssh)).toBeLessThan(job.steps.indexOf(pulumiSteps(job)[0]));
+      expect(ssh.if).toBe("env.HAS_SSH_KEY == 'true'");
+      expect(ssh.run).toContain("(umask 077 && printf '%s\\n' \"$DOCKER_HOST_SSH_KEY\" > ~/.ssh/docker_host_key)");
+      // The key is scoped to that one step, not the job.
+      expect(job.env?.DOCKER_HOST_SSH_KEY).toBeUndefined();
+    }
+  });
 
   it("the setup section (docs/deploying.md, linked from the README) names every secret the workflows use", () => {
-    const setup = fs.readFileSync(path.join(ROOT, "docs", "deploying.md"), "utf8");
+    const setup = fs.readFileSync(DEPLOYING, "utf8");
     for (const secret of EXPECTED_SECRETS) expect(setup).toContain(secret);
     expect(fs.readFileSync(path.join(ROOT, "README.md"), "utf8")).toContain("(docs/deploying.md)");
   });
