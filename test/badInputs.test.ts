@@ -483,6 +483,7 @@ describe("guard rails that only warn", () => {
     vi.spyOn(console, "warn").mockImplementation(() => undefined);
     const config = {
       signingKeys: K1,
+      gatewayHost: "127.0.0.1",
       auth: { smtp: { host: "smtp.example.com", adminEmail: "a@b.c", pass: "plain-smtp-password" } },
     };
     // The config stage of the program (what index.ts runs first), without declaring the stack: it is slow here.
@@ -496,9 +497,18 @@ describe("guard rails that only warn", () => {
     expect(warnings()).toBe("");
   });
 
-  it("and stay quiet for a default config", async () => {
+  it("a default config: only that the dashboard's login goes over plain HTTP on every address", async () => {
     vi.spyOn(console, "warn").mockImplementation(() => undefined);
     await up(new MockEngine(), { signingKeys: K1 });
+    expect(warnings()).toContain(
+      "supabase-selfhosted:gatewayHost is 0.0.0.0 with plain HTTP and studio on: the dashboard's login",
+    );
+    expect(warnings().split("\n").filter((line) => line.includes("supabase-selfhosted:"))).toHaveLength(1);
+  });
+
+  it("and stay quiet for a default config with the gateway on the loopback", async () => {
+    vi.spyOn(console, "warn").mockImplementation(() => undefined);
+    await up(new MockEngine(), { signingKeys: K1, gatewayHost: "127.0.0.1" });
     expect(warnings()).toBe("");
   });
 });

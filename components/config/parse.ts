@@ -20,6 +20,7 @@ import { functionsFilesRule, type FunctionsDirListing } from "../services/functi
 import { databasePublishWarnings } from "../services/db/settings";
 import { runningServices } from "../services/index";
 import { poolerWarnings } from "../services/pooler/settings";
+import { tlsWarnings } from "../services/tls/settings";
 import { CONFIG_KEYS, RULES, SETTINGS, type ProgramConfig } from "./settings";
 
 /** What {@link parseConfig} may know besides the values themselves. */
@@ -90,7 +91,7 @@ export function settingsWarnings(config: ProgramConfig, secretKeys: ReadonlySet<
         : `${configKey(path)} is stored in plain text in the stack file; encrypt it with ` +
           `\`pulumi config set --secret --path '${path}' <value>\``,
     );
-  warnings.push(...databasePublishWarnings(config.database), ...poolerWarnings(config.pooler));
+  warnings.push(...databasePublishWarnings(config.database), ...poolerWarnings(config.pooler), ...tlsWarnings(config));
   const running = runningServices(config).map((service) => service.role as string);
   for (const role of Object.keys(config.extraEnv).filter((r) => !running.includes(r))) {
     warnings.push(`${configKey(`extraEnv.${role}`)}: ${role} does not run with these settings, so this has no effect.`);

@@ -8,6 +8,7 @@ import { KEYRING_SETTINGS, legacyKeysRule, type KeyringConfig } from "../keyring
 import { defaultsOf, type Setting } from "../schema/setting";
 import { extraEnvRule } from "../services/index";
 import { publishedPortsRule, SERVICE_SETTINGS, type ServicesConfig } from "../services/settings";
+import { tlsRule } from "../services/tls/settings";
 
 /** Every setting, in the order the configuration reference lists them. */
 export const SETTINGS: readonly Setting[] = [
@@ -24,7 +25,7 @@ export const CONFIG_KEYS: readonly string[] = SETTINGS.map((setting) => setting.
 export type ProgramConfig = KeyringConfig & ServicesConfig & DeploymentConfig & { containers: ContainerSettings };
 
 /** The checks across settings that need nothing but the values. */
-export const RULES = [legacyKeysRule, publishedPortsRule, extraEnvRule] as const;
+export const RULES = [legacyKeysRule, publishedPortsRule, extraEnvRule, tlsRule] as const;
 
 /** The value of every optional setting when it is not set (the defaults the registry declares). */
 export const DEFAULTS = defaultsOf(SETTINGS) as Omit<ProgramConfig, "signingKeys" | "extraEnvIsSecret">;

@@ -21,6 +21,8 @@ export const IMAGE_DEFAULTS = {
   imgproxy: "darthsim/imgproxy:v3.31.4",
   pooler: "supabase/supavisor:2.9.12",
   functions: "supabase/edge-runtime:v1.76.2",
+  // The TLS proxy: upstream's docker/docker-compose.caddy.yml runs `caddy:2` (unpinned); this pins a 2.x release.
+  tls: "caddy:2.10.2",
 } as const;
 
 /** The services whose image can be overridden. */

@@ -15,10 +15,24 @@ import { defineRule } from "../schema/setting";
 import { managedBy, type ServiceModule, type StackSettings } from "./service";
 import type { ServicesConfig } from "./settings";
 import { storage } from "./storage/storage";
+import { tls } from "./tls/tls";
 import { studio } from "./studio/studio";
 
 /** Every service this program can run, in start order: db first, the gateway last. */
-export const SERVICES = [db, auth, rest, realtime, imgproxy, storage, meta, studio, pooler, functions, kong] as const;
+export const SERVICES = [
+  db,
+  auth,
+  rest,
+  realtime,
+  imgproxy,
+  storage,
+  meta,
+  studio,
+  pooler,
+  functions,
+  kong,
+  tls,
+] as const;
 
 /** A service's name, e.g. `auth`. */
 export type ServiceRole = (typeof SERVICES)[number]["role"];

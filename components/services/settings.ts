@@ -14,6 +14,7 @@ import { GATEWAY_SETTINGS } from "./kong/settings";
 import { POOLER_SETTINGS } from "./pooler/settings";
 import { STORAGE_SETTINGS } from "./storage/settings";
 import { STUDIO_SETTINGS } from "./studio/settings";
+import { runsTlsProxy, TLS_SETTINGS } from "./tls/settings";
 
 /** The services' settings, in the order the configuration reference lists them. */
 export const SERVICE_SETTINGS = [
@@ -27,6 +28,7 @@ export const SERVICE_SETTINGS = [
   ...POOLER_SETTINGS,
   ...FUNCTIONS_SETTINGS,
   ...STORAGE_SETTINGS,
+  ...TLS_SETTINGS,
 ] as const;
 
 /** Everything the containers need besides the keyring. */
@@ -37,16 +39,22 @@ export type ServicesConfig = Omit<SettingsValues<typeof SERVICE_SETTINGS>, "func
 };
 
 /**
- * Host ports that would clash: the gateway's (on `gatewayHost`), Postgres's with `database.publish`, and the
- * pooler's two. Two clash on the same port when either listens on every address or both on the same one.
+ * Host ports that would clash: the gateway's (on `gatewayHost`) or the TLS proxy's two, Postgres's with
+ * `database.publish`, and the pooler's two. Two clash on the same port when either listens on every address or both on the same one.
  */
 export const publishedPortsRule = defineRule<ServicesConfig>({
-  reads: ["gatewayHttpPort", "gatewayHost", "database", "pooler"],
+  reads: ["gatewayHttpPort", "gatewayHost", "database", "pooler", "tls"],
   check(config, problems) {
-    const taken: Array<{ port: number; ip?: string; key: string }> = [
-      { port: config.gatewayHttpPort, ip: config.gatewayHost, key: "gatewayHttpPort" },
-    ];
+    const taken: Array<{ port: number; ip?: string; key: string }> = [];
     const candidates: Array<{ port: number; ip?: string; key: string }> = [];
+    // Behind the stack's TLS proxy the gateway is not published; the proxy's two ports are.
+    if (runsTlsProxy(config.tls)) {
+      for (const name of ["httpsPort", "httpPort"] as const) {
+        candidates.push({ port: config.tls[name], ip: config.tls.host, key: `tls.${name}` });
+      }
+    } else {
+      candidates.push({ port: config.gatewayHttpPort, ip: config.gatewayHost, key: "gatewayHttpPort" });
+    }
     const publish = config.database.publish;
     if (publish) candidates.push({ port: publish.port, ip: publish.host, key: "database.publish.port" });
     if (config.pooler.enabled) {

@@ -23,7 +23,12 @@ describe("publishing the database on every address", () => {
     expect(
       warnings.some((w) => w.startsWith("supabase-selfhosted:pooler.host is ::: the pooler's ports (6432, 6544)")),
     ).toBe(true);
-    const loopback = parseConfig({ ...ok, database: json({ publish: true }), pooler: json({ enabled: false }) });
+    const loopback = parseConfig({
+      ...ok,
+      gatewayHost: "127.0.0.1",
+      database: json({ publish: true }),
+      pooler: json({ enabled: false }),
+    });
     expect(settingsWarnings(loopback, new Set())).toEqual([]);
   });
 });

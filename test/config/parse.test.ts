@@ -60,6 +60,7 @@ describe("parseConfig defaults", () => {
       storage: { backend: "file", tenantId: "stub", imageTransformation: true },
       instanceName: "supabase",
       containers: { logMaxSize: "10m", logMaxFiles: 3, memoryMb: {} },
+      tls: { mode: "off", httpPort: 80, httpsPort: 443, host: "0.0.0.0" },
     });
   });
 
@@ -547,8 +548,10 @@ describe("postgresPassword and database.publish", () => {
 });
 
 describe("warnings about a valid config", () => {
+  // The gateway on the loopback: with plain HTTP on every address the dashboard's login draws a warning of its own.
+  const quiet = { ...ok, gatewayHost: "127.0.0.1" };
   const full = {
-    ...ok,
+    ...quiet,
     postgresPassword: "adopted-password-long-enough",
     auth: JSON.stringify({
       smtp: { host: "mail", adminEmail: "a@b.c", pass: "smtp-password" },
@@ -572,11 +575,11 @@ describe("warnings about a valid config", () => {
       fix("extraEnv.auth.GOTRUE_HOOK_SEND_EMAIL_SECRETS"),
     ]);
     expect(settingsWarnings(parseConfig(full), new Set(["postgresPassword", "auth", "extraEnv"]))).toEqual([]);
-    expect(settingsWarnings(parseConfig(ok), new Set())).toEqual([]);
+    expect(settingsWarnings(parseConfig(quiet), new Set())).toEqual([]);
   });
 
   it("say when extraEnv targets a service that does not run", () => {
-    const config = parseConfig({ ...ok, studio: "false", extraEnv: JSON.stringify({ studio: { A: "1" } }) });
+    const config = parseConfig({ ...quiet, studio: "false", extraEnv: JSON.stringify({ studio: { A: "1" } }) });
     expect(settingsWarnings(config, new Set(["extraEnv"]))).toEqual([
       "supabase-selfhosted:extraEnv.studio: studio does not run with these settings, so this has no effect.",
     ]);

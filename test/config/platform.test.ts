@@ -173,7 +173,7 @@ describe("storage settings", () => {
   it("learns from the runtime which keys arrived as secrets, and warns while loading the config", async () => {
     const warn = vi.spyOn(pulumi.log, "warn").mockResolvedValue();
     const storage = { backend: "s3", s3: { bucket: "files", region: "eu-1", accessKeyId: "a", secretAccessKey: "s" } };
-    const config = { signingKeys: [{ name: "k1", state: "current" }], storage };
+    const config = { signingKeys: [{ name: "k1", state: "current" }], gatewayHost: "127.0.0.1", storage };
     const secret = await runUnderMocks(new MockEngine(), config, () => secretConfigKeys(readRawConfig()), {
       secretKeys: ["storage"],
     });
@@ -191,6 +191,7 @@ describe("storage settings", () => {
   it("warns about an S3 secret key in plain config, not when the storage key is a secret", () => {
     const config = parseConfig({
       ...ok,
+      gatewayHost: "127.0.0.1",
       storage: json({ backend: "s3", s3: { bucket: "files", region: "eu-1", accessKeyId: "a", secretAccessKey: "s" } }),
     });
     expect(settingsWarnings(config, new Set())).toEqual([
@@ -198,7 +199,9 @@ describe("storage settings", () => {
         "`pulumi config set --secret --path 'storage.s3.secretAccessKey' <value>`",
     ]);
     expect(settingsWarnings(config, new Set(["storage"]))).toEqual([]);
-    expect(settingsWarnings(parseConfig({ ...ok, storage: json({ backend: "file" }) }), new Set())).toEqual([]);
+    expect(
+      settingsWarnings(parseConfig({ ...ok, gatewayHost: "127.0.0.1", storage: json({ backend: "file" }) }), new Set()),
+    ).toEqual([]);
   });
 });
 

@@ -336,7 +336,8 @@ describe("container layout", () => {
       "functions",
       "kong",
     ]);
-    expect(SERVICE_ROLES).toEqual(running.map((s) => s.role));
+    // The TLS proxy runs only with tls.mode acme, certificate or internal, in front of kong.
+    expect(SERVICE_ROLES).toEqual([...running.map((s) => s.role), "tls"]);
     expect(running.find((s) => s.role === "realtime")!.aliases).toContain(REALTIME_HOST);
     const seen = new Set<string>();
     for (const s of running) {
@@ -348,7 +349,7 @@ describe("container layout", () => {
     }
     expect(deps(running, "storage")).toEqual(["db", "rest", "imgproxy"]);
     // kong waits for every other service but db.
-    expect(deps(running, "kong")).toEqual(SERVICE_ROLES.filter((r) => r !== "db" && r !== "kong"));
+    expect(deps(running, "kong")).toEqual(SERVICE_ROLES.filter((r) => r !== "db" && r !== "kong" && r !== "tls"));
   });
 
   it("calls each service by its first DNS name and its port", () => {

@@ -3,6 +3,8 @@
  * environment holds none. It starts after every other service and is the only one published on the host.
  */
 import { authIssuer } from "../auth/auth";
+import { configKey } from "../../schema/project";
+import { runsTlsProxy } from "../tls/settings";
 import { EVERY_ADDRESS } from "./settings";
 import { ALL_CAPABILITIES, defineService, environment, managed, managedGroup, reads } from "../service";
 import { KONG_PLUGINS } from "./format";
@@ -28,17 +30,21 @@ export const kong = defineService({
   port: KONG_HTTP_PORT,
   aliases: ["kong"],
   healthcheck: { tests: ["CMD", "kong", "health"], interval: "5s", timeout: "5s", retries: 5 },
-  // Every service it routes to; db has no route.
-  dependsOn: (running) => running.filter((role) => role !== "db" && role !== "kong"),
-  publishedPorts: (settings) => [
-    {
-      internal: KONG_HTTP_PORT,
-      external: settings.gatewayHttpPort,
-      // Left out at the default, which is the docker provider's own for `ip` (0.0.0.0): a kong container created
-      // before `gatewayHost` existed keeps its ports input as it was.
-      ...(settings.gatewayHost === EVERY_ADDRESS ? {} : { ip: settings.gatewayHost }),
-    },
-  ],
+  // Every service it routes to; db has no route, and the TLS proxy starts after the gateway it proxies to.
+  dependsOn: (running) => running.filter((role) => role !== "db" && role !== "kong" && role !== "tls"),
+  // Behind the stack's TLS proxy (tls.mode acme, certificate or internal) the gateway is reached through it alone.
+  publishedPorts: (settings) =>
+    runsTlsProxy(settings.tls)
+      ? []
+      : [
+          {
+            internal: KONG_HTTP_PORT,
+            external: settings.gatewayHttpPort,
+            // Left out at the default, which is the docker provider's own for `ip` (0.0.0.0): a kong container created
+            // before `gatewayHost` existed keeps its ports input as it was.
+            ...(settings.gatewayHost === EVERY_ADDRESS ? {} : { ip: settings.gatewayHost }),
+          },
+        ],
   // kong.yml holds the keys; the environment holds none.
   secretEnv: false,
   // The image runs Kong as the user `kong` (Kong/docker-kong `Dockerfile`, `USER kong`), on port 8000.
@@ -62,6 +68,12 @@ export const kong = defineService({
         KONG_ROUTER_FLAVOR,
       ),
       listen: managedGroup("the gateway's published port", ["KONG_PROXY_LISTEN"]),
+      // Behind the TLS proxy, the port clients use (upstream's docker-compose.caddy.yml sets "443:8000,443:8443").
+      KONG_PORT_MAPS: managed(configKey("tls"), ({ settings }) =>
+        runsTlsProxy(settings.tls)
+          ? `${settings.tls.httpsPort}:${KONG_HTTP_PORT},${settings.tls.httpsPort}:8443`
+          : undefined,
+      ),
     },
   }),
   files: reads({

@@ -22,6 +22,18 @@ export const AUTH_GATEWAY_PATH = "/auth/v1";
 export const JWKS_PATH = `${AUTH_GATEWAY_PATH}${AUTH_JWKS_PATH}`;
 
 /**
+ * auth's SAML endpoints, where it serves them and where it tells identity providers to find them. Its service
+ * provider's URL is `API_EXTERNAL_URL` + `/sso/` (supabase/auth `internal/api/saml.go`, `newSAMLServiceProvider`,
+ * unless `GOTRUE_SAML_EXTERNAL_URL` is set), the ACS and the metadata `saml/acs` and `saml/metadata` under it
+ * (crewjam/saml `samlsp/new.go`, `DefaultServiceProvider`), and auth routes the same paths
+ * (supabase/auth `internal/api/api.go`, `/sso/saml/metadata` and `/sso/saml/acs`). This program sets
+ * `API_EXTERNAL_URL` to `apiExternalUrl` (services/auth/auth.ts), the gateway's own URL without `/auth/v1`, so an
+ * identity provider posts to `/sso/saml/acs` at the gateway's root, as upstream's kong.yml routes it
+ * (supabase/supabase `docker/volumes/api/kong.yml`, `auth-v1-open-sso-acs`).
+ */
+export const SAML_PATHS = { acs: "/sso/saml/acs", metadata: "/sso/saml/metadata" } as const;
+
+/**
  * Kong's router: `expressions` also takes the plain `paths` routes, and ranks any `expression` route above them
  * (Kong `kong/router/transform.lua`, `get_priority`), which the exact-path OpenAPI route relies on. The official
  * Kong override sets the same (supabase/supabase `docker/docker-compose.kong.yml`).
@@ -86,19 +98,20 @@ function secured(mapping: KongPlugin): KongPlugin[] {
  */
 function authServices(input: KongInput): KongService[] {
   const upstream = input.url("auth");
-  // An auth endpoint that needs no apikey: the same path under the gateway's auth prefix.
-  const open = (name: string, authPath: string): KongService => ({
+  // An auth endpoint that needs no apikey: the same path under the gateway's auth prefix, and any more paths given.
+  const open = (name: string, authPath: string, ...paths: string[]): KongService => ({
     name,
     url: `${upstream}${authPath}`,
-    routes: route(name, `${AUTH_GATEWAY_PATH}${authPath}`),
+    routes: route(name, ...paths, `${AUTH_GATEWAY_PATH}${authPath}`),
     plugins: [CORS],
   });
   return [
     open("auth-v1-open", "/verify"),
     open("auth-v1-open-callback", "/callback"),
     open("auth-v1-open-authorize", "/authorize"),
-    open("auth-v1-open-sso-acs", "/sso/saml/acs"),
-    open("auth-v1-open-sso-metadata", "/sso/saml/metadata"),
+    // At the paths auth advertises (the root), and under /auth/v1 as before.
+    open("auth-v1-open-sso-acs", SAML_PATHS.acs, SAML_PATHS.acs),
+    open("auth-v1-open-sso-metadata", SAML_PATHS.metadata, SAML_PATHS.metadata),
     open("auth-v1-open-jwks", AUTH_JWKS_PATH),
     {
       // OAuth 2.0 authorization-server metadata (RFC 8414), open as upstream's `well-known-oauth` route.

@@ -22,7 +22,12 @@ async function containers(config: Record<string, unknown>) {
 
 describe("every container", () => {
   it("rotates its log, gains no privileges, and drops the capabilities its image does not use", async () => {
-    const running = await containers({ signingKeys: K1, functions: { enabled: true } });
+    const running = await containers({
+      signingKeys: K1,
+      functions: { enabled: true },
+      apiExternalUrl: "https://api.example.com",
+      tls: { mode: "internal" },
+    });
     expect(running.size).toBe(SERVICES.length);
     for (const [role, inputs] of running) {
       expect(inputs.logDriver, role).toBe("json-file");
@@ -30,7 +35,7 @@ describe("every container", () => {
       expect(inputs.securityOpts, role).toEqual(["no-new-privileges:true"]);
       const drops = (inputs.capabilities as { drops: string[] }).drops;
       // Images that run their process as a user drop every capability; the others keep what an entrypoint needs.
-      expect(drops, role).toEqual(["auth", "kong"].includes(role) ? ["ALL"] : [...UNNEEDED_CAPABILITIES]);
+      expect(drops, role).toEqual(["auth", "kong", "tls"].includes(role) ? ["ALL"] : [...UNNEEDED_CAPABILITIES]);
       expect(inputs.memory, role).toBeUndefined();
     }
   });

@@ -39,8 +39,9 @@ const MID_ROTATION = {
   gatewayHttpPort: 8123,
   dashboardUsername: "admin",
   images: { auth: "supabase/gotrue:v2.195.0" },
-  // Every optional service runs, so every module is declared.
+  // Every optional service runs, so every module is declared (the TLS proxy too, with Caddy's own CA).
   functions: { enabled: true },
+  tls: { mode: "internal" },
   pooler: { host: "10.1.2.3" },
 };
 
@@ -110,6 +111,7 @@ describe("SupabaseStack mid-rotation (k1 previous, k2 current, k3 standby RS256)
       "supabase-functions-cache",
       "supabase-storage-data",
       "supabase-studio-snippets",
+      "supabase-tls-data",
     ]);
     for (const v of volumes) expect(options.get(v.name)?.retainOnDelete, v.name).toBe(true);
     // The label is how the policy pack recognizes a retained volume: it must go with the option, on every volume.
@@ -145,12 +147,17 @@ describe("SupabaseStack mid-rotation (k1 previous, k2 current, k3 standby RS256)
       expect(aliases("realtime")).toContain(REALTIME_HOST);
       for (const role of ["db", "auth", "rest", "storage", "kong", "meta", "studio"] as const)
         expect(aliases(role)).toContain(role);
-      expect(containers.get("kong")!.inputs.ports).toEqual([{ internal: 8000, external: 8123 }]);
+      // Behind the TLS proxy the gateway is unpublished; the proxy takes 80 and 443.
+      expect(containers.get("kong")!.inputs.ports).toBeUndefined();
+      expect(containers.get("tls")!.inputs.ports).toEqual([
+        { internal: 8080, external: 80, ip: "0.0.0.0" },
+        { internal: 8443, external: 443, ip: "0.0.0.0" },
+      ]);
       expect(containers.get("pooler")!.inputs.ports).toEqual([
         { internal: 5432, external: 5432, ip: "10.1.2.3" },
         { internal: 6543, external: 6543, ip: "10.1.2.3" },
       ]);
-      for (const role of SERVICE_ROLES.filter((r) => r !== "kong" && r !== "pooler"))
+      for (const role of SERVICE_ROLES.filter((r) => r !== "tls" && r !== "pooler"))
         expect(containers.get(role)!.inputs.ports, role).toBeUndefined();
     },
   );
@@ -256,12 +263,13 @@ describe("SupabaseStack mid-rotation (k1 previous, k2 current, k3 standby RS256)
         checked++;
       }
     }
-    // Every container but kong and imgproxy has a secret in its environment; db and kong have secrets in their files.
-    expect(checked).toBe(SERVICE_ROLES.length - 2 + 2);
+    // Every container but kong, imgproxy and the TLS proxy has a secret in its environment; db and kong have secrets in
+    // their files (the TLS proxy's Caddyfile holds none with Caddy's own CA).
+    expect(checked).toBe(SERVICE_ROLES.length - 3 + 2);
     await expect(pulumi.isSecret(run.result.stack.envs.auth!)).resolves.toBe(true);
     await expect(pulumi.isSecret(run.result.stack.uploads.kong!)).resolves.toBe(true);
     // Uploads are secret as a whole, the functions' source and the pooler's script included.
-    for (const role of ["db", "kong", "pooler", "functions"] as const) {
+    for (const role of ["db", "kong", "pooler", "functions", "tls"] as const) {
       expect(run.containers.get(role)!.secretInputs, role).toContain("uploads");
     }
     for (const name of ["s3ProtocolAccessKeyId", "s3ProtocolAccessKeySecret", "postgresPassword"] as const) {
