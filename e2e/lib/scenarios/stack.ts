@@ -41,7 +41,7 @@ export async function configureStack(
   await set("signingKeys[0].algorithm", ctx.algorithm);
   for (const [service, image] of Object.entries(ctx.images.program)) await set(`images.${service}`, image.ref);
   await project.configSet("gatewayHttpPort", String(port));
-  // The suite reaches nothing through the gateway (kong is a stand-in); it publishes nothing beyond the loopback.
+  // The suite reaches the gateway (its kong stand-in routes /auth/v1 only) from this host: nothing beyond the loopback.
   await project.configSet("gatewayHost", "127.0.0.1");
   await set("pooler.sessionPort", String(sessionPort));
   await set("pooler.transactionPort", String(transactionPort));

@@ -1,22 +1,15 @@
 /**
  * The images the end-to-end suite deploys. No registry was reachable where it was written, so by default it builds
  * them: a Debian base from `debootstrap`, a real PostgreSQL on it that behaves like supabase/postgres where the
- * program relies on it, the real auth server from its Go module, and clearly named stand-ins for the services it
- * does not build. With `E2E_REAL_IMAGES=1` it uses the pinned Supabase images instead (the docker provider pulls
- * them).
+ * program relies on it, the real auth server from its Go module, Caddy from its Go module as the gateway's
+ * stand-in (it routes auth's paths, nothing else), and clearly named stand-ins for the services it does not build.
+ * With `E2E_REAL_IMAGES=1` it uses the pinned Supabase images instead (the docker provider pulls them).
  */
-import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { IMAGE_DEFAULTS, type ImageKey } from "../../../../components/services/images";
-import { dockerEnv } from "./engine";
-import { run, works } from "../../core/proc";
-
-/** The folder of the image build contexts. */
-export const IMAGES_SRC = path.join(__dirname, "..", "..", "..", "images");
-
-/** The Debian base every local image is built on. */
-export const BASE_IMAGE = "local/debian:bookworm";
+import { authImageNote, caddyVersion, ensureAuthImage, ensureCaddyImage } from "./goImages";
+import { ensureBase, ensureBuilt, IMAGES_SRC } from "./imageBuild";
 
 /** One image the program is pointed at, and whether it is the service itself. */
 export interface ImageChoice {
@@ -25,138 +18,53 @@ export interface ImageChoice {
   note: string;
 }
 
-async function imageExists(host: string, ref: string): Promise<boolean> {
-  const r = await run("docker", ["image", "inspect", ref], {
-    env: dockerEnv(host),
-    allowFailure: true,
-    timeoutSeconds: 30,
-  });
-  return r.status === 0;
-}
-
-/** A tag derived from a build context's files and its build arguments, so a changed Dockerfile is a new image. */
-export function contextTag(dir: string, buildArgs: Record<string, string> = {}): string {
-  const hash = createHash("sha256").update(JSON.stringify(buildArgs));
-  for (const name of fs.readdirSync(dir).sort())
-    hash
-      .update(name)
-      .update("\0")
-      .update(fs.readFileSync(path.join(dir, name)));
-  return hash.digest("hex").slice(0, 12);
-}
-
-/** The Debian base: `debootstrap --variant=minbase bookworm` into the cache, then `docker import`. */
-async function ensureBase(host: string, cacheDir: string, log: (t: string) => void): Promise<void> {
-  if (await imageExists(host, BASE_IMAGE)) return;
-  const rootfs = path.join(cacheDir, "rootfs-bookworm");
-  if (!fs.existsSync(path.join(rootfs, "etc", "debian_version"))) {
-    if (!works("debootstrap", ["--version"]))
-      throw new Error("debootstrap is needed to build the base image: apt-get install -y debootstrap");
-    fs.rmSync(rootfs, { recursive: true, force: true });
-    log("debootstrap --variant=minbase bookworm (downloads ~40 MB of packages; several minutes)");
-    await run(
-      "debootstrap",
-      ["--variant=minbase", "bookworm", rootfs, process.env.E2E_DEBIAN_MIRROR || "http://deb.debian.org/debian"],
-      {
-        timeoutSeconds: 1800,
-      },
-    );
-  }
-  log(`docker import ${BASE_IMAGE}`);
-  await run("sh", ["-c", `tar -C '${rootfs}' -c . | docker import - ${BASE_IMAGE}`], {
-    env: dockerEnv(host),
-    timeoutSeconds: 600,
-  });
-}
-
-/** Builds `context` as `repository:<content tag>` unless that image exists already; returns the reference. */
-async function ensureBuilt(
-  host: string,
-  repository: string,
-  context: string,
-  buildArgs: Record<string, string>,
-  log: (t: string) => void,
-): Promise<string> {
-  const ref = `${repository}:${contextTag(context, buildArgs)}`;
-  if (await imageExists(host, ref)) return ref;
-  log(`docker build ${ref}`);
-  const args = [
-    "build",
-    "-q",
-    "-t",
-    ref,
-    ...Object.entries(buildArgs).flatMap(([k, v]) => ["--build-arg", `${k}=${v}`]),
-    context,
-  ];
-  await run("docker", args, { env: { ...dockerEnv(host), DOCKER_BUILDKIT: "0" }, timeoutSeconds: 1800 });
-  return ref;
-}
-
-/** Services that get a stand-in image (everything but the database and auth). */
+/** Services that get the serve-nothing stand-in image (all but the database, auth and the gateway). */
 export const STAND_IN_SERVICES: ImageKey[] = (Object.keys(IMAGE_DEFAULTS) as ImageKey[]).filter(
-  (k) => k !== "db" && k !== "auth",
+  (k) => k !== "db" && k !== "auth" && k !== "kong",
 );
 
-/** The suite's socat image that publishes a service of the stack network on 127.0.0.1 (see {@link prepareImages}). */
+/** The images of one run: the program's, and the suite's own (see {@link prepareImages}). */
 export interface SuiteImages {
   program: Record<ImageKey, ImageChoice>;
-  /** `local/supabase-e2e-proxy:<tag>`; absent with real images (no local base to build it on). */
+  /** The suite's socat image that publishes a service of the stack network on 127.0.0.1; absent with real images. */
   proxy?: string;
+  /** Plain Caddy built from its Go module (`local/supabase-e2e-caddy:<tag>`); absent with real images. */
+  caddy?: string;
 }
 
-/** The auth server's version as its wrapper module requires it. */
-export function authModuleVersion(): string {
-  const goMod = fs.readFileSync(path.join(IMAGES_SRC, "auth", "go.mod"), "utf8");
-  const match = /^require github\.com\/supabase\/auth (\S+)/m.exec(goMod);
-  if (!match) throw new Error("e2e/images/auth/go.mod does not require github.com/supabase/auth");
-  return match[1];
+/** The program's pinned images, pulled by the docker provider (`E2E_REAL_IMAGES=1`). */
+function pinnedImages(): SuiteImages {
+  const program = Object.fromEntries(
+    (Object.keys(IMAGE_DEFAULTS) as ImageKey[]).map((k) => [
+      k,
+      { ref: IMAGE_DEFAULTS[k], real: true, note: "pinned upstream image" },
+    ]),
+  ) as Record<ImageKey, ImageChoice>;
+  return { program };
 }
 
 /**
- * The real auth server: `go build` of github.com/supabase/auth (wrapper module e2e/images/auth), then an image
- * laid out like supabase/auth's own (binary, migrations from the module, GOTRUE_DB_MIGRATIONS_PATH).
+ * The gateway's stand-in: Caddy (the image `caddy`) with a Caddyfile that routes `/auth/v1/*` to auth and answers
+ * everything else 404, and a `kong` command for the program's health check (e2e/images/kong-standin).
  */
-async function ensureAuth(host: string, cacheDir: string, log: (t: string) => void): Promise<string> {
-  const src = path.join(IMAGES_SRC, "auth");
-  const ref = `local/supabase-e2e-auth:${contextTag(src)}`;
-  if (await imageExists(host, ref)) return ref;
-  const context = fs.mkdtempSync(path.join(cacheDir, "auth-context-"));
-  try {
-    const version = authModuleVersion();
-    log(`go build github.com/supabase/auth@${version} (a few minutes cold)`);
-    await run("go", ["build", "-trimpath", "-o", path.join(context, "auth"), "github.com/supabase/auth"], {
-      cwd: src,
-      env: { ...process.env, CGO_ENABLED: "0", GOFLAGS: "-mod=readonly" },
-      timeoutSeconds: 1800,
-      stream: "    [go auth] ",
-    });
-    const moduleDir = (
-      await run("go", ["list", "-m", "-f", "{{.Dir}}", "github.com/supabase/auth"], { cwd: src, timeoutSeconds: 120 })
-    ).stdout.trim();
-    fs.cpSync(path.join(moduleDir, "migrations"), path.join(context, "migrations"), { recursive: true });
-    fs.copyFileSync(path.join(src, "Dockerfile"), path.join(context, "Dockerfile"));
-    log(`docker build ${ref}`);
-    await run("docker", ["build", "-q", "-t", ref, context], {
-      env: { ...dockerEnv(host), DOCKER_BUILDKIT: "0" },
-      timeoutSeconds: 1800,
-    });
-    return ref;
-  } finally {
-    fs.rmSync(context, { recursive: true, force: true });
-  }
+async function kongStandIn(host: string, caddy: string, log: (t: string) => void): Promise<ImageChoice> {
+  const context = path.join(IMAGES_SRC, "kong-standin");
+  return {
+    ref: await ensureBuilt(host, "local/supabase-e2e-standin-kong", context, { CADDY: caddy }, log),
+    real: false,
+    note:
+      `stand-in (e2e/images/kong-standin): Caddy ${caddyVersion()} that routes only /auth/v1/* to auth (prefix ` +
+      `stripped) and answers every other path 404; it checks no API key and maps none (kong's key-auth, ACLs and ` +
+      `sb_ key templates are absent); kong.yml is uploaded but not read; ${IMAGE_DEFAULTS.kong} is not pulled: the ` +
+      `suite runs without a registry`,
+  };
 }
 
 /** The image per service for this run: built locally, or the pinned upstream ones with `E2E_REAL_IMAGES=1`. */
 export async function prepareImages(host: string, cacheDir: string, log: (t: string) => void): Promise<SuiteImages> {
   if (process.env.E2E_REAL_IMAGES === "1") {
     log("E2E_REAL_IMAGES=1: the program's pinned images, pulled by the docker provider");
-    const program = Object.fromEntries(
-      (Object.keys(IMAGE_DEFAULTS) as ImageKey[]).map((k) => [
-        k,
-        { ref: IMAGE_DEFAULTS[k], real: true, note: "pinned upstream image" },
-      ]),
-    ) as Record<ImageKey, ImageChoice>;
-    return { program };
+    return pinnedImages();
   }
   fs.mkdirSync(cacheDir, { recursive: true });
   await ensureBase(host, cacheDir, log);
@@ -166,11 +74,9 @@ export async function prepareImages(host: string, cacheDir: string, log: (t: str
     real: true,
     note: "PostgreSQL 15 from Debian with supabase/postgres's roles and init order (e2e/images/postgres); not supabase/postgres",
   };
-  images.auth = {
-    ref: await ensureAuth(host, cacheDir, log),
-    real: true,
-    note: `supabase/auth built from its Go module (${authModuleVersion()}); the program pins ${IMAGE_DEFAULTS.auth}`,
-  };
+  images.auth = { ref: await ensureAuthImage(host, cacheDir, log), real: true, note: authImageNote() };
+  const caddy = await ensureCaddyImage(host, cacheDir, log);
+  images.kong = await kongStandIn(host, caddy, log);
   for (const service of STAND_IN_SERVICES) {
     images[service] = {
       ref: await ensureBuilt(
@@ -185,5 +91,5 @@ export async function prepareImages(host: string, cacheDir: string, log: (t: str
     };
   }
   const proxy = await ensureBuilt(host, "local/supabase-e2e-proxy", path.join(IMAGES_SRC, "proxy"), {}, log);
-  return { program: images as Record<ImageKey, ImageChoice>, proxy };
+  return { program: images as Record<ImageKey, ImageChoice>, proxy, caddy };
 }
