@@ -6,6 +6,7 @@
 import { checkDeployment } from "../checks/afterEveryStep";
 import { measureAvailability, type AuthEndpoint } from "../checks/auth/endpoint";
 import { AuthChecks } from "../checks/auth/sessions";
+import { SupabaseJsChecks } from "../checks/auth/supabaseJs";
 import { checkMarkerKept, checkMarkerWritten, checkPoolerLogins } from "../checks/database";
 import { layoutOf, observe, type Deployment, type Layout } from "../checks/deployment";
 import { checkCreatedAll, checkNoChanges, checkReplacements, type BlastRadiusClaims } from "../checks/engineSteps";
@@ -37,6 +38,8 @@ interface LifecycleRun {
   /** Absent when the suite does not run the real auth server. */
   endpoint?: AuthEndpoint;
   auth?: AuthChecks;
+  /** The official client through the gateway, as the user `auth` creates; absent with `auth`. */
+  supabaseJs?: SupabaseJsChecks;
 }
 
 /** What S0 leaves for the later steps to compare with. */
@@ -69,6 +72,7 @@ async function prepareLifecycle(ctx: ScenarioContext): Promise<LifecycleRun> {
   };
   // The real auth server judges the tokens when the suite runs it (its own image, not a stand-in).
   const endpoint = authEndpointFor(ctx, layout.names);
+  const auth = endpoint && new AuthChecks(rec, endpoint, algorithm);
   return {
     ctx,
     project,
@@ -76,7 +80,8 @@ async function prepareLifecycle(ctx: ScenarioContext): Promise<LifecycleRun> {
     claims,
     tag: (name, step) => `${name}:${step.split(" ")[0]}:${algorithm}`,
     endpoint,
-    auth: endpoint && new AuthChecks(rec, endpoint, algorithm),
+    auth,
+    supabaseJs: auth && new SupabaseJsChecks(rec, ctx.docker.host, algorithm, auth.user),
   };
 }
 
@@ -94,6 +99,7 @@ async function runStep(lifecycle: LifecycleRun, step: StepLabel, baseline: Basel
   if (step === "S3 revoke")
     await checkRevokedTokensGone(rec, docker.host, name("keyring:revoked-tokens-gone"), deployment, known.k1Tokens);
   await lifecycle.auth?.afterStep(step, deployment);
+  await lifecycle.supabaseJs?.afterStep(step, deployment, name);
   await checkNoChanges(rec, name, project);
   if (step === "S0 create" && ctx.full)
     await checkRejectedConfig(rec, docker.host, project, name("config:rejected-by-preview"), layout);

@@ -41,6 +41,11 @@ export class AuthChecks {
     private readonly algorithm: string,
   ) {}
 
+  /** The user these checks create at S0, for other clients (supabase-js) to sign in as. */
+  get user(): { email: string; password: string } {
+    return { email: this.email, password: this.password };
+  }
+
   /** The check's name for this run's algorithm. */
   private name(check: string): string {
     return `${check}:${this.algorithm}`;
@@ -97,7 +102,7 @@ export class AuthChecks {
     )
       return;
     await this.rec.attempt(this.name("auth:jwks-equals-output"), async () =>
-      this.compareJwks(await this.publishedJwks(), jwks),
+      compareJwks(await this.publishedJwks(), jwks),
     );
     await this.rec.attempt(this.name("auth:service-role-key-accepted"), () => this.createUser(serviceRoleKey, anonKey));
     this.s0 = await this.signIn(anonKey);
@@ -141,7 +146,7 @@ export class AuthChecks {
   private async afterAddStandby({ anonKey, jwks }: OutputKeys) {
     await this.rec.attempt(this.name("auth:standby-published"), async () => {
       const published = await this.publishedJwks();
-      const detail = this.compareJwks(published, jwks);
+      const detail = compareJwks(published, jwks);
       if (published.keys.length !== 2)
         throw new Error(`auth publishes ${published.keys.length} keys, expected the current and the standby key`);
       const fresh = await this.signIn(anonKey);
@@ -231,20 +236,23 @@ export class AuthChecks {
       throw new Error(`the access token has alg ${header.alg}, expected ${this.algorithm}`);
     return `access token header {alg: ${header.alg}, kid: ${header.kid}}`;
   }
+}
 
-  /** auth's published JWKS against the `jwks` stack output, key by key (member order ignored). */
-  private compareJwks(published: JSONWebKeySet, output: string): string {
-    const expected = (JSON.parse(output) as JSONWebKeySet).keys;
-    const byKid = (keys: JSONWebKeySet["keys"]) => new Map(keys.map((k) => [String(k.kid), canonicalJson(k)]));
-    const got = byKid(published.keys);
-    const want = byKid(expected);
-    const problems: string[] = [];
-    for (const [kid, text] of want) {
-      if (!got.has(kid)) problems.push(`auth does not publish ${kid}`);
-      else if (got.get(kid) !== text) problems.push(`${kid} differs: auth ${got.get(kid)} vs output ${text}`);
-    }
-    for (const kid of got.keys()) if (!want.has(kid)) problems.push(`auth publishes ${kid}, which the output lacks`);
-    if (problems.length) throw new Error(problems.join("; "));
-    return `auth's JWKS equals the stack output key for key: [${[...want.keys()].join(", ")}]`;
+/**
+ * A published JWKS against the `jwks` stack output, key by key (member order ignored).
+ * @param source whose JWKS it is, for the messages: "auth's JWKS", "the gateway's JWKS".
+ */
+export function compareJwks(published: JSONWebKeySet, output: string, source = "auth's JWKS"): string {
+  const expected = (JSON.parse(output) as JSONWebKeySet).keys;
+  const byKid = (keys: JSONWebKeySet["keys"]) => new Map(keys.map((k) => [String(k.kid), canonicalJson(k)]));
+  const got = byKid(published.keys);
+  const want = byKid(expected);
+  const problems: string[] = [];
+  for (const [kid, text] of want) {
+    if (!got.has(kid)) problems.push(`${source} lacks ${kid}`);
+    else if (got.get(kid) !== text) problems.push(`${kid} differs: ${source} ${got.get(kid)} vs output ${text}`);
   }
+  for (const kid of got.keys()) if (!want.has(kid)) problems.push(`${source} has ${kid}, which the output lacks`);
+  if (problems.length) throw new Error(problems.join("; "));
+  return `${source} equals the stack output key for key: [${[...want.keys()].join(", ")}]`;
 }
