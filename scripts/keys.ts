@@ -7,13 +7,14 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
+import { readFunctionsDir } from "../components/config/read";
 import { ALGORITHMS, type Algorithm } from "../components/keyring/algorithms";
 import { COMPOSE_FORMATS, formatComposeKeys, generateComposeKeys, type ComposeFormat } from "./lib/composeKeys";
 import { onPath } from "./lib/onPath";
-import { applyKeyCommand, checkImportedKey, type KeyCommand } from "./lib/keyCommands";
+import { applyKeyCommand, checkImportedKey, type EditOptions, type KeyCommand } from "./lib/keyCommands";
 import { keyringTable } from "./lib/keyringTable";
 import { nextSteps, rotationTiming, waitingRules } from "./lib/runbook";
-import { parseStackFile, StackFileError } from "./lib/stackFile";
+import { parseStackFile, StackFileError, type StackFileOptions } from "./lib/stackFile";
 
 /** Where the CLI writes, and the Pulumi CLI it may run; tests capture and fake them. */
 export interface CliIo {
@@ -90,6 +91,21 @@ function stackFilePath(dir: string, stack: string | undefined): { file: string; 
   return { file, label, stack };
 }
 
+/**
+ * Lists `functions.dir` as the program does (components/config/read.ts, `readFunctionsDir`), relative to the project
+ * directory (`--dir`), where Pulumi runs the program; a problem names the directory as the stack file gives it, as
+ * `pulumi preview` does.
+ */
+function functionsDirReader(projectDir: string): NonNullable<StackFileOptions["readFunctionsDir"]> {
+  return (dir) => {
+    if (dir === undefined) return readFunctionsDir(undefined);
+    const resolved = path.resolve(projectDir, dir);
+    const listing = readFunctionsDir(resolved);
+    if (!("problem" in listing)) return listing;
+    return { problem: listing.problem.replace(JSON.stringify(resolved), JSON.stringify(dir)) };
+  };
+}
+
 /** Writes the new text next to the file and renames it over, so a crash never leaves a half-written stack file. */
 function writeAtomically(file: string, text: string): void {
   const temp = `${file}.${process.pid}.tmp`;
@@ -132,7 +148,7 @@ function importKey(
   command: Extract<KeyCommand, { kind: "import" }>,
   where: { file: string; label: string; stack: string; dir: string },
   keyFile: string,
-  force: boolean,
+  options: EditOptions,
   io: CliIo,
 ): { edit: ReturnType<typeof applyKeyCommand>; command: KeyCommand } {
   let jwkText: string;
@@ -152,7 +168,7 @@ function importKey(
   }
   const original = fs.readFileSync(where.file, "utf8");
   const imported = { ...command, algorithm };
-  const edit = applyKeyCommand(original, imported, where.label, { force });
+  const edit = applyKeyCommand(original, imported, where.label, options);
   const index = edit.after.keys.find((k) => k.name === command.name)!.index;
   writeAtomically(where.file, edit.text);
   const args = ["config", "set", "--secret", "--path", `signingKeys[${index}].privateJwk`, "--stack", where.stack];
@@ -166,8 +182,8 @@ function importKey(
   return { edit, command: imported };
 }
 
-function status(file: string, label: string, stack: string, io: CliIo): number {
-  const parsed = parseStackFile(fs.readFileSync(file, "utf8"), label);
+function status(file: string, label: string, stack: string, options: StackFileOptions, io: CliIo): number {
+  const parsed = parseStackFile(fs.readFileSync(file, "utf8"), label, options);
   const timing = rotationTiming(parsed);
   io.out(`Stack ${stack} (${file})\n\n${keyringTable(parsed.keys)}\n\n`);
   const legacy = parsed.config?.legacyHs256 ?? parsed.raw.legacyHs256 === "true";
@@ -186,10 +202,7 @@ function status(file: string, label: string, stack: string, io: CliIo): number {
     );
   }
   if (parsed.problems.length > 0) {
-    io.err(
-      `${label} is not a valid configuration; pulumi preview would stop with:\n` +
-        `${parsed.problems.map((p) => `  - ${p}`).join("\n")}\n`,
-    );
+    io.err(`${label} is not a valid configuration:\n` + `${parsed.problems.map((p) => `  - ${p}`).join("\n")}\n`);
     return 1;
   }
   return 0;
@@ -304,22 +317,23 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   try {
     if (command === "generate") return await generate(values, rest, io);
     const dir = path.resolve(io.cwd, values.dir ?? ".");
+    const readFunctionsDir = functionsDirReader(dir);
     if (command === "status") {
       if (rest.length > 0) throw new UsageError(`status takes no key name, got ${rest.join(" ")}`);
       const { file, label, stack } = stackFilePath(dir, values.stack);
-      return status(file, label, stack, io);
+      return status(file, label, stack, { readFunctionsDir }, io);
     }
     if (!(KEY_COMMANDS as readonly string[]).includes(command)) {
       throw new UsageError(`unknown command ${JSON.stringify(command)}`);
     }
     let cmd = keyCommand(command as (typeof KEY_COMMANDS)[number], rest, values);
     const { file, label, stack } = stackFilePath(dir, values.stack);
-    const force = values.force === true;
+    const options = { force: values.force === true, readFunctionsDir };
     let edit: ReturnType<typeof applyKeyCommand>;
     if (cmd.kind === "import") {
-      ({ edit, command: cmd } = importKey(cmd, { file, label, stack, dir }, values.file!, force, io));
+      ({ edit, command: cmd } = importKey(cmd, { file, label, stack, dir }, values.file!, options, io));
     } else {
-      edit = applyKeyCommand(fs.readFileSync(file, "utf8"), cmd, label, { force });
+      edit = applyKeyCommand(fs.readFileSync(file, "utf8"), cmd, label, options);
       writeAtomically(file, edit.text);
     }
     io.out(`Updated ${file}:\n${edit.changes.map((c) => `  ${c}`).join("\n")}\n\n${keyringTable(edit.after.keys)}\n\n`);

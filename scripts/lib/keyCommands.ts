@@ -17,6 +17,7 @@ import {
   SIGNING_KEYS_KEY,
   StackFileError,
   type StackFile,
+  type StackFileOptions,
   type StackKey,
 } from "./stackFile";
 
@@ -29,8 +30,8 @@ export type KeyCommand =
   | { kind: "restore"; name: string }
   | { kind: "remove"; name: string };
 
-/** Options of {@link applyKeyCommand}. */
-export interface EditOptions {
+/** Options of {@link applyKeyCommand}: how the stack file is validated, before and after the edit. */
+export interface EditOptions extends StackFileOptions {
   /** Edit a file that is already not a valid configuration (its problems are then the user's to fix). */
   force?: boolean;
 }
@@ -196,7 +197,7 @@ function editKeyring(target: EditTarget, command: KeyCommand): string[] {
 function refuseInvalidFile(before: StackFile, label: string, options: EditOptions): void {
   if (before.problems.length === 0 || options.force) return;
   throw new StackFileError(
-    `${label} is already not a valid configuration, so the change was not written; pulumi preview would stop with:\n` +
+    `${label} is already not a valid configuration, so the change was not written:\n` +
       `${before.problems.map((p) => `  - ${p}`).join("\n")}\n` +
       `Fix these first (npm run keys -- status shows them), or pass --force to make the change anyway.`,
   );
@@ -234,12 +235,12 @@ function refuseHarmfulEdit(before: StackFile, after: StackFile, label: string): 
  * @throws StackFileError for an illegal transition, an unknown key, or a result the program would reject.
  */
 export function applyKeyCommand(text: string, command: KeyCommand, label: string, options: EditOptions = {}): KeyEdit {
-  const before = parseStackFile(text, label);
+  const before = parseStackFile(text, label, options);
   refuseInvalidFile(before, label, options);
   const doc = YAML.parseDocument(text);
   const changes = editKeyring({ before, doc, seq: keyringSeq(doc, label), label }, command);
   const newText = render(doc, text);
-  const after = parseStackFile(newText, label);
+  const after = parseStackFile(newText, label, options);
   refuseHarmfulEdit(before, after, label);
   return { text: newText, before, after, changes };
 }

@@ -4,11 +4,12 @@
  * Pure: text in, values out, no I/O. The edits are in `keyCommands.ts`, the runbook texts in `runbook.ts`.
  */
 import * as YAML from "yaml";
-import { parseConfig } from "../../components/config/parse";
+import { parseConfig, type ParseOptions } from "../../components/config/parse";
 import type { ProgramConfig } from "../../components/config/settings";
 import { PROJECT } from "../../components/schema/project";
 import { ConfigError, type RawConfig } from "../../components/schema/setting";
 import { singleKey } from "../../components/keyring/algorithms";
+import { configText, readConfigValue, type PulumiValue } from "./pulumiConfig";
 
 /** The full config key of the keyring inside a stack file. */
 export const SIGNING_KEYS_KEY = `${PROJECT}:signingKeys`;
@@ -45,8 +46,9 @@ export interface StackFile {
   keys: StackKey[];
   /** The project's config as the Pulumi engine would hand it to the program (secure values replaced). */
   raw: RawConfig;
-  /** The validated config, or the problems `pulumi preview` would report. */
+  /** The validated config, when the program accepts it. */
   config?: ProgramConfig;
+  /** What `pulumi preview` would report, and the values the program would get otherwise than they are written. */
   problems: string[];
 }
 
@@ -57,48 +59,42 @@ const isSecure = (value: unknown): boolean =>
   Object.keys(value).length === 1 &&
   "secure" in value;
 
-/** Replaces every `{secure: …}` with a placeholder, as the program sees a decrypted (but unknown to us) value. */
-function withoutSecure(value: unknown): unknown {
-  if (isSecure(value)) return SECURE_PLACEHOLDER;
-  if (Array.isArray(value)) return value.map(withoutSecure);
-  if (value && typeof value === "object") {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, withoutSecure(v)]));
-  }
-  return value;
+/** An encrypted privateJwk cannot be read here: validate its entry without it (the program checks the key itself). */
+function withoutEncryptedKeys(keyring: PulumiValue): PulumiValue {
+  if (keyring.kind !== "list") return keyring;
+  const items = keyring.items.map((entry): PulumiValue => {
+    if (entry.kind !== "map") return entry;
+    return { kind: "map", entries: entry.entries.filter(([k, v]) => !(k === "privateJwk" && v.kind === "secure")) };
+  });
+  return { kind: "list", items };
 }
 
-/** Pulumi passes strings as they are and every other config value as JSON text. */
-function asRawValue(value: unknown): string {
-  return typeof value === "string" ? value : JSON.stringify(value);
+/** This project's config as Pulumi hands it to the program, and the values it cannot hand over as written. */
+export interface StackConfigText {
+  /** The text of each value, keyed without the namespace; secure values replaced. */
+  raw: RawConfig;
+  /** Each value the program would get otherwise than it is written (a date, a number that loses digits), to quote. */
+  problems: string[];
 }
 
-/** Extracts this project's config from a stack file's `config` map, as raw text keyed without the namespace. */
-export function rawConfigOf(configJs: Record<string, unknown>): RawConfig {
+/**
+ * Reads this project's config from a stack file's `config` map as the Pulumi CLI hands it to the program
+ * (`pulumiConfig.ts`): a key without a namespace is the project's (pulumi/pulumi
+ * `sdk/go/common/workspace/loaders.go`, `stackConfigNamespacedWithProject`), other namespaces are not ours.
+ */
+export function rawConfigOf(config: YAML.YAMLMap, doc: YAML.Document): StackConfigText {
   const raw: RawConfig = {};
+  const problems: string[] = [];
   const prefix = `${PROJECT}:`;
-  for (const [key, value] of Object.entries(configJs)) {
-    if (!key.startsWith(prefix) || value === null || value === undefined) continue;
-    const name = key.slice(prefix.length);
-    if (name === "signingKeys" && Array.isArray(value)) {
-      // An encrypted privateJwk cannot be read here; validate the entry without it (the program checks the key itself).
-      const entries = value.map((entry) => {
-        if (
-          entry &&
-          typeof entry === "object" &&
-          !Array.isArray(entry) &&
-          isSecure((entry as Record<string, unknown>).privateJwk)
-        ) {
-          const { privateJwk: _secret, ...rest } = entry as Record<string, unknown>;
-          return withoutSecure(rest);
-        }
-        return withoutSecure(entry);
-      });
-      raw[name] = JSON.stringify(entries);
-    } else {
-      raw[name] = asRawValue(withoutSecure(value));
-    }
+  for (const pair of config.items) {
+    const key = YAML.isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
+    const fullKey = key.includes(":") ? key : `${prefix}${key}`;
+    if (!fullKey.startsWith(prefix)) continue;
+    const name = fullKey.slice(prefix.length);
+    const value = readConfigValue(pair.value, name, doc, problems);
+    raw[name] = configText(name === "signingKeys" ? withoutEncryptedKeys(value) : value, SECURE_PLACEHOLDER);
   }
-  return raw;
+  return { raw, problems };
 }
 
 /** Where an entry's key material comes from, judged by its `privateJwk`. */
@@ -161,12 +157,21 @@ export function keyringSeq(doc: YAML.Document.Parsed, label: string): YAML.YAMLS
   return node;
 }
 
+/** What validating a stack file may do besides reading its text. */
+export interface StackFileOptions {
+  /**
+   * Lists the files of `functions.dir` as the program does (`components/config/read.ts`, `readFunctionsDir`), so a
+   * missing directory is a problem here as in `pulumi preview`; without it, `functions.dir` is checked for its form.
+   */
+  readFunctionsDir?: ParseOptions["readFunctionsDir"];
+}
+
 /**
- * Parses a stack file and validates its config with the program's parser.
+ * Parses a stack file and validates its config with the program's parser, on the text Pulumi would hand it.
  * @param label how to name the file in messages, e.g. `Pulumi.dev.yaml`.
  * @throws StackFileError when the text is not YAML or lacks the keyring.
  */
-export function parseStackFile(text: string, label: string): StackFile {
+export function parseStackFile(text: string, label: string, options: StackFileOptions = {}): StackFile {
   const doc = YAML.parseDocument(text, { prettyErrors: true });
   if (doc.errors.length > 0) {
     throw new StackFileError(`${label} is not valid YAML: ${doc.errors[0].message}`);
@@ -183,12 +188,12 @@ export function parseStackFile(text: string, label: string): StackFile {
       ...(plainKid(entry.privateJwk) !== undefined ? { kid: plainKid(entry.privateJwk) } : {}),
     };
   });
-  const configJs = (configMap(doc, label).toJSON() ?? {}) as Record<string, unknown>;
-  const raw = rawConfigOf(configJs);
+  const { raw, problems } = rawConfigOf(configMap(doc, label), doc);
+  const parseOptions = options.readFunctionsDir ? { readFunctionsDir: options.readFunctionsDir } : {};
   try {
-    return { doc, keys, raw, config: parseConfig(raw), problems: [] };
+    return { doc, keys, raw, config: parseConfig(raw, parseOptions), problems };
   } catch (error) {
-    if (error instanceof ConfigError) return { doc, keys, raw, problems: error.problems };
+    if (error instanceof ConfigError) return { doc, keys, raw, problems: [...problems, ...error.problems] };
     throw error;
   }
 }

@@ -157,6 +157,47 @@ describe("npm run keys: refusals leave the file untouched", () => {
   });
 });
 
+describe("npm run keys: status reports what pulumi preview would, functions.dir included", () => {
+  const appendFunctions = () =>
+    fs.appendFileSync(
+      path.join(dir, "Pulumi.dev.yaml"),
+      "  supabase-selfhosted:functions:\n    enabled: true\n    dir: edge\n",
+    );
+
+  it("reads functions.dir relative to the project directory (--dir), as the program in that directory does", async () => {
+    appendFunctions();
+    const elsewhere = fs.mkdtempSync(path.join(os.tmpdir(), "keys-cwd-"));
+    const runElsewhere = async (...argv: string[]) => {
+      let out = "";
+      let err = "";
+      const code = await main([...argv, "--dir", dir], {
+        out: (t) => (out += t),
+        err: (t) => (err += t),
+        cwd: elsewhere,
+      });
+      return { code, out, err };
+    };
+    try {
+      const missing = await runElsewhere("status", "--stack", "dev");
+      expect(missing.code).toBe(1);
+      expect(missing.err).toContain(
+        `supabase-selfhosted:functions.dir: "edge" (${path.join(dir, "edge")}) does not exist; give a directory ` +
+          "holding main/index.ts and one directory per function",
+      );
+      const before = stackText();
+      expect((await runElsewhere("add-standby", "k2", "--stack", "dev")).err).toMatch(/functions\.dir: "edge"/);
+      expect(stackText()).toBe(before);
+      fs.mkdirSync(path.join(dir, "edge", "main"), { recursive: true });
+      fs.writeFileSync(path.join(dir, "edge", "main", "index.ts"), "Deno.serve(() => new Response('ok'));\n");
+      const present = await runElsewhere("status", "--stack", "dev");
+      expect(present.err).toBe("");
+      expect(present.code).toBe(0);
+    } finally {
+      fs.rmSync(elsewhere, { recursive: true, force: true });
+    }
+  });
+});
+
 describe("npm run keys: usage errors, --force, restore", () => {
   it("answers a usage error with one line and where the usage is, not the whole usage", async () => {
     for (const argv of [["rotate", "--stack", "dev"], ["status", "--stack", "dev", "--nope"], []]) {

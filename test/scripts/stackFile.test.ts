@@ -89,8 +89,9 @@ describe("reading a stack file", () => {
   });
 
   it("hands the program's parser the same text Pulumi would: strings as is, everything else as JSON", () => {
-    const config = YAML.parse(PROD).config;
-    const raw = rawConfigOf(config);
+    const doc = YAML.parseDocument(PROD);
+    const { raw, problems } = rawConfigOf(doc.get("config", true) as YAML.YAMLMap, doc);
+    expect(problems).toEqual([]);
     expect(raw.legacyHs256).toBe("true");
     expect(raw.jwtExpiry).toBe("1800");
     expect(JSON.parse(raw.images as string)).toEqual({ auth: "supabase/gotrue:v2.196.0" });
