@@ -3,11 +3,15 @@
  * interpreter (test/support/lua.ts emulates how Kong 3.9's request-transformer renders them), with real keys.
  */
 import { randomBytes } from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { SignJWT, importJWK } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { parseConfig } from "../../components/config/parse";
-import { legacyOctJwk, type Jwk } from "../../components/keyring/model";
+import { deriveKeyring, legacyOctJwk, type Jwk } from "../../components/keyring/model";
+import type { EnvMap } from "../../components/schema/project";
+import { auth } from "../../components/services/auth/auth";
 import { generateSigningJwk, mintRoleTokens, OPAQUE_PREFIXES, opaqueKey } from "../../components/keyring/tokens";
 import {
   KONG_PLUGINS,
@@ -17,6 +21,7 @@ import {
   type RequestTransformerConfig,
 } from "../../components/services/kong/format";
 import { KONG_CONFIG_PATH, kongDocument, renderKongYaml } from "../../components/services/kong/gateway";
+import { kong } from "../../components/services/kong/kong";
 import type { KongInput } from "../../components/services/kong/input";
 import { luaString } from "../../components/services/kong/lua";
 import { KONG_ROUTER_FLAVOR, oauthMetadataPath } from "../../components/services/kong/routes";
@@ -30,6 +35,9 @@ import {
   type ForwardedRequest,
   type LuaRequest,
 } from "../support/lua";
+import { runBuilder } from "../support/builders";
+import { makeEntry } from "../support/keys";
+import { DB_PASSWORDS, SECRETS, STACK_SECRETS } from "../support/world";
 
 const LEGACY_SECRET = "legacy-secret-with-at-least-32-characters!!";
 
@@ -162,6 +170,15 @@ describe("kong.yml document", () => {
     expect(new Set(services).size).toBe(services.length);
     expect(new Set(routes).size).toBe(routes.length);
     expect(new Set(paths).size).toBe(paths.length);
+  });
+
+  it("names the file that renders it in its header", () => {
+    const header = renderKongYaml(fx.input).split("\n")[0];
+    const renderer = /\((components\/[\w/]+\.ts)\)/.exec(header)?.[1];
+    expect(renderer, header).toBeDefined();
+    expect(fs.readFileSync(path.join(__dirname, "..", "..", renderer!), "utf8")).toMatch(
+      /export function renderKongYaml\(/,
+    );
   });
 
   it("contains no $VAR for a shell to substitute and is identical on every render", () => {
@@ -304,6 +321,45 @@ describe("kong.yml document", () => {
     expect(doc.basicauth_credentials).toBeUndefined();
     expect(doc.services.flatMap((s) => s.plugins.map((p) => p.name))).not.toContain("basic-auth");
   });
+});
+
+describe("auth's SAML endpoints", () => {
+  /** What a stack with this apiExternalUrl builds: auth's environment and kong's kong.yml, from the same settings. */
+  async function stackOf(apiExternalUrl: string): Promise<{ authEnv: EnvMap; doc: KongDeclarativeConfig }> {
+    const settings = parseConfig({ signingKeys: JSON.stringify([{ name: "k1", state: "current" }]), apiExternalUrl });
+    const { publishableKey, secretKey, jwtSecret } = SECRETS;
+    const keyring = { ...deriveKeyring([await makeEntry("k1", "current")]), publishableKey, secretKey, jwtSecret };
+    const world = { settings, keyring, secrets: STACK_SECRETS, dbPasswords: DB_PASSWORDS };
+    const [file] = runBuilder(kong.files!, world);
+    return { authEnv: runBuilder(auth.env, world), doc: parse(file.content) as KongDeclarativeConfig };
+  }
+
+  it.each(["http://localhost:8000", "https://example.com/supabase"])(
+    "are routed where auth advertises them, openly, to auth (apiExternalUrl %s)",
+    async (apiExternalUrl) => {
+      const { authEnv, doc } = await stackOf(apiExternalUrl);
+      // auth's service provider URL is API_EXTERNAL_URL + "/sso/", its endpoints saml/acs and saml/metadata under it
+      // (supabase/auth internal/api/saml.go; crewjam/saml samlsp/new.go).
+      const serviceProvider = new URL(`${authEnv.API_EXTERNAL_URL.replace(/\/?$/, "/")}sso/`);
+      for (const [name, endpoint] of [
+        ["auth-v1-open-sso-acs", "saml/acs"],
+        ["auth-v1-open-sso-metadata", "saml/metadata"],
+      ]) {
+        const advertised = new URL(endpoint, serviceProvider).href;
+        // The gateway is at apiExternalUrl: it routes what lies below it.
+        expect(advertised.startsWith(`${apiExternalUrl}/`), advertised).toBe(true);
+        const svc = routeFor(doc, advertised.slice(apiExternalUrl.length))!;
+        expect(svc.name, advertised).toBe(name);
+        expect(svc.url).toBe(`${serviceUrl("auth")}/sso/${endpoint}`);
+        expect(svc.plugins.map((p) => p.name)).toEqual(["cors"]);
+      }
+      // Under /auth/v1 they stay open, as before.
+      expect(routeFor(doc, "/auth/v1/sso/saml/acs")!.name).toBe("auth-v1-open-sso-acs");
+      expect(routeFor(doc, "/auth/v1/sso/saml/metadata")!.name).toBe("auth-v1-open-sso-metadata");
+      // The SSO start is an API call: behind key-auth.
+      expect(routeFor(doc, "/auth/v1/sso")!.name).toBe("auth-v1");
+    },
+  );
 });
 
 describe("kong.yml consumers", () => {
