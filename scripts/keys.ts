@@ -160,15 +160,17 @@ function importKey(
     );
   }
   const algorithm = checkImportedKey(jwkText, keyFile);
+  const original = fs.readFileSync(where.file, "utf8");
+  const imported = { ...command, algorithm };
+  // The name, the key file and the resulting stack file are checked before the CLI is looked for: a user without it
+  // learns every other problem first.
+  const edit = applyKeyCommand(original, imported, where.label, options);
   if (!io.pulumi) {
     throw new StackFileError(
       `import encrypts the key with \`pulumi config set --secret\`, and the Pulumi CLI is not on your PATH. It will ` +
         `not write a private key into ${where.label} in plain text: install the Pulumi CLI and run import again`,
     );
   }
-  const original = fs.readFileSync(where.file, "utf8");
-  const imported = { ...command, algorithm };
-  const edit = applyKeyCommand(original, imported, where.label, options);
   const index = edit.after.keys.find((k) => k.name === command.name)!.index;
   writeAtomically(where.file, edit.text);
   const args = ["config", "set", "--secret", "--path", `signingKeys[${index}].privateJwk`, "--stack", where.stack];
@@ -337,7 +339,8 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       writeAtomically(file, edit.text);
     }
     io.out(`Updated ${file}:\n${edit.changes.map((c) => `  ${c}`).join("\n")}\n\n${keyringTable(edit.after.keys)}\n\n`);
-    io.out(nextSteps(cmd, stack, rotationTiming(edit.after)).join("\n") + "\n");
+    const stateBefore = edit.before.keys.find((k) => k.name === cmd.name)?.state;
+    io.out(nextSteps(cmd, stack, rotationTiming(edit.after), stateBefore).join("\n") + "\n");
     if (edit.after.problems.length > 0) {
       const problems = edit.after.problems.map((p) => `  - ${p}`).join("\n");
       io.err(`warning: --force: ${label} still has problems that pulumi preview will report:\n${problems}\n`);

@@ -4,7 +4,7 @@
  * 2 for wrong usage.
  */
 import { parseArgs } from "node:util";
-import { verifyDeployment } from "./lib/verify";
+import { badUrl, gatewayBase, verifyDeployment } from "./lib/verify";
 
 const USAGE = `Usage: npm run verify -- --url <apiExternalUrl> [--anon-key <jwt>] [--service-role-key <jwt>]
                           [--timeout <seconds>]
@@ -43,6 +43,11 @@ export async function main(argv: string[], out: (t: string) => void, err: (t: st
   }
   if (!values.url) {
     err(`--url is required\n\n${USAGE}`);
+    return 2;
+  }
+  // A URL that is not one is wrong usage (exit 2), not a failed check of a deployment (exit 1).
+  if (gatewayBase(values.url) === undefined) {
+    err(`${badUrl(values.url)}\n\n${USAGE}`);
     return 2;
   }
   const timeout = values.timeout === undefined ? 10 : Number(values.timeout);

@@ -41,8 +41,23 @@ export function waitingRules(timing: RotationTiming): { beforePromote: string; b
   };
 }
 
-/** What to do after a command, with the stack's own numbers. */
-export function nextSteps(command: KeyCommand, stack: string, timing: RotationTiming): string[] {
+/**
+ * What to check before a key that does not sign goes: only a previous key has signed tokens still in use, so only
+ * its retirement waits (the guard rail in `components/keyring/rotationRules.ts` holds a previous key alone to it).
+ */
+function beforeRetiring(state: string | undefined, rules: ReturnType<typeof waitingRules>): string {
+  if (state === "standby")
+    return "A standby key signs nothing, so no session depends on it: there is nothing to wait for.";
+  if (state === "revoked")
+    return "It is revoked already: verifiers reject its tokens, so there is nothing to wait for.";
+  return `Check first: ${rules.beforeRevoke}`;
+}
+
+/**
+ * What to do after a command, with the stack's own numbers.
+ * @param stateBefore the key's state before the command: what `revoke` and `remove` ask to check depends on it.
+ */
+export function nextSteps(command: KeyCommand, stack: string, timing: RotationTiming, stateBefore?: string): string[] {
   const rules = waitingRules(timing);
   const preview = `pulumi preview --stack ${stack}`;
   const up = `pulumi up --stack ${stack}`;
@@ -65,7 +80,7 @@ export function nextSteps(command: KeyCommand, stack: string, timing: RotationTi
       ];
     case "revoke":
       return [
-        `Check first: ${rules.beforeRevoke}`,
+        beforeRetiring(stateBefore, rules),
         `Next: ${preview}, then ${up}. Tokens signed by the revoked key are rejected from then on.`,
       ];
     case "restore":
@@ -76,7 +91,7 @@ export function nextSteps(command: KeyCommand, stack: string, timing: RotationTi
       ];
     case "remove":
       return [
-        `Check first: ${rules.beforeRevoke}`,
+        beforeRetiring(stateBefore, rules),
         `Next: ${preview} (it shows the key being deleted), then ${up}. A removed key cannot come back unless you ` +
           `import it again.`,
       ];

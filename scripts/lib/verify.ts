@@ -114,9 +114,12 @@ function jwksKeys(url: string, body: string, type: string): { keys: unknown[] } 
   return { keys: (parsed as { keys: unknown[] }).keys };
 }
 
+/** A JSON object (not null, not an array): what every entry of a JWKS's `keys` must be. */
+const isJsonObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === "object" && value !== null && !Array.isArray(value);
+
 /** What is wrong with one published key: private material, a missing kid or alg, a use or kty a verifier refuses. */
 function publishedKeyProblems(key: Record<string, unknown>): string[] {
-  if (typeof key !== "object" || key === null) return ["is not an object"];
   const problems: string[] = [];
   if (hasPrivateMember(key)) {
     const members = [...PRIVATE_MEMBERS, ...(key.kty === "oct" ? ["k"] : [])].filter((m) => key[m] !== undefined);
@@ -143,8 +146,13 @@ function checkPublishedKeys(keys: unknown[], report: Report): boolean {
     return false;
   }
   let usable = true;
-  keys.forEach((item, i) => {
-    const key = item as Record<string, unknown>;
+  keys.forEach((key, i) => {
+    // An entry that is not an object ({"keys":[null]}) is a failed check like any other, not a crash.
+    if (!isJsonObject(key)) {
+      usable = false;
+      report.fail(`JWKS key ${i} is not an object but ${JSON.stringify(key)}; a JWKS lists JWK objects`);
+      return;
+    }
     const where = `JWKS key ${i}${typeof key.kid === "string" ? ` (kid ${key.kid})` : ""}`;
     const problems = publishedKeyProblems(key);
     if (problems.length > 0) {
@@ -305,19 +313,32 @@ async function checkToken(
 }
 
 /**
+ * The base the paths are appended to: the URL without trailing `/`, or nothing when it is not an http(s) URL.
+ */
+export function gatewayBase(url: string): string | undefined {
+  try {
+    const { protocol } = new URL(url);
+    return protocol === "http:" || protocol === "https:" ? url.replace(/\/+$/, "") : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Why `url` cannot be checked: it is not an http(s) URL. */
+export function badUrl(url: string): string {
+  return `--url must be an http(s) URL such as http://localhost:8000, got ${JSON.stringify(url)}`;
+}
+
+/**
  * Runs the checks against a deployment.
  * @returns a report; `ok` is false when any check failed (unreachable URL, HTML instead of JSON, not a JWKS, a
  * private member, missing kid/alg/use, unknown kid, bad signature, wrong role, expired).
  */
 export async function verifyDeployment(options: VerifyOptions): Promise<VerifyReport> {
   const report = new Report();
-  let base: string;
-  try {
-    const parsed = new URL(options.url);
-    if (parsed.protocol !== "http:" && parsed.protocol !== "https:") throw new Error("not http(s)");
-    base = options.url.replace(/\/+$/, "");
-  } catch {
-    report.fail(`--url must be an http(s) URL such as http://localhost:8000, got ${JSON.stringify(options.url)}`);
+  const base = gatewayBase(options.url);
+  if (base === undefined) {
+    report.fail(badUrl(options.url));
     return report.done();
   }
   const keys = await checkJwks(base, report, options.timeoutMs ?? 10_000);

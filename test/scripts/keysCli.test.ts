@@ -227,6 +227,34 @@ describe("npm run keys: usage errors, --force, restore", () => {
     expect(forced.err).toMatch(/warning: --force: Pulumi\.dev\.yaml still has problems[\s\S]*jwtExpiry/);
   });
 
+  it("after remove, says what fits the removed key's state: the wait only for a previous key", async () => {
+    const wait = "Check first: Revoke (or remove) the previous key only after jwtExpiry + 15 min";
+    await run("add-standby", "k2", "--stack", "dev");
+    const standby = await run("remove", "k2", "--stack", "dev");
+    expect(standby.code).toBe(0);
+    expect(standby.out).toContain("A standby key signs nothing, so no session depends on it");
+    expect(standby.out).not.toContain(wait);
+
+    await run("add-standby", "k2", "--stack", "dev");
+    await run("promote", "k2", "--stack", "dev");
+    const previous = await run("remove", "k1", "--stack", "dev");
+    expect(previous.out).toContain(wait);
+
+    await run("add-standby", "k3", "--stack", "dev");
+    await run("revoke", "k3", "--stack", "dev");
+    const revoked = await run("remove", "k3", "--stack", "dev");
+    expect(revoked.out).toContain("It is revoked already: verifiers reject its tokens");
+    expect(revoked.out).not.toContain(wait);
+    expect(states()).toEqual(["k2:current"]);
+  });
+
+  it("after revoking a standby key, asks for no wait", async () => {
+    await run("add-standby", "k2", "--stack", "dev");
+    const revoke = await run("revoke", "k2", "--stack", "dev");
+    expect(revoke.out).toContain("A standby key signs nothing");
+    expect(revoke.out).not.toContain("Check first");
+  });
+
   it("brings a revoked key back to standby", async () => {
     await run("add-standby", "k2", "--stack", "dev");
     await run("revoke", "k2", "--stack", "dev");
@@ -309,6 +337,19 @@ describe("npm run keys -- import", () => {
     expect(result.err).toMatch(
       /Pulumi CLI is not on your PATH.*not write a private key into Pulumi\.dev\.yaml in plain text/,
     );
+    expect(stackText()).toBe(before);
+  });
+
+  it("reports a taken or malformed key name before a missing Pulumi CLI", async () => {
+    fs.writeFileSync(path.join(dir, "key.json"), JSON.stringify(await generateSigningJwk("ES256")));
+    const before = stackText();
+    const taken = await runWith(undefined, "import", "k1", "--file", "key.json", "--stack", "dev");
+    expect(taken.code).toBe(1);
+    expect(taken.err).toMatch(/already has a key named "k1"/);
+    expect(taken.err).not.toMatch(/Pulumi CLI/);
+    const malformed = await runWith(undefined, "import", "Key_2", "--file", "key.json", "--stack", "dev");
+    expect(malformed.err).toMatch(/key name "Key_2" is not allowed/);
+    expect(malformed.err).not.toMatch(/Pulumi CLI/);
     expect(stackText()).toBe(before);
   });
 

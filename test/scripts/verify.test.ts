@@ -10,6 +10,7 @@ import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateComposeKeys, type ComposeKeys } from "../../scripts/lib/composeKeys";
 import { JWKS_PATH, verifyDeployment } from "../../scripts/lib/verify";
+import { main } from "../../scripts/verify";
 import { legacyOctJwk } from "../../components/keyring/model";
 import { signRoleToken, roleClaims } from "../../components/keyring/tokens";
 import { tsNodeScript } from "../support/npmScript";
@@ -45,6 +46,8 @@ beforeAll(async () => {
     private: { type: "application/json", body: () => JSON.stringify({ keys: keys.JWT_KEYS }) },
     array: { type: "application/json", body: () => JSON.stringify(keys.JWT_JWKS.keys) },
     empty: { type: "application/json", body: () => JSON.stringify({ keys: [] }) },
+    // Entries that are not JWK objects: the check reads each key's members only once it is an object.
+    nonobject: { type: "application/json", body: () => JSON.stringify({ keys: [null, 7, [], keys.JWT_JWKS.keys[0]] }) },
     nokid: {
       type: "application/json",
       body: () => JSON.stringify({ keys: keys.JWT_JWKS.keys.map(({ kid: _k, use: _u, ...k }) => k) }),
@@ -175,6 +178,17 @@ describe("verifyDeployment", () => {
     expect(report.failures.join("\n")).toMatch(message);
   });
 
+  it("reports JWKS entries that are not objects ({keys: [null]}) as failed checks, not a TypeError", async () => {
+    const report = await verifyDeployment({ url: `${base}/nonobject` });
+    expect(report.ok).toBe(false);
+    expect(report.failures).toEqual([
+      "JWKS key 0 is not an object but null; a JWKS lists JWK objects",
+      "JWKS key 1 is not an object but 7; a JWKS lists JWK objects",
+      "JWKS key 2 is not an object but []; a JWKS lists JWK objects",
+    ]);
+    expect(report.lines.join("\n")).toMatch(/ok {4}JWKS key 3 \(kid key-2026\): kty EC, alg ES256/);
+  });
+
   it("fails on an expired token even though its signature is good", async () => {
     const old = await generateComposeKeys({ kid: "key-2026", now: new Date("2020-01-01T00:00:00Z"), lifetimeDays: 30 });
     routes.old = { body: () => JSON.stringify(old.JWT_JWKS) };
@@ -227,5 +241,20 @@ describe("npm run verify", () => {
     const result = await runScript([]);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/--url is required/);
+  });
+
+  it("exits 2, wrong usage as the README says, for a --url that is not an http(s) URL", async () => {
+    for (const url of ["not-a-url", "localhost:8000", "ftp://example.com"]) {
+      let err = "";
+      const code = await main(
+        ["--url", url],
+        () => {},
+        (t) => (err += t),
+      );
+      expect(code, url).toBe(2);
+      expect(err, url).toContain(
+        `--url must be an http(s) URL such as http://localhost:8000, got ${JSON.stringify(url)}`,
+      );
+    }
   });
 });
