@@ -26,6 +26,7 @@ import type { ScenarioContext } from "./lib/scenarios/context";
 import { runTwoInstances } from "./lib/scenarios/instances";
 import { runLegacyMigration } from "./lib/scenarios/legacy";
 import { runLifecycle } from "./lib/scenarios/lifecycle";
+import { runReadmeQuickStart } from "./lib/scenarios/readme";
 import { obtainToolchain, type Toolchain } from "./lib/toolchain/obtain";
 
 const REPO_ROOT = path.resolve(__dirname, "..");
@@ -114,6 +115,12 @@ async function runScenarios(
   if (process.env.E2E_INSTANCES !== "0") {
     await rec.phase("two instances on one engine", "two stacks up at once, one destroyed: about 2 minutes", () =>
       runTwoInstances({ ...contextFor("instances"), algorithm: "ES256", full: false }),
+    );
+    await removeProgramObjects(host);
+  }
+  if (process.env.E2E_README !== "0") {
+    await rec.phase("README quick start", "npm run up, verify, a rotation, in new shells: about 4 minutes", () =>
+      runReadmeQuickStart({ ...contextFor("readme"), algorithm: "ES256", full: false }),
     );
     await removeProgramObjects(host);
   }

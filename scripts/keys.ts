@@ -11,6 +11,7 @@ import { readFunctionsDir } from "../components/config/read";
 import { ALGORITHMS, type Algorithm } from "../components/keyring/algorithms";
 import { COMPOSE_FORMATS, formatComposeKeys, generateComposeKeys, type ComposeFormat } from "./lib/composeKeys";
 import { onPath } from "./lib/onPath";
+import { stackOf, withPassphrase } from "./lib/passphrase";
 import { applyKeyCommand, checkImportedKey, type EditOptions, type KeyCommand } from "./lib/keyCommands";
 import { keyringTable } from "./lib/keyringTable";
 import { nextSteps, rotationTiming, waitingRules } from "./lib/runbook";
@@ -372,7 +373,9 @@ if (require.main === module) {
     ...(onPath("pulumi", process.env)
       ? {
           pulumi: (args: string[], input: string, cwd: string) => {
-            const run = spawnSync("pulumi", args, { cwd, input, encoding: "utf8" });
+            // A stack created by `npm run up` keeps its passphrase in a generated file Pulumi reads only when told.
+            const env = withPassphrase(cwd, stackOf(args), process.env);
+            const run = spawnSync("pulumi", args, { cwd, input, env, encoding: "utf8" });
             return { status: run.status ?? 1, stderr: run.error ? run.error.message : run.stderr };
           },
         }

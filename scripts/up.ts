@@ -16,9 +16,9 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as YAML from "yaml";
 import { onPath } from "./lib/onPath";
+import { passphraseFile, passphraseSource, STATE_DIR } from "./lib/passphrase";
 
-/** Directory (inside the project) that holds the local file backend and generated passphrases. */
-export const STATE_DIR = ".pulumi-state";
+export { STATE_DIR };
 
 const INSTALL_PULUMI = `The Pulumi CLI is not on your PATH. Install it, open a new shell, and run npm run up again:
   Linux/macOS:  curl -fsSL https://get.pulumi.com | sh      (or: brew install pulumi/tap/pulumi)
@@ -64,11 +64,10 @@ function quiet(ctx: Context, command: string, args: string[]): number {
 
 /** Makes sure Pulumi can decrypt the stack's secrets without asking; returns where the passphrase comes from. */
 function passphrase(ctx: Context, stack: string, create: boolean): string | undefined {
-  if (ctx.env.PULUMI_CONFIG_PASSPHRASE !== undefined) return "PULUMI_CONFIG_PASSPHRASE (set by you)";
-  if (ctx.env.PULUMI_CONFIG_PASSPHRASE_FILE)
-    return `PULUMI_CONFIG_PASSPHRASE_FILE=${ctx.env.PULUMI_CONFIG_PASSPHRASE_FILE} (set by you)`;
-  const file = path.join(ctx.root, STATE_DIR, `${stack}.passphrase`);
-  if (!fs.existsSync(file)) {
+  const source = passphraseSource(ctx.root, stack, ctx.env);
+  if (source.from === "you") return `${source.detail} (set by you)`;
+  const file = passphraseFile(ctx.root, stack);
+  if (source.from === "none") {
     if (!create) return undefined;
     fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
     // 32 random bytes: the passphrase only ever lives in this file, never on a command line.
@@ -153,9 +152,9 @@ export function quickStart(argv: string[], ctx: Context): number {
   const code = pulumi(ctx, ["up", "--stack", stack, ...upArgs]);
   if (code === 0) {
     ctx.out(
-      `\nDone. Check the deployment from the outside:\n` +
-        `  npm run verify -- --url "$(pulumi stack output apiUrl --stack ${stack})" \\\n` +
-        `    --anon-key "$(pulumi stack output anonKey --show-secrets --stack ${stack})"\n`,
+      `\nDone. Check the deployment from the outside (npm run pulumi is pulumi with this stack's passphrase):\n` +
+        `  npm run verify -- --url "$(npm run -s pulumi -- stack output apiUrl --stack ${stack})" \\\n` +
+        `    --anon-key "$(npm run -s pulumi -- stack output anonKey --show-secrets --stack ${stack})"\n`,
     );
   }
   return code;

@@ -11,10 +11,10 @@ const USAGE = `Usage: npm run verify -- --url <apiExternalUrl> [--anon-key <jwt>
 
 Fetches <url>/auth/v1/.well-known/jwks.json without an apikey, checks it is a JWKS of public signing keys (kid, alg,
 use "sig", no private member), then decodes each given role JWT, prints its header, role and expiry, and verifies its
-signature against the JWKS. With Pulumi:
-  npm run verify -- --url "$(pulumi stack output apiUrl)" \\
-    --anon-key "$(pulumi stack output anonKey --show-secrets)" \\
-    --service-role-key "$(pulumi stack output serviceRoleKey --show-secrets)"
+signature against the JWKS. With Pulumi (npm run pulumi hands it the passphrase npm run up generated):
+  npm run verify -- --url "$(npm run -s pulumi -- stack output apiUrl)" \\
+    --anon-key "$(npm run -s pulumi -- stack output anonKey --show-secrets)" \\
+    --service-role-key "$(npm run -s pulumi -- stack output serviceRoleKey --show-secrets)"
 `;
 
 /** Runs the CLI and returns its exit code. */

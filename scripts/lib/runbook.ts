@@ -59,8 +59,9 @@ function beforeRetiring(state: string | undefined, rules: ReturnType<typeof wait
  */
 export function nextSteps(command: KeyCommand, stack: string, timing: RotationTiming, stateBefore?: string): string[] {
   const rules = waitingRules(timing);
-  const preview = `pulumi preview --stack ${stack}`;
-  const up = `pulumi up --stack ${stack}`;
+  // `npm run pulumi` hands Pulumi the passphrase `npm run up` generated; with your own, plain `pulumi` is the same.
+  const preview = `npm run pulumi -- preview --stack ${stack}`;
+  const up = `npm run pulumi -- up --stack ${stack}`;
   switch (command.kind) {
     case "add-standby":
     case "import":

@@ -1,10 +1,13 @@
 /**
  * The real-engine suite's own helpers that decide what a failure report says and which host ports a stack gets.
  */
+import * as fs from "node:fs";
 import { createServer } from "node:net";
+import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { candidateRange, freeHostPorts, parseEphemeralRange } from "../../e2e/lib/core/ports";
 import { CommandError, diagnosticsSection } from "../../e2e/lib/core/proc";
+import { readmeVerifyBlock } from "../../e2e/lib/scenarios/readme";
 
 describe("host ports for the suite's stacks", () => {
   it("reads the kernel's ephemeral range and falls back to Linux's default on odd text", () => {
@@ -78,5 +81,15 @@ describe("a failed pulumi command's report", () => {
     expect(error.message).toContain("supabase-kong");
     expect(error.message).toContain("bind: address already in use");
     expect(error.message).toContain("2 errored");
+  });
+});
+
+describe("the README quick start the suite runs", () => {
+  it("is the README's own verify block, every command through npm run pulumi (no passphrase in a new shell)", () => {
+    const block = readmeVerifyBlock(fs.readFileSync(path.join(__dirname, "..", "..", "README.md"), "utf8"));
+    expect(block).toMatch(/^npm run verify -- --url/);
+    const substitutions = [...block.matchAll(/\$\(([^)]*)\)/g)].map((m) => m[1]);
+    expect(substitutions).toHaveLength(3);
+    for (const command of substitutions) expect(command).toMatch(/^npm run -s pulumi -- stack output /);
   });
 });

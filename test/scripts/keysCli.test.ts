@@ -43,7 +43,7 @@ describe("npm run keys: a full rotation on the dev stack", () => {
     const add = await run("add-standby", "k2", "--stack", "dev", "--algorithm", "EdDSA");
     expect(add.code).toBe(0);
     expect(states()).toEqual(["k1:current", "k2:standby"]);
-    expect(add.out).toContain("pulumi up --stack dev");
+    expect(add.out).toContain("npm run pulumi -- up --stack dev");
     expect(add.out).toContain("npm run keys -- promote k2 --stack dev");
 
     const promote = await run("promote", "k2", "--stack", "dev");

@@ -265,7 +265,7 @@ describe("what the CLI tells the user next", () => {
     const steps = nextSteps({ kind: "promote", name: "k2" }, "prod", timing).join("\n");
     expect(steps).toMatch(/Waiting rule: Promote a standby key only after .* 1500 s/);
     expect(steps).toContain(
-      "pulumi preview --stack prod (expect auth alone to be recreated), then pulumi up --stack prod",
+      "npm run pulumi -- preview --stack prod (expect auth alone to be recreated), then npm run pulumi -- up --stack prod",
     );
     expect(steps).toContain("the sb_ keys keep mapping to its JWTs until it is revoked");
     expect(steps).toMatch(/Revoke \(or remove\) the previous key only after jwtExpiry \+ 15 min = 2700 s/);

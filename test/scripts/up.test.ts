@@ -8,27 +8,14 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { generateSigningJwk } from "../../components/keyring/tokens";
+import { fakeTool, toolbinIn } from "../support/fakeTools";
 import { tsNodeScript } from "../support/npmScript";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 let work: string;
 /** node (for ts-node's `#!/usr/bin/env node`) and tr (used by the fakes), and nothing else from the system. */
 let toolbin: string;
-
-/** A fake tool: logs `name args | PULUMI_CONFIG_PASSPHRASE_FILE`; exits with $FAKE_<NAME>_<COMMAND> (e.g. FAKE_PULUMI_STACK_SELECT) or 0. */
-function fakeTool(bin: string, name: string): void {
-  fs.writeFileSync(
-    path.join(bin, name),
-    `#!/bin/sh
-echo "${name} $* | passphrase_file=\${PULUMI_CONFIG_PASSPHRASE_FILE:-}" >> "$FAKE_LOG"
-case "$1" in stack) sub="$1_$2" ;; *) sub="$1" ;; esac
-key=$(echo "FAKE_${name}_$sub" | tr 'a-z-' 'A-Z_')
-eval "code=\\\${$key:-0}"
-exit "$code"
-`,
-    { mode: 0o755 },
-  );
-}
 
 interface Run {
   code: number | null;
@@ -55,10 +42,21 @@ function runUp(
     stackFile ?? fs.readFileSync(path.join(ROOT, "Pulumi.dev.yaml"), "utf8"),
   );
   for (const tool of tools) fakeTool(bin, tool);
+  return runScript("up", project, env, args);
+}
+
+/** Runs an npm script (a ts-node one) in `project`, whose fakebin/ holds the fake tools, with a fresh call log. */
+function runScript(
+  script: string,
+  project: string,
+  env: Record<string, string> = {},
+  args: string[] = [],
+): Promise<Run> {
+  const bin = path.join(project, "fakebin");
   const log = path.join(project, "calls.log");
   fs.writeFileSync(log, "");
   return new Promise((resolve) => {
-    const up = tsNodeScript("up");
+    const up = tsNodeScript(script);
     // The script's path from the repository, as npm runs it there; this run's working directory is the project.
     const child = spawn(up.command, [...up.args.map((a) => (a.endsWith(".ts") ? path.join(ROOT, a) : a)), ...args], {
       cwd: project,
@@ -92,12 +90,7 @@ let remote: Run;
 
 beforeAll(async () => {
   work = fs.mkdtempSync(path.join(os.tmpdir(), "up-"));
-  toolbin = path.join(work, "toolbin");
-  fs.mkdirSync(toolbin);
-  fs.symlinkSync(process.execPath, path.join(toolbin, "node"));
-  const tr = ["/usr/bin/tr", "/bin/tr"].find((candidate) => fs.existsSync(candidate));
-  if (!tr) throw new Error("tr not found in /usr/bin or /bin");
-  fs.symlinkSync(tr, path.join(toolbin, "tr"));
+  toolbin = toolbinIn(work);
   // The scenarios are independent: run them side by side to keep this file fast.
   [fresh, existing, noPulumi, noDocker, dockerDown, remote] = await Promise.all([
     runUp("fresh", ["pulumi", "docker"], { FAKE_PULUMI_WHOAMI: "1", FAKE_PULUMI_STACK_SELECT: "1" }, ["--yes"]),
@@ -182,5 +175,57 @@ describe("npm run up", () => {
       "pulumi stack select dev",
       "pulumi up --stack dev",
     ]);
+  });
+});
+
+describe("npm run pulumi, in a fresh shell after npm run up", () => {
+  it("hands pulumi the stack's generated passphrase file, for the stack named or the one selected", async () => {
+    const file = path.join(fresh.project, ".pulumi-state", "dev.passphrase");
+    const named = await runScript("pulumi", fresh.project, {}, [
+      "stack",
+      "output",
+      "anonKey",
+      "--show-secrets",
+      "--stack",
+      "dev",
+    ]);
+    expect(named.code).toBe(0);
+    expect(named.calls).toEqual([`pulumi stack output anonKey --show-secrets --stack dev | passphrase_file=${file}`]);
+    const selected = await runScript("pulumi", fresh.project, { FAKE_PULUMI_STACK___SHOW_NAME_OUT: "dev" }, [
+      "preview",
+    ]);
+    expect(selected.calls).toEqual([
+      "pulumi stack --show-name | passphrase_file=",
+      `pulumi preview | passphrase_file=${file}`,
+    ]);
+    // A passphrase you set yourself wins.
+    const yours = await runScript("pulumi", fresh.project, { PULUMI_CONFIG_PASSPHRASE_FILE: "/mine" }, [
+      "up",
+      "-s",
+      "dev",
+    ]);
+    expect(yours.calls).toEqual(["pulumi up -s dev | passphrase_file=/mine"]);
+  });
+});
+
+describe("npm run keys -- import, in a fresh shell after npm run up", () => {
+  it("hands the pulumi that encrypts the key the stack's generated passphrase file", async () => {
+    const file = path.join(fresh.project, ".pulumi-state", "dev.passphrase");
+    const jwk = await generateSigningJwk("ES256", "imported");
+    fs.writeFileSync(path.join(fresh.project, "key.json"), JSON.stringify(jwk));
+    const imported = await runScript("keys", fresh.project, {}, [
+      "import",
+      "k2",
+      "--file",
+      "key.json",
+      "--stack",
+      "dev",
+    ]);
+    expect(imported.stderr).toBe("");
+    expect(imported.code).toBe(0);
+    expect(imported.calls).toEqual([
+      `pulumi config set --secret --path signingKeys[1].privateJwk --stack dev | passphrase_file=${file}`,
+    ]);
+    expect(imported.stdout).toContain("npm run pulumi -- preview --stack dev");
   });
 });
