@@ -503,7 +503,11 @@ describe("guard rails that only warn", () => {
     expect(warnings()).toContain(
       "supabase-selfhosted:gatewayHost is 0.0.0.0 with plain HTTP and studio on: the dashboard's login",
     );
-    expect(warnings().split("\n").filter((line) => line.includes("supabase-selfhosted:"))).toHaveLength(1);
+    expect(
+      warnings()
+        .split("\n")
+        .filter((line) => line.includes("supabase-selfhosted:")),
+    ).toHaveLength(1);
   });
 
   it("and stay quiet for a default config with the gateway on the loopback", async () => {
