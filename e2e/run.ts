@@ -17,6 +17,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { ALGORITHMS, type Algorithm } from "../components/keyring/algorithms";
 import { cacheRoot } from "./lib/core/cache";
+import { lockCache } from "./lib/core/lock";
 import { run } from "./lib/core/proc";
 import { Recorder, writeReport, type E2eReport } from "./lib/core/report";
 import { obtainDocker, type DockerEngine } from "./lib/engines/docker/engine";
@@ -173,6 +174,7 @@ function summarize(rec: Recorder): number {
 async function main(): Promise<number> {
   const rec = new Recorder();
   const cache = cacheRoot();
+  const unlock = await lockCache(cache, log);
   const obtained: Obtained = { pulumiVersion: "unknown", cleanDocker: false };
   const metrics: Record<string, number> = {};
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "supabase-e2e-"));
@@ -193,6 +195,7 @@ async function main(): Promise<number> {
     rec.check("e2e:completed", false, err instanceof Error ? err.message : String(err));
   } finally {
     await cleanUp(obtained, work);
+    unlock();
   }
   writeReport(process.env.E2E_REPORT, reportOf(rec, obtained, metrics));
   return summarize(rec);

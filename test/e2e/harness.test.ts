@@ -3,9 +3,11 @@
  */
 import * as fs from "node:fs";
 import { createServer } from "node:net";
+import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { candidateRange, freeHostPorts, parseEphemeralRange } from "../../e2e/lib/core/ports";
+import { lockCache } from "../../e2e/lib/core/lock";
 import { CommandError, diagnosticsSection } from "../../e2e/lib/core/proc";
 import { readmeVerifyBlock } from "../../e2e/lib/scenarios/readme";
 
@@ -91,5 +93,25 @@ describe("the README quick start the suite runs", () => {
     const substitutions = [...block.matchAll(/\$\(([^)]*)\)/g)].map((m) => m[1]);
     expect(substitutions).toHaveLength(3);
     for (const command of substitutions) expect(command).toMatch(/^npm run -s pulumi -- stack output /);
+  });
+});
+
+describe("one suite at a time per cache", () => {
+  it("a second run waits for a live holder, takes over a dead one's lock, and releases its own", async () => {
+    const cache = fs.mkdtempSync(path.join(os.tmpdir(), "lock-"));
+    const release = await lockCache(cache, () => {});
+    const lockFile = path.join(cache, "suite.lock");
+    expect(fs.readFileSync(lockFile, "utf8").trim()).toBe(String(process.pid));
+    // Held by a live process (this one): the next run waits, and gives up at its bound.
+    await expect(lockCache(cache, () => {}, 0.05, 0.01)).rejects.toThrow(/another e2e suite \(pid \d+\) has held/);
+    release();
+    expect(fs.existsSync(lockFile)).toBe(false);
+    // A lock whose holder is gone is taken over.
+    fs.writeFileSync(lockFile, "999999999\n");
+    const messages: string[] = [];
+    const again = await lockCache(cache, (t) => messages.push(t));
+    expect(messages.join()).toMatch(/its holder 999999999 no longer runs/);
+    again();
+    fs.rmSync(cache, { recursive: true, force: true });
   });
 });
