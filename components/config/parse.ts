@@ -20,6 +20,7 @@ import { functionsFilesRule, type FunctionsDirListing } from "../services/functi
 import { databasePublishWarnings } from "../services/db/settings";
 import { runningServices } from "../services/index";
 import { poolerWarnings } from "../services/pooler/settings";
+import { realtimeAlgorithmWarnings } from "../services/realtime/realtime";
 import { tlsWarnings } from "../services/tls/settings";
 import { CONFIG_KEYS, RULES, SETTINGS, type ProgramConfig } from "./settings";
 
@@ -93,6 +94,10 @@ export function settingsWarnings(config: ProgramConfig, secretKeys: ReadonlySet<
     );
   warnings.push(...databasePublishWarnings(config.database), ...poolerWarnings(config.pooler), ...tlsWarnings(config));
   const running = runningServices(config).map((service) => service.role as string);
+  if (running.includes("realtime")) {
+    const current = config.signingKeys.find((key) => key.state === "current");
+    warnings.push(...realtimeAlgorithmWarnings(config.images.realtime, current?.algorithm));
+  }
   for (const role of Object.keys(config.extraEnv).filter((r) => !running.includes(r))) {
     warnings.push(`${configKey(`extraEnv.${role}`)}: ${role} does not run with these settings, so this has no effect.`);
   }

@@ -32,6 +32,7 @@ import {
   type LegacyEntry,
 } from "./model";
 import { RotationGuard } from "./rotationGuard";
+import { clientCompatibilityWarnings } from "./clientCompatibility";
 import { configWarnings, expiryFindings, keySource } from "./rotationRules";
 import { SigningKey } from "./signingKey";
 import { OPAQUE_PREFIXES, OPAQUE_RANDOM_LENGTH, opaqueKey } from "./tokens";
@@ -270,7 +271,9 @@ export class SigningKeyring
    * key's role-JWT expiry once the keys' state is known.
    */
   private logWarnings(config: SigningKeyringArgs["config"], configured: ConfiguredKey[]): void {
-    for (const warning of configWarnings(config)) pulumi.log.warn(warning, this);
+    for (const warning of [...configWarnings(config), ...clientCompatibilityWarnings(config.signingKeys)]) {
+      pulumi.log.warn(warning, this);
+    }
     pulumi.all(configured.map(({ resource }) => resource.expiresAt)).apply((expiries) => {
       const facts = configured.map(({ entry, index, source }) => ({
         index,

@@ -2,6 +2,7 @@
  * realtime. `SEED_SELF_HOST` re-creates the `realtime-dev` tenant from this env at every start, which is how a
  * new JWKS reaches it; `API_JWT_JWKS` must be an object with `keys` (an array fails, supabase/realtime#1269).
  */
+import { configKey } from "../../schema/project";
 import { POSTGRES } from "../db/db";
 import { after, defineService, environment, hs256Secret, managed, managedGroup, SOURCES } from "../service";
 
@@ -104,3 +105,23 @@ export const realtime = defineService({
     },
   }),
 });
+
+/**
+ * The first realtime that verifies EdDSA tokens: before supabase/realtime#2060 (tag v2.125.1),
+ * `lib/realtime_web/channels/auth/jwt_verification.ex` knew the OKP algorithms only as `Ed25519`/`Ed448`, not as
+ * `EdDSA`, the name auth writes, and refused every such token.
+ */
+export const REALTIME_EDDSA_SINCE = [2, 125, 1] as const;
+
+/** A warning when the current key signs with EdDSA and the realtime image is a tagged version before that. */
+export function realtimeAlgorithmWarnings(image: string, currentAlgorithm: string | undefined): string[] {
+  const version = /:v?(\d+)\.(\d+)\.(\d+)(?:@|$)/.exec(image)?.slice(1).map(Number);
+  if (currentAlgorithm !== "EdDSA" || !version) return [];
+  const older = REALTIME_EDDSA_SINCE.findIndex((part, i) => version[i] !== part);
+  if (older === -1 || version[older] > REALTIME_EDDSA_SINCE[older]) return [];
+  return [
+    `${configKey("images.realtime")} is ${image}, older than v${REALTIME_EDDSA_SINCE.join(".")}: it refuses EdDSA ` +
+      `tokens, so with an EdDSA key current every realtime channel refuses its users. Use v` +
+      `${REALTIME_EDDSA_SINCE.join(".")} or later, or an ES256 or RS256 key.`,
+  ];
+}
