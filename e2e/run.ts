@@ -28,6 +28,7 @@ import { runTwoInstances } from "./lib/scenarios/instances";
 import { runLegacyMigration } from "./lib/scenarios/legacy";
 import { runLifecycle } from "./lib/scenarios/lifecycle";
 import { runReadmeQuickStart } from "./lib/scenarios/readme";
+import { runTls } from "./lib/scenarios/tls";
 import { obtainToolchain, type Toolchain } from "./lib/toolchain/obtain";
 
 const REPO_ROOT = path.resolve(__dirname, "..");
@@ -100,7 +101,10 @@ async function runScenarios(
   host: string,
   contextFor: (name: string) => Omit<ScenarioContext, "algorithm" | "full">,
 ): Promise<void> {
-  const algorithms = (process.env.E2E_ALGORITHMS ?? ALGORITHMS.join(",")).split(",") as Algorithm[];
+  // E2E_ALGORITHMS=none runs no lifecycle (the other phases only, while working on one of them).
+  const algorithms = (process.env.E2E_ALGORITHMS ?? ALGORITHMS.join(","))
+    .split(",")
+    .filter((a) => a !== "" && a !== "none") as Algorithm[];
   for (const algorithm of algorithms) {
     const full = algorithm === algorithms[0];
     await rec.phase(
@@ -116,6 +120,12 @@ async function runScenarios(
   if (process.env.E2E_INSTANCES !== "0") {
     await rec.phase("two instances on one engine", "two stacks up at once, one destroyed: about 2 minutes", () =>
       runTwoInstances({ ...contextFor("instances"), algorithm: "ES256", full: false }),
+    );
+    await removeProgramObjects(host);
+  }
+  if (process.env.E2E_TLS !== "0") {
+    await rec.phase("TLS in front of the gateway", "one stack with tls.mode internal: about 2 minutes", () =>
+      runTls({ ...contextFor("tls"), algorithm: "ES256", full: false }),
     );
     await removeProgramObjects(host);
   }
