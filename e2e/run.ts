@@ -188,6 +188,17 @@ async function main(): Promise<number> {
   const obtained: Obtained = { pulumiVersion: "unknown", cleanDocker: false };
   const metrics: Record<string, number> = {};
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "supabase-e2e-"));
+  // A throw in an event handler ends the process without reaching `finally`: stop what the suite started first.
+  process.once("uncaughtException", (err) => {
+    process.stderr.write(`uncaught: ${err.stack ?? err}\n`);
+    rec.check("e2e:completed", false, `uncaught: ${err.message}`);
+    void cleanUp(obtained, work)
+      .finally(unlock)
+      .finally(() => {
+        writeReport(process.env.E2E_REPORT, reportOf(rec, obtained, metrics));
+        process.exit(summarize(rec));
+      });
+  });
   try {
     const engines = await obtainEngines(rec, cache, obtained);
     const env = pulumiEnvironment(engines);

@@ -46,11 +46,11 @@ function get(port: number, pathname: string, secure?: { ca?: string }): Promise<
       timeout: 10_000,
     };
     const callback = (response: http.IncomingMessage) => {
+      // The socket goes back to the agent once the body is read: ask it for the certificate now.
+      const peer = secure ? (response.socket as TLSSocket).getPeerCertificate() : undefined;
       let body = "";
       response.on("data", (chunk) => (body += chunk));
       response.on("end", () => {
-        const socket = response.socket as TLSSocket;
-        const peer = secure ? socket.getPeerCertificate() : undefined;
         resolve({
           status: response.statusCode ?? 0,
           location: response.headers.location,
