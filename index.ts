@@ -12,6 +12,8 @@ export const currentKid = keyring.currentKid;
 export const jwks = keyring.publicJwks.apply((set) => JSON.stringify(set));
 export const publishableKey = keyring.publishableKey;
 export const secretKey = keyring.secretKey;
+// Every active API key by name (revoked keys are not in it); publishableKey and secretKey are each kind's first active one.
+export const apiKeys = keyring.apiKeysByName;
 export const anonKey = keyring.anonKey;
 export const serviceRoleKey = keyring.serviceRoleKey;
 export const legacyAnonKey = keyring.legacyAnonKey;

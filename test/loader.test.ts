@@ -29,7 +29,7 @@ describe("index.ts loaded like the Pulumi CLI loads it, with Pulumi.dev.yaml", (
     const { exports } = report;
     expect(exports.apiUrl).toEqual({ secret: false, defined: true, value: "http://localhost:8000" });
     expect(exports.jwksUrl.value).toBe("http://localhost:8000/auth/v1/.well-known/jwks.json");
-    for (const name of ["publishableKey", "secretKey", "anonKey", "serviceRoleKey"]) {
+    for (const name of ["publishableKey", "secretKey", "apiKeys", "anonKey", "serviceRoleKey"]) {
       expect(exports[name], name).toMatchObject({ secret: true, defined: true });
     }
     // Legacy keys exist only with legacyHs256, which the dev stack leaves off.

@@ -14,7 +14,7 @@ export const DOCUMENTED_FILES = ["README.md", "docs/configuration.md", "docs/pla
 export const STACK_SCHEMA_FILE = "stack-config.schema.json";
 
 /** The object settings whose fields get a table of their own. */
-const FIELD_TABLES = ["signingKeys", "auth", "database", "pooler", "functions", "storage"] as const;
+const FIELD_TABLES = ["signingKeys", "apiKeys", "auth", "database", "pooler", "functions", "storage"] as const;
 
 /** Every generated table, by block name: `settings` (the reference) and one per object setting. */
 export function docBlocks(): Record<string, string> {

@@ -4,6 +4,7 @@
  */
 import { CONTAINER_SETTINGS, type ContainerSettings } from "./containers";
 import { DEPLOYMENT_SETTINGS, type DeploymentConfig } from "./deployment";
+import { apiKeysRule } from "../keyring/apiKeySettings";
 import { KEYRING_SETTINGS, legacyKeysRule, type KeyringConfig } from "../keyring/settings";
 import { defaultsOf, type Setting } from "../schema/setting";
 import { extraEnvRule } from "../services/index";
@@ -25,7 +26,7 @@ export const CONFIG_KEYS: readonly string[] = SETTINGS.map((setting) => setting.
 export type ProgramConfig = KeyringConfig & ServicesConfig & DeploymentConfig & { containers: ContainerSettings };
 
 /** The checks across settings that need nothing but the values. */
-export const RULES = [legacyKeysRule, publishedPortsRule, extraEnvRule, tlsRule] as const;
+export const RULES = [legacyKeysRule, apiKeysRule, publishedPortsRule, extraEnvRule, tlsRule] as const;
 
 /** The value of every optional setting when it is not set (the defaults the registry declares). */
 export const DEFAULTS = defaultsOf(SETTINGS) as Omit<ProgramConfig, "signingKeys" | "extraEnvIsSecret">;

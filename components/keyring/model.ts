@@ -3,6 +3,7 @@
  * Pure: no Pulumi, no I/O, no randomness, so the same state always yields byte-identical output.
  */
 import { keyTypeOf, type Algorithm } from "./algorithms";
+import type { ApiKeySet } from "./apiKeys";
 
 /** A key's place in the rotation lifecycle (see the README's runbook). */
 export const KEY_STATES = ["standby", "current", "previous", "revoked"] as const;
@@ -149,10 +150,12 @@ export interface KeyringValues extends Pick<
   | "longestTrustedServiceRoleKey"
   | "gatewayTokens"
 > {
-  /** The opaque `sb_publishable_…` key. */
-  publishableKey: string;
-  /** The opaque `sb_secret_…` key. */
-  secretKey: string;
+  /** The primary `sb_publishable_…` key (the first active one); undefined when none is active. */
+  publishableKey: string | undefined;
+  /** The primary `sb_secret_…` key (the first active one); undefined when none is active. */
+  secretKey: string | undefined;
+  /** Every active API key of each kind, the primary first: what the gateway accepts and the functions are given. */
+  apiKeys: ApiKeySet;
   /** The legacy HS256 secret, which auth, rest, realtime and storage require even with asymmetric keys. */
   jwtSecret: string;
 }

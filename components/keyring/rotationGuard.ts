@@ -12,10 +12,12 @@ import { ROTATION_GUARD_TOKEN } from "./resourceTokens";
 import type { Algorithm } from "./algorithms";
 import { UNKNOWN_INPUT } from "./engineValues";
 import { byName, canonicalJson, type KeyState } from "./model";
+import { apiKeyFacts, apiKeyGuardProblems, DEFAULT_API_KEYS, type ApiKeyFacts } from "./apiKeys";
 import {
   DEFAULT_JWKS_CACHE_SECONDS,
   DEFAULT_JWT_EXPIRY_SECONDS,
   evaluateRotation,
+  OVERRIDE_HINT,
   type GuardOptions,
   type KeyFacts,
   type KeyRecord,
@@ -27,6 +29,8 @@ const OVERRIDE_NOTE = "allowUnsafeRotation let this through:";
 /** The guard's inputs as the provider receives them (plain values; outputs not known yet are the unknown marker). */
 export interface RotationGuardInputs {
   keys: Array<Record<string, unknown>>;
+  /** The API keys' facts, absent for the default list. */
+  apiKeys?: ApiKeyFacts[];
   allowUnsafeRotation: boolean;
   jwksCacheSeconds: number;
   jwtExpiry: number;
@@ -97,16 +101,30 @@ export function checkRotationGuard(
       overridden: [],
     };
   }
-  const verdict = evaluateRotation({ previous: ringOf(olds), next, now, options: optionsOf(news) });
+  const options = optionsOf(news);
+  const verdict = evaluateRotation({ previous: ringOf(olds), next, now, options });
+  const apiKeyErrors = apiKeyProblems(olds, news).map((problem) => `${problem} ${OVERRIDE_HINT}`);
+  const errors = options.allowUnsafeRotation ? verdict.errors : [...verdict.errors, ...apiKeyErrors];
   return {
     inputs: { ...withoutProvider(news), ring: verdict.ring },
     // No property: the engine then prints "<type> resource '<name>' has a problem: <reason>" without echoing inputs.
-    failures: verdict.errors.map((reason) => ({ property: "", reason })),
-    overridden: verdict.overridden,
+    failures: errors.map((reason) => ({ property: "", reason })),
+    overridden: options.allowUnsafeRotation ? [...verdict.overridden, ...apiKeyErrors] : verdict.overridden,
   };
 }
 
-const COMPARED = ["keys", "allowUnsafeRotation", "jwksCacheSeconds", "jwtExpiry", "ring"];
+/**
+ * The API keys' guard rule (`apiKeys.ts`) on the planned list against the stored one. A guard that stored none
+ * held the default list, if it existed at all (a stack without the setting passes no list).
+ */
+function apiKeyProblems(olds: Record<string, unknown>, news: Record<string, unknown>): string[] {
+  const listOf = (value: unknown) => (Array.isArray(value) ? (value as ApiKeyFacts[]) : undefined);
+  const existed = olds.ring !== undefined;
+  const previous = listOf(olds.apiKeys) ?? (existed ? apiKeyFacts(DEFAULT_API_KEYS) : undefined);
+  return apiKeyGuardProblems(previous, listOf(news.apiKeys) ?? apiKeyFacts(DEFAULT_API_KEYS));
+}
+
+const COMPARED = ["keys", "allowUnsafeRotation", "jwksCacheSeconds", "jwtExpiry", "ring", "apiKeys"];
 
 /**
  * What a diff compares: the keys by name without their list position (reordering `signingKeys` changes nothing a
@@ -185,6 +203,8 @@ export interface RotationGuardArgs {
   jwksCacheSeconds: pulumi.Input<number>;
   /** Access-token lifetime: how long after it stops signing a key may not be revoked. */
   jwtExpiry: pulumi.Input<number>;
+  /** The API keys' config facts (never their values); left out for the default list. */
+  apiKeys?: ApiKeyFacts[];
 }
 
 /** Fails any preview whose keyring change breaks the rotation rules; see the README's guard rails section. */

@@ -9,10 +9,9 @@ import { defineRule, defineSetting, type SettingsValues } from "../schema/settin
 import { ALGORITHMS, type Algorithm } from "./algorithms";
 import { readImportedJwk } from "./importedJwk";
 import { KEY_STATES, type KeyState } from "./model";
+import { apiKeysSetting } from "./apiKeySettings";
+import { KEY_NAME_EXPECTED, KEY_NAME_PATTERN, uniqueNames } from "./names";
 import { DEFAULT_JWKS_CACHE_SECONDS, DEFAULT_JWT_EXPIRY_SECONDS } from "./rotationRules";
-
-/** Key names: they become resource names, so keep them short and URN-safe. */
-export const KEY_NAME_PATTERN = /^[a-z0-9-]{1,32}$/;
 
 /** The shortest HS256 secret auth and PostgREST accept. */
 export const JWT_SECRET_MIN_LENGTH = 32;
@@ -33,7 +32,7 @@ const signingKeyEntry = object(
   {
     name: text({
       pattern: KEY_NAME_PATTERN,
-      expected: "1-32 characters of a-z, 0-9 and -",
+      expected: KEY_NAME_EXPECTED,
       type: "`[a-z0-9-]{1,32}`, unique",
     }).describe(
       "the key's identity in state (resource `supabase-key-<name>`); renaming means a new key. List order does not " +
@@ -75,25 +74,6 @@ const signingKeyEntry = object(
   };
 });
 
-/** Names must be unique: checked on every entry whose name is valid, even when other entries are not. */
-function checkUniqueNames(entries: unknown, ctx: z.RefinementCtx): void {
-  if (!Array.isArray(entries)) return;
-  const seen = new Map<string, number>();
-  entries.forEach((entry, i) => {
-    const name = (entry as { name?: unknown } | null)?.name;
-    if (typeof name !== "string" || !KEY_NAME_PATTERN.test(name)) return;
-    const first = seen.get(name);
-    if (first === undefined) seen.set(name, i);
-    else {
-      ctx.addIssue({
-        code: "custom",
-        path: [i, "name"],
-        message: `duplicates signingKeys[${first}].name ${JSON.stringify(name)}; names must be unique`,
-      });
-    }
-  });
-}
-
 /** Exactly one current key, and no kid twice: judged once every entry is valid. */
 function checkRing(entries: SigningKeyConfig[], ctx: z.RefinementCtx): void {
   const current = entries.filter((e) => e.state === "current");
@@ -131,7 +111,7 @@ const signingKeys = defineSetting({
     required: ": a list of keys such as [{name: k1, state: current, algorithm: ES256}] (see Pulumi.dev.yaml)",
   })
     .min(1, { error: "must hold at least one key, with state current", abort: true })
-    .superRefine(checkUniqueNames, { when: () => true })
+    .superRefine(uniqueNames("signingKeys"), { when: () => true })
     .superRefine(checkRing),
   type: "list (see below)",
   default: "required",
@@ -171,6 +151,7 @@ function legacyKeyFormProblem(token: string, role: string): string | undefined {
 /** Every setting of the keyring. */
 export const KEYRING_SETTINGS = [
   signingKeys,
+  apiKeysSetting,
   defineSetting({
     key: "legacyHs256",
     schema: flag().default(false),

@@ -1,5 +1,5 @@
 /**
- * `SigningKeyring`: one `SigningKey` per config entry, the legacy secret, the opaque `sb_` keys, the rotation guard,
+ * `SigningKeyring`: one `SigningKey` per config entry, the legacy secret, the opaque `sb_` API keys, the rotation guard,
  * and every derived value the Supabase services consume. Declares resources only.
  *
  * What a promotion changes, and where: the config sets k2 `current` and k1 `previous` (the settings registry,
@@ -35,7 +35,8 @@ import { RotationGuard } from "./rotationGuard";
 import { clientCompatibilityWarnings } from "./clientCompatibility";
 import { configWarnings, expiryFindings, keySource } from "./rotationRules";
 import { SigningKey } from "./signingKey";
-import { OPAQUE_PREFIXES, OPAQUE_RANDOM_LENGTH, opaqueKey } from "./tokens";
+import { apiKeyValues, declareApiKeys } from "./apiKeyResources";
+import { activeApiKeysByName, apiKeyFacts, apiKeyWarnings, isDefaultApiKeys, type ApiKeySet } from "./apiKeys";
 
 /** Arguments of a {@link SigningKeyring}. */
 export interface SigningKeyringArgs {
@@ -95,10 +96,14 @@ export class SigningKeyring
   readonly longestTrustedServiceRoleKey: pulumi.Output<string>;
   /** Role JWTs the gateway accepts as apikeys: every trusted key's (+ legacy), ordered by key name (secret). */
   readonly gatewayTokens: pulumi.Output<KeyringView["gatewayTokens"]>;
-  /** Opaque `sb_publishable_…` key (secret). */
-  readonly publishableKey: pulumi.Output<string>;
-  /** Opaque `sb_secret_…` key (secret). */
-  readonly secretKey: pulumi.Output<string>;
+  /** The primary `sb_publishable_…` key, the first active one (secret); undefined when none is active. */
+  readonly publishableKey: pulumi.Output<string | undefined>;
+  /** The primary `sb_secret_…` key, the first active one (secret); undefined when none is active. */
+  readonly secretKey: pulumi.Output<string | undefined>;
+  /** Every active API key of each kind, the primary first (secret). */
+  readonly apiKeys: pulumi.Output<ApiKeySet>;
+  /** Every active API key by name: the `apiKeys` stack output (secret; revoked keys are not in it). */
+  readonly apiKeysByName: pulumi.Output<Record<string, string>>;
   /** The legacy HS256 secret, always given to the services that require one (secret). */
   readonly jwtSecret: pulumi.Output<string>;
   /** Legacy HS256 anon/service_role keys, only when `legacyHs256` is on: the imported ones, else minted (secret). */
@@ -120,10 +125,15 @@ export class SigningKeyring
     const legacy = config.legacyHs256 ? this.declareLegacyKey(name, config) : undefined;
     this.legacyAnonKey = legacy?.anonKey;
     this.legacyServiceRoleKey = legacy?.serviceRoleKey;
-    this.publishableKey = this.declareOpaqueKey(name, "publishable");
-    this.secretKey = this.declareOpaqueKey(name, "secret");
+    const apiKeys = declareApiKeys(name, config.apiKeys, this);
 
     const guard = this.declareRotationGuard(name, config, configured);
+    ({
+      apiKeys: this.apiKeys,
+      publishableKey: this.publishableKey,
+      secretKey: this.secretKey,
+    } = apiKeyValues(apiKeys, guard.id));
+    this.apiKeysByName = asSecret(this.apiKeys.apply(activeApiKeysByName));
     this.logWarnings(config, configured);
 
     const entries = configured.map((key) => ({ state: key.entry.state, entry: keyringEntry(key) }));
@@ -226,16 +236,6 @@ export class SigningKeyring
     return { anonKey, serviceRoleKey, entry };
   }
 
-  /** An opaque `sb_` key: randomness from state, checksum derived (deterministic). */
-  private declareOpaqueKey(name: string, kind: keyof typeof OPAQUE_PREFIXES): pulumi.Output<string> {
-    const randomPart = new random.RandomPassword(
-      `${name}-${kind}-key`,
-      { length: OPAQUE_RANDOM_LENGTH, special: true, overrideSpecial: "-_" },
-      { parent: this },
-    );
-    return pulumi.secret(randomPart.result.apply((r) => opaqueKey(OPAQUE_PREFIXES[kind], r)));
-  }
-
   /**
    * The guard remembers the last applied ring; its check fails any preview whose change would sign users out.
    * Each key output goes in separately, so one that is unknown during a preview leaves the others known.
@@ -261,6 +261,8 @@ export class SigningKeyring
         allowUnsafeRotation: config.allowUnsafeRotation,
         jwksCacheSeconds: config.jwksCacheSeconds,
         jwtExpiry: config.jwtExpiry,
+        // The default list is left out: a stack that does not set apiKeys keeps its guard's inputs as they were.
+        ...(isDefaultApiKeys(config.apiKeys) ? {} : { apiKeys: apiKeyFacts(config.apiKeys) }),
       },
       { parent: this },
     );
@@ -271,7 +273,12 @@ export class SigningKeyring
    * key's role-JWT expiry once the keys' state is known.
    */
   private logWarnings(config: SigningKeyringArgs["config"], configured: ConfiguredKey[]): void {
-    for (const warning of [...configWarnings(config), ...clientCompatibilityWarnings(config.signingKeys)]) {
+    const warnings = [
+      ...configWarnings(config),
+      ...clientCompatibilityWarnings(config.signingKeys),
+      ...apiKeyWarnings(config.apiKeys),
+    ];
+    for (const warning of warnings) {
       pulumi.log.warn(warning, this);
     }
     pulumi.all(configured.map(({ resource }) => resource.expiresAt)).apply((expiries) => {

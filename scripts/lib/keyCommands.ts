@@ -6,7 +6,7 @@
  */
 import * as YAML from "yaml";
 import { parseConfig } from "../../components/config/parse";
-import { KEY_NAME_PATTERN } from "../../components/keyring/settings";
+import { KEY_NAME_PATTERN } from "../../components/keyring/names";
 import { PROJECT } from "../../components/schema/project";
 import { ConfigError, type RawConfig } from "../../components/schema/setting";
 import { ALGORITHMS, type Algorithm } from "../../components/keyring/algorithms";

@@ -25,6 +25,10 @@ describe("parseConfig defaults", () => {
     const config = parseConfig(ok);
     expect(config).toEqual({
       signingKeys: [{ name: "k1", state: "current", algorithm: "ES256" }],
+      apiKeys: [
+        { name: "publishable", kind: "publishable", state: "active" },
+        { name: "secret", kind: "secret", state: "active" },
+      ],
       legacyHs256: false,
       jwtExpiry: 3600,
       apiKeyLifetimeDays: 1825,

@@ -28,12 +28,14 @@ import { parseConfig } from "../../components/config/parse";
 import { runBuilder } from "../support/builders";
 import { makeEntry, verifyWithJwks } from "../support/keys";
 import { findLuaInterpreter, renderTemplates, splitEntry } from "../support/lua";
+import { apiKeySetOf } from "../support/world";
 
 const SETTINGS: StackSettings = parseConfig({ signingKeys: JSON.stringify([{ name: "k1", state: "current" }]) });
 const OPAQUE = {
   publishableKey: "sb_publishable_lifecycleViewsPublishable_0123",
   secretKey: "sb_secret_lifecycleViewsSecretKey_0123456789",
 };
+const API_KEYS = apiKeySetOf(OPAQUE.publishableKey, OPAQUE.secretKey);
 const LEGACY_SECRET = "the-old-deployment-secret-with-at-least-32-characters";
 
 /** The rotation: states of k1 and k2 per step (k2 created after k1). */
@@ -79,7 +81,7 @@ interface Consumers {
 }
 
 function consumers(view: KeyringView): Consumers {
-  const keyring: KeyringValues = { ...view, ...OPAQUE, jwtSecret: LEGACY_SECRET };
+  const keyring: KeyringValues = { ...view, ...OPAQUE, apiKeys: API_KEYS, jwtSecret: LEGACY_SECRET };
   const kongYaml = (build(kong.files! as Builder<UploadedFile[]>, keyring) as UploadedFile[])[0].content;
   const storageEnv = build(storage.env as Builder<EnvMap>, keyring);
   const studioEnv = build(studio.env as Builder<EnvMap>, keyring);

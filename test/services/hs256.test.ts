@@ -12,7 +12,7 @@ import { SERVICES } from "../../components/services/index";
 import type { ServiceModule, StackSettings } from "../../components/services/service";
 import { runBuilder } from "../support/builders";
 import { makeEntry } from "../support/keys";
-import { DB_PASSWORDS, SECRETS, STACK_SECRETS } from "../support/world";
+import { DB_PASSWORDS, OPAQUE_KEYS, SECRETS, STACK_SECRETS } from "../support/world";
 
 const RAW = {
   signingKeys: JSON.stringify([{ name: "k1", state: "current" }]),
@@ -40,8 +40,7 @@ let keyring: KeyringValues;
 beforeAll(async () => {
   keyring = {
     ...deriveKeyring([await makeEntry("k1", "current")]),
-    publishableKey: SECRETS.publishableKey,
-    secretKey: SECRETS.secretKey,
+    ...OPAQUE_KEYS,
     jwtSecret: SECRETS.jwtSecret,
   };
 });

@@ -16,7 +16,6 @@ import { generateSigningJwk, mintRoleTokens, OPAQUE_PREFIXES, opaqueKey } from "
 import {
   KONG_PLUGINS,
   type KongDeclarativeConfig,
-  type KongPlugin,
   type KongService,
   type RequestTransformerConfig,
 } from "../../components/services/kong/format";
@@ -32,12 +31,11 @@ import {
   renderTemplates,
   runAccessCode,
   splitEntry,
-  type ForwardedRequest,
-  type LuaRequest,
 } from "../support/lua";
 import { runBuilder } from "../support/builders";
+import { forward, plugin, routeFor } from "../support/gateway";
 import { makeEntry } from "../support/keys";
-import { DB_PASSWORDS, SECRETS, STACK_SECRETS } from "../support/world";
+import { apiKeySetOf, DB_PASSWORDS, SECRETS, STACK_SECRETS } from "../support/world";
 
 const LEGACY_SECRET = "legacy-secret-with-at-least-32-characters!!";
 
@@ -46,6 +44,9 @@ const SETTINGS = parseConfig({ signingKeys: JSON.stringify([{ name: "k1", state:
 
 interface Fixture {
   input: KongInput;
+  /** The one active key of each kind in `input.apiKeys`. */
+  publishableKey: string;
+  secretKey: string;
   current: { jwk: Jwk; anonKey: string; serviceRoleKey: string };
   previous: { anonKey: string; serviceRoleKey: string };
   legacy: { anonKey: string; serviceRoleKey: string };
@@ -69,14 +70,17 @@ beforeAll(async () => {
     .setExpirationTime(now + 3600)
     .sign(await importJWK(importable, "ES256"));
   const random = () => randomBytes(17).toString("base64url").slice(0, 22);
+  const publishableKey = opaqueKey(OPAQUE_PREFIXES.publishable, random());
+  const secretKey = opaqueKey(OPAQUE_PREFIXES.secret, random());
   fx = {
+    publishableKey,
+    secretKey,
     current: { jwk: currentJwk, anonKey: current.anonKey, serviceRoleKey: current.serviceRoleKey },
     previous,
     legacy,
     userJwt,
     input: {
-      publishableKey: opaqueKey(OPAQUE_PREFIXES.publishable, random()),
-      secretKey: opaqueKey(OPAQUE_PREFIXES.secret, random()),
+      apiKeys: { publishable: [publishableKey], secret: [secretKey] },
       anonKey: current.anonKey,
       serviceRoleKey: current.serviceRoleKey,
       gatewayTokens: {
@@ -101,50 +105,6 @@ function service(doc: KongDeclarativeConfig, name: string): KongService {
   const found = doc.services.find((s) => s.name === name);
   if (!found) throw new Error(`no service ${name}`);
   return found;
-}
-
-function plugin<N extends KongPlugin["name"]>(svc: KongService, name: N): Extract<KongPlugin, { name: N }> | undefined {
-  return svc.plugins.find((p) => p.name === name) as Extract<KongPlugin, { name: N }> | undefined;
-}
-
-/** The one path an expression route matches: the only expression form the document uses is `http.path == "…"`. */
-function exactPath(expression: string): string {
-  const match = /^http\.path == "((?:[^"\\]|\\.)*)"$/.exec(expression);
-  if (!match) throw new Error(`an expression this test cannot evaluate: ${expression}`);
-  return match[1].replace(/\\(.)/g, "$1");
-}
-
-/**
- * Kong's choice, as its expressions router ranks routes (Kong `kong/router/transform.lua`, `get_priority`): an
- * expression route that matches wins over every `paths` route; among plain prefix paths the longest wins.
- */
-function routeFor(doc: KongDeclarativeConfig, path: string): KongService | undefined {
-  let best: { svc: KongService; length: number } | undefined;
-  for (const svc of doc.services)
-    for (const route of svc.routes) {
-      if ("expression" in route) {
-        if (exactPath(route.expression) === path) return svc;
-        continue;
-      }
-      for (const prefix of route.paths)
-        if (path.startsWith(prefix) && (!best || prefix.length > best.length)) best = { svc, length: prefix.length };
-    }
-  return best?.svc;
-}
-
-/** What the service behind `path` receives: request-transformer, then any post-function, as Kong runs them. */
-function forward(doc: KongDeclarativeConfig, path: string, request: LuaRequest): ForwardedRequest {
-  const svc = routeFor(doc, path);
-  if (!svc) throw new Error(`no route for ${path}`);
-  const transformer = plugin(svc, "request-transformer");
-  let out: ForwardedRequest = transformer
-    ? applyRequestTransformer(transformer.config, request)
-    : {
-        headers: Object.fromEntries(Object.entries(request.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v])),
-        query: request.query ?? {},
-      };
-  for (const code of plugin(svc, "post-function")?.config.access ?? []) out = runAccessCode(code, out);
-  return out;
 }
 
 const SECURED = ["auth-v1", "rest-v1", "graphql-v1", "realtime-v1-ws", "realtime-v1-rest"];
@@ -278,7 +238,7 @@ describe("kong.yml document", () => {
     expect(plugin(root, "key-auth")?.config.hide_credentials).toBe(false);
     // The anon consumer (publishable key, anon JWTs) is in group anon only: the ACL refuses it here.
     expect(plugin(root, "acl")?.config.allow).toEqual(["admin"]);
-    expect(forward(doc, "/rest/v1/", { headers: { apikey: fx.input.secretKey } }).headers.authorization).toBe(
+    expect(forward(doc, "/rest/v1/", { headers: { apikey: fx.secretKey } }).headers.authorization).toBe(
       `Bearer ${fx.current.serviceRoleKey}`,
     );
     for (const path of ["/rest/v1/todos", "/rest/v1/rpc/hello", "/rest/v1/todos/"])
@@ -328,7 +288,13 @@ describe("auth's SAML endpoints", () => {
   async function stackOf(apiExternalUrl: string): Promise<{ authEnv: EnvMap; doc: KongDeclarativeConfig }> {
     const settings = parseConfig({ signingKeys: JSON.stringify([{ name: "k1", state: "current" }]), apiExternalUrl });
     const { publishableKey, secretKey, jwtSecret } = SECRETS;
-    const keyring = { ...deriveKeyring([await makeEntry("k1", "current")]), publishableKey, secretKey, jwtSecret };
+    const keyring = {
+      ...deriveKeyring([await makeEntry("k1", "current")]),
+      publishableKey,
+      secretKey,
+      apiKeys: apiKeySetOf(publishableKey, secretKey),
+      jwtSecret,
+    };
     const world = { settings, keyring, secrets: STACK_SECRETS, dbPasswords: DB_PASSWORDS };
     const [file] = runBuilder(kong.files!, world);
     return { authEnv: runBuilder(auth.env, world), doc: parse(file.content) as KongDeclarativeConfig };
@@ -370,8 +336,8 @@ describe("kong.yml consumers", () => {
       const doc = loaded();
       const keys = (username: string) =>
         doc.consumers.find((c) => c.username === username)?.keyauth_credentials?.map((c) => c.key);
-      expect(keys("anon")).toEqual([fx.input.publishableKey, ...fx.input.gatewayTokens.anon]);
-      expect(keys("service_role")).toEqual([fx.input.secretKey, ...fx.input.gatewayTokens.serviceRole]);
+      expect(keys("anon")).toEqual([fx.publishableKey, ...fx.input.gatewayTokens.anon]);
+      expect(keys("service_role")).toEqual([fx.secretKey, ...fx.input.gatewayTokens.serviceRole]);
       expect(keys("DASHBOARD")).toBeUndefined();
       expect(doc.acls).toEqual([
         { consumer: "anon", group: "anon" },
@@ -384,7 +350,7 @@ describe("kong.yml consumers", () => {
     const anon = [fx.current.anonKey, fx.current.anonKey, fx.legacy.anonKey];
     const doc = loaded({ ...fx.input, gatewayTokens: { ...fx.input.gatewayTokens, anon } });
     const creds = doc.consumers.find((c) => c.username === "anon")!.keyauth_credentials!.map((c) => c.key);
-    expect(creds).toEqual([fx.input.publishableKey, fx.current.anonKey, fx.legacy.anonKey]);
+    expect(creds).toEqual([fx.publishableKey, fx.current.anonKey, fx.legacy.anonKey]);
   });
 
   it("never contains private key material", () => {
@@ -396,10 +362,10 @@ describe("kong.yml consumers", () => {
 
   it("rejects malformed input naming the field, without echoing any key", () => {
     const bad = (patch: Partial<KongInput>) => () => kongDocument({ ...fx.input, ...patch });
-    expect(bad({ publishableKey: fx.input.secretKey })).toThrow(
-      /publishableKey must be an opaque key "sb_publishable_…"/,
+    expect(bad({ apiKeys: { publishable: [fx.secretKey], secret: [fx.secretKey] } })).toThrow(
+      /apiKeys\.publishable\[0\] must be an opaque key "sb_publishable_…"/,
     );
-    expect(bad({ secretKey: "" })).toThrow(/secretKey/);
+    expect(bad({ apiKeys: { publishable: [fx.publishableKey], secret: [""] } })).toThrow(/apiKeys\.secret\[0\]/);
     expect(bad({ anonKey: "Calling [toString] on an [Output<T>] is not supported." })).toThrow(
       /anonKey must be a compact JWT/,
     );
@@ -416,9 +382,9 @@ describe("kong.yml consumers", () => {
     );
     expect(bad({ dashboard: { username: "supabase", password: "" } })).toThrow(/dashboard\.password/);
     try {
-      kongDocument({ ...fx.input, publishableKey: fx.input.secretKey });
+      kongDocument({ ...fx.input, apiKeys: { publishable: [fx.secretKey], secret: [fx.secretKey] } });
     } catch (error) {
-      expect((error as Error).message).not.toContain(fx.input.secretKey);
+      expect((error as Error).message).not.toContain(fx.secretKey);
     }
   });
 });
@@ -486,10 +452,10 @@ describe("kong.yml key mapping, evaluated in Lua", () => {
       "/realtime/v1/api/broadcast",
       "/storage/v1/object/x",
     ]) {
-      expect(forward(doc, path, { headers: { apikey: fx.input.publishableKey } }).headers.authorization, path).toBe(
+      expect(forward(doc, path, { headers: { apikey: fx.publishableKey } }).headers.authorization, path).toBe(
         bearer(fx.current.anonKey),
       );
-      expect(forward(doc, path, { headers: { apikey: fx.input.secretKey } }).headers.authorization, path).toBe(
+      expect(forward(doc, path, { headers: { apikey: fx.secretKey } }).headers.authorization, path).toBe(
         bearer(fx.current.serviceRoleKey),
       );
     }
@@ -497,24 +463,24 @@ describe("kong.yml key mapping, evaluated in Lua", () => {
 
   it("replaces an sb_ key in Authorization (as supabase-js sends it) with the role JWT", () => {
     const pub = forward(doc, "/rest/v1/todos", {
-      headers: { apikey: fx.input.publishableKey, Authorization: bearer(fx.input.publishableKey) },
+      headers: { apikey: fx.publishableKey, Authorization: bearer(fx.publishableKey) },
     });
     expect(pub.headers.authorization).toBe(bearer(fx.current.anonKey));
     const secret = forward(doc, "/rest/v1/todos", {
-      headers: { APIKEY: fx.input.secretKey, authorization: `bearer  ${fx.input.secretKey}` },
+      headers: { APIKEY: fx.secretKey, authorization: `bearer  ${fx.secretKey}` },
     });
     expect(secret.headers.authorization).toBe(bearer(fx.current.serviceRoleKey));
   });
 
   it("grants the role of the apikey key-auth checked, whatever sb_ key Authorization carries", () => {
     const out = forward(doc, "/rest/v1/todos", {
-      headers: { apikey: fx.input.publishableKey, Authorization: bearer(fx.input.secretKey) },
+      headers: { apikey: fx.publishableKey, Authorization: bearer(fx.secretKey) },
     });
     expect(out.headers.authorization).toBe(bearer(fx.current.anonKey));
   });
 
   it("passes a user's own session JWT through unchanged", () => {
-    for (const apikey of [fx.input.publishableKey, fx.current.anonKey]) {
+    for (const apikey of [fx.publishableKey, fx.current.anonKey]) {
       const out = forward(doc, "/rest/v1/todos", { headers: { apikey, Authorization: bearer(fx.userJwt) } });
       expect(out.headers.authorization).toBe(bearer(fx.userJwt));
     }
@@ -530,28 +496,28 @@ describe("kong.yml key mapping, evaluated in Lua", () => {
   });
 
   it("maps an apikey given as query parameter, as key-auth accepts it there too", () => {
-    const out = forward(doc, "/rest/v1/todos", { query: { apikey: fx.input.publishableKey } });
+    const out = forward(doc, "/rest/v1/todos", { query: { apikey: fx.publishableKey } });
     expect(out.headers.authorization).toBe(bearer(fx.current.anonKey));
     // The header wins over the query parameter, exactly as in key-auth.
     const both = forward(doc, "/rest/v1/todos", {
-      headers: { apikey: fx.input.publishableKey },
-      query: { apikey: fx.input.secretKey },
+      headers: { apikey: fx.publishableKey },
+      query: { apikey: fx.secretKey },
     });
     expect(both.headers.authorization).toBe(bearer(fx.current.anonKey));
   });
 
   it("adds Content-Profile graphql_public on /graphql/v1 next to the mapped Authorization", () => {
-    const out = forward(doc, "/graphql/v1", { headers: { apikey: fx.input.publishableKey } });
+    const out = forward(doc, "/graphql/v1", { headers: { apikey: fx.publishableKey } });
     expect(out.headers["content-profile"]).toBe("graphql_public");
     expect(out.headers.authorization).toBe(bearer(fx.current.anonKey));
   });
 
   it("maps realtime's websocket apikey query parameter and sets x-api-key to the bare JWT", () => {
-    const pub = forward(doc, "/realtime/v1/websocket", { query: { apikey: fx.input.publishableKey, vsn: "1.0.0" } });
+    const pub = forward(doc, "/realtime/v1/websocket", { query: { apikey: fx.publishableKey, vsn: "1.0.0" } });
     expect(pub.query).toEqual({ apikey: fx.current.anonKey, vsn: "1.0.0" });
     expect(pub.headers["x-api-key"]).toBe(fx.current.anonKey);
     expect(pub.headers.authorization).toBeUndefined();
-    const secret = forward(doc, "/realtime/v1/websocket", { query: { apikey: fx.input.secretKey } });
+    const secret = forward(doc, "/realtime/v1/websocket", { query: { apikey: fx.secretKey } });
     expect(secret.query.apikey).toBe(fx.current.serviceRoleKey);
     expect(secret.headers["x-api-key"]).toBe(fx.current.serviceRoleKey);
     const legacy = forward(doc, "/realtime/v1/websocket", { query: { apikey: fx.legacy.anonKey } });
@@ -572,7 +538,7 @@ describe("kong.yml key mapping, evaluated in Lua", () => {
   });
 
   it("never forwards an sb_ key in Authorization, whatever the client sends", () => {
-    const keys = [fx.input.publishableKey, fx.input.secretKey, `${OPAQUE_PREFIXES.publishable}unknown`, undefined];
+    const keys = [fx.publishableKey, fx.secretKey, `${OPAQUE_PREFIXES.publishable}unknown`, undefined];
     for (const path of ["/rest/v1/t", "/auth/v1/user", "/graphql/v1", "/realtime/v1/api/x", "/storage/v1/object/x"]) {
       for (const apikey of keys) {
         for (const auth of keys) {
@@ -605,15 +571,15 @@ describe("kong.yml edge functions route, evaluated in Lua", () => {
   });
 
   it("maps an opaque key, in apikey or as Authorization's bearer, to its role JWT in sb-api-key", () => {
-    expect(sbApiKey({ apikey: fx.input.publishableKey })).toBe(fx.current.anonKey);
-    expect(sbApiKey({ apikey: fx.input.secretKey })).toBe(fx.current.serviceRoleKey);
-    expect(sbApiKey({ Authorization: bearer(fx.input.publishableKey) })).toBe(fx.current.anonKey);
-    expect(sbApiKey({ Authorization: bearer(fx.input.secretKey) })).toBe(fx.current.serviceRoleKey);
+    expect(sbApiKey({ apikey: fx.publishableKey })).toBe(fx.current.anonKey);
+    expect(sbApiKey({ apikey: fx.secretKey })).toBe(fx.current.serviceRoleKey);
+    expect(sbApiKey({ Authorization: bearer(fx.publishableKey) })).toBe(fx.current.anonKey);
+    expect(sbApiKey({ Authorization: bearer(fx.secretKey) })).toBe(fx.current.serviceRoleKey);
   });
 
   it("leaves Authorization as sent, and sends no sb-api-key of the client's or for anything else", () => {
     const out = forward(doc, "/functions/v1/hello", {
-      headers: { apikey: fx.input.publishableKey, Authorization: bearer(fx.userJwt), "SB-API-KEY": "forged" },
+      headers: { apikey: fx.publishableKey, Authorization: bearer(fx.userJwt), "SB-API-KEY": "forged" },
     });
     expect(out.headers.authorization).toBe(bearer(fx.userJwt));
     expect(out.headers["sb-api-key"]).toBe(fx.current.anonKey);

@@ -34,6 +34,7 @@ import type { Builder, StackSecrets, StackSettings } from "../../components/serv
 import { storage } from "../../components/services/storage/storage";
 import { runBuilder } from "../support/builders";
 import { makeEntry } from "../support/keys";
+import { OPAQUE_KEYS } from "../support/world";
 
 const SECRETS: StackSecrets = {
   postgresPassword: "PGPASSWORDpostgres0123456789",
@@ -76,8 +77,7 @@ beforeAll(async () => {
   ];
   keyring = {
     ...deriveKeyring(ring),
-    publishableKey: "sb_publishable_PUBLISHABLEmarker0123456_abcdefgh",
-    secretKey: "sb_secret_SECRETKEYmarker01234567890_abcdefgh",
+    ...OPAQUE_KEYS,
     jwtSecret: JWT_SECRET,
   };
 });

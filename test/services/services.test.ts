@@ -54,7 +54,7 @@ import {
 } from "../../components/services/service";
 import { runBuilder } from "../support/builders";
 import { makeEntry, verifyWithJwks } from "../support/keys";
-import { DB_PASSWORDS, SECRETS, STACK_SECRETS } from "../support/world";
+import { apiKeySetOf, DB_PASSWORDS, OPAQUE_KEYS, SECRETS, STACK_SECRETS } from "../support/world";
 
 /** The raw config of {@link SETTINGS}; tests add settings to it. */
 const RAW = {
@@ -73,8 +73,7 @@ const stringify = (config: Record<string, unknown>): Record<string, string> =>
 function keyringValues(view: KeyringView): KeyringValues {
   return {
     ...view,
-    publishableKey: SECRETS.publishableKey,
-    secretKey: SECRETS.secretKey,
+    ...OPAQUE_KEYS,
     jwtSecret: SECRETS.jwtSecret,
   };
 }
@@ -460,8 +459,7 @@ describe("auth settings in auth's environment", () => {
     for (const kind of ["INVITE", "CONFIRMATION", "RECOVERY", "EMAIL_CHANGE"])
       expect(env[`GOTRUE_MAILER_URLPATHS_${kind}`], kind).toBe("/auth/v1/verify");
     const route = kongDocument({
-      publishableKey: SECRETS.publishableKey,
-      secretKey: SECRETS.secretKey,
+      apiKeys: { publishable: [SECRETS.publishableKey], secret: [SECRETS.secretKey] },
       anonKey: keyring.longestTrustedAnonKey,
       serviceRoleKey: keyring.longestTrustedServiceRoleKey,
       gatewayTokens: keyring.gatewayTokens,
@@ -626,6 +624,7 @@ describe("extraEnv", () => {
       ...keyringValues(deriveKeyring([await makeEntry("k2", "current"), await makeEntry("k3", "standby")])),
       publishableKey: `${SECRETS.publishableKey}2`,
       secretKey: `${SECRETS.secretKey}2`,
+      apiKeys: apiKeySetOf(`${SECRETS.publishableKey}2`, `${SECRETS.secretKey}2`),
       jwtSecret: `${SECRETS.jwtSecret}2`,
     };
     const secretsB = Object.fromEntries(

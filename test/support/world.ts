@@ -2,6 +2,7 @@
  * The values a test hands the service builders: distinctive secrets (so a leak into a wrong place is easy to spot),
  * the generated secrets as the stack would hand them, and each database role's password.
  */
+import type { ApiKeySet } from "../../components/keyring/apiKeys";
 import type { ServiceDbRole } from "../../components/services/db/init";
 import type { StackSecrets } from "../../components/services/service";
 
@@ -56,4 +57,16 @@ export const DB_PASSWORDS: Record<ServiceDbRole, string> = {
   supabase_storage_admin: SECRETS.storage,
   supabase_functions_admin: SECRETS.functions,
   pgbouncer: SECRETS.pgbouncer,
+};
+
+/** The default API keys (one active key of each kind, named after its kind) with these values, as the keyring hands them on. */
+export function apiKeySetOf(publishable: string, secret: string): ApiKeySet {
+  return { publishable: [{ name: "publishable", value: publishable }], secret: [{ name: "secret", value: secret }] };
+}
+
+/** The keyring's API-key values for the default list, with the distinctive values above. */
+export const OPAQUE_KEYS = {
+  publishableKey: SECRETS.publishableKey,
+  secretKey: SECRETS.secretKey,
+  apiKeys: apiKeySetOf(SECRETS.publishableKey, SECRETS.secretKey),
 };

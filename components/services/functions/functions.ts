@@ -9,6 +9,7 @@
  * ones with `SUPABASE_JWKS`, and refuses every other algorithm, EdDSA included.
  */
 import * as path from "node:path";
+import { FUNCTIONS_DEFAULT_KEY, type NamedApiKey } from "../../keyring/apiKeys";
 import { configKey } from "../../schema/project";
 import type { FunctionsConfig } from "./settings";
 import { postgresUrl } from "../db/db";
@@ -30,6 +31,20 @@ export const MAIN_ENTRY = "main/index.ts";
  * functions route leaves it 10 s more (as upstream's kong.yml does).
  */
 export const WORKER_IDLE_TIMEOUT_MS = 150_000;
+
+/**
+ * `SUPABASE_PUBLISHABLE_KEYS`/`SUPABASE_SECRET_KEYS`: a JSON object of key name → key, which function code reads
+ * with `JSON.parse` (the edge runtime itself does not read them; its main entry hands every variable to the
+ * workers, supabase/supabase `docker/volumes/functions/main/index.ts`). The primary key is under `default`, the
+ * one entry upstream's compose writes (supabase/supabase `docker/docker-compose.yml`) and function code reads; every
+ * other active key under its own name. No active key of the kind: `{}`.
+ * @param keys the active keys of one kind, the primary first (`ApiKeySet`).
+ */
+export function functionsKeyMap(keys: readonly NamedApiKey[]): string {
+  const [primary, ...others] = keys;
+  const entries = primary ? [[FUNCTIONS_DEFAULT_KEY, primary.value], ...others.map((k) => [k.name, k.value])] : [];
+  return JSON.stringify(Object.fromEntries(entries));
+}
 
 /** The uploads for the functions' files (read into the config by `config/read.ts`). */
 export function functionUploads(config: FunctionsConfig): UploadedFile[] {
@@ -62,14 +77,7 @@ export const functions = defineService({
   volumes: [{ volume: "functions-cache", containerPath: "/root/.cache/deno" }],
   secretEnv: true,
   env: environment({
-    keyring: [
-      "verifierJwks",
-      "jwtSecret",
-      "longestTrustedAnonKey",
-      "longestTrustedServiceRoleKey",
-      "publishableKey",
-      "secretKey",
-    ],
+    keyring: ["verifierJwks", "jwtSecret", "longestTrustedAnonKey", "longestTrustedServiceRoleKey", "apiKeys"],
     secrets: ["postgresPassword"],
     table: {
       // Upstream's name, for user functions that verify HS256 tokens themselves; the main entry does not read it (only
@@ -85,9 +93,9 @@ export const functions = defineService({
       SUPABASE_ANON_KEY: managed(SOURCES.keyring, ({ keyring }) => keyring.longestTrustedAnonKey),
       SUPABASE_SERVICE_ROLE_KEY: managed(SOURCES.keyring, ({ keyring }) => keyring.longestTrustedServiceRoleKey),
       SUPABASE_PUBLISHABLE_KEYS: managed(SOURCES.keyring, ({ keyring }) =>
-        JSON.stringify({ default: keyring.publishableKey }),
+        functionsKeyMap(keyring.apiKeys.publishable),
       ),
-      SUPABASE_SECRET_KEYS: managed(SOURCES.keyring, ({ keyring }) => JSON.stringify({ default: keyring.secretKey })),
+      SUPABASE_SECRET_KEYS: managed(SOURCES.keyring, ({ keyring }) => functionsKeyMap(keyring.apiKeys.secret)),
       SUPABASE_DB_URL: managed(SOURCES.superuserPassword, ({ secrets }) =>
         postgresUrl("postgres", secrets.postgresPassword, "postgresql"),
       ),

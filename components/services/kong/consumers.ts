@@ -16,19 +16,19 @@ function credentials(keys: string[]): { key: string }[] {
 }
 
 /**
- * The document's consumers and their ACL groups: `anon` accepts the publishable key and every anon JWT,
- * `service_role` the secret key and every service_role JWT; with studio, the dashboard's consumer too.
+ * The document's consumers and their ACL groups: `anon` accepts every active publishable key and every anon JWT,
+ * `service_role` every active secret key and every service_role JWT; with studio, the dashboard's consumer too.
  */
 export function kongConsumers(input: KongInput): Pick<KongDeclarativeConfig, "consumers" | "acls"> {
   return {
     consumers: [
       {
         username: CONSUMERS.anon,
-        keyauth_credentials: credentials([input.publishableKey, ...input.gatewayTokens.anon]),
+        keyauth_credentials: credentials([...input.apiKeys.publishable, ...input.gatewayTokens.anon]),
       },
       {
         username: CONSUMERS.serviceRole,
-        keyauth_credentials: credentials([input.secretKey, ...input.gatewayTokens.serviceRole]),
+        keyauth_credentials: credentials([...input.apiKeys.secret, ...input.gatewayTokens.serviceRole]),
       },
       ...(input.studio ? [{ username: CONSUMERS.dashboard }] : []),
     ],

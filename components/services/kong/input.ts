@@ -6,10 +6,12 @@ import { OPAQUE_PREFIXES } from "../../keyring/tokens";
 
 /** What the gateway needs to know. Every string here is secret except `studio`. */
 export interface KongInput {
-  /** The opaque publishable key `sb_publishable_…`; accepted as apikey, mapped to `anonKey`. */
-  publishableKey: string;
-  /** The opaque secret key `sb_secret_…`; accepted as apikey, mapped to `serviceRoleKey`. */
-  secretKey: string;
+  /**
+   * The active opaque API keys of each kind, in order (the primary first): every `sb_publishable_…` key is accepted
+   * as apikey and mapped to `anonKey`, every `sb_secret_…` key to `serviceRoleKey`. A revoked key is not here, so
+   * key-auth refuses it.
+   */
+  apiKeys: { publishable: string[]; secret: string[] };
   /** The anon JWT `sb_publishable_…` is mapped to: the longest-trusted key's, valid across a promotion. */
   anonKey: string;
   /** The service_role JWT `sb_secret_…` is mapped to: the longest-trusted key's, valid across a promotion. */
@@ -30,16 +32,20 @@ export interface KongInput {
 
 const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
-/** Each field on its own: the opaque keys' prefixes, the JWTs' shape, the issuer, the dashboard login. */
+/** Each field on its own: the API keys' prefixes, the JWTs' shape, the issuer, the dashboard login. */
 function fieldProblems(input: KongInput): string[] {
   const problems: string[] = [];
-  const opaque = (field: "publishableKey" | "secretKey", prefix: string) => {
-    if (typeof input[field] !== "string" || !new RegExp(`^${prefix}[A-Za-z0-9_-]+$`).test(input[field])) {
-      problems.push(`${field} must be an opaque key "${prefix}…" (base64url characters)`);
-    }
-  };
-  opaque("publishableKey", OPAQUE_PREFIXES.publishable);
-  opaque("secretKey", OPAQUE_PREFIXES.secret);
+  for (const kind of ["publishable", "secret"] as const) {
+    const keys = input.apiKeys?.[kind];
+    const prefix = OPAQUE_PREFIXES[kind];
+    if (!Array.isArray(keys)) problems.push(`apiKeys.${kind} must be a list`);
+    else
+      keys.forEach((key, i) => {
+        if (typeof key !== "string" || !new RegExp(`^${prefix}[A-Za-z0-9_-]+$`).test(key)) {
+          problems.push(`apiKeys.${kind}[${i}] must be an opaque key "${prefix}…" (base64url characters)`);
+        }
+      });
+  }
   const jwt = (field: string, value: unknown) => {
     // Also catches an Output stringified by mistake ("Calling [toString] on an [Output<T>] …").
     if (typeof value !== "string" || !JWT_SHAPE.test(value)) problems.push(`${field} must be a compact JWT`);
@@ -69,8 +75,8 @@ function fieldProblems(input: KongInput): string[] {
 /** How the keys relate across the two roles; only meaningful once every field is well-formed. */
 function crossRoleProblems(input: KongInput): string[] {
   const problems: string[] = [];
-  const anon = new Set([input.publishableKey, ...input.gatewayTokens.anon]);
-  const service = new Set([input.secretKey, ...input.gatewayTokens.serviceRole]);
+  const anon = new Set([...input.apiKeys.publishable, ...input.gatewayTokens.anon]);
+  const service = new Set([...input.apiKeys.secret, ...input.gatewayTokens.serviceRole]);
   // key-auth keys are unique across consumers; a shared one would also make the role ambiguous.
   if ([...anon].some((key) => service.has(key))) problems.push("the same key is given for both anon and service_role");
   // An sb_ key must map to a JWT the gateway itself accepts (and so the services behind it verify).

@@ -77,14 +77,16 @@ export const kong = defineService({
     },
   }),
   files: reads({
-    keyring: ["publishableKey", "secretKey", "longestTrustedAnonKey", "longestTrustedServiceRoleKey", "gatewayTokens"],
+    keyring: ["apiKeys", "longestTrustedAnonKey", "longestTrustedServiceRoleKey", "gatewayTokens"],
     secrets: ["dashboardPassword"],
     build: ({ settings, keyring, secrets, url }) => [
       {
         file: KONG_CONFIG_PATH,
         content: renderKongYaml({
-          publishableKey: keyring.publishableKey,
-          secretKey: keyring.secretKey,
+          apiKeys: {
+            publishable: keyring.apiKeys.publishable.map((key) => key.value),
+            secret: keyring.apiKeys.secret.map((key) => key.value),
+          },
           // The sb_ keys map to JWTs that stay valid across a promotion, so a promotion leaves kong alone.
           anonKey: keyring.longestTrustedAnonKey,
           serviceRoleKey: keyring.longestTrustedServiceRoleKey,

@@ -8,8 +8,8 @@
  * `untrusted_lua = sandbox` mode, little else besides `type`). Our templates use only `headers`,
  * `query_params`, `type` and string methods, and map:
  * - a user's own `Authorization` (anything but `Bearer sb_…`) → passed through unchanged;
- * - the apikey `sb_secret_…` → `Bearer <the longest-trusted key's service_role JWT>`;
- * - the apikey `sb_publishable_…` → `Bearer <the longest-trusted key's anon JWT>`;
+ * - an active `sb_secret_…` apikey → `Bearer <the longest-trusted key's service_role JWT>`;
+ * - an active `sb_publishable_…` apikey → `Bearer <the longest-trusted key's anon JWT>`;
  * - any other (JWT) apikey → `Bearer <that apikey>`;
  * - anything else → empty, so an `sb_` key is never forwarded as `Authorization`.
  * The apikey is read where key-auth reads it: the `apikey` header first, else the `apikey` query parameter.
@@ -43,12 +43,25 @@ function template(body: string[]): string {
   return `$((function() ${body.join(" ")} end)())`;
 }
 
-/** The four values the Authorization and realtime templates map between. */
+/** What the templates map between: every active API key of each kind, and the role JWT each kind maps to. */
 export interface KeyMapping {
-  publishableKey: string;
-  secretKey: string;
+  apiKeys: { publishable: readonly string[]; secret: readonly string[] };
   anonKey: string;
   serviceRoleKey: string;
+}
+
+/**
+ * One `if … then return … end` per active key, secret keys first: `condition(key)` is the Lua test for a key, `result`
+ * what a match of each kind returns. With one key of each kind this is the two lines the gateway always had.
+ */
+function mappingLines(
+  keys: KeyMapping,
+  condition: (key: string) => string,
+  result: { publishable: string; secret: string },
+): string[] {
+  return (["secret", "publishable"] as const).flatMap((kind) =>
+    keys.apiKeys[kind].map((key) => `if ${condition(key)} then return ${luaString(result[kind])} end`),
+  );
 }
 
 /**
@@ -61,8 +74,10 @@ export function authorizationTemplate(keys: KeyMapping): string {
     // A user's session JWT (or any non-sb_ credential, e.g. S3 signatures on storage) goes through untouched.
     "if type(auth) == 'string' and auth ~= '' and not auth:lower():find('^bearer%s+sb_') then return auth end",
     LUA_APIKEY,
-    `if key == ${luaString(keys.secretKey)} then return ${luaString(`Bearer ${keys.serviceRoleKey}`)} end`,
-    `if key == ${luaString(keys.publishableKey)} then return ${luaString(`Bearer ${keys.anonKey}`)} end`,
+    ...mappingLines(keys, (key) => `key == ${luaString(key)}`, {
+      secret: `Bearer ${keys.serviceRoleKey}`,
+      publishable: `Bearer ${keys.anonKey}`,
+    }),
     // A role JWT sent only as apikey; an unknown sb_ key is never forwarded.
     "if type(key) == 'string' and key ~= '' and key:sub(1, 3) ~= 'sb_' then return 'Bearer ' .. key end",
   ]);
@@ -75,8 +90,10 @@ export function authorizationTemplate(keys: KeyMapping): string {
 export function realtimeKeyTemplate(keys: KeyMapping): string {
   return template([
     LUA_APIKEY,
-    `if key == ${luaString(keys.secretKey)} then return ${luaString(keys.serviceRoleKey)} end`,
-    `if key == ${luaString(keys.publishableKey)} then return ${luaString(keys.anonKey)} end`,
+    ...mappingLines(keys, (key) => `key == ${luaString(key)}`, {
+      secret: keys.serviceRoleKey,
+      publishable: keys.anonKey,
+    }),
     "if type(key) == 'string' and key ~= '' and key:sub(1, 3) ~= 'sb_' then return key end",
   ]);
 }
@@ -90,10 +107,10 @@ export function functionsKeyTemplate(keys: KeyMapping): string {
   return template([
     "local key = headers.apikey",
     "local auth = headers.authorization",
-    `if key == ${luaString(keys.secretKey)} or auth == ${luaString(`Bearer ${keys.secretKey}`)} then`,
-    `return ${luaString(keys.serviceRoleKey)} end`,
-    `if key == ${luaString(keys.publishableKey)} or auth == ${luaString(`Bearer ${keys.publishableKey}`)} then`,
-    `return ${luaString(keys.anonKey)} end`,
+    ...mappingLines(keys, (key) => `key == ${luaString(key)} or auth == ${luaString(`Bearer ${key}`)}`, {
+      secret: keys.serviceRoleKey,
+      publishable: keys.anonKey,
+    }),
   ]);
 }
 

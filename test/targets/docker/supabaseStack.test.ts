@@ -89,7 +89,9 @@ async function secretValues(run: Run): Promise<string[]> {
   const tokens = run.registered
     .filter((r) => r.type === SIGNING_KEY)
     .flatMap((r) => [r.state.anonKey as string, r.state.serviceRoleKey as string]);
-  const opaque = [await valueOf(run.result.keyring.publishableKey), await valueOf(run.result.keyring.secretKey)];
+  const opaque = [await valueOf(run.result.keyring.publishableKey), await valueOf(run.result.keyring.secretKey)].filter(
+    (key): key is string => key !== undefined,
+  );
   return [...passwords, ...tokens, ...opaque, ...privateMaterial(run)];
 }
 
