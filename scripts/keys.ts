@@ -7,28 +7,18 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
-import { readFunctionsDir } from "../components/config/read";
 import { ALGORITHMS, type Algorithm } from "../components/keyring/algorithms";
 import { COMPOSE_FORMATS, formatComposeKeys, generateComposeKeys, type ComposeFormat } from "./lib/composeKeys";
 import { onPath } from "./lib/onPath";
 import { stackOf, withPassphrase } from "./lib/passphrase";
+import { apiKeysMain, API_KEYS_USAGE } from "./lib/apiKeysCli";
 import { applyKeyCommand, checkImportedKey, type EditOptions, type KeyCommand } from "./lib/keyCommands";
 import { keyringTable } from "./lib/keyringTable";
 import { nextSteps, rotationTiming, waitingRules } from "./lib/runbook";
+import { functionsDirReader, stackFilePath, UsageError, USAGE_HINT, writeAtomically, type CliIo } from "./lib/cli";
 import { parseStackFile, StackFileError, type StackFileOptions } from "./lib/stackFile";
 
-/** Where the CLI writes, and the Pulumi CLI it may run; tests capture and fake them. */
-export interface CliIo {
-  out(text: string): void;
-  err(text: string): void;
-  /** Directory that holds Pulumi.yaml when --dir is not given. */
-  cwd: string;
-  /**
-   * Runs `pulumi <args>` in `cwd` with `input` on its standard input; absent when the Pulumi CLI is not on the
-   * PATH. `import` needs it to encrypt the key.
-   */
-  pulumi?(args: string[], input: string, cwd: string): { status: number; stderr: string };
-}
+export type { CliIo };
 
 const USAGE = `Usage: npm run keys -- <command> [arguments] [options]
 
@@ -47,6 +37,7 @@ Keyring commands (edit Pulumi.<stack>.yaml in place; run pulumi preview/up after
   Options: --dir <path> the project directory holding Pulumi.yaml (default: current directory)
            --force      edit a stack file that already is not a valid configuration
 
+${API_KEYS_USAGE}
 For the official docker-compose setup (no Pulumi):
   generate [--algorithm A] [--kid K] [--jwt-secret-file F | --jwt-secret S] [--lifetime-days N] [--format env|json]
     prints JWT_KEYS/JWT_SIGNING_KEYS, JWT_METHODS, JWT_JWKS, ANON_KEY/SERVICE_ROLE_KEY (+ _ASYMMETRIC),
@@ -54,65 +45,8 @@ For the official docker-compose setup (no Pulumi):
     see in the process list) adds your existing HS256 secret as a verify-only key.
 `;
 
-class UsageError extends Error {}
-
-/** How a usage error ends: one line saying where the whole usage is. */
-const USAGE_HINT = "Run npm run keys -- help for the commands and options.";
-
 /** Commands that edit the keyring. */
 const KEY_COMMANDS = ["add-standby", "import", "promote", "revoke", "restore", "remove"] as const;
-
-const STACK_NAME = /^[A-Za-z0-9._-]+$/;
-
-function stackFilePath(dir: string, stack: string | undefined): { file: string; label: string; stack: string } {
-  if (!stack)
-    throw new UsageError("--stack <name> is required (the stack whose Pulumi.<name>.yaml to use, e.g. --stack dev)");
-  if (!STACK_NAME.test(stack)) {
-    throw new UsageError(
-      `--stack ${JSON.stringify(stack)} is not a plain stack name; pass the name as it appears in ` +
-        `the file name Pulumi.<name>.yaml ` +
-        `(letters, digits, ".", "_", "-")`,
-    );
-  }
-  if (!fs.existsSync(path.join(dir, "Pulumi.yaml"))) {
-    throw new StackFileError(
-      `${dir} has no Pulumi.yaml: run this from the project directory or pass --dir <project directory>`,
-    );
-  }
-  const label = `Pulumi.${stack}.yaml`;
-  const file = path.join(dir, label);
-  if (!fs.existsSync(file)) {
-    const others = fs.readdirSync(dir).filter((f) => /^Pulumi\.[^.]+\.yaml$/.test(f));
-    throw new StackFileError(
-      `${file} does not exist. Stack files here: ${others.join(", ") || "none"}. Create the stack ` +
-        `first (pulumi stack ` +
-        `init ${stack}) and give it a keyring`,
-    );
-  }
-  return { file, label, stack };
-}
-
-/**
- * Lists `functions.dir` as the program does (components/config/read.ts, `readFunctionsDir`), relative to the project
- * directory (`--dir`), where Pulumi runs the program; a problem names the directory as the stack file gives it, as
- * `pulumi preview` does.
- */
-function functionsDirReader(projectDir: string): NonNullable<StackFileOptions["readFunctionsDir"]> {
-  return (dir) => {
-    if (dir === undefined) return readFunctionsDir(undefined);
-    const resolved = path.resolve(projectDir, dir);
-    const listing = readFunctionsDir(resolved);
-    if (!("problem" in listing)) return listing;
-    return { problem: listing.problem.replace(JSON.stringify(resolved), JSON.stringify(dir)) };
-  };
-}
-
-/** Writes the new text next to the file and renames it over, so a crash never leaves a half-written stack file. */
-function writeAtomically(file: string, text: string): void {
-  const temp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(temp, text, { mode: fs.statSync(file).mode });
-  fs.renameSync(temp, file);
-}
 
 function keyCommand(
   command: (typeof KEY_COMMANDS)[number],
@@ -299,6 +233,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
         "lifetime-days": { type: "string" },
         format: { type: "string" },
         file: { type: "string" },
+        kind: { type: "string" },
         force: { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
@@ -314,11 +249,17 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     return 0;
   }
   if (command === undefined) {
-    io.err(`no command given: status, ${KEY_COMMANDS.join(", ")} or generate\n${USAGE_HINT}\n`);
+    io.err(`no command given: status, ${KEY_COMMANDS.join(", ")}, api-keys or generate\n${USAGE_HINT}\n`);
     return 2;
   }
   try {
     if (command === "generate") return await generate(values, rest, io);
+    if (command === "api-keys") {
+      const { stack, dir, kind, force, help: _help, ...others } = values;
+      const given = Object.keys(others).filter((o) => others[o as keyof typeof others] !== undefined);
+      return apiKeysMain(rest, { stack, dir, kind, force, others: given.map((o) => `--${o}`) }, io);
+    }
+    if (values.kind !== undefined) throw new UsageError("--kind only applies to api-keys add");
     const dir = path.resolve(io.cwd, values.dir ?? ".");
     const readFunctionsDir = functionsDirReader(dir);
     if (command === "status") {

@@ -14,7 +14,6 @@ import type { KeyState } from "../../components/keyring/model";
 import {
   keyringSeq,
   parseStackFile,
-  SIGNING_KEYS_KEY,
   StackFileError,
   type StackFile,
   type StackFileOptions,
@@ -58,7 +57,7 @@ interface EditTarget {
  * Renders a document, preferring the sequence indentation under which the untouched file round-trips exactly, so an
  * edit changes only the lines it must.
  */
-function render(doc: YAML.Document.Parsed, original: string): string {
+export function render(doc: YAML.Document.Parsed, original: string): string {
   const styles: YAML.ToStringOptions[] = [
     { lineWidth: 0 },
     { lineWidth: 0, indentSeq: false },
@@ -194,7 +193,7 @@ function editKeyring(target: EditTarget, command: KeyCommand): string[] {
 }
 
 /** Refuses to edit a file that is already invalid, unless forced: the user would not know which problem is new. */
-function refuseInvalidFile(before: StackFile, label: string, options: EditOptions): void {
+export function refuseInvalidFile(before: StackFile, label: string, options: EditOptions): void {
   if (before.problems.length === 0 || options.force) return;
   throw new StackFileError(
     `${label} is already not a valid configuration, so the change was not written:\n` +
@@ -203,23 +202,27 @@ function refuseInvalidFile(before: StackFile, label: string, options: EditOption
   );
 }
 
-/** Everything outside the keyring, to prove an edit touched nothing else. */
-function everythingButKeyring(doc: YAML.Document.Parsed): string {
+/** Everything outside one setting (`<project>:<key>`), to prove an edit touched nothing else. */
+function everythingBut(doc: YAML.Document.Parsed, fullKey: string): string {
   const js = (doc.toJS() ?? {}) as Record<string, unknown>;
   const config = { ...((js.config as Record<string, unknown>) ?? {}) };
-  delete config[SIGNING_KEYS_KEY];
+  delete config[fullKey];
   return JSON.stringify({ ...js, config });
 }
 
-/** Refuses an edit that touched more than the keyring, or that made the config invalid in a new way. */
-function refuseHarmfulEdit(before: StackFile, after: StackFile, label: string): void {
-  if (everythingButKeyring(after.doc) !== everythingButKeyring(before.doc)) {
+/**
+ * Refuses an edit that touched more than the list it edits (`signingKeys`, or `apiKeys`), or that made the config
+ * invalid in a new way.
+ */
+export function refuseHarmfulEdit(before: StackFile, after: StackFile, label: string, setting = "signingKeys"): void {
+  const fullKey = `${PROJECT}:${setting}`;
+  if (everythingBut(after.doc, fullKey) !== everythingBut(before.doc, fullKey)) {
     throw new StackFileError(
-      `internal error: editing ${label} would have changed more than ${SIGNING_KEYS_KEY}; the file was left untouched`,
+      `internal error: editing ${label} would have changed more than ${fullKey}; the file was left untouched`,
     );
   }
   // Indices shift when an entry is removed: compare problems without them, so only new problems block the edit.
-  const unindexed = (p: string) => p.replace(/signingKeys\[\d+\]/g, "signingKeys[]");
+  const unindexed = (p: string) => p.replace(new RegExp(`${setting}\\[\\d+\\]`, "g"), `${setting}[]`);
   const existing = new Set(before.problems.map(unindexed));
   const introduced = after.problems.filter((p) => !existing.has(unindexed(p)));
   if (introduced.length > 0) {

@@ -59,12 +59,18 @@ const isSecure = (value: unknown): boolean =>
   Object.keys(value).length === 1 &&
   "secure" in value;
 
-/** An encrypted privateJwk cannot be read here: validate its entry without it (the program checks the key itself). */
-function withoutEncryptedKeys(keyring: PulumiValue): PulumiValue {
-  if (keyring.kind !== "list") return keyring;
-  const items = keyring.items.map((entry): PulumiValue => {
+/** The field of each list setting's entries that holds imported key material, which may be encrypted. */
+const KEY_MATERIAL: Readonly<Record<string, string>> = { signingKeys: "privateJwk", apiKeys: "value" };
+
+/**
+ * An encrypted private JWK or API key cannot be read here: validate its entry without it, as a generated key (the
+ * program checks the key itself).
+ */
+function withoutEncryptedKeys(list: PulumiValue, field: string): PulumiValue {
+  if (list.kind !== "list") return list;
+  const items = list.items.map((entry): PulumiValue => {
     if (entry.kind !== "map") return entry;
-    return { kind: "map", entries: entry.entries.filter(([k, v]) => !(k === "privateJwk" && v.kind === "secure")) };
+    return { kind: "map", entries: entry.entries.filter(([k, v]) => !(k === field && v.kind === "secure")) };
   });
   return { kind: "list", items };
 }
@@ -92,13 +98,14 @@ export function rawConfigOf(config: YAML.YAMLMap, doc: YAML.Document): StackConf
     if (!fullKey.startsWith(prefix)) continue;
     const name = fullKey.slice(prefix.length);
     const value = readConfigValue(pair.value, name, doc, problems);
-    raw[name] = configText(name === "signingKeys" ? withoutEncryptedKeys(value) : value, SECURE_PLACEHOLDER);
+    const field = KEY_MATERIAL[name];
+    raw[name] = configText(field ? withoutEncryptedKeys(value, field) : value, SECURE_PLACEHOLDER);
   }
   return { raw, problems };
 }
 
-/** Where an entry's key material comes from, judged by its `privateJwk`. */
-function keySource(privateJwk: unknown): KeySource {
+/** Where an entry's key material comes from, judged by its `privateJwk` (or an API key's `value`). */
+export function keySource(privateJwk: unknown): KeySource {
   if (privateJwk === undefined || privateJwk === null) return "generated";
   return isSecure(privateJwk) ? "imported (secret)" : "imported (PLAIN TEXT)";
 }
@@ -115,7 +122,7 @@ function plainKid(privateJwk: unknown): string | undefined {
 }
 
 /** The `config` map of a stack document (an error naming the file's problem when it has none). */
-function configMap(doc: YAML.Document.Parsed, label: string): YAML.YAMLMap {
+export function configMap(doc: YAML.Document.Parsed, label: string): YAML.YAMLMap {
   const config = doc.get("config", true);
   if (!YAML.isMap(config)) {
     throw new StackFileError(
