@@ -212,6 +212,35 @@ async function generate(
   return 0;
 }
 
+/** A keyring command (`add-standby`, `promote`, …): edits the stack file and prints what changed and what to run next. */
+function editKeyring(
+  command: (typeof KEY_COMMANDS)[number],
+  rest: string[],
+  values: { stack?: string; algorithm?: string; file?: string; force?: boolean },
+  dir: string,
+  io: CliIo,
+): number {
+  const readFunctionsDir = functionsDirReader(dir);
+  let cmd = keyCommand(command, rest, values);
+  const { file, label, stack } = stackFilePath(dir, values.stack);
+  const options = { force: values.force === true, readFunctionsDir };
+  let edit: ReturnType<typeof applyKeyCommand>;
+  if (cmd.kind === "import") {
+    ({ edit, command: cmd } = importKey(cmd, { file, label, stack, dir }, values.file!, options, io));
+  } else {
+    edit = applyKeyCommand(fs.readFileSync(file, "utf8"), cmd, label, options);
+    writeAtomically(file, edit.text);
+  }
+  io.out(`Updated ${file}:\n${edit.changes.map((c) => `  ${c}`).join("\n")}\n\n${keyringTable(edit.after.keys)}\n\n`);
+  const stateBefore = edit.before.keys.find((k) => k.name === cmd.name)?.state;
+  io.out(nextSteps(cmd, stack, rotationTiming(edit.after), stateBefore).join("\n") + "\n");
+  if (edit.after.problems.length > 0) {
+    const problems = edit.after.problems.map((p) => `  - ${p}`).join("\n");
+    io.err(`warning: --force: ${label} still has problems that pulumi preview will report:\n${problems}\n`);
+  }
+  return 0;
+}
+
 /**
  * Runs the CLI. Returns the process exit code: 0 done, 1 refused (illegal transition, unknown key, missing or invalid
  * file; nothing written), 2 wrong usage.
@@ -270,24 +299,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     if (!(KEY_COMMANDS as readonly string[]).includes(command)) {
       throw new UsageError(`unknown command ${JSON.stringify(command)}`);
     }
-    let cmd = keyCommand(command as (typeof KEY_COMMANDS)[number], rest, values);
-    const { file, label, stack } = stackFilePath(dir, values.stack);
-    const options = { force: values.force === true, readFunctionsDir };
-    let edit: ReturnType<typeof applyKeyCommand>;
-    if (cmd.kind === "import") {
-      ({ edit, command: cmd } = importKey(cmd, { file, label, stack, dir }, values.file!, options, io));
-    } else {
-      edit = applyKeyCommand(fs.readFileSync(file, "utf8"), cmd, label, options);
-      writeAtomically(file, edit.text);
-    }
-    io.out(`Updated ${file}:\n${edit.changes.map((c) => `  ${c}`).join("\n")}\n\n${keyringTable(edit.after.keys)}\n\n`);
-    const stateBefore = edit.before.keys.find((k) => k.name === cmd.name)?.state;
-    io.out(nextSteps(cmd, stack, rotationTiming(edit.after), stateBefore).join("\n") + "\n");
-    if (edit.after.problems.length > 0) {
-      const problems = edit.after.problems.map((p) => `  - ${p}`).join("\n");
-      io.err(`warning: --force: ${label} still has problems that pulumi preview will report:\n${problems}\n`);
-    }
-    return 0;
+    return editKeyring(command as (typeof KEY_COMMANDS)[number], rest, values, dir, io);
   } catch (error) {
     if (error instanceof UsageError) {
       io.err(`${error.message}\n${USAGE_HINT}\n`);
