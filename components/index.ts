@@ -1,6 +1,7 @@
 /**
- * The package entry for other Pulumi programs: the two components, the settings parser that validates their
- * arguments, and the types around them. `index.ts` (this repository's own program) is one user of them.
+ * The package entry for other Pulumi programs: the keyring, one stack component per target (Docker, Kubernetes), the
+ * settings parser that validates their arguments, and the types around them. `index.ts` (this repository's own
+ * program) is one user of them.
  *
  * @example
  * ```ts
@@ -20,3 +21,6 @@ export { ConfigError, type RawConfig, type SettingsInput } from "./schema/settin
 export type { StackSettings } from "./services/service";
 export { SupabaseStack, type StackKeyring, type SupabaseStackArgs } from "./targets/docker/supabaseStack";
 export type { DockerTransforms, Transform } from "./targets/docker/transforms";
+export type { KubernetesSettings } from "./config/kubernetes";
+export { KubernetesStack, KUBERNETES_DEFAULTS, type KubernetesStackArgs } from "./targets/kubernetes/kubernetesStack";
+export type { KubernetesTransforms } from "./targets/kubernetes/transforms";

@@ -64,7 +64,7 @@ function keyring(size: number): Array<{ name: string; state: string }> {
 /** The program with the output a deployment waits for, so a run is timed until the keyring has settled. */
 function program() {
   const { keyring, stack } = supabaseProgram();
-  return { currentKid: keyring.currentKid, containers: stack.containers };
+  return { currentKid: keyring.currentKid, workloads: "containers" in stack ? stack.containers : stack.workloads };
 }
 
 async function timed<T>(work: () => Promise<T>): Promise<number> {

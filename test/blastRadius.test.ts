@@ -102,6 +102,17 @@ describe.each([
   it("recreates kong only for its kong.yml: its environment (KONG_DNS_VALID_TTL and the rest) never changes", () => {
     for (const r of table.rows) expect(r.changes.kong ?? [], r.step).not.toContain("envs");
   });
+
+  it("rolls on Kubernetes exactly the workloads it recreates on Docker, at every step and re-run", async () => {
+    const kubernetes = await measureBlastRadius({ ...options, target: "kubernetes" });
+    console.log(formatBlastRadius(kubernetes));
+    expect(kubernetes.containers).toEqual(table.containers);
+    expect(kubernetes.rows.map((r) => [r.step, r.rerun, r.created, r.replaced])).toEqual(
+      table.rows.map((r) => [r.step, r.rerun, r.created, r.replaced]),
+    );
+    for (const r of kubernetes.rows)
+      for (const fields of Object.values(r.changes)) expect(fields).toEqual(["template"]);
+  }, 60_000);
 });
 
 describe("a change to one function's file", () => {

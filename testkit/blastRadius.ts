@@ -1,7 +1,9 @@
 /**
  * The key-rotation lifecycle run as consecutive simulated `pulumi up`s of the real program (the stateful
  * `MockEngine`), measuring which containers each step would recreate: a container is replaced when any input Docker
- * cannot change in place differs from the previous run. `npm run bench` prints the table; a test asserts on it.
+ * cannot change in place differs from the previous run. On the Kubernetes target, which workloads each step would
+ * roll: a Deployment (or db's StatefulSet) rolls when its pod template differs from the previous run.
+ * `npm run bench` prints the tables; a test asserts on them.
  */
 import type { Algorithm } from "../components/keyring/algorithms";
 import { canonicalJson } from "../components/keyring/model";
@@ -30,6 +32,12 @@ export const REPLACEMENT_INPUTS = [
   "healthcheck",
 ] as const;
 
+/** What rolls a Kubernetes workload: a change of its pod template (`spec.template`). */
+export const ROLLOUT_INPUTS = ["template"] as const;
+
+/** The targets the blast radius is measured on. */
+export type BlastRadiusTarget = "docker" | "kubernetes";
+
 /** One lifecycle step: the `signingKeys` config it applies. */
 export interface LifecycleStep {
   /** Short label, e.g. `S1 add standby`. */
@@ -48,7 +56,7 @@ export function lifecycleSteps(algorithm: Algorithm = "ES256"): LifecycleStep[] 
   ];
 }
 
-/** What one simulated `pulumi up` did to the containers. */
+/** What one simulated `pulumi up` did to the containers (or, on Kubernetes, the workloads). */
 export interface BlastRadiusRow {
   /** The step's label; re-runs carry the same label with `rerun: true`. */
   step: string;
@@ -56,9 +64,12 @@ export interface BlastRadiusRow {
   rerun: boolean;
   /** Containers that did not exist before this run. */
   created: ServiceRole[];
-  /** Containers whose replacement-triggering inputs changed (they would be recreated), in start order. */
+  /**
+   * Containers whose replacement-triggering inputs changed (they would be recreated), in start order; on
+   * Kubernetes, the workloads whose pod template changed (they would roll).
+   */
   replaced: ServiceRole[];
-  /** For each replaced container, which of {@link REPLACEMENT_INPUTS} changed. */
+  /** For each replaced container, which of {@link REPLACEMENT_INPUTS} (or {@link ROLLOUT_INPUTS}) changed. */
   changes: Partial<Record<ServiceRole, string[]>>;
   /** Wall time of the simulated update, in milliseconds. */
   ms: number;
@@ -66,6 +77,7 @@ export interface BlastRadiusRow {
 
 /** The measured blast radius of a whole rotation. */
 export interface BlastRadiusTable {
+  target: BlastRadiusTarget;
   algorithm: Algorithm;
   studio: boolean;
   legacyHs256: boolean;
@@ -86,19 +98,28 @@ export interface BlastRadiusOptions {
   legacyHs256?: boolean;
   /** Run the edge functions (default false, as the program's default). */
   functions?: boolean;
+  /** The target (default docker). */
+  target?: BlastRadiusTarget;
 }
 
-/** The containers of one run by role. */
-function containersOf(registered: StoredResource[]): Map<ServiceRole, StoredResource> {
+/** The containers (or Kubernetes workloads) of one run by role. */
+function workloadsOf(registered: StoredResource[], target: BlastRadiusTarget): Map<ServiceRole, StoredResource> {
+  const types: string[] = target === "docker" ? [TYPES.container] : [TYPES.deployment, TYPES.statefulSet];
   const out = new Map<ServiceRole, StoredResource>();
   for (const r of registered) {
-    if (r.type !== TYPES.container) continue;
+    if (!types.includes(r.type)) continue;
     const role = r.name.slice(COMPONENT_NAME.length + 1) as ServiceRole;
-    if (!SERVICE_ROLES.includes(role)) throw new Error(`unexpected container resource ${r.name}`);
+    if (!SERVICE_ROLES.includes(role)) throw new Error(`unexpected workload resource ${r.name}`);
     out.set(role, r);
   }
-  // Registration order follows when each container's inputs resolve; report in start order instead.
+  // Registration order follows when each workload's inputs resolve; report in start order instead.
   return new Map([...out].sort(([a], [b]) => SERVICE_ROLES.indexOf(a) - SERVICE_ROLES.indexOf(b)));
+}
+
+/** Whether a Kubernetes workload's pod template differs between two runs (it would roll). */
+export function changedTemplate(before: Record<string, unknown>, after: Record<string, unknown>): string[] {
+  const template = (inputs: Record<string, unknown>) => (inputs.spec as { template?: unknown } | undefined)?.template;
+  return canonicalJson(template(before) ?? null) !== canonicalJson(template(after) ?? null) ? ["template"] : [];
 }
 
 /** Which replacement-triggering inputs differ between two runs of one container. */
@@ -119,6 +140,8 @@ export async function measureBlastRadius(options: BlastRadiusOptions = {}): Prom
   const studio = options.studio ?? true;
   const legacyHs256 = options.legacyHs256 ?? false;
   const functions = options.functions ?? false;
+  const target = options.target ?? "docker";
+  const changed = target === "docker" ? changedInputs : changedTemplate;
   const engine = new MockEngine();
   const rows: BlastRadiusRow[] = [];
   let previous = new Map<ServiceRole, StoredResource>();
@@ -126,34 +149,41 @@ export async function measureBlastRadius(options: BlastRadiusOptions = {}): Prom
   for (const { step, signingKeys } of lifecycleSteps(algorithm)) {
     for (const rerun of [false, true]) {
       const started = performance.now();
-      const config = { signingKeys, studio, legacyHs256, ...(functions ? { functions: { enabled: true } } : {}) };
+      const config = {
+        signingKeys,
+        studio,
+        legacyHs256,
+        ...(functions ? { functions: { enabled: true } } : {}),
+        ...(target === "kubernetes" ? { target } : {}),
+      };
       const { registered } = await engine.run(config, supabaseProgram);
       const ms = Math.round(performance.now() - started);
-      const current = containersOf(registered);
+      const current = workloadsOf(registered, target);
       containers = [...current.keys()];
-      const created: ServiceRole[] = [];
-      const replaced: ServiceRole[] = [];
-      const changes: Partial<Record<ServiceRole, string[]>> = {};
+      const row: BlastRadiusRow = { step, rerun, created: [], replaced: [], changes: {}, ms };
       for (const [role, resource] of current) {
         const before = previous.get(role);
         if (!before) {
-          created.push(role);
+          row.created.push(role);
           continue;
         }
-        const changed = changedInputs(before.inputs, resource.inputs);
-        if (changed.length > 0) {
-          replaced.push(role);
-          changes[role] = changed;
+        const fields = changed(before.inputs, resource.inputs);
+        if (fields.length > 0) {
+          row.replaced.push(role);
+          row.changes[role] = fields;
         }
       }
-      rows.push({ step, rerun, created, replaced, changes, ms });
+      rows.push(row);
       previous = current;
     }
   }
-  return { algorithm, studio, legacyHs256, functions, containers, rows };
+  return { target, algorithm, studio, legacyHs256, functions, containers, rows };
 }
 
-/** The table as Markdown: one row per `pulumi up`, one column per container (`R` = recreated, `+` = created). */
+/**
+ * The table as Markdown: one row per `pulumi up`, one column per container (`R` = recreated, `+` = created); on
+ * Kubernetes one column per workload (`R` = rolled).
+ */
 export function formatBlastRadius(table: BlastRadiusTable): string {
   const header = ["step", ...table.containers, "ms"];
   const lines = [`| ${header.join(" | ")} |`, `|${header.map(() => "---").join("|")}|`];

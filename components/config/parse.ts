@@ -23,6 +23,7 @@ import { poolerWarnings } from "../services/pooler/settings";
 import { realtimeAlgorithmWarnings } from "../services/realtime/realtime";
 import { tlsWarnings } from "../services/tls/settings";
 import { CONFIG_KEYS, RULES, SETTINGS, type ProgramConfig } from "./settings";
+import { kubernetesWarnings, targetProblems } from "./target";
 
 /** What {@link parseConfig} may know besides the values themselves. */
 export interface ParseOptions {
@@ -58,6 +59,9 @@ export function parseConfig(raw: RawConfig | SettingsInput, options: ParseOption
     rules.push(functionsFilesRule(options.readFunctionsDir) as unknown as SettingsRule<ProgramConfig>);
   }
   const config = applyRules(rules, parsed, problems);
+  if (config.target !== undefined && config.kubernetes && config.pooler && config.functions) {
+    targetProblems(config as ProgramConfig, raw, problems);
+  }
   if (problems.list.length > 0) throw new ConfigError(problems.list);
   return config as ProgramConfig;
 }
@@ -92,7 +96,11 @@ export function settingsWarnings(config: ProgramConfig, secretKeys: ReadonlySet<
         : `${configKey(path)} is stored in plain text in the stack file; encrypt it with ` +
           `\`pulumi config set --secret --path '${path}' <value>\``,
     );
-  warnings.push(...databasePublishWarnings(config.database), ...poolerWarnings(config.pooler), ...tlsWarnings(config));
+  warnings.push(
+    ...(config.target === "kubernetes"
+      ? kubernetesWarnings(config)
+      : [...databasePublishWarnings(config.database), ...poolerWarnings(config.pooler), ...tlsWarnings(config)]),
+  );
   const running = runningServices(config).map((service) => service.role as string);
   if (running.includes("realtime")) {
     const current = config.signingKeys.find((key) => key.state === "current");

@@ -5,6 +5,7 @@
 import { CONTAINER_SETTINGS, type ContainerSettings } from "./containers";
 import { DEPLOYMENT_SETTINGS, type DeploymentConfig } from "./deployment";
 import { apiKeysRule } from "../keyring/apiKeySettings";
+import { KUBERNETES_SETTINGS, type KubernetesSettings } from "./kubernetes";
 import { KEYRING_SETTINGS, legacyKeysRule, type KeyringConfig } from "../keyring/settings";
 import { defaultsOf, type Setting } from "../schema/setting";
 import { extraEnvRule } from "../services/index";
@@ -17,13 +18,16 @@ export const SETTINGS: readonly Setting[] = [
   ...SERVICE_SETTINGS,
   ...DEPLOYMENT_SETTINGS,
   ...CONTAINER_SETTINGS,
+  ...KUBERNETES_SETTINGS,
 ];
 
 /** Every config key this program reads; anything else in the namespace is a typo. */
 export const CONFIG_KEYS: readonly string[] = SETTINGS.map((setting) => setting.key);
 
 /** The whole validated stack configuration. */
-export type ProgramConfig = KeyringConfig & ServicesConfig & DeploymentConfig & { containers: ContainerSettings };
+export type ProgramConfig = KeyringConfig &
+  ServicesConfig &
+  DeploymentConfig & { containers: ContainerSettings; kubernetes: KubernetesSettings };
 
 /** The checks across settings that need nothing but the values. */
 export const RULES = [legacyKeysRule, apiKeysRule, publishedPortsRule, extraEnvRule, tlsRule] as const;

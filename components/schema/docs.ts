@@ -68,6 +68,9 @@ export function referenceTable(settings: readonly Setting[]): string {
   );
 }
 
+/** A markdown table, each cell escaped. */
+export const markdownTable = (header: string[], rows: string[][]): string => table(header, rows);
+
 /** A markdown table. */
 function table(header: string[], rows: string[][]): string {
   return [

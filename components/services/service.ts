@@ -8,10 +8,12 @@ import type { EnvMap } from "../schema/project";
 import type { Builder, StackSettings } from "./builder";
 import type { EnvBuilder } from "./environment";
 import type { ImageKey } from "./images";
+import type { KubernetesFacts } from "./kubernetes";
 
 export type { EnvMap };
 export * from "./builder";
 export * from "./environment";
+export * from "./kubernetes";
 
 /** A Docker health check, in the shape of `@pulumi/docker`'s `ContainerHealthcheck`. */
 export interface Healthcheck {
@@ -94,6 +96,8 @@ export interface ServiceModule<R extends string = string> {
   env: EnvBuilder;
   /** Files shipped into the container with `uploads` (always a Pulumi secret as a whole). */
   files?: Builder<UploadedFile[]>;
+  /** How it runs on Kubernetes (see {@link KubernetesFacts}); absent for a service that never runs there. */
+  kubernetes?: KubernetesFacts;
 }
 
 /**

@@ -17,4 +17,13 @@ export const RESOURCE_TYPES = {
   remoteImage: "docker:index/remoteImage:RemoteImage",
   network: "docker:index/network:Network",
   volume: "docker:index/volume:Volume",
+  namespace: "kubernetes:core/v1:Namespace",
+  secret: "kubernetes:core/v1:Secret",
+  service: "kubernetes:core/v1:Service",
+  persistentVolumeClaim: "kubernetes:core/v1:PersistentVolumeClaim",
+  deployment: "kubernetes:apps/v1:Deployment",
+  statefulSet: "kubernetes:apps/v1:StatefulSet",
+  podDisruptionBudget: "kubernetes:policy/v1:PodDisruptionBudget",
+  networkPolicy: "kubernetes:networking.k8s.io/v1:NetworkPolicy",
+  ingress: "kubernetes:networking.k8s.io/v1:Ingress",
 } as const;

@@ -62,9 +62,17 @@ describe("parseConfig defaults", () => {
       },
       functions: { enabled: false, verifyJwt: true },
       storage: { backend: "file", tenantId: "stub", imageTransformation: true },
+      target: "docker",
       instanceName: "supabase",
       containers: { logMaxSize: "10m", logMaxFiles: 3, memoryMb: {} },
       tls: { mode: "off", httpPort: 80, httpsPort: 443, host: "0.0.0.0" },
+      kubernetes: {
+        replicas: {},
+        gateway: { type: "ClusterIP" },
+        resources: {},
+        imagePullPolicy: "IfNotPresent",
+        storage: { sizes: {} },
+      },
     });
   });
 

@@ -1,7 +1,7 @@
 /**
  * What the mock engines store for a resource the first time it is created: our dynamic providers' real `check` and
- * `create`, random values for `@pulumi/random`, and for Docker resources their inputs plus the few computed outputs
- * the program reads.
+ * `create`, random values for `@pulumi/random`, and for Docker and Kubernetes resources their inputs plus the few
+ * computed outputs the program reads.
  */
 import type * as pulumi from "@pulumi/pulumi";
 import { createHash, randomBytes } from "node:crypto";
@@ -41,6 +41,11 @@ export function dockerState(args: pulumi.runtime.MockResourceArgs, inputs: Recor
     computed.repoDigest = `${inputs.name}@${computed.imageId}`;
   }
   if (args.type === TYPES.network || args.type === TYPES.volume) computed.name = inputs.name ?? args.name;
+  if (args.type === TYPES.service) {
+    // A stand-in for the cluster IP the API server allocates: stable per Service, as the real one is for its life.
+    const hash = createHash("sha256").update(args.name).digest();
+    computed.spec = { ...(inputs.spec as object), clusterIP: `10.96.${hash[0]}.${hash[1]}` };
+  }
   return { ...inputs, ...computed };
 }
 

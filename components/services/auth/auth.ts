@@ -109,6 +109,23 @@ export const auth = defineService({
   // The image runs auth as the user `supabase` (supabase/auth `Dockerfile`, `USER supabase`).
   dropCapabilities: ALL_CAPABILITIES,
   // Sign-up, mail and provider settings are named as the official compose names them (supabase/supabase `docker/`).
+  kubernetes: {
+    replicas: {
+      default: 2,
+      why:
+        "stateless: users, sessions and refresh tokens live in Postgres, so either pod serves every user, and a key " +
+        "step rolls one pod while the other answers",
+    },
+    image: {
+      // supabase/auth `Dockerfile`: `adduser -D -u 1000 supabase`, `USER supabase`; one Go binary that reads its
+      // migrations from /usr/local/etc/auth/migrations and writes no file.
+      runAsUser: 1000,
+      readOnlyRootFilesystem: true,
+      writableDirs: ["/tmp"],
+      why: "supabase/auth `Dockerfile`: user supabase is uid 1000; the binary writes no file",
+    },
+    resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "256Mi" } },
+  },
   env: environment({
     keyring: ["authKeys", "validMethods", "jwtSecret"],
     secrets: ["authJwtSecret"],

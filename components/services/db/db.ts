@@ -56,6 +56,20 @@ export const db = defineService({
     return publish ? [{ internal: POSTGRES.port, external: publish.port, ip: publish.host }] : [];
   },
   secretEnv: true,
+  kubernetes: {
+    replicas: {
+      default: 1,
+      max: 1,
+      why: "one Postgres owns its data directory: a second on the same volume would corrupt it, and this program sets up no replication",
+    },
+    image: {
+      // supabase/postgres `Dockerfile-*`: the entrypoint starts as root to own the data directory, then steps down
+      // to postgres with gosu.
+      readOnlyRootFilesystem: false,
+      why: "supabase/postgres: the entrypoint starts as root to own the data directory and steps down to postgres with gosu",
+    },
+    resources: { requests: { cpu: "250m", memory: "512Mi" }, limits: { memory: "2Gi" } },
+  },
   env: environment({
     secrets: ["postgresPassword"],
     table: {

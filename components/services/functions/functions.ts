@@ -76,6 +76,18 @@ export const functions = defineService({
   // Deno's module cache: a recreated container (every standby and revoke step) does not download imports again.
   volumes: [{ volume: "functions-cache", containerPath: "/root/.cache/deno" }],
   secretEnv: true,
+  kubernetes: {
+    replicas: {
+      default: 1,
+      why: "its Deno cache is a ReadWriteOnce volume, so every pod would share one node",
+    },
+    image: {
+      // supabase/edge-runtime `Dockerfile` declares no USER; the runtime caches modules under /root/.cache/deno.
+      readOnlyRootFilesystem: false,
+      why: "supabase/edge-runtime `Dockerfile` has no USER and caches under /root: it runs as root",
+    },
+    resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { memory: "1Gi" } },
+  },
   env: environment({
     keyring: ["verifierJwks", "jwtSecret", "longestTrustedAnonKey", "longestTrustedServiceRoleKey", "apiKeys"],
     secrets: ["postgresPassword"],

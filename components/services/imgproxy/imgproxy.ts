@@ -18,6 +18,21 @@ export const imgproxy = defineService({
   runs: (settings) => settings.storage.imageTransformation,
   volumes: [{ volume: "storage-data", containerPath: STORAGE_FILE_PATH }],
   secretEnv: false,
+  kubernetes: {
+    replicas: {
+      default: 1,
+      why: "it renders the files of storage's volume for storage alone; raise it for heavy transformation loads",
+    },
+    image: {
+      // imgproxy `docker/Dockerfile`: `useradd -r -u 999`, `USER 999`; it makes /var/cache/fontconfig writable for
+      // fontconfig's cache, and libvips spills to /tmp.
+      runAsUser: 999,
+      readOnlyRootFilesystem: true,
+      writableDirs: ["/tmp", "/var/cache/fontconfig"],
+      why: "imgproxy `docker/Dockerfile`: `USER 999`; it writes only fontconfig's cache and temporary files",
+    },
+    resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "512Mi" } },
+  },
   env: environment({
     table: {
       IMGPROXY_BIND: managed("the stack network (storage calls this port)", `:${IMGPROXY_PORT}`),

@@ -49,6 +49,21 @@ export const kong = defineService({
   secretEnv: false,
   // The image runs Kong as the user `kong` (Kong/docker-kong `Dockerfile`, `USER kong`), on port 8000.
   dropCapabilities: ALL_CAPABILITIES,
+  kubernetes: {
+    replicas: {
+      default: 2,
+      why: "DB-less: its whole configuration is the kong.yml it is given, so the pods are interchangeable",
+    },
+    image: {
+      // Kong/docker-kong `ubuntu/Dockerfile`: `USER kong`, a user the kong package creates with `useradd` and no
+      // fixed uid; kong writes its nginx configuration, pids and sockets under /usr/local/kong at start.
+      readOnlyRootFilesystem: false,
+      why:
+        "Kong/docker-kong `Dockerfile`: `USER kong` (not root), a name without a fixed uid, so the pod keeps the " +
+        "image's user instead of asserting runAsNonRoot; kong writes its prefix /usr/local/kong at start",
+    },
+    resources: { requests: { cpu: "100m", memory: "256Mi" }, limits: { memory: "1Gi" } },
+  },
   env: environment({
     table: {
       KONG_DATABASE: managed(`${KONG_YML} (kong runs DB-less on it)`, "off"),

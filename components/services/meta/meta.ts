@@ -29,6 +29,15 @@ export const meta = defineService({
   dependsOn: after("db"),
   runs: (settings) => settings.studio,
   secretEnv: true,
+  kubernetes: {
+    replicas: { default: 1, why: "only the dashboard calls it; stateless, so more pods are safe" },
+    image: {
+      // supabase/postgres-meta `Dockerfile` (node:slim) declares no USER.
+      readOnlyRootFilesystem: false,
+      why: "supabase/postgres-meta `Dockerfile` has no USER: it runs as root as upstream runs it",
+    },
+    resources: { requests: { cpu: "50m", memory: "96Mi" }, limits: { memory: "256Mi" } },
+  },
   env: environment({
     secrets: ["postgresPassword", "metaCryptoKey"],
     table: {

@@ -143,6 +143,20 @@ export const pooler = defineService({
   ],
   secretEnv: true,
   hs256Secrets: ["API_JWT_SECRET", "METRICS_JWT_SECRET"],
+  kubernetes: {
+    replicas: {
+      default: 1,
+      why:
+        "two unclustered supavisor nodes would each keep their own pools (twice defaultPoolSize server connections) " +
+        "and each run the tenant setup at start",
+    },
+    image: {
+      // supabase/supavisor `Dockerfile` declares no USER; its entrypoint `limits.sh` sets the open-files limit.
+      readOnlyRootFilesystem: false,
+      why: "supabase/supavisor `Dockerfile` has no USER: it runs as root as upstream runs it",
+    },
+    resources: { requests: { cpu: "100m", memory: "256Mi" }, limits: { memory: "1Gi" } },
+  },
   env: environment({
     keyring: ["jwtSecret"],
     secrets: ["postgresPassword", "poolerSecretKeyBase", "poolerVaultEncKey", "poolerJwtSecret"],

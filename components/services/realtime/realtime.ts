@@ -66,6 +66,21 @@ export const realtime = defineService({
   // The superuser password: realtime manages replication.
   secretEnv: true,
   hs256Secrets: ["API_JWT_SECRET", "METRICS_JWT_SECRET"],
+  kubernetes: {
+    replicas: {
+      default: 1,
+      why:
+        "two unclustered nodes (DNS_NODES is empty) would each stream the tenant's replication slot and keep their " +
+        "own presence and broadcast state, so clients on different pods would not see each other",
+    },
+    image: {
+      // supabase/realtime `Dockerfile` declares no USER; `run.sh` runs the migrations and the seed as nobody with
+      // `sudo -E -u nobody`, so it starts as root.
+      readOnlyRootFilesystem: false,
+      why: "supabase/realtime `Dockerfile` has no USER and its `run.sh` switches to nobody with sudo, so it starts as root",
+    },
+    resources: { requests: { cpu: "100m", memory: "256Mi" }, limits: { memory: "1Gi" } },
+  },
   env: environment({
     keyring: ["verifierJwks", "jwtSecret"],
     secrets: ["postgresPassword", "realtimeSecretKeyBase", "realtimeDbEncKey", "realtimeJwtSecret"],

@@ -27,6 +27,19 @@ export const rest = defineService({
   command: ["postgrest"],
   // The JWKS holds the legacy oct key when legacyHs256 is on; the db password always.
   secretEnv: true,
+  kubernetes: {
+    replicas: {
+      default: 2,
+      why: "stateless: each pod keeps its own schema cache and pool, so either serves every request",
+    },
+    image: {
+      // PostgREST `nix/tools/docker/default.nix`: `User = "1000"`, the image holds the static binary alone.
+      runAsUser: 1000,
+      readOnlyRootFilesystem: true,
+      why: 'PostgREST `nix/tools/docker/default.nix`: `User = "1000"`; one static binary that writes no file',
+    },
+    resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "256Mi" } },
+  },
   env: environment({
     keyring: ["verifierJwks"],
     dbRoles: ["authenticator"],

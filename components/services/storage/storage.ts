@@ -73,6 +73,21 @@ export const storage = defineService({
   volumes: [{ volume: "storage-data", containerPath: STORAGE_FILE_PATH }],
   secretEnv: true,
   hs256Secrets: ["AUTH_JWT_SECRET"],
+  kubernetes: {
+    replicas: {
+      default: (settings) => (settings.storage.backend === "s3" ? 2 : 1),
+      why:
+        "stateless with the S3 backend (2); with the file backend its objects live on one ReadWriteOnce volume, " +
+        "which every pod must share on one node (1)",
+    },
+    image: {
+      // supabase/storage `Dockerfile` (node:alpine) declares no USER: node runs as root and writes the file
+      // backend's objects as root.
+      readOnlyRootFilesystem: false,
+      why: "supabase/storage `Dockerfile` has no USER (root), and the file backend's objects on the volume are root's",
+    },
+    resources: { requests: { cpu: "50m", memory: "128Mi" }, limits: { memory: "512Mi" } },
+  },
   env: environment({
     keyring: ["longestTrustedAnonKey", "longestTrustedServiceRoleKey", "jwtSecret", "verifierJwks"],
     dbRoles: ["supabase_storage_admin"],

@@ -42,6 +42,18 @@ export const studio = defineService({
   runs: (settings) => settings.studio,
   volumes: [{ volume: "studio-snippets", containerPath: STUDIO_SNIPPETS_PATH }],
   secretEnv: true,
+  kubernetes: {
+    replicas: {
+      default: 1,
+      why: "the dashboard: its snippets volume is ReadWriteOnce, so every pod would share one node",
+    },
+    image: {
+      // supabase/supabase `apps/studio/Dockerfile` (node:slim) declares no USER; Next.js writes its cache under .next.
+      readOnlyRootFilesystem: false,
+      why: "supabase/supabase `apps/studio/Dockerfile` has no USER (root), and Next.js writes its cache in the image",
+    },
+    resources: { requests: { cpu: "100m", memory: "256Mi" }, limits: { memory: "1Gi" } },
+  },
   env: environment({
     keyring: ["longestTrustedAnonKey", "longestTrustedServiceRoleKey", "jwtSecret", "publishableKey", "secretKey"],
     secrets: ["postgresPassword", "metaCryptoKey", "studioJwtSecret"],

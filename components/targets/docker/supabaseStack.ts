@@ -9,23 +9,22 @@
  */
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import type { KeyringValues } from "../../keyring/model";
-import { allByName, asSecret } from "../../outputs";
+import { asSecret } from "../../outputs";
 import { PROJECT } from "../../schema/project";
 import type { ImageKey } from "../../services/images";
-import { runningServices, serviceUrl, type ServiceRole } from "../../services/index";
+import { runningServices, type ServiceRole } from "../../services/index";
 import {
   envIsSecret,
   UNNEEDED_CAPABILITIES,
   toEnvList,
   mountedVolumes,
   withExtraEnv,
-  type Builder,
   type ServiceModule,
   type StackSettings,
   type UploadedFile,
   type VolumeRole,
 } from "../../services/service";
+import { build, type StackKeyring } from "../build";
 import { envDigestFile } from "../envDigest";
 import { LOG_ROTATION_DEFAULTS, type ContainerSettings } from "../../config/containers";
 import { DEFAULT_INSTANCE_NAME } from "../../config/deployment";
@@ -33,8 +32,7 @@ import { dockerName, RETAIN_LABEL } from "./naming";
 import { transformed, type DockerTransforms } from "./transforms";
 import { declareSecrets, type SecretOutputs } from "../secrets";
 
-/** The keyring values the containers consume (what `SigningKeyring` exposes, or any outputs of the same shape). */
-export type StackKeyring = { [K in keyof KeyringValues]: pulumi.Input<KeyringValues[K]> };
+export type { StackKeyring };
 
 /** Arguments of a {@link SupabaseStack}. */
 export interface SupabaseStackArgs {
@@ -254,25 +252,4 @@ export class SupabaseStack extends pulumi.ComponentResource {
       ),
     );
   }
-}
-
-/**
- * Runs a builder on the values it reads, resolved: only the keyring values, secrets and database passwords it
- * names, so a change to any other value (or one unknown during a preview) does not touch what it builds.
- */
-function build<T>(
-  builder: Builder<T>,
-  settings: StackSettings,
-  keyring: StackKeyring,
-  { secrets, dbPasswords }: SecretOutputs,
-): pulumi.Output<T> {
-  const pick = <V extends object>(from: V, names: readonly (keyof V)[]) =>
-    allByName(Object.fromEntries(names.map((n) => [n, from[n]])));
-  const read = allByName({
-    keyring: pick(keyring, builder.keyring),
-    secrets: pick(secrets, builder.secrets),
-    dbPasswords: pick(dbPasswords, builder.dbRoles),
-  });
-  type Read = Pick<Parameters<Builder<T>["build"]>[0], "keyring" | "secrets" | "dbPasswords">;
-  return read.apply((values) => builder.build({ settings, url: serviceUrl, ...(values as unknown as Read) }));
 }

@@ -15,10 +15,17 @@ import { REALTIME_HOST } from "../../../components/services/realtime/realtime";
 import { ENV_DIGEST_FILE, envDigestFile } from "../../../components/targets/envDigest";
 import { RETAIN_LABEL } from "../../../components/targets/docker/naming";
 import { supabaseProgram } from "../../../components/program";
+import { SupabaseStack } from "../../../components/targets/docker/supabaseStack";
 import type { RegisteredOptions } from "../../../testkit/engine/sdk";
 import { valueOf } from "../../../testkit/engine/sdk";
 import { verifyWithJwks } from "../../support/keys";
 import { declare, ShapeMocks, type Declared } from "../../support/shapes";
+
+/** The program's stack on the Docker target (the default). */
+function docker(stack: unknown): SupabaseStack {
+  if (!(stack instanceof SupabaseStack)) throw new Error("the stack is not the Docker target's");
+  return stack;
+}
 
 const {
   container: CONTAINER,
@@ -268,8 +275,8 @@ describe("SupabaseStack mid-rotation (k1 previous, k2 current, k3 standby RS256)
     // Every container but kong, imgproxy and the TLS proxy has a secret in its environment; db and kong have secrets in
     // their files (the TLS proxy's Caddyfile holds none with Caddy's own CA).
     expect(checked).toBe(SERVICE_ROLES.length - 3 + 2);
-    await expect(pulumi.isSecret(run.result.stack.envs.auth!)).resolves.toBe(true);
-    await expect(pulumi.isSecret(run.result.stack.uploads.kong!)).resolves.toBe(true);
+    await expect(pulumi.isSecret(docker(run.result.stack).envs.auth!)).resolves.toBe(true);
+    await expect(pulumi.isSecret(docker(run.result.stack).uploads.kong!)).resolves.toBe(true);
     // Uploads are secret as a whole, the functions' source and the pooler's script included.
     for (const role of ["db", "kong", "pooler", "functions", "tls"] as const) {
       expect(run.containers.get(role)!.secretInputs, role).toContain("uploads");
@@ -457,7 +464,7 @@ describe("SupabaseStack with auth settings, extraEnv, postgresPassword and datab
     for (const [role, c] of run.containers) {
       if ((c.inputs.envs as string[]).some((e) => secrets.some((s) => e.includes(s)))) {
         expect(c.secretInputs, `${role} envs`).toContain("envs");
-        await expect(pulumi.isSecret(run.result.stack.envs[role]!), role).resolves.toBe(true);
+        await expect(pulumi.isSecret(docker(run.result.stack).envs[role]!), role).resolves.toBe(true);
         holding++;
       }
       if (uploadsOf(c).some((u) => secrets.some((s) => u.content.includes(s))))
@@ -467,7 +474,7 @@ describe("SupabaseStack with auth settings, extraEnv, postgresPassword and datab
     expect(holding).toBe(run.containers.size - 2);
     // kong's environment holds no key, but an extraEnv given as a secret makes it one.
     expect(envOf(run.containers.get("kong")!).KONG_LOG_LEVEL).toBe("debug");
-    await expect(pulumi.isSecret(run.result.stack.envs.kong!)).resolves.toBe(true);
+    await expect(pulumi.isSecret(docker(run.result.stack).envs.kong!)).resolves.toBe(true);
     expect(run.containers.get("kong")!.secretInputs).toContain("envs");
   });
 
