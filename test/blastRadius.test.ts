@@ -1,6 +1,7 @@
 /**
- * Blast radius of a key rotation: which containers each `pulumi up` of the lifecycle would recreate, measured by
- * running the real program under the stateful MockEngine (testkit/blastRadius.ts).
+ * Blast radius of a key rotation (the signing keys', then an API key's): which containers each `pulumi up` of the
+ * lifecycle would recreate, measured by running the real program under the stateful MockEngine
+ * (testkit/blastRadius.ts).
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -27,6 +28,10 @@ const ALLOWED: Record<string, ServiceRole[]> = {
   "S1 add standby": ["auth", "rest", "realtime", "storage", "functions", "kong"],
   "S2 promote": ["auth"],
   "S3 revoke": ["auth", "rest", "realtime", "storage", "kong", "studio", "functions"],
+  // An API key is held by kong, the functions and (the first active one of each kind) studio, and nothing else.
+  "A1 add secret key": ["functions", "kong"],
+  "A2 revoke secret key": ["studio", "functions", "kong"],
+  "A3 remove secret key": [],
 };
 
 function row(table: BlastRadiusTable, step: string, rerun: boolean): BlastRadiusRow {
@@ -88,6 +93,18 @@ describe.each([
       ...functions,
       "kong",
     ]);
+  });
+
+  it("recreates only what holds API keys when one is added, revoked or removed; studio only when its key changes", () => {
+    const functions = options.functions ? ["functions"] : [];
+    expect(row(table, "A1 add secret key", false).replaced).toEqual([...functions, "kong"]);
+    expect(row(table, "A2 revoke secret key", false).replaced).toEqual([
+      ...(options.studio ? ["studio"] : []),
+      ...functions,
+      "kong",
+    ]);
+    // A revoked key is in no container already: removing it deletes its value from state and touches nothing else.
+    expect(row(table, "A3 remove secret key", false).replaced).toEqual([]);
   });
 
   it("never recreates db, meta, the pooler or imgproxy, and only ever because of env or uploaded files", () => {

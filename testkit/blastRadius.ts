@@ -1,9 +1,9 @@
 /**
- * The key-rotation lifecycle run as consecutive simulated `pulumi up`s of the real program (the stateful
- * `MockEngine`), measuring which containers each step would recreate: a container is replaced when any input Docker
- * cannot change in place differs from the previous run. On the Kubernetes target, which workloads each step would
- * roll: a Deployment (or db's StatefulSet) rolls when its pod template differs from the previous run.
- * `npm run bench` prints the tables; a test asserts on them.
+ * The key-rotation lifecycle (the signing keys', then an API key's) run as consecutive simulated `pulumi up`s of the
+ * real program (the stateful `MockEngine`), measuring which containers each step would recreate: a container is
+ * replaced when any input Docker cannot change in place differs from the previous run. On the Kubernetes target,
+ * which workloads each step would roll: a Deployment (or db's StatefulSet) rolls when its pod template differs from
+ * the previous run. `npm run bench` prints the tables; a test asserts on them.
  */
 import type { Algorithm } from "../components/keyring/algorithms";
 import { canonicalJson } from "../components/keyring/model";
@@ -38,21 +38,39 @@ export const ROLLOUT_INPUTS = ["template"] as const;
 /** The targets the blast radius is measured on. */
 export type BlastRadiusTarget = "docker" | "kubernetes";
 
-/** One lifecycle step: the `signingKeys` config it applies. */
+/** One lifecycle step: the `signingKeys` config it applies, and the `apiKeys` (absent: the default list). */
 export interface LifecycleStep {
   /** Short label, e.g. `S1 add standby`. */
   step: string;
   signingKeys: Array<{ name: string; state: string; algorithm: Algorithm }>;
+  apiKeys?: Array<{ name: string; kind: string; state: string }>;
 }
 
-/** The rotation runbook: S0 [k1 current] → S1 [+k2 standby] → S2 [promote k2] → S3 [revoke k1]. */
+/** The name of the secret key the API-key steps add (the e2e adds it with `npm run keys -- api-keys add`). */
+export const SECOND_SECRET_KEY = "backend-2";
+
+/**
+ * The rotation runbook: S0 [k1 current] → S1 [+k2 standby] → S2 [promote k2] → S3 [revoke k1]; then the leaked
+ * secret key's: A1 [+backend-2 active] → A2 [secret revoked] → A3 [secret removed].
+ */
 export function lifecycleSteps(algorithm: Algorithm = "ES256"): LifecycleStep[] {
   const key = (name: string, state: string) => ({ name, state, algorithm });
+  const api = (name: string, kind: string, state = "active") => ({ name, kind, state });
+  const rotated = [key("k1", "revoked"), key("k2", "current")];
+  const publishable = api("publishable", "publishable");
+  const second = api(SECOND_SECRET_KEY, "secret");
   return [
     { step: "S0 create", signingKeys: [key("k1", "current")] },
     { step: "S1 add standby", signingKeys: [key("k1", "current"), key("k2", "standby")] },
     { step: "S2 promote", signingKeys: [key("k1", "previous"), key("k2", "current")] },
-    { step: "S3 revoke", signingKeys: [key("k1", "revoked"), key("k2", "current")] },
+    { step: "S3 revoke", signingKeys: rotated },
+    { step: "A1 add secret key", signingKeys: rotated, apiKeys: [publishable, api("secret", "secret"), second] },
+    {
+      step: "A2 revoke secret key",
+      signingKeys: rotated,
+      apiKeys: [publishable, api("secret", "secret", "revoked"), second],
+    },
+    { step: "A3 remove secret key", signingKeys: rotated, apiKeys: [publishable, second] },
   ];
 }
 
@@ -130,7 +148,7 @@ export function changedInputs(before: Record<string, unknown>, after: Record<str
 }
 
 /**
- * Runs the rotation S0 → S1 → S2 → S3 under a fresh MockEngine, each step followed by a re-run with unchanged
+ * Runs the rotation S0 → S1 → S2 → S3 → A1 → A2 → A3 under a fresh MockEngine, each step followed by a re-run with unchanged
  * config, and reports which containers each `pulumi up` would recreate.
  * The mock engine's clock advances a day between runs, so every step respects the rotation guard rails' waiting
  * periods, as a real rotation would.
@@ -146,7 +164,7 @@ export async function measureBlastRadius(options: BlastRadiusOptions = {}): Prom
   const rows: BlastRadiusRow[] = [];
   let previous = new Map<ServiceRole, StoredResource>();
   let containers: ServiceRole[] = [];
-  for (const { step, signingKeys } of lifecycleSteps(algorithm)) {
+  for (const { step, signingKeys, apiKeys } of lifecycleSteps(algorithm)) {
     for (const rerun of [false, true]) {
       const started = performance.now();
       const config = {
@@ -155,6 +173,7 @@ export async function measureBlastRadius(options: BlastRadiusOptions = {}): Prom
         legacyHs256,
         ...(functions ? { functions: { enabled: true } } : {}),
         ...(target === "kubernetes" ? { target } : {}),
+        ...(apiKeys ? { apiKeys } : {}),
       };
       const { registered } = await engine.run(config, supabaseProgram);
       const ms = Math.round(performance.now() - started);

@@ -1,7 +1,8 @@
 /**
  * Several API keys at the gateway: kong.yml built by the kong service module from a list of named keys (some
  * revoked), its key-auth consumers judged as Kong's key-auth judges them and its Lua templates evaluated by a real
- * Lua interpreter (test/support/lua.ts), for every active key, a revoked key and malformed keys.
+ * Lua interpreter (test/support/lua.ts), for every active key, a revoked key and malformed keys; and what studio and
+ * the functions hold of the same list.
  */
 import { randomBytes } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -11,7 +12,9 @@ import { apiKeySet, type ApiKeyConfig } from "../../components/keyring/apiKeys";
 import { deriveKeyring, type KeyringEntry } from "../../components/keyring/model";
 import { OPAQUE_PREFIXES, opaqueKey } from "../../components/keyring/tokens";
 import type { KongDeclarativeConfig } from "../../components/services/kong/format";
+import { functions } from "../../components/services/functions/functions";
 import { kong } from "../../components/services/kong/kong";
+import { studio } from "../../components/services/studio/studio";
 import { runBuilder } from "../support/builders";
 import { forward, keyAuth } from "../support/gateway";
 import { makeEntry } from "../support/keys";
@@ -43,6 +46,7 @@ const MALFORMED = [
 let ring: KeyringEntry[];
 let text: string;
 let doc: KongDeclarativeConfig;
+let world: Parameters<typeof runBuilder>[1];
 
 beforeAll(async () => {
   findLuaInterpreter();
@@ -62,7 +66,8 @@ beforeAll(async () => {
     apiKeys: set,
     jwtSecret: SECRETS.jwtSecret,
   };
-  const [file] = runBuilder(kong.files!, { settings, keyring, secrets: STACK_SECRETS, dbPasswords: DB_PASSWORDS });
+  world = { settings, keyring, secrets: STACK_SECRETS, dbPasswords: DB_PASSWORDS };
+  const [file] = runBuilder(kong.files!, world);
   text = file.content;
   doc = parse(text) as KongDeclarativeConfig;
 });
@@ -124,5 +129,30 @@ describe("a malformed sb_ key", () => {
         "sb-api-key",
       );
     }
+  });
+});
+
+describe("studio and the functions", () => {
+  it("give the functions every active key (the first under default), studio the first of each kind", () => {
+    const env = runBuilder(functions.env, world);
+    expect(JSON.parse(env.SUPABASE_PUBLISHABLE_KEYS)).toEqual({ default: KEYS[0].value, mobile: KEYS[2].value });
+    expect(JSON.parse(env.SUPABASE_SECRET_KEYS)).toEqual({ default: KEYS[3].value, batch: KEYS[4].value });
+    const studioEnv = runBuilder(studio.env, world);
+    expect(studioEnv.SUPABASE_PUBLISHABLE_KEY).toBe(KEYS[0].value);
+    expect(studioEnv.SUPABASE_SECRET_KEY).toBe(KEYS[3].value);
+    expect(JSON.stringify([env, studioEnv])).not.toContain(REVOKED.value);
+  });
+
+  it("leave a kind out when it has no active key (allowUnsafeRotation let the last one go)", () => {
+    const secretsRevoked = KEYS.map((k) => (k.kind === "secret" ? { ...k, state: "revoked" as const } : k));
+    const none = { ...world, keyring: { ...world.keyring, secretKey: undefined, apiKeys: apiKeySet(secretsRevoked) } };
+    expect(JSON.parse(runBuilder(functions.env, none).SUPABASE_SECRET_KEYS)).toEqual({});
+    expect(runBuilder(studio.env, none)).not.toHaveProperty("SUPABASE_SECRET_KEY");
+    // The service_role consumer keeps the signing keys' two service_role JWTs, and no sb_secret_ key.
+    const serviceRole = (parse(runBuilder(kong.files!, none)[0].content) as KongDeclarativeConfig).consumers[1];
+    expect(serviceRole.keyauth_credentials?.map((c) => c.key)).toEqual([
+      ring[0].serviceRoleKey,
+      ring[1].serviceRoleKey,
+    ]);
   });
 });
