@@ -26,10 +26,12 @@ export const storageS3Url = `${config.apiExternalUrl}/storage/v1/s3`;
 export const storageS3Region = storageRegion(config.storage);
 export const storageS3AccessKeyId = stack.generated.s3ProtocolAccessKeyId;
 export const storageS3SecretAccessKey = stack.generated.s3ProtocolAccessKeySecret;
-// The pooler's connection strings (password left out: it is `postgresPassword`) exist only with `pooler.enabled`.
-export const poolerSessionUrl = config.pooler.enabled ? poolerConnectionString(config.pooler, "session") : undefined;
-export const poolerTransactionUrl = config.pooler.enabled
-  ? poolerConnectionString(config.pooler, "transaction")
-  : undefined;
+// The pooler's connection strings (password left out: it is `postgresPassword`) exist only with `pooler.enabled`;
+// on Kubernetes they name the pooler's Service as pods in the cluster reach it.
+const pooler = "serviceHost" in stack ? { ...config.pooler, host: stack.serviceHost("pooler") } : config.pooler;
+export const poolerSessionUrl = config.pooler.enabled ? poolerConnectionString(pooler, "session") : undefined;
+export const poolerTransactionUrl = config.pooler.enabled ? poolerConnectionString(pooler, "transaction") : undefined;
 // The superuser's password (`postgres`, `supabase_admin`): the configured `postgresPassword`, or the generated one.
 export const postgresPassword = stack.generated.postgresPassword;
+// On Kubernetes, the namespace every object of the stack is in (`kubectl -n "$(pulumi stack output kubernetesNamespace)"`).
+export const kubernetesNamespace = "namespaceName" in stack ? stack.namespaceName : undefined;

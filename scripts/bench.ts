@@ -5,7 +5,7 @@
  *  2. key generation per algorithm (`generateSigningJwk`) beside `openssl genpkey` for the same key type, timed in
  *     the same run, interleaved, with the ratio of the medians;
  *  3. the blast radius of each rotation step (`measureBlastRadius()` from testkit/blastRadius.ts), with the default
- *     settings and with the edge functions on.
+ *     settings and with the edge functions on, and the rollouts of the same steps on the Kubernetes target.
  */
 import { execFileSync } from "node:child_process";
 import { cpus } from "node:os";
@@ -167,6 +167,10 @@ async function main(): Promise<void> {
   console.log("With `functions.enabled` (and studio off):");
   console.log("");
   console.log(formatBlastRadius(await measureBlastRadius({ functions: true, studio: false })));
+  console.log("");
+  console.log("#### Rollouts per rotation step on Kubernetes (R = rolled, + = created, · = untouched)");
+  console.log("");
+  console.log(formatBlastRadius(await measureBlastRadius({ target: "kubernetes" })));
 }
 
 main().catch((error) => {

@@ -6,6 +6,7 @@ import { CONTAINER_SETTINGS, type ContainerSettings } from "./containers";
 import { DEPLOYMENT_SETTINGS, type DeploymentConfig } from "./deployment";
 import { apiKeysRule } from "../keyring/apiKeySettings";
 import { KUBERNETES_SETTINGS, type KubernetesSettings } from "./kubernetes";
+import { onDockerOnly } from "./target";
 import { KEYRING_SETTINGS, legacyKeysRule, type KeyringConfig } from "../keyring/settings";
 import { defaultsOf, type Setting } from "../schema/setting";
 import { extraEnvRule } from "../services/index";
@@ -30,7 +31,7 @@ export type ProgramConfig = KeyringConfig &
   DeploymentConfig & { containers: ContainerSettings; kubernetes: KubernetesSettings };
 
 /** The checks across settings that need nothing but the values. */
-export const RULES = [legacyKeysRule, apiKeysRule, publishedPortsRule, extraEnvRule, tlsRule] as const;
+export const RULES = [legacyKeysRule, apiKeysRule, onDockerOnly(publishedPortsRule), extraEnvRule, tlsRule] as const;
 
 /** The value of every optional setting when it is not set (the defaults the registry declares). */
 export const DEFAULTS = defaultsOf(SETTINGS) as Omit<ProgramConfig, "signingKeys" | "extraEnvIsSecret">;

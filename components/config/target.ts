@@ -4,7 +4,14 @@
  * Pure.
  */
 import { configKey } from "../schema/project";
-import { decode, type Problems, type RawConfig, type SettingsInput } from "../schema/setting";
+import {
+  decode,
+  defineRule,
+  type Problems,
+  type RawConfig,
+  type SettingsInput,
+  type SettingsRule,
+} from "../schema/setting";
 import { serviceOf } from "../services/index";
 import type { KubernetesSettings } from "./kubernetes";
 import type { Target } from "./deployment";
@@ -26,6 +33,18 @@ const DOCKER_ONLY: ReadonlyArray<[path: string, instead: string]> = [
 
 /** Settings of the Kubernetes target only. */
 const KUBERNETES_ONLY = ["kubernetes"] as const;
+
+/**
+ * A rule about the Docker host (host ports that would clash on it) that runs only with `target: docker`: on
+ * Kubernetes the same ports are those of separate Services, which never clash.
+ */
+export function onDockerOnly<V>(rule: SettingsRule<V>): SettingsRule<V & { target: Target }> {
+  return defineRule<V & { target: Target }>({
+    reads: [...rule.reads, "target"] as SettingsRule<V & { target: Target }>["reads"],
+    check: (values, problems) =>
+      values.target === "docker" ? (rule.check(values, problems) as Partial<V & { target: Target }> | void) : undefined,
+  });
+}
 
 /** Whether the raw config gives a value at `path` (`pooler.host`): the user wrote it, whatever its default. */
 export function isGiven(raw: RawConfig | SettingsInput, path: string): boolean {

@@ -14,7 +14,7 @@ import { DEFAULT_INSTANCE_NAME } from "../../config/deployment";
 import { KUBERNETES_SETTINGS, type KubernetesSettings } from "../../config/kubernetes";
 import { allByName, asPlain, asSecret } from "../../outputs";
 import { PROJECT } from "../../schema/project";
-import { runningServices, type ServiceRole } from "../../services/index";
+import { runningServices, serviceOf, type ServiceRole } from "../../services/index";
 import {
   envIsSecret,
   mountedVolumes,
@@ -109,6 +109,11 @@ export class KubernetesStack extends pulumi.ComponentResource {
   readonly dashboardPassword?: pulumi.Output<string>;
   /** The generated secrets by name (each a Pulumi secret; those these settings do not need are absent). */
   readonly generated: SecretOutputs["secrets"];
+  /**
+   * The name a pod anywhere in the cluster reaches a service's Service by, e.g. `pooler.supabase.svc` (the cluster
+   * domain completes it through the pods' DNS search path).
+   */
+  readonly serviceHost: (role: ServiceRole) => string;
   private readonly transforms: KubernetesTransforms;
   private readonly context: PodContext;
   private readonly running: ServiceModule<ServiceRole>[];
@@ -121,6 +126,7 @@ export class KubernetesStack extends pulumi.ComponentResource {
     const kubernetes = args.kubernetes ?? KUBERNETES_DEFAULTS;
     this.transforms = args.transform ?? {};
     this.context = { instance, settings: config, kubernetes };
+    const namespace = kubernetes.namespace ?? instance;
     this.running = runningServices(config);
     for (const service of this.running) requireFacts(service);
     const secrets = declareSecrets(name, config, this);
@@ -135,12 +141,13 @@ export class KubernetesStack extends pulumi.ComponentResource {
       ...transformed(
         this.transforms.namespace,
         `${name}-namespace`,
-        { metadata: { name: kubernetes.namespace ?? instance, labels: stackLabels(instance) } },
+        { metadata: { name: namespace, labels: stackLabels(instance) } },
         // Deleting a namespace deletes everything in it, db's retained claims included.
         { parent: this, retainOnDelete: true },
       ),
     );
     this.namespaceName = this.namespace.metadata.name;
+    this.serviceHost = (role) => `${serviceName(serviceOf(role))}.${namespace}.svc`;
     this.declareClaims(name);
     for (const service of this.running) {
       const env = build(service.env, config, keyring, secrets).apply((e) => withExtraEnv(service.role, e, config));

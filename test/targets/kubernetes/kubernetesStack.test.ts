@@ -8,12 +8,13 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
-import { KubernetesStack, parseConfig, SigningKeyring } from "../../../components/index";
+import { KubernetesStack, parseConfig, settingsWarnings, SigningKeyring } from "../../../components/index";
 import { hasPrivateMember, type Jwk } from "../../../components/keyring/model";
 import { supabaseProgram } from "../../../components/program";
 import { SERVICE_ROLES } from "../../../components/services/index";
 import { RESOURCE_TYPES as T } from "../../../components/targets/resourceTypes";
 import { MockEngine } from "../../../testkit/engine/engine";
+import { valueOf } from "../../../testkit/engine/sdk";
 import { declare, type Declared, type Shapes } from "../../support/shapes";
 
 const K1 = [{ name: "k1", state: "current" }];
@@ -126,6 +127,75 @@ describe("the default stack on Kubernetes", () => {
     const db = byName(run.declared, T.statefulSet).get("db")!.inputs.spec as Record<string, unknown>;
     expect(db.persistentVolumeClaimRetentionPolicy).toEqual({ whenDeleted: "Retain", whenScaled: "Retain" });
   });
+});
+
+describe("pulumi up after pulumi up on Kubernetes", () => {
+  it("changes nothing on a re-run, and at a key step changes the Secrets of exactly the workloads that roll", async () => {
+    const engine = new MockEngine();
+    const changed = (registered: Awaited<ReturnType<MockEngine["run"]>>["registered"], types: string[]) =>
+      registered
+        .filter((r) => types.includes(r.type) && r.operation !== "same")
+        .map((r) => (r.inputs.metadata as { name: string }).name.replace(/-(env|files-\d+)$/, ""))
+        .sort();
+    const k1 = { name: "k1", state: "current" };
+    await engine.run(KUBERNETES, supabaseProgram);
+    const rerun = await engine.run(KUBERNETES, supabaseProgram);
+    expect(rerun.registered.filter((r) => r.operation !== "same").map((r) => r.name)).toEqual([]);
+    const standby = await engine.run(
+      { ...KUBERNETES, signingKeys: [k1, { name: "k2", state: "standby" }] },
+      supabaseProgram,
+    );
+    const rolled = changed(standby.registered, [T.deployment, T.statefulSet]);
+    expect(rolled).toEqual(["auth", "kong", "realtime", "rest", "storage"]);
+    expect([...new Set(changed(standby.registered, [T.secret]))]).toEqual(rolled);
+    // Nothing else of the cluster changes: no Service, policy, claim, budget or the namespace.
+    const others = standby.registered.filter(
+      (r) =>
+        r.type.startsWith("kubernetes:") && r.operation !== "same" && r.type !== T.secret && r.type !== T.deployment,
+    );
+    expect(others.map((r) => r.name)).toEqual([]);
+  }, 60_000);
+});
+
+describe("the Kubernetes config", () => {
+  it("warns about an https URL nothing terminates and an Ingress for another host", () => {
+    const config = parseConfig({
+      ...KUBERNETES,
+      apiExternalUrl: "https://api.example.com",
+      kubernetes: { ingress: { host: "other.example.com" } },
+    });
+    expect(settingsWarnings(config, new Set())).toEqual([
+      "supabase-selfhosted:apiExternalUrl is https but nothing in the stack terminates TLS: set " +
+        "kubernetes.ingress.tlsSecretName, or terminate it at your load balancer.",
+      "supabase-selfhosted:kubernetes.ingress.host is other.example.com but apiExternalUrl's host is " +
+        "api.example.com: auth's links and the dashboard point at apiExternalUrl.",
+    ]);
+    const ingress = { host: "api.example.com", tlsSecretName: "api-tls" };
+    const terminated = parseConfig({
+      ...KUBERNETES,
+      apiExternalUrl: "https://api.example.com",
+      kubernetes: { ingress },
+    });
+    expect(settingsWarnings(terminated, new Set())).toEqual([]);
+  });
+
+  it("lets ports that would clash on a Docker host be those of separate Services", () => {
+    expect(() => parseConfig({ ...KUBERNETES, pooler: { sessionPort: 8000 } })).not.toThrow();
+    expect(() => parseConfig({ signingKeys: K1, pooler: { sessionPort: 8000, host: "0.0.0.0" } })).toThrow(
+      "8000 is already gatewayHttpPort's host port",
+    );
+  });
+
+  it("hands out the pooler's URLs at its Service, and the namespace", async () => {
+    const { result } = await declare(
+      KUBERNETES,
+      () => import(/* @vite-ignore */ `../../../index.js?k8s=${Date.now()}`),
+    );
+    const outputs = result as Record<string, unknown>;
+    expect(outputs.poolerSessionUrl).toBe("postgresql://postgres.default@pooler.supabase.svc:5432/postgres");
+    expect(outputs.poolerTransactionUrl).toBe("postgresql://postgres.default@pooler.supabase.svc:6543/postgres");
+    expect(await valueOf(outputs.kubernetesNamespace as pulumi.Output<string>)).toBe("supabase");
+  }, 60_000);
 });
 
 describe("the functions' files on Kubernetes", () => {
