@@ -12,7 +12,8 @@ import {
   type SettingsInput,
   type SettingsRule,
 } from "../schema/setting";
-import { serviceOf } from "../services/index";
+import { runningServices, serviceOf } from "../services/index";
+import type { StackSettings } from "../services/service";
 import type { KubernetesSettings } from "./kubernetes";
 import type { Target } from "./deployment";
 
@@ -124,9 +125,20 @@ function kubernetesProblems(config: TargetChecked, problems: Problems): void {
   }
 }
 
-/** Warnings about a valid Kubernetes config: an https URL nothing in the stack terminates, an Ingress elsewhere. */
-export function kubernetesWarnings(config: { kubernetes: KubernetesSettings; apiExternalUrl: string }): string[] {
+/**
+ * Warnings about a valid Kubernetes config: an https URL nothing in the stack terminates, an Ingress for another
+ * host, replicas or resources for a service that does not run with these settings.
+ */
+export function kubernetesWarnings(config: StackSettings & { kubernetes: KubernetesSettings }): string[] {
   const warnings: string[] = [];
+  const running = runningServices(config).map((service) => service.role as string);
+  for (const field of ["replicas", "resources"] as const) {
+    for (const role of Object.keys(config.kubernetes[field]).filter((r) => !running.includes(r))) {
+      warnings.push(
+        `${configKey(`kubernetes.${field}.${role}`)}: ${role} does not run with these settings, so this has no effect.`,
+      );
+    }
+  }
   const url = new URL(config.apiExternalUrl);
   const ingress = config.kubernetes.ingress;
   if (url.protocol === "https:" && !ingress?.tlsSecretName) {

@@ -177,6 +177,11 @@ describe("the Kubernetes config", () => {
       kubernetes: { ingress },
     });
     expect(settingsWarnings(terminated, new Set())).toEqual([]);
+    const idle = parseConfig({ ...KUBERNETES, kubernetes: { replicas: { functions: 2 }, resources: { tls: {} } } });
+    expect(settingsWarnings(idle, new Set())).toEqual([
+      "supabase-selfhosted:kubernetes.replicas.functions: functions does not run with these settings, so this has no effect.",
+      "supabase-selfhosted:kubernetes.resources.tls: tls does not run with these settings, so this has no effect.",
+    ]);
   });
 
   it("lets ports that would clash on a Docker host be those of separate Services", () => {
