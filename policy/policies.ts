@@ -12,6 +12,7 @@ import { LEGACY_KID, PRIVATE_MEMBERS } from "../components/keyring/model";
 import { PROJECT } from "../components/schema/project";
 import { RESOURCE_TYPES } from "../components/targets/resourceTypes";
 import { RETAIN_LABEL } from "../components/targets/docker/naming";
+import { deletesClaims, podImages, secretEntries, secretOwner } from "./kubernetes";
 
 export { RETAIN_LABEL };
 
@@ -93,6 +94,11 @@ export const imagesPinned: ResourceValidationPolicy = {
       if (isKnownString(image) && !image.startsWith("sha256:") && !isPinnedImage(image)) {
         report(`container ${containerRole(args)} runs image ${JSON.stringify(image)}, which is not pinned: ${advice}.`);
       }
+    } else if (args.type === TYPES.deployment || args.type === TYPES.statefulSet) {
+      for (const { name, image } of podImages(args.props)) {
+        if (!isPinnedImage(image))
+          report(`container ${name} runs image ${JSON.stringify(image)}, which is not pinned: ${advice}.`);
+      }
     }
   },
 };
@@ -101,9 +107,21 @@ export const imagesPinned: ResourceValidationPolicy = {
 export const noPrivateJwkOutsideAuth: ResourceValidationPolicy = {
   name: "no-private-jwk-outside-auth",
   description:
-    "No container but auth gets a private JWK member (d, p, q, dp, dq, qi, oth, or an oct k) in its env or files.",
+    "No container (or Kubernetes Secret) but auth's gets a private JWK member (d, p, q, dp, dq, qi, oth, or an oct " +
+    "k) in its env or files.",
   enforcementLevel: "mandatory",
   validateResource: (args: ResourceValidationArgs, report: ReportViolation) => {
+    if (args.type === TYPES.secret) {
+      const { name, role } = secretOwner(args.props, args.name);
+      if (role === "auth") return;
+      for (const [key, value] of secretEntries(args.props)) {
+        const members = privateJwkMembers(value);
+        if (members.length > 0) {
+          report(`Secret ${name}: ${key} holds a private JWK (member ${members.join(", ")}); only auth may hold one.`);
+        }
+      }
+      return;
+    }
     if (args.type !== TYPES.container) return;
     const role = containerRole(args);
     if (role === "auth") return;
@@ -184,9 +202,20 @@ export const kongConfigByUpload: ResourceValidationPolicy = {
 /** The Postgres data volume survives `pulumi destroy` and any replacement. */
 export const dbDataRetained: ResourceValidationPolicy = {
   name: "db-data-retained",
-  description: `The db data volume is retained on delete (marked with the ${RETAIN_LABEL} label, or protected).`,
+  description:
+    `The db data volume is retained on delete (marked with the ${RETAIN_LABEL} label, or protected); on ` +
+    "Kubernetes, db's StatefulSet keeps its claims when it is deleted.",
   enforcementLevel: "mandatory",
   validateResource: (args: ResourceValidationArgs, report: ReportViolation) => {
+    if (args.type === TYPES.statefulSet) {
+      if (deletesClaims(args.props)) {
+        report(
+          `StatefulSet ${args.name} holds the database: its persistentVolumeClaimRetentionPolicy.whenDeleted must ` +
+            "be Retain, or deleting it deletes the data.",
+        );
+      }
+      return;
+    }
     if (args.type !== TYPES.volume) return;
     const name = isKnownString(args.props.name) ? args.props.name : args.name;
     if (!/(^|[-_])db[-_]data$/.test(name) && !/(^|[-_])db[-_]data$/.test(args.name)) return;

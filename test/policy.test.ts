@@ -220,6 +220,82 @@ describe("db-data-retained", () => {
   });
 });
 
+describe("the policies on the Kubernetes target", () => {
+  const deployment = (image: string) => ({
+    type: TYPES.deployment,
+    name: "supabase-rest",
+    props: { spec: { template: { spec: { containers: [{ name: "rest", image }] } } } },
+  });
+  const secret = (name: string, stringData: Record<string, string>) => ({
+    type: TYPES.secret,
+    name: `supabase-${name}`,
+    props: { metadata: { name }, stringData },
+  });
+
+  it("images-pinned: a pod's image names one version", async () => {
+    expect(await violations(imagesPinned, deployment("postgrest/postgrest:v14.17"))).toEqual([]);
+    expect(await violations(imagesPinned, deployment("postgrest/postgrest:latest"))).toEqual([
+      expect.stringContaining('container rest runs image "postgrest/postgrest:latest", which is not pinned'),
+    ]);
+    expect(await violations(imagesPinned, { ...deployment("x"), props: { spec: UNKNOWN_INPUT } })).toEqual([]);
+  });
+
+  it("no-private-jwk-outside-auth: only auth's Secret holds a private key", async () => {
+    const jwk = await generateSigningJwk("ES256", "k1");
+    const keys = JSON.stringify([jwk]);
+    expect(await violations(noPrivateJwkOutsideAuth, secret("auth-env", { GOTRUE_JWT_KEYS: keys }))).toEqual([]);
+    expect(await violations(noPrivateJwkOutsideAuth, secret("rest-env", { PGRST_JWT_SECRET: keys }))).toEqual([
+      expect.stringContaining("Secret rest-env: PGRST_JWT_SECRET holds a private JWK"),
+    ]);
+    const files = {
+      type: TYPES.secret,
+      name: "supabase-kong-files-0",
+      props: { data: { k: Buffer.from(keys).toString("base64") } },
+    };
+    expect(await violations(noPrivateJwkOutsideAuth, files)).toEqual([
+      expect.stringContaining("Secret kong-files-0: k"),
+    ]);
+    const verifier = JSON.stringify({ keys: [publicJwk(jwk)] });
+    expect(await violations(noPrivateJwkOutsideAuth, secret("rest-env", { PGRST_JWT_SECRET: verifier }))).toEqual([]);
+  });
+
+  it("db-data-retained: db's StatefulSet keeps its claims when it is deleted", async () => {
+    const statefulSet = (whenDeleted?: string) => ({
+      type: TYPES.statefulSet,
+      name: "supabase-db",
+      props: { spec: whenDeleted ? { persistentVolumeClaimRetentionPolicy: { whenDeleted } } : {} },
+    });
+    expect(await violations(dbDataRetained, statefulSet("Retain"))).toEqual([]);
+    expect(await violations(dbDataRetained, statefulSet())).toEqual([]);
+    expect(await violations(dbDataRetained, statefulSet("Delete"))).toEqual([
+      expect.stringContaining("persistentVolumeClaimRetentionPolicy.whenDeleted must be Retain"),
+    ]);
+  });
+
+  it("passes the real program on Kubernetes", async () => {
+    vi.resetModules();
+    const { declared } = await new ShapeMocks().run(
+      { signingKeys: [{ name: "k1", state: "current" }], target: "kubernetes", functions: { enabled: true } },
+      () => import("../index.js"),
+    );
+    const objects = declared.filter((r) => r.type.startsWith("kubernetes:"));
+    expect(objects.filter((r) => r.type === TYPES.secret).length).toBeGreaterThan(10);
+    const report: string[] = [];
+    for (const r of objects) {
+      for (const policy of policies) {
+        for (const message of await violations(policy as ResourceValidationPolicy, {
+          type: r.type,
+          name: r.name,
+          props: r.inputs,
+        })) {
+          report.push(`${policy.name} ${r.name}: ${message}`);
+        }
+      }
+    }
+    expect(report).toEqual([]);
+  }, 60_000);
+});
+
 describe("the pack", () => {
   it("holds the four policies, all mandatory, and names roles from Docker or resource names", () => {
     expect(policies.map((p) => [p.name, p.enforcementLevel])).toEqual([
