@@ -145,7 +145,9 @@ export function podVolumes(
   }
   for (const { volume, containerPath } of service.volumes ?? []) {
     if (claims === "volumes") volumes.push({ name: volume, persistentVolumeClaim: { claimName: volume } });
-    mounts.push({ name: volume, mountPath: containerPath });
+    // A directory inside the claim, not its root: a filesystem's lost+found there would make Postgres's initdb
+    // refuse a data directory that is not empty (a Docker volume starts empty).
+    mounts.push({ name: volume, mountPath: containerPath, subPath: volume });
   }
   (requireFacts(service).image.writableDirs ?? []).forEach((dir, i) => {
     volumes.push({ name: `writable-${i}`, emptyDir: {} });

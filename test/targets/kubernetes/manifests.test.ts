@@ -134,7 +134,7 @@ describe("a pod template", () => {
     expect(pod.containers[0].volumeMounts).toEqual([
       { name: "files-0", mountPath: files[0].path, subPath: "index.ts-a", readOnly: true },
       { name: "files-1", mountPath: files[1].path, subPath: "index.ts-b", readOnly: true },
-      { name: "functions-cache", mountPath: "/root/.cache/deno" },
+      { name: "functions-cache", mountPath: "/root/.cache/deno", subPath: "functions-cache" },
     ]);
     // Pods that mount a ReadWriteOnce claim are kept on the node that holds it.
     expect(pod.affinity.podAffinity.requiredDuringSchedulingIgnoredDuringExecution).toHaveLength(1);
