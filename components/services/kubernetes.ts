@@ -44,8 +44,25 @@ export interface ResourceFacts {
   limits: { memory: string };
 }
 
+/**
+ * The field of the `kubernetes` setting that exposes a service outside the namespace (its Service's type and node
+ * ports), and the node-port field of each port it publishes, in the order of its `publishedPorts`.
+ */
+export interface Exposure {
+  /** `gateway` (always set: the gateway is always exposed) or `pooler` (exposed when that field is set). */
+  setting: "gateway" | "pooler";
+  nodePorts: readonly string[];
+}
+
 /** Everything the Kubernetes target needs to know about one service beyond what every target reads. */
 export interface KubernetesFacts {
+  /**
+   * `statefulSet` for a service whose volumes are claims of its own that must outlive it (db): they come from the
+   * StatefulSet's templates. Absent: a Deployment, its claims declared beside it.
+   */
+  workload?: "statefulSet";
+  /** How it is exposed outside the namespace, if it is (the gateway, a published pooler). */
+  exposedBy?: Exposure;
   replicas: ReplicaFacts;
   image: ImageFacts;
   /**

@@ -57,6 +57,7 @@ export const db = defineService({
   },
   secretEnv: true,
   kubernetes: {
+    workload: "statefulSet",
     replicas: {
       default: 1,
       max: 1,

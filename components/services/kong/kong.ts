@@ -50,6 +50,7 @@ export const kong = defineService({
   // The image runs Kong as the user `kong` (Kong/docker-kong `Dockerfile`, `USER kong`), on port 8000.
   dropCapabilities: ALL_CAPABILITIES,
   kubernetes: {
+    exposedBy: { setting: "gateway", nodePorts: ["nodePort"] },
     replicas: {
       default: 2,
       why: "DB-less: its whole configuration is the kong.yml it is given, so the pods are interchangeable",

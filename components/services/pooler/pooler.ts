@@ -144,6 +144,7 @@ export const pooler = defineService({
   secretEnv: true,
   hs256Secrets: ["API_JWT_SECRET", "METRICS_JWT_SECRET"],
   kubernetes: {
+    exposedBy: { setting: "pooler", nodePorts: ["sessionNodePort", "transactionNodePort"] },
     replicas: {
       default: 1,
       why:

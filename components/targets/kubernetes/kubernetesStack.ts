@@ -31,10 +31,9 @@ import { inputsDigest } from "../envDigest";
 import { declareSecrets, type SecretOutputs } from "../secrets";
 import {
   claimSpec,
-  DATABASE_ROLE,
   deploymentSpec,
   disruptionBudgetSpec,
-  GATEWAY_ROLE,
+  ingressBackend,
   ingressSpec,
   serviceSpec,
   statefulSetSpec,
@@ -255,7 +254,7 @@ export class KubernetesStack extends pulumi.ComponentResource {
 
   /** The claims of the volumes the Deployments mount (db's are its StatefulSet's), each retained on delete. */
   private declareClaims(name: string): void {
-    const deployed = this.running.filter((service) => service.role !== DATABASE_ROLE);
+    const deployed = this.running.filter((service) => requireFacts(service).workload !== "statefulSet");
     for (const volume of mountedVolumes(deployed)) {
       this.claims[volume] = new k8s.core.v1.PersistentVolumeClaim(
         ...transformed(
@@ -290,7 +289,7 @@ export class KubernetesStack extends pulumi.ComponentResource {
     const metadata = this.metadata(role, role);
     const opts = { parent: this, dependsOn };
     const workload =
-      role === DATABASE_ROLE
+      requireFacts(service).workload === "statefulSet"
         ? new k8s.apps.v1.StatefulSet(
             ...transformed(
               this.transforms.statefulSet,
@@ -349,15 +348,16 @@ export class KubernetesStack extends pulumi.ComponentResource {
 
   /** The gateway's Ingress, with `kubernetes.ingress`. */
   private declareIngress(name: string): void {
-    const gateway = this.running.find((service) => service.role === GATEWAY_ROLE);
+    const gateway = ingressBackend(this.running);
     const spec = gateway && ingressSpec(gateway, this.context.settings, this.context.kubernetes);
     if (!gateway || !spec) return;
+    const service = this.services[gateway.role];
     new k8s.networking.v1.Ingress(
       ...transformed(
         this.transforms.ingress,
         `${name}-ingress`,
-        { metadata: this.metadata(GATEWAY_ROLE, serviceName(gateway)), spec },
-        { parent: this, dependsOn: this.services[GATEWAY_ROLE] ? [this.services[GATEWAY_ROLE]] : [] },
+        { metadata: this.metadata(gateway.role, serviceName(gateway)), spec },
+        { parent: this, dependsOn: service ? [service] : [] },
       ),
     );
   }

@@ -10,15 +10,6 @@ import { defaultReplicas, type ServiceModule, type StackSettings, type VolumeRol
 import { objectLabels, selectorLabels, serviceName } from "./naming";
 import { podTemplate, requireFacts, type PodContext, type PodInputs } from "./podSpec";
 
-/** The role whose Service is the gateway, and whose port clients reach. */
-export const GATEWAY_ROLE = "kong";
-
-/** The role whose Service `kubernetes.pooler` publishes. */
-export const POOLER_ROLE = "pooler";
-
-/** The role that runs as a StatefulSet, on claims that outlive the stack. */
-export const DATABASE_ROLE = "db";
-
 /** How many pods a service runs: `kubernetes.replicas`, or its module's default. */
 export function replicasOf(service: ServiceModule, settings: StackSettings, kubernetes: KubernetesSettings): number {
   return kubernetes.replicas[service.role] ?? defaultReplicas(requireFacts(service), settings);
@@ -98,8 +89,23 @@ export function servicePorts(
 }
 
 /**
- * A service's Service: ClusterIP, except the gateway's (`kubernetes.gateway.type`) and a published pooler's
- * (`kubernetes.pooler.type`), whose node ports are the configured ones.
+ * The `kubernetes` field that exposes a service (`gateway`, or `pooler` when set), if any: its Service's type and
+ * node ports.
+ */
+export function exposureOf(
+  service: Pick<ServiceModule, "role" | "kubernetes">,
+  kubernetes: Pick<KubernetesSettings, "gateway" | "pooler">,
+): { type: string; nodePorts: Record<string, number | undefined> } | undefined {
+  const exposure = requireFacts(service).exposedBy;
+  const setting = exposure && kubernetes[exposure.setting];
+  if (!exposure || !setting) return undefined;
+  return { type: setting.type, nodePorts: setting as unknown as Record<string, number | undefined> };
+}
+
+/**
+ * A service's Service: ClusterIP, except for a service its module says the `kubernetes` setting exposes (the
+ * gateway with `kubernetes.gateway`, the pooler with `kubernetes.pooler`): that field's type, and its node ports on
+ * the ports the service publishes.
  */
 export function serviceSpec(
   service: ServiceModule,
@@ -107,19 +113,12 @@ export function serviceSpec(
 ): k8s.types.input.core.v1.ServiceSpec {
   const { settings, kubernetes } = context;
   const selector = selectorLabels(context.instance, service.role);
-  if (service.role === GATEWAY_ROLE) {
-    const { type, nodePort } = kubernetes.gateway;
-    return { type, selector, ports: servicePorts(service, settings, { [settings.gatewayHttpPort]: nodePort }) };
-  }
-  if (service.role === POOLER_ROLE && kubernetes.pooler) {
-    const { type, sessionNodePort, transactionNodePort } = kubernetes.pooler;
-    const nodePorts = {
-      [settings.pooler.sessionPort]: sessionNodePort,
-      [settings.pooler.transactionPort]: transactionNodePort,
-    };
-    return { type, selector, ports: servicePorts(service, settings, nodePorts) };
-  }
-  return { type: "ClusterIP", selector, ports: servicePorts(service, settings) };
+  const exposure = exposureOf(service, kubernetes);
+  if (!exposure) return { type: "ClusterIP", selector, ports: servicePorts(service, settings) };
+  const fields = requireFacts(service).exposedBy?.nodePorts ?? [];
+  const published = service.publishedPorts?.(settings) ?? [];
+  const nodePorts = Object.fromEntries(published.map((p, i) => [p.external, exposure.nodePorts[fields[i]]]));
+  return { type: exposure.type, selector, ports: servicePorts(service, settings, nodePorts) };
 }
 
 /** A PodDisruptionBudget for a service of more than one pod: a drain leaves one running. */
@@ -136,7 +135,12 @@ export function disruptionBudgetSpec(
   };
 }
 
-/** The gateway's Ingress (`kubernetes.ingress`): every path of the host to the gateway's Service. */
+/** The service the Ingress routes to: the one exposed by `kubernetes.gateway`. */
+export function ingressBackend<S extends Pick<ServiceModule, "kubernetes">>(running: readonly S[]): S | undefined {
+  return running.find((service) => service.kubernetes?.exposedBy?.setting === "gateway");
+}
+
+/** The Ingress (`kubernetes.ingress`): every path of the host to the gateway's Service, on `gatewayHttpPort`. */
 export function ingressSpec(
   gateway: ServiceModule,
   settings: StackSettings,

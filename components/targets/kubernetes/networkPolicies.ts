@@ -7,7 +7,8 @@
 import type * as k8s from "@pulumi/kubernetes";
 import type { KubernetesSettings } from "../../config/kubernetes";
 import type { ServiceModule, StackSettings } from "../../services/service";
-import { DATABASE_ROLE, GATEWAY_ROLE, POOLER_ROLE, servicePorts } from "./manifests";
+import { POSTGRES } from "../../services/db/settings";
+import { exposureOf, servicePorts } from "./manifests";
 import { LABELS, selectorLabels, stackLabels } from "./naming";
 
 type NetworkPolicySpec = k8s.types.input.networking.v1.NetworkPolicySpec;
@@ -21,12 +22,15 @@ export interface NamedPolicy {
 /** The policy that closes every pod of the stack to traffic the other policies do not allow. */
 export const DEFAULT_DENY_POLICY = "default-deny";
 
+/** Whether a service is Postgres itself: the one the others reach under Postgres's host name. */
+export const isDatabase = (service: Pick<ServiceModule, "aliases">): boolean => service.aliases.includes(POSTGRES.host);
+
 /**
  * Whether a service connects to Postgres: it holds a password of a database role (its environment or files read
  * one), as every client of db must. db's own environment holds the superuser's for its init, not as a client.
  */
-export function usesDatabase(service: Pick<ServiceModule, "role" | "env" | "files">): boolean {
-  if (service.role === DATABASE_ROLE) return false;
+export function usesDatabase(service: Pick<ServiceModule, "aliases" | "env" | "files">): boolean {
+  if (isDatabase(service)) return false;
   return [service.env, service.files].some(
     (builder) => builder !== undefined && (builder.dbRoles.length > 0 || builder.secrets.includes("postgresPassword")),
   );
@@ -37,9 +41,9 @@ function publishedPorts(service: ServiceModule, settings: StackSettings): number
   return [...new Set((service.publishedPorts?.(settings) ?? []).map((p) => p.internal))];
 }
 
-/** Whether a service takes traffic from outside the namespace. */
+/** Whether a service takes traffic from outside the namespace: the `kubernetes` setting exposes it. */
 function openToAll(service: ServiceModule, kubernetes: KubernetesSettings): boolean {
-  return service.role === GATEWAY_ROLE || (service.role === POOLER_ROLE && kubernetes.pooler !== undefined);
+  return exposureOf(service, kubernetes) !== undefined;
 }
 
 /**
@@ -62,17 +66,16 @@ export function networkPolicies(
   ];
   for (const service of running) {
     const ports = servicePorts(service, settings).map((p) => ({ port: p.targetPort, protocol: "TCP" }));
-    const from =
-      service.role === DATABASE_ROLE
-        ? [
-            {
-              podSelector: {
-                matchLabels: stackLabels(instance),
-                matchExpressions: [{ key: LABELS.name, operator: "In", values: dbClients }],
-              },
+    const from = isDatabase(service)
+      ? [
+          {
+            podSelector: {
+              matchLabels: stackLabels(instance),
+              matchExpressions: [{ key: LABELS.name, operator: "In", values: dbClients }],
             },
-          ]
-        : fromStack;
+          },
+        ]
+      : fromStack;
     // No `from`: any source, inside or outside the cluster, on the ports it publishes.
     const published = openToAll(service, kubernetes)
       ? [{ ports: publishedPorts(service, settings).map((port) => ({ port, protocol: "TCP" })) }]

@@ -6,7 +6,9 @@
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../../components/config/parse";
 import type { ProgramConfig } from "../../../components/config/settings";
-import { runningServices, serviceOf } from "../../../components/services/index";
+import { KUBERNETES_SETTINGS } from "../../../components/config/kubernetes";
+import { inputJsonSchema } from "../../../components/schema/introspect";
+import { runningServices, SERVICES, serviceOf } from "../../../components/services/index";
 import { UNNEEDED_CAPABILITIES } from "../../../components/services/service";
 import {
   deploymentSpec,
@@ -214,6 +216,23 @@ describe("the Services", () => {
       ],
     });
     expect(serviceSpec(serviceOf("auth"), context())).toMatchObject({ type: "ClusterIP" });
+  });
+
+  it("are exposed by the kubernetes fields the modules name, one node-port field per published port", () => {
+    const { settings } = context({ kubernetes: { pooler: { type: "NodePort" } } });
+    const fields = inputJsonSchema(KUBERNETES_SETTINGS[0].schema).properties!;
+    const exposed = SERVICES.filter((s) => s.kubernetes?.exposedBy);
+    expect(exposed.map((s) => [s.role, s.kubernetes!.exposedBy!.setting])).toEqual([
+      ["pooler", "pooler"],
+      ["kong", "gateway"],
+    ]);
+    for (const service of exposed) {
+      const { setting, nodePorts } = service.kubernetes!.exposedBy!;
+      expect(Object.keys(fields[setting].properties!), service.role).toEqual(
+        expect.arrayContaining(["type", ...nodePorts]),
+      );
+      expect(nodePorts, service.role).toHaveLength(service.publishedPorts!(settings).length);
+    }
   });
 
   it("publish the pooler's two ports with kubernetes.pooler", () => {
