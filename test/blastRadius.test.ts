@@ -54,7 +54,7 @@ describe.each([
 
   it("creates every container once, at S0", () => {
     const expected = [
-      ...["db", "auth", "rest", "realtime", "imgproxy", "storage"],
+      ...["db", "backup", "auth", "rest", "realtime", "imgproxy", "storage"],
       ...(options.studio ? ["meta", "studio"] : []),
       "pooler",
       ...(options.functions ? ["functions"] : []),

@@ -48,6 +48,8 @@ export interface StackSecrets {
   storageJwtSecret?: string;
   studioJwtSecret?: string;
   poolerJwtSecret?: string;
+  /** The backup service's replication role's password (with `backup.enabled`). */
+  backupReplicationPassword?: string;
 }
 
 /** The services' own HS256 secrets (see {@link StackSecrets}), by the secret's name. */

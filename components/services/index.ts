@@ -3,6 +3,7 @@
  * {@link SERVICES}. Each later service may depend only on earlier ones.
  */
 import { auth } from "./auth/auth";
+import { backup } from "./backup/backup";
 import { db } from "./db/db";
 import { functions } from "./functions/functions";
 import { imgproxy } from "./imgproxy/imgproxy";
@@ -21,6 +22,7 @@ import { studio } from "./studio/studio";
 /** Every service this program can run, in start order: db first, the gateway last. */
 export const SERVICES = [
   db,
+  backup,
   auth,
   rest,
   realtime,

@@ -32,6 +32,7 @@ export const VOLUME_ROLES = [
   "studio-snippets",
   "functions-cache",
   "tls-data",
+  "backups",
 ] as const;
 export type VolumeRole = (typeof VOLUME_ROLES)[number];
 
@@ -39,6 +40,13 @@ export type VolumeRole = (typeof VOLUME_ROLES)[number];
 export interface VolumeMount {
   volume: VolumeRole;
   containerPath: string;
+  /** Mounted read-only (absent: read-write). */
+  readOnly?: boolean;
+  /**
+   * The Docker name the settings give the volume, if any (absent or undefined: `<instanceName>-<volume>`). Only
+   * the module that owns the volume says so.
+   */
+  name?(settings: StackSettings): string | undefined;
 }
 
 /** One file to place in a container before it first starts (Docker `uploads`). */
@@ -74,6 +82,8 @@ export interface ServiceModule<R extends string = string> {
   /** Whether it runs with these settings (absent: always). */
   runs?(settings: StackSettings): boolean;
   command?: readonly string[];
+  /** Replaces the image's entrypoint (absent: the image's own). */
+  entrypoint?: readonly string[];
   volumes?: readonly VolumeMount[];
   /** Host ports it is published on (absent or empty: none). */
   publishedPorts?(settings: StackSettings): PublishedPort[];

@@ -6,6 +6,7 @@
 import { listensOnEveryAddress } from "../schema/fields";
 import { defineRule, type SettingsValues } from "../schema/setting";
 import { AUTH_SETTINGS } from "./auth/settings";
+import { BACKUP_SETTINGS } from "./backup/settings";
 import { DB_SETTINGS } from "./db/settings";
 import { EXTRA_ENV_SETTING } from "./extraEnv";
 import { FUNCTIONS_SETTINGS, type FunctionsConfig } from "./functions/settings";
@@ -25,6 +26,7 @@ export const SERVICE_SETTINGS = [
   ...AUTH_SETTINGS.slice(1),
   EXTRA_ENV_SETTING,
   ...DB_SETTINGS,
+  ...BACKUP_SETTINGS,
   ...POOLER_SETTINGS,
   ...FUNCTIONS_SETTINGS,
   ...STORAGE_SETTINGS,

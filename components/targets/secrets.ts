@@ -58,6 +58,11 @@ const GENERATED: Record<keyof StackSecrets, GeneratedSecret> = {
   storageJwtSecret: ownHs256Secret("storage"),
   studioJwtSecret: ownHs256Secret("studio", (settings) => settings.studio),
   poolerJwtSecret: ownHs256Secret("pooler", (settings) => settings.pooler.enabled),
+  backupReplicationPassword: {
+    resource: "backup-replication-password",
+    length: 32,
+    when: (settings) => settings.backup.enabled,
+  },
 };
 
 /** Each service role's own password: `<stack>-db-password-<role with dashes>`. */

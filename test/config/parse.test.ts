@@ -51,6 +51,7 @@ describe("parseConfig defaults", () => {
       extraEnv: {},
       extraEnvIsSecret: false,
       database: {},
+      backup: { enabled: true, baseBackupHours: 24, keepBaseBackups: 7 },
       pooler: {
         enabled: true,
         sessionPort: 5432,
@@ -509,7 +510,7 @@ describe("extraEnv", () => {
       { auth: { GOTRUE_EXTERNAL_GOOGLE_SECRET: "x" } },
       /GOTRUE_EXTERNAL_GOOGLE_SECRET: is set by the program from supabase-selfhosted:auth\.externalProviders;/,
     ],
-    [{ gotrue: { A: "1" } }, /extraEnv\.gotrue: is not a service of this stack; services: db, auth, /],
+    [{ gotrue: { A: "1" } }, /extraEnv\.gotrue: is not a service of this stack; services: db, backup, auth, /],
     [{ auth: { "NOT-A-NAME": "1" } }, /extraEnv\.auth\.NOT-A-NAME: is not an environment variable name/],
     [{ auth: { A: { nested: 1 } } }, /extraEnv\.auth\.A: must be a text, number or boolean/],
     [{ auth: "GOTRUE_X=1" }, /extraEnv\.auth: must be a map of environment variable to value/],

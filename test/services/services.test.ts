@@ -324,6 +324,7 @@ describe("container layout", () => {
     const running = runningServices({ ...SETTINGS, studio: true, functions: { ...SETTINGS.functions, enabled: true } });
     expect(running.map((s) => s.role)).toEqual([
       "db",
+      "backup",
       "auth",
       "rest",
       "realtime",
@@ -348,7 +349,9 @@ describe("container layout", () => {
     }
     expect(deps(running, "storage")).toEqual(["db", "rest", "imgproxy"]);
     // kong waits for every other service but db.
-    expect(deps(running, "kong")).toEqual(SERVICE_ROLES.filter((r) => r !== "db" && r !== "kong" && r !== "tls"));
+    expect(deps(running, "kong")).toEqual(SERVICE_ROLES.filter((r) => !["db", "backup", "kong", "tls"].includes(r)));
+    // The backup service starts once db is healthy, and nothing waits for it.
+    expect(deps(running, "backup")).toEqual(["db"]);
   });
 
   it("calls each service by its first DNS name and its port", () => {
@@ -356,13 +359,14 @@ describe("container layout", () => {
     expect(serviceUrl("realtime")).toBe(`http://${REALTIME_HOST}:4000`);
     expect(serviceUrl("kong")).toBe("http://kong:8000");
     expect(serviceUrl("functions")).toBe("http://functions:9000");
-    expect(() => serviceUrl("vector")).toThrow(/no service "vector"; services: db, auth/);
+    expect(() => serviceUrl("vector")).toThrow(/no service "vector"; services: db, backup, auth/);
   });
 
   it("drops studio and meta when the dashboard is off", () => {
     const running = runningServices({ ...SETTINGS, studio: false });
     expect(running.map((s) => s.role)).toEqual([
       "db",
+      "backup",
       "auth",
       "rest",
       "realtime",

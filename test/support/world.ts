@@ -30,6 +30,7 @@ export const SECRETS = {
   storageJwtSecret: "STORAGEOWNHS256SECRET".padEnd(64, "3"),
   studioJwtSecret: "STUDIOOWNHS256SECRET".padEnd(64, "4"),
   poolerJwtSecret: "POOLEROWNHS256SECRET".padEnd(64, "5"),
+  backupReplication: "BACKUPREPLICATIONPASSWORD".padEnd(32, "b"),
 };
 
 /** The generated secrets, as the stack would hand them to the builders. */
@@ -48,6 +49,7 @@ export const STACK_SECRETS: StackSecrets = {
   storageJwtSecret: SECRETS.storageJwtSecret,
   studioJwtSecret: SECRETS.studioJwtSecret,
   poolerJwtSecret: SECRETS.poolerJwtSecret,
+  backupReplicationPassword: SECRETS.backupReplication,
 };
 
 /** Each service role's own password. */

@@ -3,7 +3,9 @@
  * (`init.ts`) shipped into its migrations directory.
  */
 import { configKey } from "../../schema/project";
+import { PGDATA } from "../backup/archive";
 import { defineService, environment, managed, reads } from "../service";
+import { HBA_FILE, hbaFile } from "./hba";
 import { dbInitFiles, SERVICE_DB_ROLES } from "./init";
 import { POSTGRES } from "./settings";
 
@@ -23,6 +25,17 @@ export function postgresUrl(
 /** What sets db's own address and database, for extraEnv's error. */
 const DB_SOURCE = "the stack's database (the services connect to db:5432/postgres)";
 
+/** How db's Postgres is started; a restore runs recovery with the same command and settings. */
+export const DB_COMMAND = [
+  "postgres",
+  "-c",
+  "config_file=/etc/postgresql/postgresql.conf",
+  "-c",
+  "log_min_messages=fatal",
+  "-c",
+  `hba_file=${HBA_FILE}`,
+] as const;
+
 /** Seconds `pulumi up` waits for Postgres to report healthy; its first start runs every init migration. */
 export const DB_HEALTHY_TIMEOUT_SECONDS = 300;
 
@@ -39,10 +52,14 @@ export const db = defineService({
     retries: 10,
   },
   dependsOn: () => [],
-  // The image's own config file; log_min_messages keeps realtime's polling out of the logs (as upstream).
-  command: ["postgres", "-c", "config_file=/etc/postgresql/postgresql.conf", "-c", "log_min_messages=fatal"],
+  // The image's own config file; log_min_messages keeps realtime's polling out of the logs (as upstream); the
+  // program's pg_hba.conf (hba.ts), which lets the backup service stream WAL. The image's postgresql.conf already
+  // has what streaming needs (wal_level logical, max_wal_senders 10, max_replication_slots 5; supabase/postgres
+  // ansible/files/postgresql_config/postgresql.conf.j2), so no WAL setting is changed.
+  command: DB_COMMAND,
   volumes: [
-    { volume: "db-data", containerPath: "/var/lib/postgresql/data" },
+    // The data volume; `database.dataVolume` names another one (a restore's).
+    { volume: "db-data", containerPath: PGDATA, name: (settings) => settings.database.dataVolume },
     // pgsodium's root key: losing it makes vault secrets unreadable after the container is recreated.
     { volume: "db-config", containerPath: "/etc/postgresql-custom" },
   ],
@@ -92,6 +109,8 @@ export const db = defineService({
         // Only an adopted password goes into the roles file, so a stack without one keeps its file as it was.
         ...(settings.postgresPassword !== undefined ? { superuserPassword: secrets.postgresPassword } : {}),
         jwtExpiry: settings.jwtExpiry,
-      }).map(({ file, content }) => ({ file, content })),
+      })
+        .map(({ file, content }) => ({ file, content }))
+        .concat([{ file: HBA_FILE, content: hbaFile() }]),
   }),
 });

@@ -67,12 +67,24 @@ export const DB_SETTINGS = [
           .optional()
           .meta({ "x-type": "`true` \\| `{host, port}`" })
           .describe("put Postgres on the Docker host (`127.0.0.1:5432` by default)"),
+        dataVolume: text({
+          pattern: /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/,
+          expected: "a Docker volume name (letters, digits, _ . -)",
+          type: "volume name",
+        })
+          .optional()
+          .describe(
+            "the Docker volume db's data lives in, instead of `<instanceName>-db-data`: `npm run restore` sets it to " +
+              "the volume it restored into (the one before is kept; set it back to roll back)",
+          ),
       },
       "{publish: {host: 127.0.0.1, port: 5432}}",
     ).prefault({}),
-    type: "`{publish: true \\| {host, port}}`",
-    default: "not published",
-    doc: "`publish` puts Postgres on the Docker host (`127.0.0.1:5432` by default); read the security trade-off first",
+    type: "`{publish: true \\| {host, port}, dataVolume}`",
+    default: "not published, `<instanceName>-db-data`",
+    doc:
+      "`publish` puts Postgres on the Docker host (`127.0.0.1:5432` by default); read the security trade-off first. " +
+      "`dataVolume`: the volume db's data lives in (a restore's)",
     details: "docs/configuration.md#databasepublish",
   }),
 ] as const;

@@ -31,7 +31,8 @@ export const kong = defineService({
   aliases: ["kong"],
   healthcheck: { tests: ["CMD", "kong", "health"], interval: "5s", timeout: "5s", retries: 5 },
   // Every service it routes to; db has no route, and the TLS proxy starts after the gateway it proxies to.
-  dependsOn: (running) => running.filter((role) => role !== "db" && role !== "kong" && role !== "tls"),
+  // The API services it routes to; not db, the backup service or the TLS proxy in front of it.
+  dependsOn: (running) => running.filter((role) => !["db", "backup", "kong", "tls"].includes(role)),
   // Behind the stack's TLS proxy (tls.mode acme, certificate or internal) the gateway is reached through it alone.
   publishedPorts: (settings) =>
     runsTlsProxy(settings.tls)

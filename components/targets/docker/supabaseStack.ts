@@ -120,7 +120,7 @@ export class SupabaseStack extends pulumi.ComponentResource {
         { parent: this },
       ),
     );
-    this.volumes = this.declareVolumes(name, services);
+    this.volumes = this.declareVolumes(name, services, config);
     this.images = this.declareImages(name, config, services);
 
     this.envs = {};
@@ -153,7 +153,17 @@ export class SupabaseStack extends pulumi.ComponentResource {
    * The named volumes the running services mount; retainOnDelete, so neither a replaced container nor `pulumi
    * destroy` takes the data.
    */
-  private declareVolumes(name: string, services: ServiceModule[]): Partial<Record<VolumeRole, docker.Volume>> {
+  private declareVolumes(
+    name: string,
+    services: ServiceModule[],
+    config: StackSettings,
+  ): Partial<Record<VolumeRole, docker.Volume>> {
+    // A module that owns a volume may name it from the settings (db's data volume after a restore).
+    const named = (role: VolumeRole) =>
+      services
+        .flatMap((s) => s.volumes ?? [])
+        .map((v) => (v.volume === role ? v.name?.(config) : undefined))
+        .find((n) => n !== undefined);
     return Object.fromEntries(
       mountedVolumes(services).map((role) => [
         role,
@@ -161,7 +171,7 @@ export class SupabaseStack extends pulumi.ComponentResource {
           ...transformed(
             this.transforms.volume,
             `${name}-${role}`,
-            { name: this.dockerName(role), labels: [{ label: RETAIN_LABEL, value: "true" }] },
+            { name: named(role) ?? this.dockerName(role), labels: [{ label: RETAIN_LABEL, value: "true" }] },
             { parent: this, retainOnDelete: true },
           ),
         ),
@@ -221,6 +231,7 @@ export class SupabaseStack extends pulumi.ComponentResource {
           envs: this.envs[role],
           ...(uploads ? { uploads } : {}),
           ...(service.command ? { command: [...service.command] } : {}),
+          ...(service.entrypoint ? { entrypoints: [...service.entrypoint] } : {}),
           restart: "unless-stopped",
           // Rotated logs: Docker's json-file log otherwise grows without bound (the gateway logs every request).
           logDriver: "json-file",
@@ -237,6 +248,7 @@ export class SupabaseStack extends pulumi.ComponentResource {
           volumes: (service.volumes ?? []).map((v) => ({
             volumeName: this.volumeOf(v.volume).name,
             containerPath: v.containerPath,
+            ...(v.readOnly ? { readOnly: true } : {}),
           })),
           ...(ports && ports.length > 0 ? { ports } : {}),
           ...(wait ? { wait: true, waitTimeout: wait.timeoutSeconds } : {}),

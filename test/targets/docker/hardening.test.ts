@@ -55,7 +55,7 @@ describe("every container", () => {
     await expect(
       declare({ signingKeys: K1, containers: { memoryMb: { postgres: 512 } } }, supabaseProgram),
     ).rejects.toThrow(
-      "supabase-selfhosted:containers.memoryMb.postgres: is not a service of this stack; allowed: db, auth",
+      "supabase-selfhosted:containers.memoryMb.postgres: is not a service of this stack; allowed: db, backup, auth",
     );
     await expect(declare({ signingKeys: K1, containers: { logMaxSize: "10MB" } }, supabaseProgram)).rejects.toThrow(
       'supabase-selfhosted:containers.logMaxSize: must be a size such as 10m (k, m or g), got "10MB"',

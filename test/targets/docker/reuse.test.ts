@@ -39,7 +39,7 @@ describe("the components from another program", () => {
       otherProgram({ signingKeys: K1, instanceName: "staging", gatewayHttpPort: 8100 }),
     );
     const names = dockerNames(staging.declared);
-    expect(names.length).toBe(15);
+    expect(names.length).toBe(17);
     expect(names.filter((n) => !n.startsWith("staging-"))).toEqual([]);
     expect(names).toContain("staging-auth");
     expect(names).toContain("staging-db-data");

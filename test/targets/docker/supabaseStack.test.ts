@@ -9,7 +9,8 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { ConfigError } from "../../../components/schema/setting";
 import { hasPrivateMember, PRIVATE_MEMBERS, type Jwk } from "../../../components/keyring/model";
 import { IMAGE_DEFAULTS } from "../../../components/services/images";
-import { SERVICE_ROLES, SERVICES, type ServiceRole } from "../../../components/services/index";
+import { SERVICE_ROLES, SERVICES, serviceOf, type ServiceRole } from "../../../components/services/index";
+import { HBA_FILE } from "../../../components/services/db/hba";
 import { KONG_CONFIG_PATH } from "../../../components/services/kong/gateway";
 import { REALTIME_HOST } from "../../../components/services/realtime/realtime";
 import { ENV_DIGEST_FILE, envDigestFile } from "../../../components/targets/envDigest";
@@ -115,6 +116,7 @@ describe("SupabaseStack mid-rotation (k1 previous, k2 current, k3 standby RS256)
     expect(networks.map((n) => n.inputs.name)).toEqual(["supabase-network"]);
     const volumes = registered.filter((r) => r.type === VOLUME);
     expect(volumes.map((v) => v.inputs.name).sort()).toEqual([
+      "supabase-backups",
       "supabase-db-config",
       "supabase-db-data",
       "supabase-functions-cache",
@@ -141,7 +143,9 @@ describe("SupabaseStack mid-rotation (k1 previous, k2 current, k3 standby RS256)
       const stackUrn = options.get("supabase-auth")!.parent;
       expect(stackUrn).toMatch(/SupabaseStack::supabase$/);
       for (const [role, c] of containers) {
-        const image = registered.find((r) => r.type === IMAGE && r.name === `supabase-image-${role}`)!;
+        // The backup service runs db's image.
+        const key = serviceOf(role).image;
+        const image = registered.find((r) => r.type === IMAGE && r.name === `supabase-image-${key}`)!;
         expect(c.inputs.image, role).toBe(image.state.imageId);
         expect(c.inputs.name).toBe(`supabase-${role}`);
         expect(c.inputs.restart).toBe("unless-stopped");
@@ -177,6 +181,11 @@ describe("SupabaseStack mid-rotation (k1 previous, k2 current, k3 standby RS256)
     expect(mounts("db")).toEqual([
       { volumeName: "supabase-db-data", containerPath: "/var/lib/postgresql/data" },
       { volumeName: "supabase-db-config", containerPath: "/etc/postgresql-custom" },
+    ]);
+    // The backup service writes its volume and reads db's pgsodium key, which it copies next to the backups.
+    expect(mounts("backup")).toEqual([
+      { volumeName: "supabase-backups", containerPath: "/backups" },
+      { volumeName: "supabase-db-config", containerPath: "/etc/postgresql-custom", readOnly: true },
     ]);
     expect(mounts("storage")).toEqual([{ volumeName: "supabase-storage-data", containerPath: "/var/lib/storage" }]);
     expect(mounts("imgproxy")).toEqual(mounts("storage"));
@@ -309,7 +318,13 @@ describe("SupabaseStack mid-rotation (k1 previous, k2 current, k3 standby RS256)
       "/docker-entrypoint-initdb.d/migrations/99-pooler.sql",
       "/docker-entrypoint-initdb.d/migrations/99-realtime.sql",
       "/docker-entrypoint-initdb.d/migrations/99-roles.sql",
+      HBA_FILE,
     ]);
+    // Postgres reads the program's pg_hba.conf, which adds the backup role's replication logins to the image's rules.
+    expect(db.inputs.command).toContain(`hba_file=${HBA_FILE}`);
+    expect(files.find((f) => f.file === HBA_FILE)!.content).toMatch(
+      /^host replication supabase_backup 0\.0\.0\.0\/0 scram-sha-256$[\s\S]*^include \/etc\/postgresql\/pg_hba\.conf$/m,
+    );
     const roles = files.find((f) => f.file.endsWith("99-roles.sql"))!.content;
     const passwordIn = (url: string) => decodeURIComponent(new URL(url).password);
     const userIn = (url: string) => new URL(url).username;
@@ -371,6 +386,7 @@ describe("SupabaseStack without the dashboard", () => {
     const run = await runProgram({ signingKeys: [{ name: "k1", state: "current" }], studio: false });
     expect([...run.containers.keys()].sort()).toEqual([
       "auth",
+      "backup",
       "db",
       "imgproxy",
       "kong",
@@ -523,4 +539,42 @@ describe("SupabaseStack with auth settings, extraEnv, postgresPassword and datab
     expect(a.auth).not.toBe(b.auth);
     expect(a.superuser).not.toBe(b.superuser);
   }, 60_000);
+});
+
+describe("SupabaseStack backups", () => {
+  const K1 = [{ name: "k1", state: "current" }];
+
+  it("runs the backup service on db's image with its own replication password, and db the same either way", async () => {
+    const on = await runProgram({ signingKeys: K1 });
+    const off = await runProgram({ signingKeys: K1, backup: { enabled: false } });
+    const backup = on.containers.get("backup")!;
+    expect(backup.inputs.entrypoints).toEqual(["sh", "/usr/local/bin/supabase-backup"]);
+    expect(backup.inputs.command).toEqual(["run"]);
+    const env = envOf(backup);
+    const password = on.registered.find((r) => r.name === "supabase-backup-replication-password")!;
+    expect(env.PGPASSWORD).toBe(password.state.result);
+    expect(env).toMatchObject({ PGHOST: "db", BACKUP_INTERVAL_SECONDS: "86400", BACKUP_KEEP_COUNT: "7" });
+    expect(env.BACKUP_KEEP_DAYS).toBeUndefined();
+    expect(uploadsOf(backup).map((f) => f.file)).toEqual(["/usr/local/bin/supabase-backup"]);
+    // Turned off: no container, volume or password; db's inputs do not change, so turning it on or off keeps db.
+    expect(off.containers.has("backup")).toBe(false);
+    expect(off.registered.map((r) => r.name)).not.toContain("supabase-backups");
+    expect(off.registered.map((r) => r.name)).not.toContain("supabase-backup-replication-password");
+    const dbInputs = (run: Run) => {
+      const { envs, uploads, command, volumes } = run.containers.get("db")!.inputs;
+      return JSON.stringify({ envs: valueOf(envs), uploads: valueOf(uploads), command, volumes });
+    };
+    expect(dbInputs(off)).toBe(dbInputs(on));
+  });
+
+  it("mounts the data volume database.dataVolume names (a restore's), keeping it retained", async () => {
+    const run = await runProgram({ signingKeys: K1, database: { dataVolume: "supabase-db-data-20260101t000000z" } });
+    const volume = run.registered.find((r) => r.name === "supabase-db-data")!;
+    expect(volume.inputs.name).toBe("supabase-db-data-20260101t000000z");
+    expect(run.options.get("supabase-db-data")?.retainOnDelete).toBe(true);
+    expect((run.containers.get("db")!.inputs.volumes as Array<{ containerPath: string }>)[0]).toEqual({
+      volumeName: "supabase-db-data-20260101t000000z",
+      containerPath: "/var/lib/postgresql/data",
+    });
+  });
 });

@@ -11,8 +11,14 @@ import { run, works } from "../../core/proc";
 /** The folder of the image build contexts. */
 export const IMAGES_SRC = path.join(__dirname, "..", "..", "..", "images");
 
-/** The Debian base every local image is built on. */
-export const BASE_IMAGE = "local/debian:bookworm";
+/** The Debian releases the local images are built on: bookworm for most, trixie for PostgreSQL 17. */
+export type DebianSuite = "bookworm" | "trixie";
+
+/** The Debian base image of a release. */
+export const baseImage = (suite: DebianSuite): string => `local/debian:${suite}`;
+
+/** The Debian base most local images are built on. */
+export const BASE_IMAGE = baseImage("bookworm");
 
 /** Whether the engine at `host` has the image `ref`. */
 export async function imageExists(host: string, ref: string): Promise<boolean> {
@@ -35,25 +41,31 @@ export function contextTag(dir: string, buildArgs: Record<string, string> = {}):
   return hash.digest("hex").slice(0, 12);
 }
 
-/** The Debian base: `debootstrap --variant=minbase bookworm` into the cache, then `docker import`. */
-export async function ensureBase(host: string, cacheDir: string, log: (t: string) => void): Promise<void> {
-  if (await imageExists(host, BASE_IMAGE)) return;
-  const rootfs = path.join(cacheDir, "rootfs-bookworm");
+/** A Debian base: `debootstrap --variant=minbase <suite>` into the cache, then `docker import`. */
+export async function ensureBase(
+  host: string,
+  cacheDir: string,
+  log: (t: string) => void,
+  suite: DebianSuite = "bookworm",
+): Promise<void> {
+  const image = baseImage(suite);
+  if (await imageExists(host, image)) return;
+  const rootfs = path.join(cacheDir, `rootfs-${suite}`);
   if (!fs.existsSync(path.join(rootfs, "etc", "debian_version"))) {
     if (!works("debootstrap", ["--version"]))
       throw new Error("debootstrap is needed to build the base image: apt-get install -y debootstrap");
     fs.rmSync(rootfs, { recursive: true, force: true });
-    log("debootstrap --variant=minbase bookworm (downloads ~40 MB of packages; several minutes)");
+    log(`debootstrap --variant=minbase ${suite} (downloads ~40 MB of packages; several minutes)`);
     await run(
       "debootstrap",
-      ["--variant=minbase", "bookworm", rootfs, process.env.E2E_DEBIAN_MIRROR || "http://deb.debian.org/debian"],
+      ["--variant=minbase", suite, rootfs, process.env.E2E_DEBIAN_MIRROR || "http://deb.debian.org/debian"],
       {
         timeoutSeconds: 1800,
       },
     );
   }
-  log(`docker import ${BASE_IMAGE}`);
-  await run("sh", ["-c", `tar -C '${rootfs}' -c . | docker import - ${BASE_IMAGE}`], {
+  log(`docker import ${image}`);
+  await run("sh", ["-c", `tar -C '${rootfs}' -c . | docker import - ${image}`], {
     env: dockerEnv(host),
     timeoutSeconds: 600,
   });

@@ -68,11 +68,15 @@ export async function prepareImages(host: string, cacheDir: string, log: (t: str
   }
   fs.mkdirSync(cacheDir, { recursive: true });
   await ensureBase(host, cacheDir, log);
+  // PostgreSQL 17, the major version of the pinned supabase/postgres, comes with Debian trixie.
+  await ensureBase(host, cacheDir, log, "trixie");
   const images: Partial<Record<ImageKey, ImageChoice>> = {};
   images.db = {
     ref: await ensureBuilt(host, "local/supabase-e2e-db", path.join(IMAGES_SRC, "postgres"), {}, log),
     real: true,
-    note: "PostgreSQL 15 from Debian with supabase/postgres's roles and init order (e2e/images/postgres); not supabase/postgres",
+    note:
+      "PostgreSQL 17 from Debian trixie with supabase/postgres's roles, init order, config and data paths " +
+      "(e2e/images/postgres); not supabase/postgres (no Supabase extensions)",
   };
   images.auth = { ref: await ensureAuthImage(host, cacheDir, log), real: true, note: authImageNote() };
   const caddy = await ensureCaddyImage(host, cacheDir, log);

@@ -1,0 +1,183 @@
+#!/bin/sh
+# The backup service of the supabase-selfhosted program. It runs in the db image (only that image's own tools:
+# psql, pg_receivewal, pg_basebackup, pg_archivecleanup, tar) and keeps, on its volume, per database cluster
+# (system identifier) and timeline:
+#   <root>/<system id>/wal/<timeline>/   every WAL segment, streamed continuously by pg_receivewal from a replication
+#                                        slot (the segment being written ends in .partial)
+#   <root>/<system id>/base/<stamp>/     base backups by pg_basebackup (base.tar.gz, pg_wal.tar.gz, backup_manifest)
+#                                        and `info` (start WAL file, timeline, when it finished)
+#   <root>/<system id>/config/           a copy of db's pgsodium root key (vault secrets are unreadable without it)
+# A restore or a new data volume gives a new timeline or system id, so streaming starts afresh in an empty
+# directory; nothing of an earlier one is touched. Only retention deletes: base backups beyond the configured count
+# and age, and the WAL older than the oldest base backup kept.
+#
+# Subcommands: run (the service; starts as root, then works as postgres), base (a base backup now), status,
+# list (base backups, one `key=value ...` line each), health (exit 0 while WAL is being received).
+set -eu
+
+ROOT=${BACKUP_ROOT:-/backups}
+SLOT=${BACKUP_SLOT:-supabase_backup}
+ROLE=${BACKUP_ROLE:-supabase_backup}
+STATE=/tmp/supabase-backup
+CONNINFO="host=${PGHOST:-db} port=${PGPORT:-5432} user=${ROLE} application_name=supabase-backup"
+
+log() { echo "supabase-backup: $*" >&2; }
+
+# The cluster's system identifier and current timeline (IDENTIFY_SYSTEM on a replication connection).
+identify() { psql -X -A -t -F ' ' -d "${CONNINFO} replication=true" -c "IDENTIFY_SYSTEM" | awk 'NR==1 {print $1, $2}'; }
+
+# Where the cluster with system id $1 keeps its archive.
+cluster_dir() { echo "${ROOT}/$1"; }
+
+# A timeline as WAL file names spell it (8 hex digits).
+timeline_hex() { printf '%08X' "$1"; }
+
+# The base backups of a cluster directory, oldest first (their directory names are UTC timestamps).
+base_backups() { ls -1 "$1/base" 2>/dev/null | grep -E '^[0-9]{8}T[0-9]{6}Z$' | sort || true; }
+
+# Creates the replication role (or sets its password and rights) as the superuser, so a database created before
+# backups were turned on gets it too; the superuser's password is not kept in any process after this.
+ensure_role() {
+  PGPASSWORD="${SUPABASE_ADMIN_PASSWORD:?}" psql -X -q -v ON_ERROR_STOP=1 -v pw="${PGPASSWORD:?}" \
+    -d "host=${PGHOST:-db} port=${PGPORT:-5432} user=supabase_admin dbname=postgres" <<SQL
+SELECT format('CREATE ROLE %I', '${ROLE}') WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '${ROLE}') \gexec
+ALTER ROLE ${ROLE} WITH LOGIN REPLICATION PASSWORD :'pw';
+SQL
+}
+
+# Streams WAL into the current cluster's and timeline's directory until the connection ends.
+receive_once() {
+  set -- $(identify)
+  dir="$(cluster_dir "$1")/wal/$(timeline_hex "$2")"
+  mkdir -p "${dir}"
+  pg_receivewal -d "${CONNINFO}" --slot="${SLOT}" --create-slot --if-not-exists
+  log "streaming WAL of system $1, timeline $2 into ${dir}"
+  # --synchronous: flushed to disk and reported as flushed at once, so what status shows as received is durable.
+  pg_receivewal -d "${CONNINFO}" --slot="${SLOT}" -D "${dir}" --synchronous --no-loop &
+  echo $! >"${STATE}/receivewal.pid"
+  wait $! || log "pg_receivewal ended (status $?); reconnecting in 5 s"
+}
+
+# Takes a base backup of the current cluster now, then applies retention.
+base_backup() {
+  set -- $(identify)
+  dir=$(cluster_dir "$1")
+  stamp=$(date -u +%Y%m%dT%H%M%SZ)
+  partial="${dir}/base/.${stamp}"
+  mkdir -p "${dir}/base" "${partial}"
+  log "base backup ${stamp} of system $1 (timeline $2)"
+  # Its own WAL (-X stream) makes each base backup restorable without the archive; the archive adds what follows.
+  pg_basebackup -d "${CONNINFO%application_name=*}application_name=supabase-base-backup" -D "${partial}" -Ft -z -X stream --checkpoint=fast -l "supabase-backup ${stamp}"
+  label=$(tar -xzOf "${partial}/base.tar.gz" backup_label)
+  start_wal=$(echo "${label}" | sed -n 's/^START WAL LOCATION: .*(file \([0-9A-F]*\))$/\1/p')
+  timeline=$(echo "${label}" | sed -n 's/^START TIMELINE: //p')
+  bytes=$(du -sk "${partial}" | awk '{print $1 * 1024}')
+  printf 'stamp=%s system=%s timeline=%s start_wal=%s finished=%s bytes=%s\n' \
+    "${stamp}" "$1" "${timeline}" "${start_wal}" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "${bytes}" >"${partial}/info"
+  mv "${partial}" "${dir}/base/${stamp}"
+  save_config "${dir}"
+  retention "${dir}"
+  log "base backup ${stamp} done (${bytes} bytes)"
+}
+
+# A copy of db's pgsodium root key next to the backups (db's config volume is mounted read-only here).
+save_config() {
+  [ -f /etc/postgresql-custom/pgsodium_root.key ] || return 0
+  mkdir -p "$1/config"
+  cp /etc/postgresql-custom/pgsodium_root.key "$1/config/pgsodium_root.key.new"
+  mv "$1/config/pgsodium_root.key.new" "$1/config/pgsodium_root.key"
+}
+
+# Keeps the newest BACKUP_KEEP_COUNT base backups and every one younger than BACKUP_KEEP_DAYS (when set); deletes
+# the others, then the WAL segments older than the oldest base backup kept.
+retention() {
+  dir=$1
+  keep=${BACKUP_KEEP_COUNT:-7}
+  total=$(base_backups "${dir}" | wc -l)
+  cutoff=""
+  if [ -n "${BACKUP_KEEP_DAYS:-}" ]; then cutoff=$(date -u -d "@$(($(date +%s) - BACKUP_KEEP_DAYS * 86400))" +%Y%m%dT%H%M%SZ); fi
+  n=0
+  for stamp in $(base_backups "${dir}"); do
+    n=$((n + 1))
+    [ $((total - n)) -ge "${keep}" ] || break
+    if [ -n "${cutoff}" ] && [ "${stamp}" \> "${cutoff}" ]; then break; fi
+    log "retention: deleting base backup ${stamp}"
+    rm -rf "${dir}/base/${stamp}"
+  done
+  oldest=$(base_backups "${dir}" | head -n 1)
+  [ -n "${oldest}" ] || return 0
+  start_wal=$(sed -n 's/.*start_wal=\([0-9A-F]*\).*/\1/p' "${dir}/base/${oldest}/info")
+  [ -n "${start_wal}" ] || return 0
+  for wal in "${dir}"/wal/*/; do
+    [ -d "${wal}" ] && pg_archivecleanup "${wal}" "${start_wal}"
+  done
+}
+
+# True when the current cluster has no base backup on its current timeline, or the newest is older than the interval.
+base_backup_due() {
+  set -- $(identify)
+  dir=$(cluster_dir "$1")
+  newest=$(base_backups "${dir}" | tail -n 1)
+  [ -n "${newest}" ] || return 0
+  grep -q "timeline=$2 " "${dir}/base/${newest}/info" || return 0
+  finished=$(sed -n 's/.*finished=\([^ ]*\).*/\1/p' "${dir}/base/${newest}/info")
+  age=$(($(date +%s) - $(date -u -d "${finished}" +%s)))
+  [ "${age}" -ge "${BACKUP_INTERVAL_SECONDS:-86400}" ]
+}
+
+# The service itself, as postgres: WAL streaming in the background, base backups when due.
+serve() {
+  mkdir -p "${STATE}"
+  until ensure_role; do log "waiting for the database"; sleep 5; done
+  unset SUPABASE_ADMIN_PASSWORD
+  (while true; do receive_once || true; sleep 5; done) &
+  while true; do
+    if base_backup_due 2>/dev/null; then base_backup || log "base backup failed; retrying in a minute"; fi
+    sleep 60
+  done
+}
+
+# Prints what the archive of the current cluster holds, `key=value` per line.
+status() {
+  set -- $(identify)
+  dir=$(cluster_dir "$1")
+  newest=$(base_backups "${dir}" | tail -n 1)
+  echo "system=$1"
+  echo "timeline=$2"
+  echo "base_backups=$(base_backups "${dir}" | wc -l)"
+  [ -z "${newest}" ] || echo "last_base_backup=$(cat "${dir}/base/${newest}/info")"
+  last=$(ls -1 "${dir}/wal/$(timeline_hex "$2")" 2>/dev/null | grep -E '^[0-9A-F]{24}(\.partial)?$' | sort | tail -n 1)
+  echo "last_wal_file=${last}"
+  echo "archive_bytes=$(du -sk "${dir}" 2>/dev/null | awk '{print $1 * 1024}')"
+  psql -X -A -t -F ' ' -d "${CONNINFO} dbname=postgres" -c "SELECT 'server_lsn=' || pg_current_wal_lsn(),
+      'flushed_lsn=' || coalesce(flush_lsn::text, ''), 'lag_bytes=' || coalesce(pg_wal_lsn_diff(pg_current_wal_lsn(), flush_lsn)::bigint::text, '')
+    FROM (SELECT 1) one LEFT JOIN pg_stat_replication ON application_name = 'supabase-backup' LIMIT 1" | tr ' ' '\n'
+}
+
+# Every base backup of every cluster, oldest first.
+list() {
+  for dir in "${ROOT}"/*/; do
+    for stamp in $(base_backups "${dir%/}"); do cat "${dir%/}/base/${stamp}/info"; done
+  done
+}
+
+case "${1:-run}" in
+run)
+  mkdir -p "${ROOT}"
+  chown postgres:postgres "${ROOT}"
+  if [ "$(id -u)" = 0 ]; then
+    if command -v gosu >/dev/null; then exec gosu postgres sh "$0" serve; fi
+    exec setpriv --reuid=postgres --regid=postgres --init-groups sh "$0" serve
+  fi
+  serve
+  ;;
+serve) serve ;;
+base) base_backup ;;
+status) status ;;
+list) list ;;
+health) kill -0 "$(cat "${STATE}/receivewal.pid")" ;;
+*)
+  echo "usage: $0 run|base|status|list|health" >&2
+  exit 2
+  ;;
+esac
