@@ -24,6 +24,7 @@ import { obtainDocker, type DockerEngine } from "./lib/engines/docker/engine";
 import { prepareImages, type SuiteImages } from "./lib/engines/docker/images";
 import { programObjects, removeProgramObjects } from "./lib/engines/docker/programObjects";
 import type { ScenarioContext } from "./lib/scenarios/context";
+import { runBackupsAndFaults } from "./lib/scenarios/backups";
 import { runTwoInstances } from "./lib/scenarios/instances";
 import { runLegacyMigration } from "./lib/scenarios/legacy";
 import { runLifecycle } from "./lib/scenarios/lifecycle";
@@ -126,6 +127,14 @@ async function runScenarios(
   if (process.env.E2E_TLS !== "0") {
     await rec.phase("TLS in front of the gateway", "one stack with tls.mode internal: about 2 minutes", () =>
       runTls({ ...contextFor("tls"), algorithm: "ES256", full: false }),
+    );
+    await removeProgramObjects(host);
+  }
+  if (process.env.E2E_BACKUP !== "0" || process.env.E2E_FAULTS !== "0") {
+    await rec.phase(
+      "backups and faults",
+      "point-in-time restore, a 1 GB restore timed, db killed, the engine restarted, pulumi up killed: about 10 minutes",
+      () => runBackupsAndFaults({ ...contextFor("backup"), algorithm: "ES256", full: false }),
     );
     await removeProgramObjects(host);
   }

@@ -317,6 +317,20 @@ describe("service builders refuse what the service would refuse", () => {
 });
 
 describe("container layout", () => {
+  it("writes every health check duration as Docker reads it back (Go's time.Duration text), so a re-run changes nothing", () => {
+    // Docker returns durations in nanoseconds and the provider prints them with Go's Duration.String(): "60s" comes
+    // back as "1m0s", a difference the next preview would plan as a replacement.
+    const goDuration = (text: string) => {
+      const seconds = Number(/^(\d+)s$/.exec(text)?.[1] ?? NaN);
+      return seconds >= 60 ? `${Math.floor(seconds / 60)}m${seconds % 60}s` : text;
+    };
+    for (const service of SERVICES) {
+      const { interval, timeout, startPeriod } = service.healthcheck;
+      for (const value of [interval, timeout, startPeriod].filter((v): v is string => v !== undefined))
+        expect(value, service.role).toBe(goDuration(value));
+    }
+  });
+
   const deps = (running: ServiceModule[], role: string) =>
     running.find((s) => s.role === role)!.dependsOn(running.map((s) => s.role));
 

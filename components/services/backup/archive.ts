@@ -115,8 +115,8 @@ export function restoreCommand(system: string): string {
   const wal = `${BACKUP_ROOT}/${system}/wal`;
   return (
     `for d in ${wal}/*/; do ` +
-    `if [ -f "$d%f" ]; then exec cp "$d%f" "%p"; fi; ` +
-    `if [ -f "$d%f.partial" ]; then exec cp "$d%f.partial" "%p"; fi; ` +
+    `if [ -f "\${d}%f" ]; then exec cp "\${d}%f" "%p"; fi; ` +
+    `if [ -f "\${d}%f.partial" ]; then exec cp "\${d}%f.partial" "%p"; fi; ` +
     `done; exit 1`
   );
 }
@@ -138,10 +138,17 @@ export function unpackCommands(backup: BaseBackup): string {
   ].join("\n");
 }
 
+/**
+ * A moment as `recovery_target_time` takes it on the server's command line: with a numeric zone, since a zone
+ * abbreviation such as ISO's `Z` is refused there (the abbreviations are not loaded yet when the command line is
+ * read: "invalid value for parameter recovery_target_time", measured on PostgreSQL 17).
+ */
+export const recoveryTime = (target: Date): string => target.toISOString().replace("T", " ").replace("Z", "+00");
+
 /** The `-c` settings of a recovery run to `target` (Postgres then promotes and opens on a new timeline). */
 export function recoverySettings(system: string, target: RestoreTarget): string[] {
   const settings = [`restore_command=${restoreCommand(system)}`, "recovery_target_action=promote"];
-  if (target !== "latest") settings.push(`recovery_target_time=${target.toISOString()}`);
+  if (target !== "latest") settings.push(`recovery_target_time=${recoveryTime(target)}`);
   return settings.flatMap((setting) => ["-c", setting]);
 }
 

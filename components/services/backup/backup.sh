@@ -12,7 +12,8 @@
 # and age, and the WAL older than the oldest base backup kept.
 #
 # Subcommands: run (the service; starts as root, then works as postgres), base (a base backup now), status,
-# list (base backups, one `key=value ...` line each), health (exit 0 while WAL is being received).
+# list (base backups, one `key=value ...` line each), prune (retention now, for every cluster), health (exit 0 while
+# WAL is being received).
 set -eu
 
 ROOT=${BACKUP_ROOT:-/backups}
@@ -109,7 +110,7 @@ retention() {
   start_wal=$(sed -n 's/.*start_wal=\([0-9A-F]*\).*/\1/p' "${dir}/base/${oldest}/info")
   [ -n "${start_wal}" ] || return 0
   for wal in "${dir}"/wal/*/; do
-    [ -d "${wal}" ] && pg_archivecleanup "${wal}" "${start_wal}"
+    if [ -d "${wal}" ]; then pg_archivecleanup "${wal}" "${start_wal}"; fi
   done
 }
 
@@ -149,9 +150,12 @@ status() {
   last=$(ls -1 "${dir}/wal/$(timeline_hex "$2")" 2>/dev/null | grep -E '^[0-9A-F]{24}(\.partial)?$' | sort | tail -n 1)
   echo "last_wal_file=${last}"
   echo "archive_bytes=$(du -sk "${dir}" 2>/dev/null | awk '{print $1 * 1024}')"
+  # The slot's restart_lsn is what pg_receivewal reported flushed; pg_stat_replication shows that only to roles
+  # with pg_read_all_stats, pg_replication_slots to every role.
   psql -X -A -t -F ' ' -d "${CONNINFO} dbname=postgres" -c "SELECT 'server_lsn=' || pg_current_wal_lsn(),
-      'flushed_lsn=' || coalesce(flush_lsn::text, ''), 'lag_bytes=' || coalesce(pg_wal_lsn_diff(pg_current_wal_lsn(), flush_lsn)::bigint::text, '')
-    FROM (SELECT 1) one LEFT JOIN pg_stat_replication ON application_name = 'supabase-backup' LIMIT 1" | tr ' ' '\n'
+      'flushed_lsn=' || coalesce(restart_lsn::text, ''),
+      'lag_bytes=' || coalesce(pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::bigint::text, '')
+    FROM (SELECT 1) one LEFT JOIN pg_replication_slots ON slot_name = '${SLOT}' AND active" | tr ' ' '\n'
 }
 
 # Every base backup of every cluster, oldest first.
@@ -173,11 +177,12 @@ run)
   ;;
 serve) serve ;;
 base) base_backup ;;
+prune) for dir in "${ROOT}"/*/; do if [ -d "${dir}base" ]; then retention "${dir%/}"; fi; done ;;
 status) status ;;
 list) list ;;
 health) kill -0 "$(cat "${STATE}/receivewal.pid")" ;;
 *)
-  echo "usage: $0 run|base|status|list|health" >&2
+  echo "usage: $0 run|base|status|list|prune|health" >&2
   exit 2
   ;;
 esac

@@ -25,11 +25,14 @@ export function postgresUrl(
 /** What sets db's own address and database, for extraEnv's error. */
 const DB_SOURCE = "the stack's database (the services connect to db:5432/postgres)";
 
-/** How db's Postgres is started; a restore runs recovery with the same command and settings. */
+/** The image's own config file (supabase/postgres's Dockerfile puts it there); a restore's recovery reads it too. */
+export const DB_CONFIG_FILE = "/etc/postgresql/postgresql.conf";
+
+/** How db's Postgres is started. */
 export const DB_COMMAND = [
   "postgres",
   "-c",
-  "config_file=/etc/postgresql/postgresql.conf",
+  `config_file=${DB_CONFIG_FILE}`,
   "-c",
   "log_min_messages=fatal",
   "-c",

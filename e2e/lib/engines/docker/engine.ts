@@ -15,6 +15,11 @@ export interface DockerEngine {
   /** True when this suite started the daemon (and must stop it). */
   started: boolean;
   stop(): Promise<void>;
+  /**
+   * Stops the daemon the suite started (its containers stop with it) and starts it again on the same data root;
+   * absent for an engine the suite did not start, which it never restarts.
+   */
+  restart?(): Promise<void>;
 }
 
 /** Environment for docker commands against `host`. */
@@ -50,8 +55,30 @@ export async function obtainDocker(dataDir: string, log: (t: string) => void): P
     );
   }
   fs.mkdirSync(dataDir, { recursive: true });
-  const socket = path.join(dataDir, "docker.sock");
-  const host = `unix://${socket}`;
+  const host = `unix://${path.join(dataDir, "docker.sock")}`;
+  let daemon = await startDaemon(dataDir, host, log);
+  const stop = async () => {
+    await stopDaemon(daemon.pid);
+    log(`dockerd stopped (pid ${daemon.pid})`);
+  };
+  return {
+    host,
+    serverVersion: daemon.version,
+    started: true,
+    stop,
+    restart: async () => {
+      await stop();
+      daemon = await startDaemon(dataDir, host, log);
+    },
+  };
+}
+
+/** Starts dockerd on `dataDir` and waits (60 s at most) until it answers at `host`. */
+async function startDaemon(
+  dataDir: string,
+  host: string,
+  log: (t: string) => void,
+): Promise<{ pid: number; version: string }> {
   const pidFile = path.join(dataDir, "dockerd.pid");
   const logFile = path.join(dataDir, "dockerd.log");
   log(`starting dockerd (data root ${dataDir})`);
@@ -83,28 +110,25 @@ export async function obtainDocker(dataDir: string, log: (t: string) => void): P
     );
   }
   log(`dockerd ${version} answers at ${host} (pid ${daemon.pid})`);
-  return {
-    host,
-    serverVersion: version,
-    started: true,
-    stop: async () => {
-      try {
-        process.kill(daemon.pid!, "SIGTERM");
-      } catch {
-        return;
-      }
-      // dockerd stops its containers first (10 s each at most); give it a bounded time, then kill it.
-      const gone = await poll(async () => (isAlive(daemon.pid!) ? undefined : true), 60, 1000);
-      if (!gone) {
-        try {
-          process.kill(daemon.pid!, "SIGKILL");
-        } catch {
-          // already gone
-        }
-      }
-      log(`dockerd stopped (pid ${daemon.pid})`);
-    },
-  };
+  return { pid: daemon.pid!, version };
+}
+
+/** Stops a dockerd: SIGTERM, then SIGKILL if it is still there after 60 s. */
+async function stopDaemon(pid: number): Promise<void> {
+  try {
+    process.kill(pid, "SIGTERM");
+  } catch {
+    return;
+  }
+  // dockerd stops its containers first (10 s each at most); give it a bounded time, then kill it.
+  const gone = await poll(async () => (isAlive(pid) ? undefined : true), 60, 1000);
+  if (!gone) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
 }
 
 function isAlive(pid: number): boolean {

@@ -108,6 +108,23 @@ export class PulumiProject {
     });
   }
 
+  /**
+   * `npm run <script> -- <args> --stack <stack> --dir <project>`: one of the project's operator commands on this
+   * stack, as a user runs it; fails unless `allowFailure`.
+   */
+  script(
+    script: string,
+    args: string[],
+    options: { timeoutSeconds?: number; allowFailure?: boolean } = {},
+  ): Promise<RunResult> {
+    return run("npm", ["run", "--silent", script, "--", ...args, "--stack", this.stack, "--dir", this.dir], {
+      cwd: this.repoRoot,
+      env: this.env,
+      timeoutSeconds: options.timeoutSeconds ?? 600,
+      allowFailure: options.allowFailure,
+    });
+  }
+
   /** The stack file's path (`Pulumi.<stack>.yaml` in the project copy). */
   get stackFile(): string {
     return path.join(this.dir, `Pulumi.${this.stack}.yaml`);

@@ -1,0 +1,100 @@
+/**
+ * `npm run backup -- <status|now|verify>`: the stack's backups. `status` reads the archive and the replication lag,
+ * `now` takes a base backup at once, `verify` restores the latest backup into a scratch container next to the stack,
+ * checks it and throws the scratch away (exit 1 when the restore or a check fails). A thin shell over lib/backup/.
+ */
+import { BACKUP_SCRIPT_PATH, chooseBaseBackup } from "../components/services/backup/archive";
+import { confirm, parseCommon, runMain, UsageError } from "./lib/backup/cli";
+import { nameStamp, statusReport, verifyPlan } from "./lib/backup/plan";
+import { listBaseBackups, recover, scratchSql, stopScratch } from "./lib/backup/recovery";
+import { docker, readStack, type StackFacts } from "./lib/backup/stack";
+import { parseStatus } from "../components/services/backup/archive";
+
+const USAGE = `Usage: npm run backup -- <command> [--stack <name>] [--dir <project>] [--yes]
+  status   the last base backup, how far WAL is received, the lag, the archive's size (exit 1 when not streaming)
+  now      take a base backup now
+  verify   restore the latest backup into a scratch container, check it, remove the scratch (exit 1 on failure)
+`;
+
+const out = (text: string) => process.stdout.write(`${text}\n`);
+
+/** `docker exec` of the backup service's script as postgres (its environment holds the replication login). */
+function inService(facts: StackFacts, command: string, show = false) {
+  return docker(facts, ["exec", "-u", "postgres", facts.names.backup, "sh", BACKUP_SCRIPT_PATH, command], {
+    timeoutSeconds: 6 * 3600,
+    show,
+  });
+}
+
+async function status(facts: StackFacts): Promise<number> {
+  const report = statusReport(parseStatus((await inService(facts, "status")).stdout), new Date());
+  out(report.text);
+  return report.healthy ? 0 : 1;
+}
+
+async function now(facts: StackFacts, yes: boolean): Promise<number> {
+  out(`Take a base backup of stack ${facts.stack} now (in ${facts.names.backup}); retention applies afterwards.`);
+  if (!(await confirm("Go ahead?", yes))) return 1;
+  await inService(facts, "base", true);
+  return status(facts);
+}
+
+/** What a restored database must show: it opens, every database answers, auth's users are readable. */
+async function checks(facts: StackFacts, container: string): Promise<string[]> {
+  const found: string[] = [];
+  const databases = (
+    await scratchSql(facts, container, "SELECT datname FROM pg_database WHERE datallowconn ORDER BY 1;")
+  ).split("\n");
+  for (const database of databases) {
+    const tables = await scratchSql(facts, container, "SELECT count(*) FROM pg_class WHERE relkind = 'r';", database);
+    found.push(`database ${database}: ${tables} tables readable`);
+  }
+  const users = await scratchSql(
+    facts,
+    container,
+    "SELECT CASE WHEN to_regclass('auth.users') IS NULL THEN 'no auth schema' ELSE (SELECT count(*)::text FROM auth.users) END;",
+  );
+  found.push(`auth.users: ${users}`);
+  return found;
+}
+
+async function verify(facts: StackFacts, yes: boolean): Promise<number> {
+  const backup = chooseBaseBackup(await listBaseBackups(facts), "latest");
+  const stamp = nameStamp(new Date());
+  const volume = `${facts.settings.instanceName}-verify-${stamp}`;
+  const container = `${facts.settings.instanceName}-verify-${stamp}`;
+  out(verifyPlan(backup, volume, container));
+  if (!(await confirm("Go ahead?", yes))) return 1;
+  try {
+    const recovered = await recover(facts, backup, "latest", { volume, container, log: out });
+    for (const line of await checks(facts, container)) out(`  ok ${line}`);
+    out(
+      `verified: base backup ${backup.stamp} and its WAL restore (unpacked in ${recovered.seconds.unpack} s, recovered in ${recovered.seconds.recover} s)`,
+    );
+    return 0;
+  } catch (error) {
+    out(`verification FAILED: ${error instanceof Error ? error.message : String(error)}`);
+    return 1;
+  } finally {
+    await stopScratch(facts, container);
+    // The scratch volume is the verification's own; the archive and the stack are untouched.
+    await docker(facts, ["volume", "rm", volume], { allowFailure: true });
+  }
+}
+
+async function main(): Promise<number> {
+  const options = parseCommon(process.argv.slice(2), process.cwd());
+  const [command, ...rest] = options.positionals;
+  if (!["status", "now", "verify"].includes(command ?? "") || rest.length > 0 || options.to !== undefined)
+    throw new UsageError(command ? `unknown command ${[command, ...rest].join(" ")}` : "no command");
+  const facts = readStack(options.dir, options.stack, process.env);
+  if (!facts.settings.backup.enabled) {
+    out(`backups are off in stack ${facts.stack} (backup.enabled: false)`);
+    return 1;
+  }
+  if (command === "status") return status(facts);
+  if (command === "now") return now(facts, options.yes);
+  return verify(facts, options.yes);
+}
+
+runMain(main, USAGE);
