@@ -36,7 +36,9 @@ async function now(facts: StackFacts, yes: boolean): Promise<number> {
   out(`Take a base backup of stack ${facts.stack} now (in ${facts.names.backup}); retention applies afterwards.`);
   if (!(await confirm("Go ahead?", yes))) return 1;
   await inService(facts, "base", true);
-  return status(facts);
+  // The base backup is taken; the status says whether WAL streams too (a warning here, the exit code of status).
+  if ((await status(facts)) !== 0) process.stderr.write("warning: WAL is not streaming (see above)\n");
+  return 0;
 }
 
 /** What a restored database must show: it opens, every database answers, auth's users are readable. */

@@ -24,8 +24,15 @@ CONNINFO="host=${PGHOST:-db} port=${PGPORT:-5432} user=${ROLE} application_name=
 
 log() { echo "supabase-backup: $*" >&2; }
 
-# The cluster's system identifier and current timeline (IDENTIFY_SYSTEM on a replication connection).
-identify() { psql -X -A -t -F ' ' -d "${CONNINFO} replication=true" -c "IDENTIFY_SYSTEM" | awk 'NR==1 {print $1, $2}'; }
+# The cluster's system identifier and current timeline (IDENTIFY_SYSTEM on a replication connection), printed as
+# two words; fails (printing nothing) while the database cannot be reached, so callers never work on a half answer.
+identify() {
+  answer=$(psql -X -A -t -F ' ' -d "${CONNINFO} replication=true" -c "IDENTIFY_SYSTEM" 2>/dev/null | awk 'NR==1 {print $1, $2}')
+  case "${answer}" in
+  [0-9]*" "[0-9]*) echo "${answer}" ;;
+  *) return 1 ;;
+  esac
+}
 
 # Where the cluster with system id $1 keeps its archive.
 cluster_dir() { echo "${ROOT}/$1"; }
@@ -48,7 +55,8 @@ SQL
 
 # Streams WAL into the current cluster's and timeline's directory until the connection ends.
 receive_once() {
-  set -- $(identify)
+  ident=$(identify) || return 1
+  set -- ${ident}
   dir="$(cluster_dir "$1")/wal/$(timeline_hex "$2")"
   mkdir -p "${dir}"
   pg_receivewal -d "${CONNINFO}" --slot="${SLOT}" --create-slot --if-not-exists
@@ -61,7 +69,8 @@ receive_once() {
 
 # Takes a base backup of the current cluster now, then applies retention.
 base_backup() {
-  set -- $(identify)
+  ident=$(identify) || return 1
+  set -- ${ident}
   dir=$(cluster_dir "$1")
   stamp=$(date -u +%Y%m%dT%H%M%SZ)
   partial="${dir}/base/.${stamp}"
@@ -92,31 +101,32 @@ save_config() {
 # Keeps the newest BACKUP_KEEP_COUNT base backups and every one younger than BACKUP_KEEP_DAYS (when set); deletes
 # the others, then the WAL segments older than the oldest base backup kept.
 retention() {
-  dir=$1
+  cluster=$1
   keep=${BACKUP_KEEP_COUNT:-7}
-  total=$(base_backups "${dir}" | wc -l)
+  total=$(base_backups "${cluster}" | wc -l)
   cutoff=""
   if [ -n "${BACKUP_KEEP_DAYS:-}" ]; then cutoff=$(date -u -d "@$(($(date +%s) - BACKUP_KEEP_DAYS * 86400))" +%Y%m%dT%H%M%SZ); fi
   n=0
-  for stamp in $(base_backups "${dir}"); do
+  for old in $(base_backups "${cluster}"); do
     n=$((n + 1))
     [ $((total - n)) -ge "${keep}" ] || break
-    if [ -n "${cutoff}" ] && [ "${stamp}" \> "${cutoff}" ]; then break; fi
-    log "retention: deleting base backup ${stamp}"
-    rm -rf "${dir}/base/${stamp}"
+    if [ -n "${cutoff}" ] && [ "${old}" \> "${cutoff}" ]; then break; fi
+    log "retention: deleting base backup ${old}"
+    rm -rf "${cluster}/base/${old}"
   done
-  oldest=$(base_backups "${dir}" | head -n 1)
+  oldest=$(base_backups "${cluster}" | head -n 1)
   [ -n "${oldest}" ] || return 0
-  start_wal=$(sed -n 's/.*start_wal=\([0-9A-F]*\).*/\1/p' "${dir}/base/${oldest}/info")
+  start_wal=$(sed -n 's/.*start_wal=\([0-9A-F]*\).*/\1/p' "${cluster}/base/${oldest}/info")
   [ -n "${start_wal}" ] || return 0
-  for wal in "${dir}"/wal/*/; do
+  for wal in "${cluster}"/wal/*/; do
     if [ -d "${wal}" ]; then pg_archivecleanup "${wal}" "${start_wal}"; fi
   done
 }
 
 # True when the current cluster has no base backup on its current timeline, or the newest is older than the interval.
 base_backup_due() {
-  set -- $(identify)
+  ident=$(identify) || return 1
+  set -- ${ident}
   dir=$(cluster_dir "$1")
   newest=$(base_backups "${dir}" | tail -n 1)
   [ -n "${newest}" ] || return 0
@@ -126,21 +136,32 @@ base_backup_due() {
   [ "${age}" -ge "${BACKUP_INTERVAL_SECONDS:-86400}" ]
 }
 
-# The service itself, as postgres: WAL streaming in the background, base backups when due.
+# Streams WAL for good: reconnects 5 s after each end (the database restarting, a restore, a network hiccup).
+receive_forever() { while true; do receive_once || log "the database cannot be reached"; sleep 5; done; }
+
+# The service itself, as postgres: WAL streaming in the background (started again should it ever end), base backups
+# when due.
 serve() {
   mkdir -p "${STATE}"
   until ensure_role; do log "waiting for the database"; sleep 5; done
   unset SUPABASE_ADMIN_PASSWORD
-  (while true; do receive_once || true; sleep 5; done) &
+  receive_forever &
+  receiver=$!
   while true; do
-    if base_backup_due 2>/dev/null; then base_backup || log "base backup failed; retrying in a minute"; fi
+    if ! kill -0 "${receiver}" 2>/dev/null; then
+      log "the WAL receiver ended; starting it again"
+      receive_forever &
+      receiver=$!
+    fi
+    if base_backup_due; then base_backup || log "base backup failed; retrying in a minute"; fi
     sleep 60
   done
 }
 
 # Prints what the archive of the current cluster holds, `key=value` per line.
 status() {
-  set -- $(identify)
+  ident=$(identify) || { echo "the database cannot be reached" >&2; return 1; }
+  set -- ${ident}
   dir=$(cluster_dir "$1")
   newest=$(base_backups "${dir}" | tail -n 1)
   echo "system=$1"
