@@ -199,12 +199,12 @@ export const kongConfigByUpload: ResourceValidationPolicy = {
   },
 };
 
-/** The Postgres data volume survives `pulumi destroy` and any replacement. */
+/** The Postgres data volume and the backups survive `pulumi destroy` and any replacement. */
 export const dbDataRetained: ResourceValidationPolicy = {
   name: "db-data-retained",
   description:
-    `The db data volume is retained on delete (marked with the ${RETAIN_LABEL} label, or protected); on ` +
-    "Kubernetes, db's StatefulSet keeps its claims when it is deleted.",
+    `The db data volume and the backups volume are retained on delete (marked with the ${RETAIN_LABEL} label, or ` +
+    "protected); on Kubernetes, db's StatefulSet keeps its claims when it is deleted.",
   enforcementLevel: "mandatory",
   validateResource: (args: ResourceValidationArgs, report: ReportViolation) => {
     if (args.type === TYPES.statefulSet) {
@@ -218,12 +218,13 @@ export const dbDataRetained: ResourceValidationPolicy = {
     }
     if (args.type !== TYPES.volume) return;
     const name = isKnownString(args.props.name) ? args.props.name : args.name;
-    if (!/(^|[-_])db[-_]data$/.test(name) && !/(^|[-_])db[-_]data$/.test(args.name)) return;
+    const holdsData = /(^|[-_])(db[-_]data|backups)$/;
+    if (!holdsData.test(name) && !holdsData.test(args.name)) return;
     if (args.opts.protect) return;
     const labels = Array.isArray(args.props.labels) ? args.props.labels : [];
     if (labels.some((l) => l && l.label === RETAIN_LABEL && l.value === "true")) return;
     report(
-      `volume ${name} holds the database: create it with the retainOnDelete resource option and the ` +
+      `volume ${name} holds the database${/backups$/.test(args.name) ? "'s backups" : ""}: create it with the retainOnDelete resource option and the ` +
         `label ${RETAIN_LABEL}=true ` +
         `(policies cannot see resource options other than protect), or protect it.`,
     );

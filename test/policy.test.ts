@@ -209,6 +209,18 @@ describe("db-data-retained", () => {
     expect(message).toContain(`${RETAIN_LABEL}=true`);
   });
 
+  it("holds the backups volume to the same rule", async () => {
+    const backups = { type: TYPES.volume, name: "supabase-backups", props: { name: "supabase-backups" }, opts: {} };
+    const [message] = await violations(dbDataRetained, backups);
+    expect(message).toContain("volume supabase-backups holds the database's backups");
+    expect(
+      await violations(dbDataRetained, {
+        ...backups,
+        props: { ...backups.props, labels: [{ label: RETAIN_LABEL, value: "true" }] },
+      }),
+    ).toEqual([]);
+  });
+
   it("leaves other volumes alone", async () => {
     expect(
       await violations(dbDataRetained, {
