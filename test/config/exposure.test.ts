@@ -67,7 +67,7 @@ describe("an apiExternalUrl without its scheme", () => {
   it("shows the whole value as written and the form expected, not a fragment of it", () => {
     const problems = problemsOf({ ...ok, apiExternalUrl: "localhost:8000" });
     expect(problems).toEqual([
-      'supabase-selfhosted:apiExternalUrl: must be an absolute http(s) base URL such as http://localhost:8000 (no ' +
+      "supabase-selfhosted:apiExternalUrl: must be an absolute http(s) base URL such as http://localhost:8000 (no " +
         'query, fragment or credentials), got "localhost:8000"',
     ]);
   });
