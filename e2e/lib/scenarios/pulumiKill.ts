@@ -68,9 +68,14 @@ async function recover(stack: BackupStack): Promise<string[]> {
     const up = await project.pulumi(["up", "--yes", "--skip-preview", "--stack", project.stack], {
       allowFailure: true,
     });
-    ran.push(`pulumi up (exit ${up.status})`);
-    if (up.status === 0) return ran;
     const said = `${up.stdout}\n${up.stderr}`;
+    const error = said.split("\n").find((line) => /^error:/.test(line.trim()));
+    ran.push(`pulumi up (exit ${up.status}${error ? `: ${error.trim()}` : ""})`);
+    if (up.status === 0) {
+      const pending = said.split("\n").find((line) => /pending operation/i.test(line));
+      if (pending) ran.push(`(it warned: ${pending.trim()})`);
+      return ran;
+    }
     if (/locked/i.test(said)) {
       await project.pulumi(["cancel", "--yes", "--stack", project.stack]);
       ran.push("pulumi cancel --yes");
