@@ -123,9 +123,11 @@ describe.each([
   it("rolls on Kubernetes exactly the workloads it recreates on Docker, at every step and re-run", async () => {
     const kubernetes = await measureBlastRadius({ ...options, target: "kubernetes" });
     console.log(formatBlastRadius(kubernetes));
-    expect(kubernetes.containers).toEqual(table.containers);
+    // The backup service runs on the Docker target only for now; every other workload is compared.
+    const onKubernetes = (roles: readonly string[]) => roles.filter((role) => role !== "backup");
+    expect(kubernetes.containers).toEqual(onKubernetes(table.containers));
     expect(kubernetes.rows.map((r) => [r.step, r.rerun, r.created, r.replaced])).toEqual(
-      table.rows.map((r) => [r.step, r.rerun, r.created, r.replaced]),
+      table.rows.map((r) => [r.step, r.rerun, onKubernetes(r.created), onKubernetes(r.replaced)]),
     );
     for (const r of kubernetes.rows)
       for (const fields of Object.values(r.changes)) expect(fields).toEqual(["template"]);

@@ -26,6 +26,8 @@ export const VOLUME_SIZE_DEFAULTS: Record<VolumeRole, string> = {
   "studio-snippets": "1Gi",
   "functions-cache": "1Gi",
   "tls-data": "1Gi",
+  // The backup service runs on the Docker target only for now (backup.enabled is off on Kubernetes).
+  backups: "16Gi",
 };
 
 /** A DNS-1123 label: a namespace's name. */

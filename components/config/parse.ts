@@ -23,7 +23,7 @@ import { poolerWarnings } from "../services/pooler/settings";
 import { realtimeAlgorithmWarnings } from "../services/realtime/realtime";
 import { tlsWarnings } from "../services/tls/settings";
 import { CONFIG_KEYS, RULES, SETTINGS, type ProgramConfig } from "./settings";
-import { kubernetesWarnings, targetProblems } from "./target";
+import { isGiven, kubernetesWarnings, targetProblems } from "./target";
 
 /** What {@link parseConfig} may know besides the values themselves. */
 export interface ParseOptions {
@@ -61,6 +61,14 @@ export function parseConfig(raw: RawConfig | SettingsInput, options: ParseOption
   const config = applyRules(rules, parsed, problems);
   if (config.target !== undefined && config.kubernetes && config.pooler && config.functions) {
     targetProblems(config as ProgramConfig, raw, problems);
+  }
+  // The backup service runs on the Docker target only for now (it has no Kubernetes facts): off by default on
+  // Kubernetes, and refused there when asked for.
+  if (config.target === "kubernetes" && config.backup) {
+    if (isGiven(raw, "backup.enabled") && config.backup.enabled) {
+      problems.add("backup.enabled", "backups run on the Docker target only for now (target is kubernetes)");
+    }
+    config.backup = { ...config.backup, enabled: false };
   }
   if (problems.list.length > 0) throw new ConfigError(problems.list);
   return config as ProgramConfig;

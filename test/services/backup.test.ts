@@ -17,6 +17,7 @@ import {
   restoreCommand,
   unpackCommands,
 } from "../../components/services/backup/archive";
+import { parseConfig } from "../../components/config/parse";
 import { BACKUP_SCRIPT } from "../../components/services/backup/backup";
 import { restorePlan, restoredVolumeName, statusReport } from "../../scripts/lib/backup/plan";
 
@@ -218,5 +219,17 @@ describe("the backup service's retention (backup.sh prune, run for real)", () =>
     expect(fs.readdirSync(path.join(root, system, "base"))).toHaveLength(4);
     prune(root, { BACKUP_KEEP_COUNT: "1", BACKUP_KEEP_DAYS: "1" });
     expect(fs.readdirSync(path.join(root, system, "base"))).toEqual(["20260104T000000Z"]);
+  });
+});
+
+describe("backups and the target", () => {
+  const K1 = JSON.stringify([{ name: "k1", state: "current" }]);
+
+  it("are on by default on Docker, off on Kubernetes (the service runs on Docker only for now), and refused there", () => {
+    expect(parseConfig({ signingKeys: K1 }).backup.enabled).toBe(true);
+    expect(parseConfig({ signingKeys: K1, target: "kubernetes" }).backup.enabled).toBe(false);
+    expect(() =>
+      parseConfig({ signingKeys: K1, target: "kubernetes", backup: JSON.stringify({ enabled: true }) }),
+    ).toThrow(/backup\.enabled: backups run on the Docker target only for now/);
   });
 });
