@@ -71,7 +71,7 @@ export interface KubernetesStackArgs {
    * Changes the arguments or options of the Kubernetes objects before they are declared, one hook per kind.
    * @example
    * ```ts
-   * transform: { deployment: (args) => { args.metadata = { ...args.metadata, labels: { team: "platform" } }; } }
+   * transform: { deployment: (args, opts) => { opts.customTimeouts = { create: "20m", update: "20m" }; } }
    * ```
    */
   transform?: KubernetesTransforms;

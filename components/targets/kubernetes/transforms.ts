@@ -17,7 +17,7 @@ export interface KubernetesTransforms {
    * Every Deployment (all services but db).
    * @example
    * ```ts
-   * deployment: (args) => { args.metadata = { ...args.metadata, annotations: { "pulumi.com/timeoutSeconds": "900" } }; }
+   * deployment: (args, opts) => { opts.customTimeouts = { create: "20m", update: "20m" }; }
    * ```
    */
   deployment?: Transform<k8s.apps.v1.DeploymentArgs>;
