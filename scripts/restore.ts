@@ -30,7 +30,13 @@ async function main(): Promise<number> {
   const options = parseCommon(process.argv.slice(2), process.cwd());
   if (options.positionals.length > 0) throw new UsageError(`unexpected ${options.positionals.join(" ")}`);
   if (options.to === undefined) throw new UsageError("--to is required");
-  const target = parseRestoreTarget(options.to);
+  const target = (() => {
+    try {
+      return parseRestoreTarget(options.to);
+    } catch (error) {
+      throw new UsageError(error instanceof Error ? error.message : String(error));
+    }
+  })();
   const t0 = performance.now();
   const facts = readStack(options.dir, options.stack, process.env);
   const backup = chooseBaseBackup(await listBaseBackups(facts), target);
