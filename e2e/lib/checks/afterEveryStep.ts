@@ -23,6 +23,7 @@ import { checkSecretsEncrypted } from "./stateFile";
 /**
  * The checks after every step: containers, their env and files against state and keyring, and the state file.
  * `dbId` is the db container S0 created (absent: the db check is skipped).
+ * @returns what the checks read, for a step's own checks.
  */
 export async function checkDeployment(
   rec: Recorder,
@@ -30,7 +31,7 @@ export async function checkDeployment(
   name: CheckNamer,
   deployment: Deployment,
   dbId: string | undefined,
-): Promise<void> {
+): Promise<StepContext> {
   await checkRunning(rec, name, deployment);
   const state = await readStackState(deployment.project);
   const step: StepContext = { rec, name, deployment, state, files: containerFileReader(host) };
@@ -45,4 +46,5 @@ export async function checkDeployment(
   await checkHardened(step);
   if (dbId) checkDbNotRecreated(step, dbId);
   await checkSecretsEncrypted(step);
+  return step;
 }

@@ -14,8 +14,12 @@ import { measureBlastRadius } from "../../../testkit/blastRadius";
 
 /** The lifecycle steps, in order, as the mock engine and the README name them. */
 export const STEP_LABELS = ["S0 create", "S1 add standby", "S2 promote", "S3 revoke"] as const;
+/** The steps of a leaked secret key, after S3 (the full run only, unless `E2E_APIKEYS=0`). */
+export const API_KEY_STEP_LABELS = ["A1 add secret key", "A2 revoke secret key", "A3 remove secret key"] as const;
+/** Every step the mock engine measures and the README's table has a row for. */
+const ALL_STEP_LABELS = [...STEP_LABELS, ...API_KEY_STEP_LABELS] as const;
 /** One lifecycle step, as the mock engine and the README name it. */
-export type StepLabel = (typeof STEP_LABELS)[number];
+export type StepLabel = (typeof ALL_STEP_LABELS)[number];
 
 /** Containers each step replaces, per the stateful mock engine, for the suite's settings (studio on). */
 export async function predictedReplacements(
@@ -25,7 +29,7 @@ export async function predictedReplacements(
   const table = await measureBlastRadius({ algorithm, studio: true, functions });
   const rows = table.rows.filter((r) => !r.rerun);
   return Object.fromEntries(
-    STEP_LABELS.map((label) => [label, rows.find((r) => r.step === label)?.replaced ?? []]),
+    ALL_STEP_LABELS.map((label) => [label, rows.find((r) => r.step === label)?.replaced ?? []]),
   ) as Record<StepLabel, ServiceRole[]>;
 }
 
@@ -55,7 +59,7 @@ export function readmeReplacements(readme: string): ReadmeBlastRadius {
     for (const line of lines.slice(at + 2)) {
       if (!line.startsWith("|")) break;
       const row = cells(line);
-      const label = STEP_LABELS.find((l) => row[0] === l || row[0].startsWith(`${l} [`));
+      const label = ALL_STEP_LABELS.find((l) => row[0] === l || row[0].startsWith(`${l} [`));
       if (!label) continue;
       const replaced = columns.flatMap((col, i) =>
         row[i] === "R" && (SERVICE_ROLES as readonly string[]).includes(col) ? [col as ServiceRole] : [],
@@ -67,7 +71,8 @@ export function readmeReplacements(readme: string): ReadmeBlastRadius {
       found[label] = replaced;
     }
   });
-  for (const label of STEP_LABELS) if (!found[label]) throw new Error(`the README has no blast-radius row "${label}"`);
+  for (const label of ALL_STEP_LABELS)
+    if (!found[label]) throw new Error(`the README has no blast-radius row "${label}"`);
   return { columns: SERVICE_ROLES.filter((r) => known.has(r)), replaced: found as Record<StepLabel, ServiceRole[]> };
 }
 

@@ -37,6 +37,9 @@ function secretValues(decrypted: StateResource[], outputs: Record<string, unknow
   for (const key of ["publishableKey", "secretKey", "anonKey", "serviceRoleKey", "dashboardPassword"]) {
     if (typeof outputs[key] === "string") secrets.set(outputs[key] as string, `stack output ${key}`);
   }
+  for (const [name, value] of Object.entries((outputs.apiKeys ?? {}) as Record<string, string>)) {
+    secrets.set(value, `stack output apiKeys.${name}`);
+  }
   return secrets;
 }
 

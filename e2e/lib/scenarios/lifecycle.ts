@@ -4,6 +4,7 @@
  * from the state file; then `pulumi destroy` and a fresh `pulumi up` on the kept database volume.
  */
 import { checkDeployment } from "../checks/afterEveryStep";
+import { checkApiKeysServed, checkRemovedKeyDeleted, checkRevokedKeyGone, LEAKED_KEY } from "../checks/apiKeys";
 import { measureAvailability, type AuthEndpoint } from "../checks/auth/endpoint";
 import { AuthChecks } from "../checks/auth/sessions";
 import { SupabaseJsChecks } from "../checks/auth/supabaseJs";
@@ -11,6 +12,7 @@ import { checkMarkerKept, checkMarkerWritten, checkPoolerLogins } from "../check
 import { layoutOf, observe, type Deployment, type Layout } from "../checks/deployment";
 import { checkCreatedAll, checkNoChanges, checkReplacements, type BlastRadiusClaims } from "../checks/engineSteps";
 import {
+  API_KEY_STEP_LABELS,
   STEP_LABELS,
   predictedReplacements,
   readReadme,
@@ -42,19 +44,30 @@ interface LifecycleRun {
   supabaseJs?: SupabaseJsChecks;
 }
 
-/** What S0 leaves for the later steps to compare with. */
+/** What S0 (and A1) leave for the later steps to compare with. */
 interface Baseline {
   /** The db container S0 created: no later step may recreate it. */
   dbId?: string;
   /** k1's role JWTs: after S3 revokes k1, no container may hold them. */
   k1Tokens: string[];
+  /** The secret key A2 revokes, as A1 saw it: after A2, nothing but the state may hold it. */
+  leakedKey?: string;
 }
 
-/** The lifecycle for one algorithm, recording every check under `<check>:<step>`. */
+/**
+ * The lifecycle for one algorithm, recording every check under `<check>:<step>`; in the full run (unless
+ * `E2E_APIKEYS=0`) then the steps of a leaked secret key.
+ */
 export async function runLifecycle(ctx: ScenarioContext): Promise<void> {
   const lifecycle = await prepareLifecycle(ctx);
   let baseline: Baseline = { k1Tokens: [] };
   for (const step of STEP_LABELS) baseline = await runStep(lifecycle, step, baseline);
+  if (ctx.full && process.env.E2E_APIKEYS !== "0") {
+    const started = Date.now();
+    for (const step of API_KEY_STEP_LABELS) baseline = await runStep(lifecycle, step, baseline);
+    // What the API-key steps add to the suite, updates and checks together (CI's time budget).
+    ctx.metrics[`apiKeyStepsSeconds:${ctx.algorithm}`] = Math.round((Date.now() - started) / 100) / 10;
+  }
   await finishLifecycle(lifecycle);
 }
 
@@ -95,11 +108,20 @@ async function runStep(lifecycle: LifecycleRun, step: StepLabel, baseline: Basel
   else checkReplacements(rec, name, step, { steps, plan }, lifecycle.claims);
   const deployment = await observe(project, docker.host, layout);
   const known = step === "S0 create" ? await checkCreated(lifecycle, deployment, name) : baseline;
-  await checkDeployment(rec, docker.host, name, deployment, known.dbId);
+  const checked = await checkDeployment(rec, docker.host, name, deployment, known.dbId);
   if (step === "S3 revoke")
     await checkRevokedTokensGone(rec, docker.host, name("keyring:revoked-tokens-gone"), deployment, known.k1Tokens);
-  await lifecycle.auth?.afterStep(step, deployment);
-  await lifecycle.supabaseJs?.afterStep(step, deployment, name);
+  if (step.startsWith("A")) {
+    await checkApiKeysServed(checked);
+    if (step === "A1 add secret key")
+      known.leakedKey = (deployment.outputs.apiKeys as Record<string, string>)[LEAKED_KEY];
+    if (step === "A2 revoke secret key") await checkRevokedKeyGone(checked, known.leakedKey ?? "(A1 saw no key)");
+    if (step === "A3 remove secret key") await checkRemovedKeyDeleted(checked);
+  } else {
+    // Sessions and supabase-js are judged through the signing-key steps; the API-key steps change no signing key.
+    await lifecycle.auth?.afterStep(step, deployment);
+    await lifecycle.supabaseJs?.afterStep(step, deployment, name);
+  }
   await checkNoChanges(rec, name, project);
   if (step === "S0 create" && ctx.full)
     await checkRejectedConfig(rec, docker.host, project, name("config:rejected-by-preview"), layout);

@@ -6,6 +6,8 @@ import { randomBytes } from "node:crypto";
 import type { Algorithm } from "../../../components/keyring/algorithms";
 import { AuthEndpoint } from "../checks/auth/endpoint";
 import type { DockerNames } from "../checks/deployment";
+import { SECOND_SECRET_KEY } from "../../../testkit/blastRadius";
+import { LEAKED_KEY } from "../checks/apiKeys";
 import type { StepLabel } from "../checks/expected";
 import { freeHostPorts } from "../core/ports";
 import type { PulumiProject } from "../engines/pulumi/project";
@@ -58,7 +60,10 @@ export async function configureStack(
   }
 }
 
-/** The config edit that makes each step, through `npm run keys` (and the guard-rail override for S3). */
+/**
+ * The config edit that makes each step, through `npm run keys` (and the guard-rail override for S3, which the API-key
+ * steps take back: revoking an API key needs no override).
+ */
 export async function applyStep(project: PulumiProject, step: StepLabel, algorithm: Algorithm): Promise<void> {
   if (step === "S1 add standby") await project.keys(["add-standby", "k2", "--algorithm", algorithm]);
   if (step === "S2 promote") await project.keys(["promote", "k2"]);
@@ -67,6 +72,12 @@ export async function applyStep(project: PulumiProject, step: StepLabel, algorit
     await project.configSet("allowUnsafeRotation", "true");
     await project.keys(["revoke", "k1"]);
   }
+  if (step === "A1 add secret key") {
+    await project.pulumi(["config", "rm", "allowUnsafeRotation", "--stack", project.stack]);
+    await project.keys(["api-keys", "add", SECOND_SECRET_KEY, "--kind", "secret"]);
+  }
+  if (step === "A2 revoke secret key") await project.keys(["api-keys", "revoke", LEAKED_KEY]);
+  if (step === "A3 remove secret key") await project.keys(["api-keys", "remove", LEAKED_KEY]);
 }
 
 /**
