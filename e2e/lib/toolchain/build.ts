@@ -1,6 +1,6 @@
 /**
- * The toolchain build: the Pulumi CLI, its Node language host and the docker and random provider plugins, each from
- * its Go wrapper module in e2e/toolchain/ (the modules say what each build takes).
+ * The toolchain build: the Pulumi CLI, its Node and YAML language hosts and the docker and random provider plugins,
+ * each from its Go wrapper module in e2e/toolchain/ (the modules say what each build takes).
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -119,6 +119,13 @@ export async function buildInto(projectRoot: string, dir: string, log: (t: strin
       timeoutSeconds: 1800,
       stream: "    [go language-nodejs] ",
     },
+  );
+  // The consumer language of the component-package phase: its host joins the CLI's Go build cache (see its go.mod).
+  log("pulumi-language-yaml: building the YAML language host");
+  await run(
+    "go",
+    ["build", "-o", path.join(bin, "pulumi-language-yaml"), "github.com/pulumi/pulumi-yaml/cmd/pulumi-language-yaml"],
+    { cwd: path.join(TOOLCHAIN_SRC, "language-yaml"), env, timeoutSeconds: 1800, stream: "    [go language-yaml] " },
   );
   await buildProvider("docker", sdk.docker, work, plugins, env, log);
   await buildProvider("random", sdk.random, work, plugins, env, log);

@@ -57,7 +57,7 @@ export async function obtainToolchain(projectRoot: string, log: (t: string) => v
     schema: path.join(dir, "plugins", `${p.name}-schema.json`),
   }));
   const complete = [
-    ...["pulumi", "pulumi-language-nodejs"].map((b) => path.join(dir, "bin", b)),
+    ...["pulumi", "pulumi-language-nodejs", "pulumi-language-yaml"].map((b) => path.join(dir, "bin", b)),
     ...withFiles.flatMap((p) => [p.file, p.schema]),
   ].every((f) => fs.existsSync(f));
   if (complete) {
