@@ -28,6 +28,7 @@ import { runBackupsAndFaults } from "./lib/scenarios/backups";
 import { runTwoInstances } from "./lib/scenarios/instances";
 import { runLegacyMigration } from "./lib/scenarios/legacy";
 import { runLifecycle } from "./lib/scenarios/lifecycle";
+import { runPackage } from "./lib/scenarios/package";
 import { runReadmeQuickStart } from "./lib/scenarios/readme";
 import { runTls } from "./lib/scenarios/tls";
 import { obtainToolchain, type Toolchain } from "./lib/toolchain/obtain";
@@ -141,6 +142,14 @@ async function runScenarios(
   if (process.env.E2E_README !== "0") {
     await rec.phase("README quick start", "npm run up, verify, a rotation, in new shells: about 4 minutes", () =>
       runReadmeQuickStart({ ...contextFor("readme"), algorithm: "ES256", full: false }),
+    );
+    await removeProgramObjects(host);
+  }
+  if (process.env.E2E_PACKAGE !== "0") {
+    await rec.phase(
+      "component package from YAML",
+      "pulumi package add, an up, a promotion and a destroy of a YAML program: about 6 minutes",
+      () => runPackage({ ...contextFor("package"), algorithm: "ES256", full: false }),
     );
     await removeProgramObjects(host);
   }

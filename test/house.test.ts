@@ -23,7 +23,8 @@ const handWritten = () => sources().filter((file) => !file.startsWith("test/") &
 
 /**
  * The floors of `components/`, lowest first: a module may import from its own floor and the ones below only.
- * `program.ts` and the package entry sit on top.
+ * `program.ts`, the component package (`package/`: the `Supabase` component and its plugin) and the package entry sit
+ * on top.
  */
 const FLOORS = [
   ["components/schema/"],
@@ -31,7 +32,7 @@ const FLOORS = [
   ["components/services/"],
   ["components/config/"],
   ["components/targets/"],
-  ["components/program.ts", "components/index.ts"],
+  ["components/program.ts", "components/package/", "components/index.ts"],
 ];
 const floorOf = (file: string) => FLOORS.findIndex((prefixes) => prefixes.some((p) => file.startsWith(p)));
 

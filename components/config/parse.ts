@@ -25,6 +25,12 @@ import { tlsWarnings } from "../services/tls/settings";
 import { CONFIG_KEYS, RULES, SETTINGS, type ProgramConfig } from "./settings";
 import { isGiven, kubernetesWarnings, targetProblems } from "./target";
 
+/**
+ * The settings whose every value is treated as a secret when the setting arrives as one (a stack config key set with
+ * `--secret`, a component argument passed as a secret); other settings keep as secrets what the registry marks so.
+ */
+export const SECRET_WHEN_GIVEN_AS_ONE: readonly string[] = ["extraEnv"];
+
 /** What {@link parseConfig} may know besides the values themselves. */
 export interface ParseOptions {
   /** The top-level keys (without the namespace) whose values arrived as secrets (none when not given). */
@@ -52,7 +58,7 @@ export function parseConfig(raw: RawConfig | SettingsInput, options: ParseOption
   }
   const parsed = {
     ...parseSettings(SETTINGS, raw, problems),
-    extraEnvIsSecret: options.secretKeys?.has("extraEnv") ?? false,
+    extraEnvIsSecret: options.secretKeys?.has(SECRET_WHEN_GIVEN_AS_ONE[0]) ?? false,
   } as Partial<ProgramConfig>;
   const rules: SettingsRule<ProgramConfig>[] = [...RULES] as SettingsRule<ProgramConfig>[];
   if (options.readFunctionsDir) {
@@ -88,22 +94,31 @@ function secretsIn(config: ProgramConfig): Array<{ key: string; path: string }> 
   return found;
 }
 
+/** What a stack config's secret given in plain text says: where it sits, and the command that encrypts it. */
+function plainInStackFile(key: string, path: string): string {
+  return path === key
+    ? `${configKey(path)} is stored in plain text in the stack file; encrypt it with ` +
+        `\`pulumi config set --secret ${path} <value>\``
+    : `${configKey(path)} is stored in plain text in the stack file; encrypt it with ` +
+        `\`pulumi config set --secret --path '${path}' <value>\``;
+}
+
 /**
  * Warnings about a valid config, for the program to log at every run: a secret given in plain text (it sits
  * unencrypted in the stack file, and reaches the engine as plain text), and `extraEnv` for a service that does not
  * run with these settings.
  * @param secretKeys the config keys (without the namespace) the engine passed as secrets.
+ * @param plainSecret the warning about a secret given in plain text, by top-level key and path (a component's
+ *   arguments are not a stack file: it says so in its own words).
  */
-export function settingsWarnings(config: ProgramConfig, secretKeys: ReadonlySet<string>): string[] {
+export function settingsWarnings(
+  config: ProgramConfig,
+  secretKeys: ReadonlySet<string>,
+  plainSecret: (key: string, path: string) => string = plainInStackFile,
+): string[] {
   const warnings = secretsIn(config)
     .filter(({ key }) => !secretKeys.has(key))
-    .map(({ key, path }) =>
-      path === key
-        ? `${configKey(path)} is stored in plain text in the stack file; encrypt it with ` +
-          `\`pulumi config set --secret ${path} <value>\``
-        : `${configKey(path)} is stored in plain text in the stack file; encrypt it with ` +
-          `\`pulumi config set --secret --path '${path}' <value>\``,
-    );
+    .map(({ key, path }) => plainSecret(key, path));
   warnings.push(
     ...(config.target === "kubernetes"
       ? kubernetesWarnings(config)

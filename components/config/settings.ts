@@ -8,19 +8,19 @@ import { apiKeysRule } from "../keyring/apiKeySettings";
 import { KUBERNETES_SETTINGS, type KubernetesSettings } from "./kubernetes";
 import { onDockerOnly } from "./target";
 import { KEYRING_SETTINGS, legacyKeysRule, type KeyringConfig } from "../keyring/settings";
-import { defaultsOf, type Setting } from "../schema/setting";
+import { defaultsOf, type Setting, type SettingsArgs } from "../schema/setting";
 import { extraEnvRule } from "../services/index";
 import { publishedPortsRule, SERVICE_SETTINGS, type ServicesConfig } from "../services/settings";
 import { tlsRule } from "../services/tls/settings";
 
 /** Every setting, in the order the configuration reference lists them. */
-export const SETTINGS: readonly Setting[] = [
+export const SETTINGS = [
   ...KEYRING_SETTINGS,
   ...SERVICE_SETTINGS,
   ...DEPLOYMENT_SETTINGS,
   ...CONTAINER_SETTINGS,
   ...KUBERNETES_SETTINGS,
-];
+] as const satisfies readonly Setting[];
 
 /** Every config key this program reads; anything else in the namespace is a typo. */
 export const CONFIG_KEYS: readonly string[] = SETTINGS.map((setting) => setting.key);
@@ -29,6 +29,12 @@ export const CONFIG_KEYS: readonly string[] = SETTINGS.map((setting) => setting.
 export type ProgramConfig = KeyringConfig &
   ServicesConfig &
   DeploymentConfig & { containers: ContainerSettings; kubernetes: KubernetesSettings };
+
+/**
+ * The settings as values another program gives them (the `Supabase` component's arguments), typed from the
+ * registry: `signingKeys` required, every other key optional.
+ */
+export type ProgramArgs = SettingsArgs<typeof SETTINGS>;
 
 /** The checks across settings that need nothing but the values. */
 export const RULES = [legacyKeysRule, apiKeysRule, onDockerOnly(publishedPortsRule), extraEnvRule, tlsRule] as const;

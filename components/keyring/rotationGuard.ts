@@ -8,7 +8,7 @@
  * (when each key was published, when it stopped signing) in its own inputs, under `ring`.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { ROTATION_GUARD_TOKEN } from "./resourceTokens";
+import { pluginToken, ROTATION_GUARD_TOKEN } from "./resourceTokens";
 import type { Algorithm } from "./algorithms";
 import { UNKNOWN_INPUT } from "./engineValues";
 import { byName, canonicalJson, type KeyState } from "./model";
@@ -221,5 +221,15 @@ export class RotationGuard extends pulumi.dynamic.Resource {
       ROTATION_GUARD_TOKEN.module,
       ROTATION_GUARD_TOKEN.type,
     );
+  }
+}
+
+/** The same guard as a custom resource served by the package's plugin, with {@link rotationGuardProvider} behind it. */
+export class PluginRotationGuard extends pulumi.CustomResource {
+  /** The ring as recorded by the last check. */
+  declare readonly ring: pulumi.Output<KeyRecord[]>;
+
+  constructor(name: string, args: RotationGuardArgs, opts?: pulumi.CustomResourceOptions) {
+    super(pluginToken(ROTATION_GUARD_TOKEN), name, { ...args, ring: undefined }, opts);
   }
 }

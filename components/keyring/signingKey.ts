@@ -5,7 +5,7 @@
  * Pulumi state, so re-running the program changes nothing. The provider object below is serialized with its
  * closure into state by the engine; everything it calls requires its modules inside the function bodies.
  */
-import { SIGNING_KEY_TOKEN } from "./resourceTokens";
+import { pluginToken, SIGNING_KEY_TOKEN } from "./resourceTokens";
 import * as pulumi from "@pulumi/pulumi";
 import { ALGORITHMS, type Algorithm } from "./algorithms";
 import { UNKNOWN_INPUT } from "./engineValues";
@@ -169,39 +169,49 @@ export interface SigningKeyArgs {
   apiKeyLifetimeDays: pulumi.Input<number>;
 }
 
-/** One JWT signing key kept in Pulumi state, with its public half, kid and pre-signed role JWTs. */
-export class SigningKey extends pulumi.dynamic.Resource {
-  declare readonly algorithm: pulumi.Output<SigningKeyAlgorithm>;
-  declare readonly kid: pulumi.Output<string>;
-  declare readonly privateJwk: pulumi.Output<Jwk>;
-  declare readonly publicJwk: pulumi.Output<Jwk | null>;
-  declare readonly createdAt: pulumi.Output<string>;
-  declare readonly issuedAt: pulumi.Output<number>;
-  declare readonly expiresAt: pulumi.Output<number>;
-  declare readonly anonKey: pulumi.Output<string>;
-  declare readonly serviceRoleKey: pulumi.Output<string>;
+/** What a key resource holds, however it is kept (see `KeyResources`). */
+interface SigningKeyFields {
+  readonly algorithm: pulumi.Output<SigningKeyAlgorithm>;
+  readonly kid: pulumi.Output<string>;
+  readonly privateJwk: pulumi.Output<Jwk>;
+  readonly publicJwk: pulumi.Output<Jwk | null>;
+  readonly createdAt: pulumi.Output<string>;
+  readonly issuedAt: pulumi.Output<number>;
+  readonly expiresAt: pulumi.Output<number>;
+  readonly anonKey: pulumi.Output<string>;
+  readonly serviceRoleKey: pulumi.Output<string>;
+}
 
+/** The inputs, with every output named (the engine fills them in), and the secret outputs added to the options. */
+function registration(args: SigningKeyArgs, opts?: pulumi.CustomResourceOptions) {
+  const outputs = Object.fromEntries(
+    ["kid", "privateJwk", "publicJwk", "createdAt", "issuedAt", "expiresAt", "anonKey", "serviceRoleKey"].map(
+      (name) => [name, undefined],
+    ),
+  );
+  return {
+    props: { ...args, ...outputs },
+    opts: {
+      ...opts,
+      additionalSecretOutputs: [...SIGNING_KEY_SECRET_OUTPUTS, ...(opts?.additionalSecretOutputs ?? [])],
+    },
+  };
+}
+
+/** One JWT signing key kept in Pulumi state, with its public half, kid and pre-signed role JWTs. */
+export interface SigningKey extends SigningKeyFields {}
+export class SigningKey extends pulumi.dynamic.Resource {
   constructor(name: string, args: SigningKeyArgs, opts?: pulumi.CustomResourceOptions) {
-    super(
-      signingKeyProvider,
-      name,
-      {
-        ...args,
-        kid: undefined,
-        privateJwk: undefined,
-        publicJwk: undefined,
-        createdAt: undefined,
-        issuedAt: undefined,
-        expiresAt: undefined,
-        anonKey: undefined,
-        serviceRoleKey: undefined,
-      },
-      {
-        ...opts,
-        additionalSecretOutputs: [...SIGNING_KEY_SECRET_OUTPUTS, ...(opts?.additionalSecretOutputs ?? [])],
-      },
-      SIGNING_KEY_TOKEN.module,
-      SIGNING_KEY_TOKEN.type,
-    );
+    const { props, opts: options } = registration(args, opts);
+    super(signingKeyProvider, name, props, options, SIGNING_KEY_TOKEN.module, SIGNING_KEY_TOKEN.type);
+  }
+}
+
+/** The same key as a custom resource served by the package's plugin, with {@link signingKeyProvider} behind it. */
+export interface PluginSigningKey extends SigningKeyFields {}
+export class PluginSigningKey extends pulumi.CustomResource {
+  constructor(name: string, args: SigningKeyArgs, opts?: pulumi.CustomResourceOptions) {
+    const { props, opts: options } = registration(args, opts);
+    super(pluginToken(SIGNING_KEY_TOKEN), name, props, options);
   }
 }

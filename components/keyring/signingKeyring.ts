@@ -31,10 +31,11 @@ import {
   type KeyringView,
   type LegacyEntry,
 } from "./model";
-import { RotationGuard } from "./rotationGuard";
+import { PluginRotationGuard, RotationGuard } from "./rotationGuard";
 import { clientCompatibilityWarnings } from "./clientCompatibility";
 import { configWarnings, expiryFindings, keySource } from "./rotationRules";
-import { SigningKey } from "./signingKey";
+import { PluginSigningKey, SigningKey } from "./signingKey";
+import type { KeyResources } from "./resourceTokens";
 import { apiKeyValues, declareApiKeys } from "./apiKeyResources";
 import { activeApiKeysByName, apiKeyFacts, apiKeyWarnings, isDefaultApiKeys, type ApiKeySet } from "./apiKeys";
 
@@ -50,6 +51,12 @@ export interface SigningKeyringArgs {
    * ```
    */
   config: Omit<KeyringConfig, "jwtSecret"> & { jwtSecret?: pulumi.Input<string> };
+  /**
+   * How the keys and the rotation guard are kept: `dynamic` resources run by this program's Node modules, or
+   * `plugin` resources served by the package's plugin (for a program in another language; see `KeyResources`).
+   * @default "dynamic"
+   */
+  keyResources?: KeyResources;
 }
 
 /** What the keyring knows about one key, for status displays and guard rails. */
@@ -112,12 +119,15 @@ export class SigningKeyring
   /** Per-key facts (name, state, kid, creation and expiry times), ordered by name. */
   readonly keys: pulumi.Output<KeyStatus[]>;
   /** The key resources by entry name. */
-  readonly signingKeys: Record<string, SigningKey>;
+  readonly signingKeys: Record<string, SigningKey | PluginSigningKey>;
+  /** The class of each key resource, as `keyResources` says. */
+  private readonly SigningKey: typeof SigningKey | typeof PluginSigningKey;
 
   constructor(name: string, args: SigningKeyringArgs, opts?: pulumi.ComponentResourceOptions) {
     // Args are not passed to super(): the SDK would store them (secrets included) in the component's state.
     super(`${PROJECT}:index:SigningKeyring`, name, {}, opts);
     const { config } = args;
+    this.SigningKey = args.keyResources === "plugin" ? PluginSigningKey : SigningKey;
 
     const configured = this.declareSigningKeys(name, config);
     this.signingKeys = Object.fromEntries(configured.map((key) => [key.entry.name, key.resource]));
@@ -127,7 +137,7 @@ export class SigningKeyring
     this.legacyServiceRoleKey = legacy?.serviceRoleKey;
     const apiKeys = declareApiKeys(name, config.apiKeys, this);
 
-    const guard = this.declareRotationGuard(name, config, configured);
+    const guard = this.declareRotationGuard(name, config, configured, args.keyResources === "plugin");
     ({
       apiKeys: this.apiKeys,
       publishableKey: this.publishableKey,
@@ -188,7 +198,7 @@ export class SigningKeyring
       entry,
       index,
       source: keySource(entry),
-      resource: new SigningKey(
+      resource: new this.SigningKey(
         `${name}-key-${entry.name}`,
         {
           algorithm: entry.algorithm,
@@ -220,7 +230,7 @@ export class SigningKeyring
 
   /** The legacy secret as an `oct` key, with the anon/service_role keys the gateway accepts for it. */
   private declareLegacyKey(name: string, config: SigningKeyringArgs["config"]) {
-    const key = new SigningKey(
+    const key = new this.SigningKey(
       `${name}-legacy-hs256`,
       {
         algorithm: "HS256",
@@ -244,8 +254,10 @@ export class SigningKeyring
     name: string,
     config: SigningKeyringArgs["config"],
     configured: ConfiguredKey[],
-  ): RotationGuard {
-    return new RotationGuard(
+    servedByPlugin: boolean,
+  ): RotationGuard | PluginRotationGuard {
+    const Guard = servedByPlugin ? PluginRotationGuard : RotationGuard;
+    return new Guard(
       `${name}-rotation-guard`,
       {
         keys: configured.map(({ entry, index, resource, source }) => ({

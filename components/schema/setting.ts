@@ -43,6 +43,33 @@ export type SettingsValues<T extends readonly Setting[]> = {
   [S in T[number] as S["key"]]: z.output<S["schema"]>;
 };
 
+/**
+ * A value as a program may give it: the input's shape (what may be left out stays optional), with the parsed type
+ * wherever the input also takes Pulumi's text form (flags and integers are `unknown` to zod's input type).
+ */
+export type GivenValue<I, O> = unknown extends I
+  ? O
+  : I extends readonly (infer Item)[]
+    ? NonNullable<O> extends readonly (infer ParsedItem)[]
+      ? GivenValue<Item, ParsedItem>[]
+      : I
+    : I extends object
+      ? { [K in keyof I]: GivenValue<I[K], K extends keyof NonNullable<O> ? NonNullable<O>[K] : never> }
+      : I;
+
+/** A setting's value as a program may give it (see {@link GivenValue}). */
+type GivenSetting<S extends Setting> = GivenValue<z.input<S["schema"]>, z.output<S["schema"]>>;
+
+/**
+ * A list of settings as values another program passes (`new Supabase(name, {signingKeys: [...], studio: false})`):
+ * typed key by key from the registry; a setting with a default may be left out.
+ */
+export type SettingsArgs<T extends readonly Setting[]> = {
+  [S in T[number] as undefined extends z.input<S["schema"]> ? S["key"] : never]?: GivenSetting<S>;
+} & {
+  [S in T[number] as undefined extends z.input<S["schema"]> ? never : S["key"]]: GivenSetting<S>;
+};
+
 /** The value each setting takes when it is not set (settings that are required, or have no value then, are left out). */
 export function defaultsOf<T extends readonly Setting[]>(settings: T): Partial<SettingsValues<T>> {
   const defaults: Record<string, unknown> = {};

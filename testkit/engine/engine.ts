@@ -8,7 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { canonicalJson } from "../../components/keyring/model";
 import { rotationGuardProvider } from "../../components/keyring/rotationGuard";
 import { signingKeyProvider } from "../../components/keyring/signingKey";
-import { checkGuard, create, dockerState, TYPES, type Created } from "./resources";
+import { checkGuard, create, dockerState, isRotationGuard, isSigningKey, type Created } from "./resources";
 import { runUnderMocks, type RunOptions } from "./run";
 import { providerInputs, secretInputNames, type RegisteredOptions } from "./sdk";
 
@@ -68,7 +68,7 @@ export class MockEngine implements pulumi.runtime.Mocks {
     previous: StoredResource,
   ): Promise<Created & { operation: Operation }> {
     const same = { id: previous.id, state: previous.state };
-    if (args.type === TYPES.signingKey) {
+    if (isSigningKey(args.type)) {
       const diff = await signingKeyProvider.diff!(previous.id, previous.state, inputs);
       if (diff.replaces && diff.replaces.length > 0)
         return { ...(await create(args, inputs, this.clock)), operation: "replace" };
@@ -76,7 +76,7 @@ export class MockEngine implements pulumi.runtime.Mocks {
       const { outs } = await signingKeyProvider.update!(previous.id, previous.state, inputs);
       return { id: previous.id, state: outs as Record<string, unknown>, operation: "update" };
     }
-    if (args.type === TYPES.rotationGuard) {
+    if (isRotationGuard(args.type)) {
       const provider = rotationGuardProvider as Required<pulumi.dynamic.ResourceProvider>;
       const checked = checkGuard(args, previous.inputs, inputs, this.clock);
       const diff = await provider.diff(previous.id, previous.state, checked);

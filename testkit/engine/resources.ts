@@ -6,11 +6,20 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { createHash, randomBytes } from "node:crypto";
 import { checkRotationGuard, rotationGuardProvider } from "../../components/keyring/rotationGuard";
+import { pluginToken, ROTATION_GUARD_TOKEN, SIGNING_KEY_TOKEN } from "../../components/keyring/resourceTokens";
 import { signingKeyProvider } from "../../components/keyring/signingKey";
 import { RESOURCE_TYPES } from "../../components/targets/resourceTypes";
 
 /** Resource types the engines tell apart, as the SDK names them. */
 export const TYPES = RESOURCE_TYPES;
+
+/** A `SigningKey`, as the program's dynamic resource or as the package's plugin serves it (`keyResources`). */
+export const isSigningKey = (type: string): boolean =>
+  type === TYPES.signingKey || type === pluginToken(SIGNING_KEY_TOKEN);
+
+/** The `RotationGuard`, either way it is kept. */
+export const isRotationGuard = (type: string): boolean =>
+  type === TYPES.rotationGuard || type === pluginToken(ROTATION_GUARD_TOKEN);
 
 /** A created resource: its id and state, and its inputs as `check` rewrote them (the engine keeps checked inputs). */
 export interface Created {
@@ -72,11 +81,11 @@ export async function create(
   inputs: Record<string, unknown>,
   now: Date,
 ): Promise<Created> {
-  if (args.type === TYPES.signingKey) {
+  if (isSigningKey(args.type)) {
     const { id, outs } = await signingKeyProvider.create(inputs);
     return { id, state: outs };
   }
-  if (args.type === TYPES.rotationGuard) {
+  if (isRotationGuard(args.type)) {
     const checked = checkGuard(args, {}, inputs, now);
     const { id, outs } = await rotationGuardProvider.create(checked);
     return { id, state: outs, inputs: checked };

@@ -68,7 +68,11 @@ export interface StepContext {
 
 /** The layout of the stack `project` has configured (read with `pulumi config`). */
 export async function layoutOf(project: PulumiProject): Promise<Layout> {
-  const settings = parseConfig(await project.rawConfig());
+  return layoutFrom(parseConfig(await project.rawConfig()));
+}
+
+/** The layout of validated settings (a stack config's, or a component's arguments). */
+export function layoutFrom(settings: Layout["settings"]): Layout {
   const specs = runningServices(settings);
   const names = dockerNamesOf(settings.instanceName);
   return {

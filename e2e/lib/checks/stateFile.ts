@@ -10,18 +10,22 @@ import {
   stateResources,
   type StateResource,
 } from "../engines/pulumi/state";
+import { pluginToken, SIGNING_KEY_TOKEN } from "../../../components/keyring/resourceTokens";
 import { RESOURCE_TYPES } from "../../../components/targets/resourceTypes";
 import type { StepContext } from "./deployment";
 
-/** The type of the program's dynamic-provider resources (the `SigningKey`s among them). */
-const SIGNING_KEY_TYPE = "pulumi-nodejs:dynamic:Resource";
+/**
+ * The types the `SigningKey`s are recorded under: the program's dynamic-provider resources, and the package's own
+ * when another program's engine constructs the `Supabase` component (see components/package/keyResources.ts).
+ */
+const SIGNING_KEY_TYPES = ["pulumi-nodejs:dynamic:Resource", pluginToken(SIGNING_KEY_TOKEN)];
 
 /** Strings that must never appear in the state file's plain text, collected from the decrypted export. */
 function secretValues(decrypted: StateResource[], outputs: Record<string, unknown>): Map<string, string> {
   const secrets = new Map<string, string>();
   for (const r of decrypted) {
     const name = resourceName(r.urn);
-    if (r.type === SIGNING_KEY_TYPE && r.outputs) {
+    if (SIGNING_KEY_TYPES.includes(r.type) && r.outputs) {
       const jwk = r.outputs.privateJwk as Record<string, unknown> | undefined;
       for (const member of ["d", "p", "q", "dp", "dq", "qi", "k"]) {
         if (typeof jwk?.[member] === "string") secrets.set(jwk[member] as string, `${name} privateJwk.${member}`);

@@ -54,18 +54,19 @@ export class PulumiProject {
    * @param workDir an empty temp directory for the project copy, the backend and the Pulumi home
    * @param repoRoot the repository (its node_modules is linked, not copied)
    * @param extraEnv PATH with the toolchain, DOCKER_HOST, ...
+   * @param writeProject writes another project into the (empty) project directory instead of copying the program
    */
   constructor(
     workDir: string,
     private readonly repoRoot: string,
     readonly stack: string,
     extraEnv: NodeJS.ProcessEnv,
+    writeProject?: (dir: string) => void,
   ) {
     this.dir = path.join(workDir, "project");
     fs.mkdirSync(this.dir, { recursive: true });
-    for (const file of PROGRAM_FILES)
-      fs.cpSync(path.join(repoRoot, file), path.join(this.dir, file), { recursive: true });
-    fs.symlinkSync(path.join(repoRoot, "node_modules"), path.join(this.dir, "node_modules"));
+    if (writeProject) writeProject(this.dir);
+    else copyProgram(repoRoot, this.dir);
     const passphraseFile = path.join(workDir, "passphrase");
     fs.writeFileSync(passphraseFile, `e2e-${process.pid}-${Date.now()}\n`, { mode: 0o600 });
     fs.mkdirSync(path.join(workDir, "state"));
@@ -194,6 +195,12 @@ export class PulumiProject {
       this.stack,
     ]);
   }
+}
+
+/** The program's files copied into `dir`, with the repository's node_modules linked. */
+function copyProgram(repoRoot: string, dir: string): void {
+  for (const file of PROGRAM_FILES) fs.cpSync(path.join(repoRoot, file), path.join(dir, file), { recursive: true });
+  fs.symlinkSync(path.join(repoRoot, "node_modules"), path.join(dir, "node_modules"));
 }
 
 /** The operations of the steps an update completed, from its `--event-log` (one JSON event per line). */

@@ -12,6 +12,10 @@ export interface StateResource {
   id?: string;
   inputs?: Record<string, unknown>;
   outputs?: Record<string, unknown>;
+  /** The URN of its parent resource (absent for the stack itself). */
+  parent?: string;
+  /** A custom resource's provider reference: `<provider URN>::<provider id>`. */
+  provider?: string;
 }
 
 /** The resources of a `pulumi stack export` document. */
