@@ -5,7 +5,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { decodeProtectedHeader } from "jose";
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { DEFAULTS } from "../../components/config/settings";
 import { pluginToken, SIGNING_KEY_TOKEN } from "../../components/keyring/resourceTokens";
 import { OUTPUTS } from "../../components/package/outputs";
@@ -26,11 +26,16 @@ const SETTINGS: SupabaseArgs = {
 const declared = (engine: MockEngine) => engine.registered.map((r) => `${r.type} ${r.name}`).sort();
 
 describe("the Supabase component", () => {
-  it("declares exactly the resources the program declares for the same settings, under itself", async () => {
-    const program = new MockEngine();
+  // One run of the program and one of the component with the same settings, for the first two tests.
+  const program = new MockEngine();
+  const engine = new MockEngine();
+  let result: Supabase;
+  beforeAll(async () => {
     await program.run(SETTINGS, () => supabaseProgram());
-    const engine = new MockEngine();
-    await engine.run({}, () => new Supabase("supabase", SETTINGS));
+    result = (await engine.run({}, () => new Supabase("supabase", SETTINGS))).result;
+  }, 60_000);
+
+  it("declares exactly the resources the program declares for the same settings, under itself", () => {
     expect(declared(engine)).toEqual([...declared(program), `${SUPABASE_TYPE} supabase`].sort());
     const parentOf = (name: string) => engine.options.get(name)?.parent ?? "";
     expect(parentOf("supabase-key-k1")).toContain(
@@ -40,7 +45,6 @@ describe("the Supabase component", () => {
   });
 
   it("gives the program's outputs, every secret one a Pulumi secret", async () => {
-    const { result } = await new MockEngine().run({}, () => new Supabase("supabase", SETTINGS));
     expect(await valueOf(result.apiUrl!)).toBe(DEFAULTS.apiExternalUrl);
     const anonKey = await valueOf(result.anonKey);
     expect(decodeProtectedHeader(anonKey).kid).toBe(await valueOf(result.currentKid));
