@@ -152,10 +152,14 @@ function enumType(json: JsonSchema): TypeSpec {
   return { type: "string", enum: json.enum.map((value) => ({ value })) };
 }
 
-/** A field's documentation, then what it takes and its default, as the docs tables say them. */
+/** What a value takes and its default (or that it is required), as the docs tables say them. */
+const typeAndDefault = (type: string, fallback: string): string =>
+  `${type}; ${fallback === "required" ? "required" : `default: ${fallback}`}.`;
+
+/** A field's documentation, then what it takes and its default. */
 function fieldDescription(json: JsonSchema, required: boolean): string {
   const about = json.description ? `${json.description}\n\n` : "";
-  return `${about}${typeOf(json)}; default: ${defaultOf(json, required)}.`;
+  return about + typeAndDefault(typeOf(json), defaultOf(json, required));
 }
 
 /**
@@ -165,8 +169,7 @@ function fieldDescription(json: JsonSchema, required: boolean): string {
 function settingDescription(setting: Setting, json: JsonSchema, required: boolean): string {
   const structured = json.type === "array" || json.type === "object" || json.anyOf !== undefined;
   if (structured) return required ? `${setting.doc} (required)` : setting.doc;
-  const type = setting.type ?? typeOf(json);
-  return `${setting.doc}\n\n${type}; default: ${setting.default ?? defaultOf(json, required)}.`;
+  return `${setting.doc}\n\n${typeAndDefault(setting.type ?? typeOf(json), setting.default ?? defaultOf(json, required))}`;
 }
 
 /** The settings every deployment must give: those without a default (the keyring). */
