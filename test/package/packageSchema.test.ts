@@ -153,6 +153,21 @@ describe("the repository as a plugin", () => {
     expect(read("index.ts")).toContain("supabaseProgram()");
   });
 
+  it("shows in the README a YAML program that uses the component by its token, with settings and outputs it has", () => {
+    const section = read("README.md").split("## Use it from your own program")[1].split("\n## ")[0];
+    const blocks = [...section.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => YAML.parse(m[1]));
+    const program = blocks.find((b) => b?.resources?.supabase) as {
+      resources: { supabase: { type: string; properties: Record<string, unknown> } };
+      outputs: Record<string, string>;
+    };
+    const [pkg, , name] = SUPABASE_TYPE.split(":");
+    expect(program.resources.supabase.type).toBe(`${pkg}:${name}`);
+    for (const key of Object.keys(program.resources.supabase.properties)) expect(CONFIG_KEYS).toContain(key);
+    for (const ref of Object.values(program.outputs)) {
+      expect(Object.keys(OUTPUTS)).toContain(/^\$\{supabase\.(\w+)\}$/.exec(ref)?.[1]);
+    }
+  });
+
   it("names its types under the package", () => {
     expect(typeToken("SigningKey")).toBe("supabase-selfhosted:index:SigningKey");
     expect(component.inputProperties.signingKeys.items?.$ref).toBe(`#/types/${typeToken("SigningKey")}`);
