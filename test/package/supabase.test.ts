@@ -107,7 +107,14 @@ describe("the component's provider", () => {
     expect(Object.keys(result.state).sort()).toEqual(
       Object.keys(OUTPUTS)
         .filter(
-          (name) => !["legacyAnonKey", "legacyServiceRoleKey", "dashboardUsername", "dashboardPassword"].includes(name),
+          (name) =>
+            ![
+              "legacyAnonKey",
+              "legacyServiceRoleKey",
+              "dashboardUsername",
+              "dashboardPassword",
+              "kubernetesNamespace",
+            ].includes(name),
         )
         .sort(),
     );

@@ -198,8 +198,12 @@ describe("the Kubernetes config", () => {
       () => import(/* @vite-ignore */ `../../../index.js?k8s=${Date.now()}`),
     );
     const outputs = result as Record<string, unknown>;
-    expect(outputs.poolerSessionUrl).toBe("postgresql://postgres.default@pooler.supabase.svc:5432/postgres");
-    expect(outputs.poolerTransactionUrl).toBe("postgresql://postgres.default@pooler.supabase.svc:6543/postgres");
+    expect(await valueOf(outputs.poolerSessionUrl as pulumi.Output<string>)).toBe(
+      "postgresql://postgres.default@pooler.supabase.svc:5432/postgres",
+    );
+    expect(await valueOf(outputs.poolerTransactionUrl as pulumi.Output<string>)).toBe(
+      "postgresql://postgres.default@pooler.supabase.svc:6543/postgres",
+    );
     expect(await valueOf(outputs.kubernetesNamespace as pulumi.Output<string>)).toBe("supabase");
   }, 60_000);
 });
