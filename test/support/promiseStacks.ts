@@ -14,7 +14,7 @@ import { createRequire } from "node:module";
 const INSTALLED = Symbol.for("supabase-selfhosted.test.promiseStacks");
 type Wrap = ((p: Promise<unknown>, ctx: unknown) => Promise<unknown>) & { [INSTALLED]?: true };
 
-const debuggable = createRequire(import.meta.url)("@pulumi/pulumi/runtime/debuggable") as { debuggablePromise: Wrap };
+const debuggable = createRequire(__filename)("@pulumi/pulumi/runtime/debuggable") as { debuggablePromise: Wrap };
 
 // Setup files run before every test file, and the files of one worker share the module: wrap only once.
 if (!debuggable.debuggablePromise[INSTALLED]) {
