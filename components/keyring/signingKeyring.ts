@@ -192,22 +192,33 @@ export class SigningKeyring
     });
   }
 
-  /** One `SigningKey` per entry, named after it, so a state change never touches the key itself. */
+  /**
+   * One `SigningKey` per entry, named after it, so a state change never touches the key itself. Each depends on the
+   * key before it in name order: keys added in the same update are then created one after the other in that order,
+   * so their creation times agree with it and the longest-trusted key ({@link longestTrusted}: created first, ties
+   * by name) does not depend on which create the engine happened to finish first. Dependencies are not inputs: an
+   * existing stack sees no change.
+   */
   private declareSigningKeys(name: string, config: SigningKeyringArgs["config"]): ConfiguredKey[] {
-    return config.signingKeys.map((entry, index) => ({
-      entry,
-      index,
-      source: keySource(entry),
-      resource: new this.SigningKey(
+    const inNameOrder = config.signingKeys
+      .map((entry, index) => ({ entry, index }))
+      .sort((a, b) => byName(a.entry, b.entry));
+    const configured: ConfiguredKey[] = [];
+    let before: pulumi.Resource | undefined;
+    for (const { entry, index } of inNameOrder) {
+      const resource: SigningKey = new this.SigningKey(
         `${name}-key-${entry.name}`,
         {
           algorithm: entry.algorithm,
           ...(entry.privateJwk !== undefined ? { importedJwk: pulumi.secret(entry.privateJwk) } : {}),
           apiKeyLifetimeDays: config.apiKeyLifetimeDays,
         },
-        { parent: this },
-      ),
-    }));
+        { parent: this, ...(before ? { dependsOn: [before] } : {}) },
+      );
+      configured[index] = { entry, index, source: keySource(entry), resource };
+      before = resource;
+    }
+    return configured;
   }
 
   /** The legacy HS256 secret: the imported one, else 64 random characters kept in state. */

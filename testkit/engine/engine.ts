@@ -43,6 +43,11 @@ export class MockEngine implements pulumi.runtime.Mocks {
    */
   clock = new Date();
   secondsBetweenRuns = 86_400;
+  /**
+   * Milliseconds the clock moves before each create (default 0: every resource of a run is created at the same
+   * instant). Set it to see creation times in the order the engine creates resources, as a real engine's would be.
+   */
+  msPerCreate = 0;
   private runs = 0;
 
   async newResource(args: pulumi.runtime.MockResourceArgs): Promise<{ id: string; state: Record<string, unknown> }> {
@@ -55,7 +60,7 @@ export class MockEngine implements pulumi.runtime.Mocks {
       operation,
     } = previous
       ? await this.change(args, inputs, previous)
-      : { ...(await create(args, inputs, this.clock)), operation: "create" as const };
+      : { ...(await create(args, inputs, this.tick())), operation: "create" as const };
     const stored: StoredResource = { type: args.type, name: args.name, id, inputs: checked ?? inputs, state };
     this.registered.push({ ...stored, operation, secretInputs: secretInputNames(args.inputs) });
     return { id, state };
@@ -92,6 +97,12 @@ export class MockEngine implements pulumi.runtime.Mocks {
     const state = dockerState(args, inputs);
     const unchanged = canonicalJson(previous.state) === canonicalJson(state);
     return { id: previous.id, state, operation: unchanged ? "same" : "update" };
+  }
+
+  /** The clock for a create, moved by `msPerCreate` first. */
+  private tick(): Date {
+    if (this.msPerCreate > 0) this.clock = new Date(this.clock.getTime() + this.msPerCreate);
+    return this.clock;
   }
 
   call(args: pulumi.runtime.MockCallArgs): Record<string, unknown> {
