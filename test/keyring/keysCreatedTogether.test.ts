@@ -17,30 +17,19 @@ describe("two keys created in the same update", () => {
   it("are created in name order, and promoting the second recreates auth alone", async () => {
     const engine = new MockEngine();
     engine.msPerCreate = 5;
-    const functions = { enabled: true };
-    const created = await engine.run(
-      {
-        signingKeys: [
-          { name: "k2", state: "standby" },
-          { name: "k1", state: "current" },
-        ],
-        functions,
-      },
-      supabaseProgram,
-    );
+    // Listed against name order, with the functions on: they hold role JWTs too.
+    const ring = (k2: string, k1: string) => ({
+      signingKeys: [
+        { name: "k2", state: k2 },
+        { name: "k1", state: k1 },
+      ],
+      functions: { enabled: true },
+    });
+    const created = await engine.run(ring("standby", "current"), supabaseProgram);
     const createdAt = (name: string) => String(engine.stack.get(`supabase-key-${name}`)?.state.createdAt);
     expect(createdAt("k1") < createdAt("k2"), `k1 ${createdAt("k1")}, k2 ${createdAt("k2")}`).toBe(true);
 
-    const promoted = await engine.run(
-      {
-        signingKeys: [
-          { name: "k2", state: "current" },
-          { name: "k1", state: "previous" },
-        ],
-        functions,
-      },
-      supabaseProgram,
-    );
+    const promoted = await engine.run(ring("current", "previous"), supabaseProgram);
     const before = containers(created.registered);
     const replaced = [...containers(promoted.registered)]
       .filter(([name, inputs]) => changedInputs(before.get(name)!, inputs).length > 0)
