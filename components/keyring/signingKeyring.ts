@@ -127,7 +127,8 @@ export class SigningKeyring
     // Args are not passed to super(): the SDK would store them (secrets included) in the component's state.
     super(`${PROJECT}:index:SigningKeyring`, name, {}, opts);
     const { config } = args;
-    this.SigningKey = args.keyResources === "plugin" ? PluginSigningKey : SigningKey;
+    const servedByPlugin = args.keyResources === "plugin";
+    this.SigningKey = servedByPlugin ? PluginSigningKey : SigningKey;
 
     const configured = this.declareSigningKeys(name, config);
     this.signingKeys = Object.fromEntries(configured.map((key) => [key.entry.name, key.resource]));
@@ -137,7 +138,7 @@ export class SigningKeyring
     this.legacyServiceRoleKey = legacy?.serviceRoleKey;
     const apiKeys = declareApiKeys(name, config.apiKeys, this);
 
-    const guard = this.declareRotationGuard(name, config, configured, args.keyResources === "plugin");
+    const guard = this.declareRotationGuard(name, config, configured, servedByPlugin);
     ({
       apiKeys: this.apiKeys,
       publishableKey: this.publishableKey,
