@@ -7,7 +7,7 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import {
   chooseBaseBackup,
   parseBaseBackups,
@@ -20,6 +20,15 @@ import {
 import { parseConfig } from "../../components/config/parse";
 import { BACKUP_SCRIPT } from "../../components/services/backup/backup";
 import { restorePlan, restoredVolumeName, statusReport } from "../../scripts/lib/backup/plan";
+
+/** The temporary directories the tests lay archives out in, removed when the file's tests are done. */
+const tempDirs: string[] = [];
+afterAll(() => tempDirs.forEach((dir) => fs.rmSync(dir, { recursive: true, force: true })));
+const tempDir = (prefix: string) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  tempDirs.push(dir);
+  return dir;
+};
 
 const line = (stamp: string, finished: string, system = "7400000000000000001", timeline = 1) =>
   `stamp=${stamp} system=${system} timeline=${timeline} start_wal=0000000${timeline}000000000000000${stamp.slice(7, 8)} finished=${finished} bytes=1048576`;
@@ -91,7 +100,7 @@ describe("recovering from the archive", () => {
   });
 
   it("restore_command finds a segment in any timeline's directory, or its .partial, and fails for one not archived", () => {
-    const root = fs.mkdtempSync(path.join(os.tmpdir(), "archive-"));
+    const root = tempDir("archive-");
     const wal = path.join(root, backup.system, "wal");
     fs.mkdirSync(path.join(wal, "00000001"), { recursive: true });
     fs.mkdirSync(path.join(wal, "00000002"), { recursive: true });
@@ -173,7 +182,7 @@ describe("what the commands print", () => {
 describe("the backup service's retention (backup.sh prune, run for real)", () => {
   /** An archive laid out as the service lays it out, with four base backups of one cluster. */
   function archive(): { root: string; system: string; calls: string } {
-    const root = fs.mkdtempSync(path.join(os.tmpdir(), "backups-"));
+    const root = tempDir("backups-");
     const system = "7400000000000000001";
     const stamps = ["20260101T000000Z", "20260102T000000Z", "20260103T000000Z", "20260104T000000Z"];
     for (const [i, stamp] of stamps.entries()) {
