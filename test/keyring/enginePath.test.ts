@@ -4,9 +4,9 @@
  * capture what cannot be serialized (a native module, jose's internals) or that only work inside vitest.
  */
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { decodeProtectedHeader } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
 import { hasPrivateMember, type Jwk } from "../../components/keyring/model";
@@ -29,9 +29,13 @@ beforeAll(() => {
   });
   const file = join(mkdtempSync(join(tmpdir(), "provider-")), "provider.js");
   writeFileSync(file, serialized);
-  report = JSON.parse(
-    execFileSync(process.execPath, [join(support, "hostProvider.cjs"), file], { encoding: "utf8", timeout: 60_000 }),
-  );
+  try {
+    report = JSON.parse(
+      execFileSync(process.execPath, [join(support, "hostProvider.cjs"), file], { encoding: "utf8", timeout: 60_000 }),
+    );
+  } finally {
+    rmSync(dirname(file), { recursive: true, force: true });
+  }
 }, 60_000);
 
 describe("SigningKey provider on the engine's path", () => {

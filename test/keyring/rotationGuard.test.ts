@@ -4,9 +4,9 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { UNKNOWN_INPUT } from "../../components/keyring/engineValues";
 import { checkRotationGuard, RotationGuard, rotationGuardProvider } from "../../components/keyring/rotationGuard";
@@ -171,7 +171,13 @@ describe("RotationGuard on the engine's path", () => {
         const required = [...text.matchAll(/require\\("([^"]+)"\\)/g)].map((m) => m[1]);
         process.stdout.write(JSON.stringify({ failures: second.failures, ring: first.inputs.ring, required }));
       })();`;
-    report = JSON.parse(execFileSync(process.execPath, ["-e", host], { cwd: root, encoding: "utf8", timeout: 60_000 }));
+    try {
+      report = JSON.parse(
+        execFileSync(process.execPath, ["-e", host], { cwd: root, encoding: "utf8", timeout: 60_000 }),
+      );
+    } finally {
+      rmSync(dirname(file), { recursive: true, force: true });
+    }
   }, 90_000);
 
   it("serializes to a module that needs nothing but the SDK's own host", () => {
