@@ -11,15 +11,15 @@
 # directory; nothing of an earlier one is touched. Only retention deletes: base backups beyond the configured count
 # and age, and the WAL older than the oldest base backup kept.
 #
-# Subcommands: run (the service; starts as root, then works as postgres), base (a base backup now), status,
-# list (base backups, one `key=value ...` line each), prune (retention now, for every cluster), health (exit 0 while
-# WAL is being received).
+# Subcommands: run (the service; starts as root, then works as postgres), base (a base backup now), receive (one
+# streaming session, until the connection ends), status, list (base backups, one `key=value ...` line each), prune
+# (retention now, for every cluster), health (exit 0 while WAL is being received).
 set -eu
 
 ROOT=${BACKUP_ROOT:-/backups}
 SLOT=${BACKUP_SLOT:-supabase_backup}
 ROLE=${BACKUP_ROLE:-supabase_backup}
-STATE=/tmp/supabase-backup
+STATE=${BACKUP_STATE_DIR:-/tmp/supabase-backup}
 CONNINFO="host=${PGHOST:-db} port=${PGPORT:-5432} user=${ROLE} application_name=supabase-backup"
 
 log() { echo "supabase-backup: $*" >&2; }
@@ -53,18 +53,48 @@ ALTER ROLE ${ROLE} WITH LOGIN REPLICATION PASSWORD :'pw';
 SQL
 }
 
+# Creates the replication slot unless it exists, reserving WAL at once and writing that to disk before it returns.
+# `pg_receivewal --create-slot` reserves nothing (postgres/postgres src/bin/pg_basebackup/pg_receivewal.c): such a
+# slot holds WAL from its first stream on, and only in memory until the next checkpoint, so a crash before that left
+# it holding none; the end-of-recovery checkpoint removed the segment the archive was in the middle of, and streaming
+# never resumed. CREATE_REPLICATION_SLOT ... RESERVE_WAL saves the slot with its restart position
+# (src/backend/replication/walsender.c).
+ensure_slot() {
+  exists=$(psql -X -A -t -d "${CONNINFO} dbname=postgres" \
+    -c "SELECT count(*) FROM pg_replication_slots WHERE slot_name = '${SLOT}'") || return 1
+  [ "${exists}" = 0 ] || return 0
+  psql -X -q -d "${CONNINFO} replication=true" -c "CREATE_REPLICATION_SLOT ${SLOT} PHYSICAL RESERVE_WAL" >/dev/null
+}
+
 # Streams WAL into the current cluster's and timeline's directory until the connection ends.
 receive_once() {
   ident=$(identify) || return 1
   set -- ${ident}
   dir="$(cluster_dir "$1")/wal/$(timeline_hex "$2")"
   mkdir -p "${dir}"
-  pg_receivewal -d "${CONNINFO}" --slot="${SLOT}" --create-slot --if-not-exists
+  ensure_slot || return 1
   log "streaming WAL of system $1, timeline $2 into ${dir}"
   # --synchronous: flushed to disk and reported as flushed at once, so what status shows as received is durable.
-  pg_receivewal -d "${CONNINFO}" --slot="${SLOT}" -D "${dir}" --synchronous --no-loop &
+  pg_receivewal -d "${CONNINFO}" --slot="${SLOT}" -D "${dir}" --synchronous --no-loop 2>"${STATE}/receivewal.err" &
   echo $! >"${STATE}/receivewal.pid"
-  wait $! || log "pg_receivewal ended (status $?); reconnecting in 5 s"
+  status=0
+  wait $! || status=$?
+  cat "${STATE}/receivewal.err" >&2
+  if grep -q "has already been removed" "${STATE}/receivewal.err"; then skip_gap "$1" "${dir}"; fi
+  [ "${status}" = 0 ] || log "pg_receivewal ended (status ${status}); reconnecting in 5 s"
+}
+
+# The server no longer has the WAL the archive needs next (a slot dropped or invalidated by hand or by
+# max_slot_wal_keep_size): streaming into $2 can never resume. Keeps what it holds beside it (a restore still reads
+# it), streams afresh from a new slot, and asks for a base backup at once, since no restore can cross the gap.
+skip_gap() {
+  aside="$2.before-gap-$(date -u +%Y%m%dT%H%M%SZ)"
+  log "ERROR: the server no longer has the WAL this archive needs next; a point-in-time restore cannot cross this gap"
+  log "keeping the WAL received so far in ${aside}; streaming again from a new slot and taking a base backup now"
+  mv "$2" "${aside}"
+  mkdir -p "$2"
+  psql -X -q -d "${CONNINFO} replication=true" -c "DROP_REPLICATION_SLOT ${SLOT}" >/dev/null || true
+  touch "$(cluster_dir "$1")/base-backup-due"
 }
 
 # Takes a base backup of the current cluster now, then applies retention.
@@ -77,14 +107,26 @@ base_backup() {
   mkdir -p "${dir}/base" "${partial}"
   log "base backup ${stamp} of system $1 (timeline $2)"
   # Its own WAL (-X stream) makes each base backup restorable without the archive; the archive adds what follows.
-  pg_basebackup -d "${CONNINFO%application_name=*}application_name=supabase-base-backup" -D "${partial}" -Ft -z -X stream --checkpoint=fast -l "supabase-backup ${stamp}"
-  label=$(tar -xzOf "${partial}/base.tar.gz" backup_label)
+  # Every step is checked by hand: `set -e` does not apply inside a function its caller tests (`base_backup || ...`),
+  # and a failed backup must never be kept under a name a restore would choose.
+  if ! pg_basebackup -d "${CONNINFO%application_name=*}application_name=supabase-base-backup" -D "${partial}" -Ft -z -X stream --checkpoint=fast -l "supabase-backup ${stamp}"; then
+    rm -rf "${partial}"
+    log "base backup ${stamp} failed (pg_basebackup); nothing kept"
+    return 1
+  fi
+  label=$(tar -xzOf "${partial}/base.tar.gz" backup_label) || label=""
   start_wal=$(echo "${label}" | sed -n 's/^START WAL LOCATION: .*(file \([0-9A-F]*\))$/\1/p')
   timeline=$(echo "${label}" | sed -n 's/^START TIMELINE: //p')
+  if [ -z "${start_wal}" ] || [ -z "${timeline}" ]; then
+    rm -rf "${partial}"
+    log "base backup ${stamp} failed (no backup_label in base.tar.gz); nothing kept"
+    return 1
+  fi
   bytes=$(du -sk "${partial}" | awk '{print $1 * 1024}')
   printf 'stamp=%s system=%s timeline=%s start_wal=%s finished=%s bytes=%s\n' \
     "${stamp}" "$1" "${timeline}" "${start_wal}" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "${bytes}" >"${partial}/info"
   mv "${partial}" "${dir}/base/${stamp}"
+  rm -f "${dir}/base-backup-due"
   save_config "${dir}"
   retention "${dir}"
   log "base backup ${stamp} done (${bytes} bytes)"
@@ -128,6 +170,7 @@ base_backup_due() {
   ident=$(identify) || return 1
   set -- ${ident}
   dir=$(cluster_dir "$1")
+  [ ! -e "${dir}/base-backup-due" ] || return 0
   newest=$(base_backups "${dir}" | tail -n 1)
   [ -n "${newest}" ] || return 0
   grep -q "timeline=$2 " "${dir}/base/${newest}/info" || return 0
@@ -197,6 +240,7 @@ run)
   serve
   ;;
 serve) serve ;;
+receive) mkdir -p "${STATE}" && receive_once ;;
 base) base_backup ;;
 prune) for dir in "${ROOT}"/*/; do if [ -d "${dir}base" ]; then retention "${dir%/}"; fi; done ;;
 status) status ;;

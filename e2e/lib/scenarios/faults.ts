@@ -1,12 +1,12 @@
 /**
  * Faults survived, on the backup scenario's stack: the db container's Postgres killed (SIGKILL) during a stream of
- * inserts (every acknowledged insert is there after Docker restarts it), the Docker engine restarted (every
- * container comes back on its own, the rows are kept), and `pulumi up` killed (SIGKILL) in the middle of a key
- * promotion (what the next `pulumi up` needs to converge, no key lost or regenerated, the guard's record
- * consistent, sessions kept: `pulumiKill.ts`).
+ * inserts (every acknowledged insert is there after Docker restarts it, and the WAL archive streams on), the Docker
+ * engine restarted (every container comes back on its own, the rows are kept), and `pulumi up` killed (SIGKILL) in
+ * the middle of a key promotion (what the next `pulumi up` needs to converge, no key lost or regenerated, the guard's
+ * record consistent, sessions kept: `pulumiKill.ts`).
  */
 import { spawn } from "node:child_process";
-import { awaitStreaming, sql } from "../checks/backup";
+import { awaitArchived, awaitStreaming, sql } from "../checks/backup";
 import { poll, run } from "../core/proc";
 import { dockerEnv } from "../engines/docker/engine";
 import type { BackupStack } from "./backupStack";
@@ -136,6 +136,13 @@ async function dbKilledDuringInserts(stack: BackupStack): Promise<void> {
       await stream.stop();
     }
   });
+  // The archive goes on after the crash: the slot still holds the WAL the stream was in the middle of.
+  await rec.attempt("fault:db-killed-backup-streams", async () => {
+    const t0 = performance.now();
+    const lag = await awaitArchived(docker.host, db, 120);
+    const seconds = Math.round((performance.now() - t0) / 100) / 10;
+    return `the backup service flushed WAL up to db's position ${seconds} s after db was back (lag seen: ${lag} B)`;
+  });
 }
 
 /** The Docker engine restarted: every container comes back on its own (healthy if it was), and the rows are kept. */
@@ -192,8 +199,9 @@ async function engineRestarted(stack: BackupStack): Promise<void> {
   });
   await rec.attempt("fault:engine-restart-backup-streams", async () => {
     const t1 = performance.now();
-    const status = await awaitStreaming(stack.project, 180);
+    await awaitArchived(ctx.docker.host, db, 180);
     const seconds = Math.round((performance.now() - t1) / 100) / 10;
-    return `the backup service streams WAL again ${seconds} s after the containers were back: ${status.split("\n")[2]}`;
+    const status = await awaitStreaming(stack.project, 60);
+    return `the backup service flushed WAL up to db's position ${seconds} s after the containers were back: ${status.split("\n")[2]}`;
   });
 }
