@@ -32,6 +32,12 @@ export function authIssuer(settings: Pick<StackSettings, "apiExternalUrl">): str
 /** Where auth's mails link to: the gateway's open verify route (auth's default `/verify` has no route). */
 export const MAILER_URL_PATH = `${AUTH_GATEWAY_PATH}/verify`;
 
+/**
+ * auth's database connections per replica: at most `max` open, `idle` kept open between requests. Postgres's 100
+ * connections are shared with every other service; two replicas and a rolling update's third stay within 30.
+ */
+export const AUTH_DB_POOL = { max: 10, idle: 5 } as const;
+
 /** Where an OAuth provider sends users back unless `redirectUri` says otherwise: the gateway's callback route. */
 export function defaultRedirectUri(apiExternalUrl: string): string {
   return `${apiExternalUrl}${AUTH_GATEWAY_PATH}/callback`;
@@ -138,6 +144,11 @@ export const auth = defineService({
       GOTRUE_DB_DATABASE_URL: managed(SOURCES.dbPassword, ({ dbPasswords }) =>
         postgresUrl("supabase_auth_admin", dbPasswords.supabase_auth_admin),
       ),
+      // Unset, the idle pool is 0 and auth calls database/sql's SetMaxIdleConns(0), which keeps no connection: every
+      // query dialed db afresh (a DNS lookup, a new backend, SCRAM on both sides), and under load GET /user took
+      // seconds (supabase/auth internal/storage/dial.go, ApplyConfig). A kept pool, bounded per replica.
+      GOTRUE_DB_MAX_POOL_SIZE: managed(SOURCES.database, String(AUTH_DB_POOL.max)),
+      GOTRUE_DB_MAX_IDLE_POOL_SIZE: managed(SOURCES.database, String(AUTH_DB_POOL.idle)),
       GOTRUE_SITE_URL: managed(configKey("siteUrl"), ({ settings }) => settings.siteUrl),
       GOTRUE_URI_ALLOW_LIST: managed(configKey("auth.additionalRedirectUrls"), ({ settings }) =>
         settings.auth.additionalRedirectUrls.join(","),
