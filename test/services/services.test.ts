@@ -174,6 +174,16 @@ describe("service environments for a rotating keyring (k0 revoked, k1 previous, 
     expect(envs.auth.GOTRUE_DB_DATABASE_URL).toBe(postgresUrl("supabase_auth_admin", SECRETS.auth));
   });
 
+  it("keeps auth's database connections open between requests (an idle pool of 0 dials db for every query)", () => {
+    const { envs } = world;
+    // envconfig reads these as Go ints; database/sql keeps at most MaxOpenConns idle.
+    const open = Number(envs.auth.GOTRUE_DB_MAX_POOL_SIZE);
+    const idle = Number(envs.auth.GOTRUE_DB_MAX_IDLE_POOL_SIZE);
+    expect(Number.isInteger(open) && Number.isInteger(idle)).toBe(true);
+    expect(idle).toBeGreaterThan(0);
+    expect(idle).toBeLessThanOrEqual(open);
+  });
+
   it("gives rest the JWKS object in PGRST_JWT_SECRET and never the HS256 secret (no app.settings.jwt_secret)", async () => {
     const { envs, view } = world;
     expect(postgrestSecretKind(envs.rest.PGRST_JWT_SECRET)).toBe("jwks");
