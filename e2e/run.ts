@@ -27,6 +27,7 @@ import type { ScenarioContext } from "./lib/scenarios/context";
 import { runBackupsAndFaults } from "./lib/scenarios/backups";
 import { runTwoInstances } from "./lib/scenarios/instances";
 import { runLegacyMigration } from "./lib/scenarios/legacy";
+import { KubernetesPhase, kubernetesRequested } from "./lib/scenarios/kubernetes";
 import { runLifecycle } from "./lib/scenarios/lifecycle";
 import { runPackage } from "./lib/scenarios/package";
 import { runReadmeQuickStart } from "./lib/scenarios/readme";
@@ -44,6 +45,8 @@ interface Obtained {
   pulumiVersion: string;
   /** The engine had no objects named like the program's: those there at the end are the suite's, to remove. */
   cleanDocker: boolean;
+  /** The Kubernetes phase's builds and cluster (absent with `E2E_KUBERNETES=0`). */
+  kubernetes?: KubernetesPhase;
 }
 
 /** The engines a scenario runs on, once every one of them is there. */
@@ -68,6 +71,7 @@ async function obtainEngines(rec: Recorder, cache: string, obtained: Obtained): 
     );
   }
   obtained.cleanDocker = true;
+  obtained.kubernetes?.useDocker(docker.host, cache);
   // The toolchain build is CPU-bound and the images mostly wait on Debian's mirror: run both at once.
   const [toolchain, images] = await Promise.all([
     rec.phase("toolchain", "a cold build compiles the Pulumi CLI and two providers: 30-50 minutes", () =>
@@ -169,7 +173,8 @@ async function runScenarios(
 }
 
 /** Removes what the suite created and stops what it started; keeps the work directory with `E2E_KEEP_WORK=1`. */
-async function cleanUp({ docker, cleanDocker }: Obtained, work: string): Promise<void> {
+async function cleanUp({ docker, cleanDocker, kubernetes }: Obtained, work: string): Promise<void> {
+  await kubernetes?.stop();
   if (docker && cleanDocker) await removeProgramObjects(docker.host).catch((e) => log(`cleanup: ${e}`));
   if (docker?.started) await docker.stop().catch((e) => log(`stopping dockerd: ${e}`));
   if (process.env.E2E_KEEP_WORK === "1") log(`kept the work directory ${work} (E2E_KEEP_WORK=1)`);
@@ -178,11 +183,13 @@ async function cleanUp({ docker, cleanDocker }: Obtained, work: string): Promise
 
 /** The JSON report of the run (`E2E_REPORT`). */
 function reportOf(rec: Recorder, obtained: Obtained, metrics: Record<string, number>): E2eReport {
-  const { docker, toolchain, images } = obtained;
+  const { docker, toolchain, images, kubernetes } = obtained;
+  const plugins = [...(toolchain?.plugins ?? []), ...(kubernetes?.plugin ? [kubernetes.plugin] : [])];
   return {
     pulumiVersion: obtained.pulumiVersion,
     dockerServerVersion: docker?.serverVersion ?? "unknown",
-    plugins: Object.fromEntries((toolchain?.plugins ?? []).map((p) => [p.name, `${p.version} (${p.origin})`])),
+    kubernetesVersion: kubernetes?.version ?? "not run",
+    plugins: Object.fromEntries(plugins.map((p) => [p.name, `${p.version} (${p.origin})`])),
     images: images?.program ?? {},
     steps: rec.steps,
     checks: rec.checks,
@@ -193,6 +200,7 @@ function reportOf(rec: Recorder, obtained: Obtained, metrics: Record<string, num
       cacheDir: toolchain?.cacheDir,
       buildSeconds: toolchain?.buildSeconds,
     },
+    kubernetes: kubernetes?.report(),
     totalSeconds: rec.elapsedSeconds(),
   };
 }
@@ -225,6 +233,8 @@ async function main(): Promise<number> {
       });
   });
   try {
+    // The Kubernetes builds start first: they overlap everything up to the Kubernetes phase.
+    if (kubernetesRequested()) obtained.kubernetes = new KubernetesPhase(REPO_ROOT, log);
     const engines = await obtainEngines(rec, cache, obtained);
     const env = pulumiEnvironment(engines);
     obtained.pulumiVersion = (await run("pulumi", ["version"], { env: { ...process.env, ...env } })).stdout.trim();
@@ -237,6 +247,16 @@ async function main(): Promise<number> {
       log,
       metrics,
     }));
+    const kubernetes = obtained.kubernetes;
+    if (kubernetes)
+      await rec.phase("kubernetes", "the builds' remainder, a cluster started and stopped", () =>
+        kubernetes.run(rec, {
+          work: path.join(work, "kubernetes"),
+          dockerHost: engines.docker.host,
+          images: engines.images,
+          metrics,
+        }),
+      );
   } catch (err) {
     rec.check("e2e:completed", false, err instanceof Error ? err.message : String(err));
   } finally {

@@ -24,6 +24,8 @@ export interface RunOptions {
   stream?: string;
   /** Do not throw on a non-zero exit status. */
   allowFailure?: boolean;
+  /** Kills the process group when aborted (a background build the suite no longer waits for). */
+  signal?: AbortSignal;
 }
 
 /** Thrown when a command fails or times out. */
@@ -88,20 +90,26 @@ export function run(file: string, args: readonly string[], options: RunOptions =
     };
     child.stdout.setEncoding("utf8").on("data", (d: string) => ((stdout += d), echo(d)));
     child.stderr.setEncoding("utf8").on("data", (d: string) => ((stderr += d), echo(d)));
-    const timer = setTimeout(() => {
-      timedOut = true;
+    const killGroup = () => {
       try {
         process.kill(-child.pid!, "SIGKILL");
       } catch {
         child.kill("SIGKILL");
       }
+    };
+    const timer = setTimeout(() => {
+      timedOut = true;
+      killGroup();
     }, limit);
+    if (options.signal?.aborted) killGroup();
+    options.signal?.addEventListener("abort", killGroup, { once: true });
     child.on("error", (err) => {
       clearTimeout(timer);
       reject(new Error(`cannot run ${commandLine(file, args)}: ${err.message}`));
     });
     child.on("close", (code) => {
       clearTimeout(timer);
+      options.signal?.removeEventListener("abort", killGroup);
       const result: RunResult = {
         status: timedOut ? 124 : (code ?? 1),
         stdout,

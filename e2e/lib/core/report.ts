@@ -17,9 +17,13 @@ export interface Check {
  */
 export type CheckNamer = (check: string) => string;
 
+/** Where a step ran: the Docker engine, or the suite's Kubernetes cluster. */
+export type StepTarget = "docker" | "kubernetes";
+
 /** What one `pulumi up` (or destroy) did, as the real engine reported it. */
 export interface StepRecord {
   name: string;
+  target: StepTarget;
   /** URNs the engine replaced. */
   replaced: string[];
   created: string[];
@@ -32,6 +36,8 @@ export interface StepRecord {
 export interface E2eReport {
   pulumiVersion: string;
   dockerServerVersion: string;
+  /** The suite's cluster's version (`/version`'s gitVersion), "not run" without the Kubernetes phase. */
+  kubernetesVersion: string;
   /** Plugin name → version, with how it was obtained. */
   plugins: Record<string, string>;
   /** Image per service, and whether it is the real service or a stand-in. */
@@ -44,6 +50,11 @@ export interface E2eReport {
   phases: Record<string, number>;
   /** How the toolchain was obtained: `path` (tools already installed) or `built` / `cached` (this suite's build). */
   toolchain: { source: string; cacheDir?: string; buildSeconds?: number };
+  /** The Kubernetes phase's builds (per part: built or cached, and seconds) and its cluster; absent when skipped. */
+  kubernetes?: {
+    builds: Record<string, { source: string; seconds?: number; cacheDir?: string }>;
+    clusterStartSeconds?: number;
+  };
   totalSeconds: number;
 }
 
@@ -70,9 +81,14 @@ export class Recorder {
     }
   }
 
-  /** Records what one `pulumi up` (or destroy) did, its wall time rounded to a tenth of a second. */
-  step(name: string, { replaced, created, deleted }: Omit<StepRecord, "name" | "seconds">, seconds: number): void {
-    this.steps.push({ name, replaced, created, deleted, seconds: Math.round(seconds * 10) / 10 });
+  /** Records what one `pulumi up` (or destroy) did on `target`, its wall time rounded to a tenth of a second. */
+  step(
+    name: string,
+    { replaced, created, deleted }: Omit<StepRecord, "name" | "seconds" | "target">,
+    seconds: number,
+    target: StepTarget = "docker",
+  ): void {
+    this.steps.push({ name, target, replaced, created, deleted, seconds: Math.round(seconds * 10) / 10 });
   }
 
   /** Runs one phase, printing its start (with a hint of how long it may take) and its duration. */

@@ -21,6 +21,7 @@ import {
   type StepLabel,
 } from "../checks/expected";
 import { checkProviderSchemas } from "../checks/providerSchemas";
+import { authProbeRequests, probeDuring, recordProbe } from "../checks/requestProbe";
 import { checkRejectedConfig } from "../checks/rejectedConfig";
 import { checkRevokedTokensGone } from "../checks/signingKeys";
 import type { CheckNamer } from "../core/report";
@@ -150,13 +151,20 @@ async function update(
   return { steps, plan };
 }
 
-/** `pulumi up` for the step; during the promotion, also how long auth does not answer. */
+/**
+ * `pulumi up` for the step; once auth runs (from S1), the request probe beside it (the figure the Kubernetes phase
+ * reports for its rolling updates), and during the promotion also how long auth does not answer.
+ */
 async function up(lifecycle: LifecycleRun, step: StepLabel): ReturnType<PulumiProject["up"]> {
-  const { ctx, project, endpoint } = lifecycle;
-  if (step !== "S2 promote" || !endpoint) return project.up(step);
+  const { ctx, project, endpoint, auth } = lifecycle;
+  if (step === "S0 create" || !endpoint) return project.up(step);
   const { rec, metrics, algorithm } = ctx;
+  const probed = probeDuring(project.up(step), authProbeRequests(await endpoint.start(), auth?.tokenDuring(step))).then(
+    ({ result, tally }) => (recordProbe(rec, metrics, { target: "docker", step, algorithm }, tally), result),
+  );
+  if (step !== "S2 promote") return probed;
   // How long auth does not answer while the promotion recreates it.
-  const measured = await measureAvailability(endpoint, project.up(step));
+  const measured = await measureAvailability(endpoint, probed);
   const update = measured.result;
   metrics[`authUnavailableSecondsDuringPromote:${algorithm}`] = measured.downSeconds;
   metrics[`authLongestGapSecondsDuringPromote:${algorithm}`] = measured.longestGap;

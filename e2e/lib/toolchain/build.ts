@@ -5,19 +5,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { run } from "../core/proc";
+import { goEnv } from "./goBuild";
 import { TOOLCHAIN_SRC, readText, requiredVersion, sdkVersions } from "./goModules";
-
-/** Go's environment for the builds: the committed go.sum files are the only source of module hashes. */
-function goEnv(cache: string): NodeJS.ProcessEnv {
-  return {
-    ...process.env,
-    GOFLAGS: "-mod=readonly -trimpath",
-    // The module proxy serves this language-host version but the checksum database has no record of it: its
-    // hash is pinned in e2e/toolchain/language-nodejs/go.sum instead.
-    GONOSUMDB: "github.com/pulumi/pulumi/sdk/nodejs/cmd/pulumi-language-nodejs",
-    GOTMPDIR: cache,
-  };
-}
 
 /**
  * Builds one bridged provider: its tfgen binary, the schema with the version set (kept as `<name>-schema.json`

@@ -47,8 +47,14 @@ export function sdkVersions(projectRoot: string): { pulumi: string; docker: stri
   return { pulumi: deps["@pulumi/pulumi"], docker: deps["@pulumi/docker"], random: deps["@pulumi/random"] };
 }
 
-/** Every file of the wrapper modules, so that any change to the glue gives a new cache key. */
-function sourceFiles(dir: string): string[] {
+/**
+ * The wrapper modules of the Pulumi toolchain. The Kubernetes ones (e2e/toolchain/kubernetes*) are built apart,
+ * with cache keys of their own (kubernetes.ts), so a change to them does not rebuild the Pulumi CLI.
+ */
+const PULUMI_MODULES = ["docker", "language-nodejs", "pulumi", "random"];
+
+/** Every file under `dir`, sorted, so that any change to the glue gives a new cache key. */
+export function sourceFiles(dir: string): string[] {
   return fs
     .readdirSync(dir, { withFileTypes: true })
     .flatMap((e) => (e.isDirectory() ? sourceFiles(path.join(dir, e.name)) : [path.join(dir, e.name)]))
@@ -60,7 +66,7 @@ export function toolchainKey(projectRoot: string, goVersion: string): string {
   const hash = createHash("sha256")
     .update(goVersion)
     .update(JSON.stringify(sdkVersions(projectRoot)));
-  for (const file of sourceFiles(TOOLCHAIN_SRC)) {
+  for (const file of PULUMI_MODULES.flatMap((m) => sourceFiles(path.join(TOOLCHAIN_SRC, m))).sort()) {
     hash.update(path.relative(TOOLCHAIN_SRC, file)).update("\0").update(fs.readFileSync(file)).update("\0");
   }
   return hash.digest("hex").slice(0, 16);

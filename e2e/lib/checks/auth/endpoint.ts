@@ -13,8 +13,66 @@ export interface AuthAnswer {
   body: Record<string, unknown>;
 }
 
+/** How the suite reaches auth: one request at a time to its base URL, once the door is open. */
+export interface AuthDoor {
+  /** Opens the door (idempotent) and returns auth's base URL. */
+  start(): Promise<string>;
+  /** Closes it. */
+  stop(): Promise<void>;
+  /** Polls `/health` once a second until auth answers 200, `seconds` times at most; whether it did. */
+  awaitHealthy(seconds?: number): Promise<boolean>;
+  /** One request to auth, 10 s at most; a connection failure is status 0. */
+  request(
+    method: string,
+    path: string,
+    options?: { token?: string; apikey?: string; body?: unknown },
+  ): Promise<AuthAnswer>;
+  readonly base: string;
+}
+
+/** One request to auth at `base`, 10 s at most; a connection failure is status 0. */
+export async function requestAuth(
+  base: string,
+  method: string,
+  path: string,
+  options: { token?: string; apikey?: string; body?: unknown } = {},
+): Promise<AuthAnswer> {
+  try {
+    const response = await fetch(`${base}${path}`, {
+      method,
+      headers: {
+        ...(options.token ? { Authorization: `Bearer ${options.token}` } : {}),
+        ...(options.apikey ? { apikey: options.apikey } : {}),
+        ...(options.body !== undefined ? { "Content-Type": "application/json" } : {}),
+      },
+      body: options.body !== undefined ? JSON.stringify(options.body) : undefined,
+      signal: AbortSignal.timeout(10_000),
+    });
+    const text = await response.text();
+    let body: Record<string, unknown> = {};
+    try {
+      body = JSON.parse(text) as Record<string, unknown>;
+    } catch {
+      body = { text };
+    }
+    return { status: response.status, body };
+  } catch (err) {
+    return { status: 0, body: { error: err instanceof Error ? err.message : String(err) } };
+  }
+}
+
+/** Polls `/health` once a second until auth answers 200, `seconds` times at most; whether it did. */
+export async function awaitAuthHealthy(door: Pick<AuthDoor, "request">, seconds = 90): Promise<boolean> {
+  const healthy = await poll(
+    async () => ((await door.request("GET", AUTH_HEALTH_PATH)).status === 200 ? true : undefined),
+    seconds,
+    1000,
+  );
+  return healthy === true;
+}
+
 /** The suite's door to auth: a socat container on the stack network, published on 127.0.0.1 only. */
-export class AuthEndpoint {
+export class AuthEndpoint implements AuthDoor {
   private port = 0;
   /** The forwarder container; named like the instance's objects so the final cleanup removes it too. */
   private readonly proxyName: string;
@@ -70,13 +128,8 @@ export class AuthEndpoint {
   }
 
   /** Polls `/health` once a second until auth answers 200, `seconds` times at most; whether it did. */
-  async awaitHealthy(seconds = 90): Promise<boolean> {
-    const healthy = await poll(
-      async () => ((await this.request("GET", AUTH_HEALTH_PATH)).status === 200 ? true : undefined),
-      seconds,
-      1000,
-    );
-    return healthy === true;
+  awaitHealthy(seconds = 90): Promise<boolean> {
+    return awaitAuthHealthy(this, seconds);
   }
 
   /** auth's base URL on 127.0.0.1 (once the forwarder runs). */
@@ -85,33 +138,12 @@ export class AuthEndpoint {
   }
 
   /** One request to auth, 10 s at most; a connection failure is status 0. */
-  async request(
+  request(
     method: string,
     path: string,
     options: { token?: string; apikey?: string; body?: unknown } = {},
   ): Promise<AuthAnswer> {
-    try {
-      const response = await fetch(`${this.base}${path}`, {
-        method,
-        headers: {
-          ...(options.token ? { Authorization: `Bearer ${options.token}` } : {}),
-          ...(options.apikey ? { apikey: options.apikey } : {}),
-          ...(options.body !== undefined ? { "Content-Type": "application/json" } : {}),
-        },
-        body: options.body !== undefined ? JSON.stringify(options.body) : undefined,
-        signal: AbortSignal.timeout(10_000),
-      });
-      const text = await response.text();
-      let body: Record<string, unknown> = {};
-      try {
-        body = JSON.parse(text) as Record<string, unknown>;
-      } catch {
-        body = { text };
-      }
-      return { status: response.status, body };
-    } catch (err) {
-      return { status: 0, body: { error: err instanceof Error ? err.message : String(err) } };
-    }
+    return requestAuth(this.base, method, path, options);
   }
 }
 
@@ -127,7 +159,7 @@ export function expectStatus(answer: AuthAnswer, status: number, what: string): 
  * 200: the longest gap and the total, in seconds.
  */
 export async function measureAvailability<T>(
-  endpoint: AuthEndpoint,
+  endpoint: AuthDoor,
   during: Promise<T>,
 ): Promise<{ result: T; longestGap: number; downSeconds: number; probes: number }> {
   let done = false;

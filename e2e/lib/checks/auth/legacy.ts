@@ -4,7 +4,7 @@
  */
 import { SignJWT } from "jose";
 import type { Recorder } from "../../core/report";
-import type { AuthEndpoint } from "./endpoint";
+import type { AuthDoor } from "./endpoint";
 
 /** A legacy HS256 user token, as an old deployment's auth issued them (no kid), signed with `secret`. */
 export async function legacyUserToken(secret: string, userId: string, email: string): Promise<string> {
@@ -18,7 +18,7 @@ export async function legacyUserToken(secret: string, userId: string, email: str
 
 /** Creates a user with the service_role key and returns a legacy HS256 token for them, signed with `secret`. */
 export async function legacyTokenForNewUser(
-  endpoint: AuthEndpoint,
+  endpoint: AuthDoor,
   secret: string,
   serviceRoleKey: string,
 ): Promise<string> {
@@ -36,7 +36,7 @@ export async function legacyTokenForNewUser(
 /** `auth:legacy-hs256-accepted`: with `legacyHs256` on, `GET /user` accepts the HS256 token. */
 export async function checkLegacyTokenAccepted(
   rec: Recorder,
-  endpoint: AuthEndpoint,
+  endpoint: AuthDoor,
   token: string,
   anonKey: string,
 ): Promise<void> {
@@ -53,7 +53,7 @@ export async function checkLegacyTokenAccepted(
 /** `auth:legacy-hs256-rejected-after-off`: with `legacyHs256` off, `GET /user` rejects the HS256 token. */
 export async function checkLegacyTokenRejected(
   rec: Recorder,
-  endpoint: AuthEndpoint,
+  endpoint: AuthDoor,
   token: string,
   anonKey: string,
 ): Promise<void> {

@@ -10,7 +10,7 @@ import { canonicalJson } from "../../../../components/keyring/model";
 import type { Recorder } from "../../core/report";
 import type { Deployment } from "../deployment";
 import type { StepLabel } from "../expected";
-import { expectStatus, type AuthEndpoint } from "./endpoint";
+import { expectStatus, type AuthDoor } from "./endpoint";
 
 /** What a sign-in gives a user. */
 interface Session {
@@ -37,9 +37,17 @@ export class AuthChecks {
 
   constructor(
     private readonly rec: Recorder,
-    private readonly endpoint: AuthEndpoint,
+    private readonly endpoint: AuthDoor,
     private readonly algorithm: string,
   ) {}
+
+  /**
+   * A user's access token that auth must accept while `step`'s update runs: the S0 session's (signed by k1) up to the
+   * promotion, then the one signed by k2 after it, since the revocation ends k1's.
+   */
+  tokenDuring(step: StepLabel): string | undefined {
+    return step === "S3 revoke" ? this.promoted?.accessToken : this.s0?.accessToken;
+  }
 
   /** The user these checks create at S0, for other clients (supabase-js) to sign in as. */
   get user(): { email: string; password: string } {
@@ -72,7 +80,7 @@ export class AuthChecks {
   }
 
   /** The checks after `step`, against the deployment as the stack outputs describe it. */
-  async afterStep(step: StepLabel, { outputs }: Deployment): Promise<void> {
+  async afterStep(step: StepLabel, { outputs }: Pick<Deployment, "outputs">): Promise<void> {
     await this.endpoint.start();
     const keys: OutputKeys = {
       anonKey: String(outputs.anonKey),

@@ -11,12 +11,12 @@ import { run } from "../../core/proc";
 import { contextTag, dockerBuild, imageExists, IMAGES_SRC } from "./imageBuild";
 
 /** A program built from its Go module by a wrapper module in e2e/images/<folder>, and the image it goes into. */
-interface GoImage {
+export interface GoImage {
   /** The wrapper module's folder under e2e/images; its files make the image's tag. */
   folder: string;
   /** The image's repository (`local/supabase-e2e-…`). */
   repository: string;
-  /** The Go module the wrapper requires, whose version the log names. */
+  /** The Go module the wrapper requires, whose version the log names; empty for a program of the folder's own. */
   module: string;
   /** What `go build` builds in the wrapper module: a package path, or `.` for the wrapper's own main package. */
   target: string;
@@ -41,13 +41,15 @@ export function requiredVersion(folder: string, module: string): string {
  * `go build` of the image's program, then `docker build` of the folder's Dockerfile with the binary, unless the
  * image of this content exists already. Returns the reference.
  */
-async function ensureGoImage(host: string, cacheDir: string, image: GoImage, log: (t: string) => void) {
+export async function ensureGoImage(host: string, cacheDir: string, image: GoImage, log: (t: string) => void) {
   const src = path.join(IMAGES_SRC, image.folder);
   const ref = `${image.repository}:${contextTag(src)}`;
   if (await imageExists(host, ref)) return ref;
   const context = fs.mkdtempSync(path.join(cacheDir, `${image.folder}-context-`));
   try {
-    const program = `${image.module}@${requiredVersion(image.folder, image.module)}`;
+    const program = image.module
+      ? `${image.module}@${requiredVersion(image.folder, image.module)}`
+      : `e2e/images/${image.folder}`;
     log(`go build ${program} (a few minutes cold)`);
     const started = performance.now();
     await run("go", ["build", "-trimpath", "-o", path.join(context, image.binary), image.target], {
