@@ -249,12 +249,14 @@ async function main(): Promise<number> {
     }));
     const kubernetes = obtained.kubernetes;
     if (kubernetes)
-      await rec.phase("kubernetes", "the builds' remainder, a cluster started and stopped", () =>
+      await rec.phase("kubernetes", "the builds' remainder, a cluster, the lifecycle on it", () =>
         kubernetes.run(rec, {
           work: path.join(work, "kubernetes"),
           dockerHost: engines.docker.host,
           images: engines.images,
           metrics,
+          toolchain: engines.toolchain,
+          env,
         }),
       );
   } catch (err) {

@@ -10,7 +10,7 @@ import { parse as parseYaml } from "yaml";
 import type { Algorithm } from "../../../components/keyring/algorithms";
 import { hasPrivateMember, type Jwk, type Jwks } from "../../../components/keyring/model";
 import { SERVICE_ROLES, type ServiceRole } from "../../../components/services/index";
-import { measureBlastRadius } from "../../../testkit/blastRadius";
+import { measureBlastRadius, type BlastRadiusTarget } from "../../../testkit/blastRadius";
 
 /** The lifecycle steps, in order, as the mock engine and the README name them. */
 export const STEP_LABELS = ["S0 create", "S1 add standby", "S2 promote", "S3 revoke"] as const;
@@ -21,12 +21,15 @@ const ALL_STEP_LABELS = [...STEP_LABELS, ...API_KEY_STEP_LABELS] as const;
 /** One lifecycle step, as the mock engine and the README name it. */
 export type StepLabel = (typeof ALL_STEP_LABELS)[number];
 
-/** Containers each step replaces, per the stateful mock engine, for the suite's settings (studio on). */
+/**
+ * Containers each step replaces (on Kubernetes: workloads each step rolls), per the stateful mock engine, for the
+ * suite's settings (studio on).
+ */
 export async function predictedReplacements(
   algorithm: Algorithm,
-  { functions }: { functions: boolean },
+  { functions, target = "docker" }: { functions: boolean; target?: BlastRadiusTarget },
 ): Promise<Record<StepLabel, ServiceRole[]>> {
-  const table = await measureBlastRadius({ algorithm, studio: true, functions });
+  const table = await measureBlastRadius({ algorithm, studio: true, functions, target });
   const rows = table.rows.filter((r) => !r.rerun);
   return Object.fromEntries(
     ALL_STEP_LABELS.map((label) => [label, rows.find((r) => r.step === label)?.replaced ?? []]),

@@ -21,7 +21,7 @@ import type { StepContext } from "./deployment";
 const SIGNING_KEY_TYPES = ["pulumi-nodejs:dynamic:Resource", pluginToken(SIGNING_KEY_TOKEN)];
 
 /** Strings that must never appear in the state file's plain text, collected from the decrypted export. */
-function secretValues(decrypted: StateResource[], outputs: Record<string, unknown>): Map<string, string> {
+export function secretValues(decrypted: StateResource[], outputs: Record<string, unknown>): Map<string, string> {
   const secrets = new Map<string, string>();
   for (const r of decrypted) {
     const name = resourceName(r.urn);

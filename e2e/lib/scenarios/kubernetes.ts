@@ -11,24 +11,31 @@ import { ensureClusterImages, type ClusterImages } from "../engines/kubernetes/i
 import type { SuiteImages } from "../engines/docker/images";
 import { checkPluginSchema } from "../checks/providerSchemas";
 import { obtainKubernetesToolchain, type KubernetesToolchain } from "../toolchain/kubernetes";
+import type { Toolchain } from "../toolchain/obtain";
+import { ALGORITHMS, type Algorithm } from "../../../components/keyring/algorithms";
+import { RESOURCE_TYPES } from "../../../components/targets/resourceTypes";
+import { runKubernetesLifecycle } from "./kubernetesLifecycle";
 
 /** Whether the suite runs the Kubernetes phase (`E2E_KUBERNETES=0` skips it, its builds included). */
 export const kubernetesRequested = (): boolean => process.env.E2E_KUBERNETES !== "0";
 
+/** Every @pulumi/kubernetes resource type the program can declare, compared with the built provider's schema. */
+export const KUBERNETES_TYPES = Object.values(RESOURCE_TYPES).filter((t) => t.startsWith("kubernetes:"));
+
 /**
- * The resource types of @pulumi/kubernetes the program's Kubernetes target declares (a Secret and a Deployment per
- * service, its Service, the db's StatefulSet, PodDisruptionBudgets, NetworkPolicies, an optional Ingress), compared
- * with the built provider's schema before any stack runs.
+ * The algorithms of the Kubernetes lifecycle (`E2E_KUBERNETES_ALGORITHMS`, default ES256; `none` runs only the
+ * cluster's own checks); the first runs in full (destroy and a fresh up on the kept data).
  */
-export const KUBERNETES_TYPES = [
-  "kubernetes:core/v1:Secret",
-  "kubernetes:core/v1:Service",
-  "kubernetes:apps/v1:Deployment",
-  "kubernetes:apps/v1:StatefulSet",
-  "kubernetes:policy/v1:PodDisruptionBudget",
-  "kubernetes:networking.k8s.io/v1:NetworkPolicy",
-  "kubernetes:networking.k8s.io/v1:Ingress",
-];
+export function kubernetesAlgorithms(): Algorithm[] {
+  return (process.env.E2E_KUBERNETES_ALGORITHMS ?? "ES256")
+    .split(",")
+    .filter((a) => a !== "" && a !== "none")
+    .map((a) => {
+      if (!(ALGORITHMS as readonly string[]).includes(a))
+        throw new Error(`E2E_KUBERNETES_ALGORITHMS: ${a} is not one of ${ALGORITHMS.join(", ")}`);
+      return a as Algorithm;
+    });
+}
 
 /** The phase's builds under way, and the cluster once it runs. */
 export class KubernetesPhase {
@@ -71,27 +78,65 @@ export class KubernetesPhase {
   }
 
   /**
-   * Waits for the builds, starts the cluster under `work`, checks it (`k8s:cluster-ready`) and the provider's
-   * schema, then stops the cluster (`k8s:teardown`).
+   * Waits for the builds, starts the cluster under `work` and checks it (`k8s:cluster-ready`) and the provider's
+   * schema, runs the lifecycle per algorithm on it, then stops the cluster (`k8s:teardown`).
    */
   async run(rec: Recorder, ctx: PhaseContext): Promise<void> {
     const waited = performance.now();
     const toolchain = await this.toolchain;
     if (!this.images) throw new Error("the cluster images were never started (no Docker engine)");
-    const images = await this.images;
+    const clusterImages = await this.images;
     ctx.metrics["k8sBuildWaitSeconds"] = Math.round((performance.now() - waited) / 100) / 10;
     await checkPluginSchema(rec, this.repoRoot, toolchain.provider, KUBERNETES_TYPES);
-    const smoke = ctx.images.caddy;
-    if (!smoke)
-      throw new Error(
-        "the cluster's smoke Deployment needs the suite's Caddy image (not built with E2E_REAL_IMAGES=1)",
-      );
     try {
+      const cluster = await this.startCluster(rec, ctx, toolchain, clusterImages);
+      if (!cluster) return;
+      const algorithms = kubernetesAlgorithms();
+      for (const algorithm of algorithms) {
+        const full = algorithm === algorithms[0];
+        await rec.phase(`kubernetes lifecycle ${algorithm}`, full ? "four rollouts, destroy, a fresh up" : "", () =>
+          runKubernetesLifecycle({
+            rec,
+            repoRoot: this.repoRoot,
+            work: path.join(ctx.work, algorithm.toLowerCase()),
+            env: ctx.env,
+            toolchain: ctx.toolchain,
+            kubernetes: toolchain,
+            cluster,
+            images: ctx.images,
+            clusterImages,
+            algorithm,
+            full,
+            log: this.log,
+            metrics: ctx.metrics,
+          }),
+        );
+      }
+    } finally {
+      await this.stopCluster(rec, ctx.metrics);
+    }
+  }
+
+  /** Starts the cluster and records `k8s:cluster-ready`; undefined when it did not start. */
+  private async startCluster(
+    rec: Recorder,
+    ctx: PhaseContext,
+    toolchain: KubernetesToolchain,
+    images: ClusterImages,
+  ): Promise<KubernetesCluster | undefined> {
+    try {
+      const smoke = ctx.images.caddy;
+      if (!smoke)
+        throw new Error("the smoke Deployment needs the suite's Caddy image (not built with E2E_REAL_IMAGES=1)");
+      const program = [
+        ...Object.values(ctx.images.program).map((i) => i.ref),
+        ...Object.values(images.standIns).map((i) => i.ref),
+      ];
       this.cluster = await startCluster({
         toolchain,
         dir: path.join(ctx.work, "cluster"),
         dockerHost: ctx.dockerHost,
-        images: { ...images, smoke, program: Object.values(ctx.images.program).map((i) => i.ref) },
+        images: { pause: images.pause, coredns: images.coredns, smoke, program },
         log: this.log,
       });
       const r = this.cluster.readiness;
@@ -106,11 +151,10 @@ export class KubernetesPhase {
           `${r.dnsAnswer.join(", ")}; a 2-replica Deployment of a local image Ready in ${r.smokeReadySeconds} s; ` +
           `the cluster up in ${r.startSeconds} s (images imported in ${r.imageImportSeconds} s)`,
       );
+      return this.cluster;
     } catch (err) {
       rec.check("k8s:cluster-ready", false, err instanceof Error ? err.message : String(err));
-      return;
-    } finally {
-      await this.stopCluster(rec, ctx.metrics);
+      return undefined;
     }
   }
 
@@ -141,4 +185,7 @@ export interface PhaseContext {
   dockerHost: string;
   images: SuiteImages;
   metrics: Record<string, number>;
+  /** The Pulumi toolchain and the environment of every `pulumi` command. */
+  toolchain: Toolchain;
+  env: NodeJS.ProcessEnv;
 }

@@ -39,6 +39,8 @@ export class AuthChecks {
     private readonly rec: Recorder,
     private readonly endpoint: AuthDoor,
     private readonly algorithm: string,
+    /** Put before each check's name (`k8s:` on the Kubernetes target). */
+    private readonly prefix = "",
   ) {}
 
   /**
@@ -56,7 +58,7 @@ export class AuthChecks {
 
   /** The check's name for this run's algorithm. */
   private name(check: string): string {
-    return `${check}:${this.algorithm}`;
+    return `${this.prefix}${check}:${this.algorithm}`;
   }
 
   /** Signs the user in with the password (through the gateway's anon key, as a client would). */

@@ -111,8 +111,8 @@ async function preflight(toolchain: KubernetesToolchain): Promise<void> {
     ["runc", "runc"],
     ["ctr", "docker.io"],
     ["iptables", "iptables"],
-    ["openssl", "openssl"],
-  ].filter(([tool]) => !works(tool, ["--version"]));
+    ["openssl", "openssl", "version"],
+  ].filter(([tool, , args]) => !works(tool, [args ?? "--version"]));
   for (const plugin of ["bridge", "host-local", "loopback", "portmap", "firewall"])
     if (!fs.existsSync(`/usr/lib/cni/${plugin}`))
       missing.push([`/usr/lib/cni/${plugin}`, "containernetworking-plugins"]);
@@ -221,7 +221,15 @@ export async function startCluster(options: ClusterOptions): Promise<KubernetesC
 async function bringUp(state: RunningCluster, options: ClusterOptions): Promise<KubernetesCluster> {
   const { layout, log } = state;
   const p = clusterPaths(layout.dir);
-  for (const d of [p.logs, p.cniConfDir, p.kubeletRoot, p.volumePluginDir, p.podLogs, p.volumes])
+  for (const d of [
+    p.logs,
+    p.cniConfDir,
+    p.kubeletRoot,
+    p.volumePluginDir,
+    p.podLogs,
+    p.volumes,
+    path.dirname(p.containerdConfig),
+  ])
     fs.mkdirSync(d, { recursive: true });
   const pki = await makePki(p.pki, layout.nodeIp, DEFAULT_NETWORK.serviceIp);
   const server = `https://${layout.nodeIp}:${layout.ports.apiserver}`;
