@@ -37,10 +37,10 @@ import {
   type ClusterPorts,
 } from "./configs";
 import { Daemon } from "./daemon";
-import { leftovers, snapshotHost, type HostSnapshot } from "./hostState";
+import { leftovers, snapshotHost } from "./hostState";
 import { importImages } from "./images";
 import { kubeconfigText, makePki } from "./pki";
-import { stopCluster } from "./teardown";
+import { stopCluster, type RunningCluster } from "./teardown";
 
 /** What the cluster needs from the suite. */
 export interface ClusterOptions {
@@ -63,16 +63,6 @@ export interface ClusterReadiness {
   dnsAnswer: string[];
   smokeReadySeconds: number;
   serverVersion: string;
-}
-
-/** The running cluster: its running state for the teardown, and what scenarios use. */
-export interface RunningCluster {
-  layout: ClusterLayout;
-  snapshot: HostSnapshot;
-  daemons: Partial<Record<string, Daemon>>;
-  api?: KubeApi;
-  toolchain: KubernetesToolchain;
-  log: (text: string) => void;
 }
 
 /** A started cluster. */

@@ -8,10 +8,21 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { poll, run } from "../../core/proc";
-import type { RunningCluster } from "./cluster";
-import { clusterPaths, proxyArgs } from "./configs";
-import { awaitGone, signalProcess } from "./daemon";
-import { restoreHost } from "./hostState";
+import type { KubernetesToolchain } from "../../toolchain/kubernetes";
+import type { KubeApi } from "./api";
+import { clusterPaths, proxyArgs, type ClusterLayout } from "./configs";
+import { awaitGone, signalProcess, type Daemon } from "./daemon";
+import { restoreHost, type HostSnapshot } from "./hostState";
+
+/** A cluster's running state: what the teardown stops and puts back (kept as each part starts). */
+export interface RunningCluster {
+  layout: ClusterLayout;
+  snapshot: HostSnapshot;
+  daemons: Partial<Record<string, Daemon>>;
+  api?: KubeApi;
+  toolchain: KubernetesToolchain;
+  log: (text: string) => void;
+}
 
 /** The workload kinds whose controllers would make new pods while the pods are deleted. */
 const WORKLOADS = ["Deployment", "StatefulSet", "DaemonSet", "ReplicaSet"];
