@@ -137,9 +137,16 @@ async function buildProvider(
   const src = path.join(work, "src");
   fs.cpSync(PROVIDER_SRC, src, { recursive: true });
   const env = goEnv(work);
-  const moduleDir = (
-    await run("go", ["list", "-m", "-f", "{{.Dir}}", PROVIDER_MODULE], { cwd: src, env, timeoutSeconds: 600, signal })
-  ).stdout.trim();
+  // `go list -m -f {{.Dir}}` prints nothing for a module not yet in the module cache (a cold one); `go mod download`
+  // fetches it and says where it is.
+  const downloaded = await run("go", ["mod", "download", "-json", PROVIDER_MODULE], {
+    cwd: src,
+    env,
+    timeoutSeconds: 900,
+    signal,
+  });
+  const moduleDir = String((JSON.parse(downloaded.stdout) as { Dir?: string }).Dir ?? "");
+  if (!moduleDir) throw new Error(`go mod download ${PROVIDER_MODULE} gave no directory: ${downloaded.stdout}`);
   const upstream = path.join(moduleDir, "cmd", "pulumi-resource-kubernetes");
   const schema = JSON.parse(readText(upstream, "schema.json")) as Record<string, unknown>;
   schema.version = version;
