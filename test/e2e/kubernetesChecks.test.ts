@@ -4,7 +4,7 @@
  * the rollout verdict, the keyring verdicts shared with the Docker target, and the zero-failed-requests check.
  */
 import { describe, expect, it } from "vitest";
-import { checkRolledAsPredicted } from "../../e2e/lib/checks/kubernetes/steps";
+import { checkRolledAsPredicted, secretInputText, unencryptedPayloads } from "../../e2e/lib/checks/kubernetes/steps";
 import {
   DEPLOYMENT_REVISION,
   containedIn,
@@ -85,6 +85,29 @@ describe("a declared spec in the server's answer", () => {
     const secret = { metadata: { name: "auth-env" }, data: { A: Buffer.from("é=1").toString("base64") } };
     expect(secretText(secret as never)).toEqual({ A: "é=1" });
     expect(secretText({ metadata: { name: "empty" } } as never)).toEqual({});
+  });
+});
+
+describe("a Secret as the state records it", () => {
+  const sealed = { "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", ciphertext: "v1:abc" };
+  const urn = "urn:pulumi:s::p::kubernetes:core/v1:Secret::supabase-auth-env";
+
+  it("reads its data from the inputs, where the provider folds stringData into base64 data", () => {
+    expect(secretInputText({ data: { A: Buffer.from("x=1").toString("base64") } })).toEqual({ A: "x=1" });
+    expect(secretInputText({ stringData: { B: "y" } })).toEqual({ B: "y" });
+    expect(secretInputText(undefined)).toEqual({});
+  });
+
+  it("names every payload left in plain text: inputs, outputs and the last-applied inputs", () => {
+    const inputs = { data: sealed };
+    expect(unencryptedPayloads({ urn, type: "", inputs, outputs: { data: sealed, __inputs: inputs } })).toEqual([]);
+    expect(
+      unencryptedPayloads({ urn, type: "", inputs, outputs: { data: { A: "eA==" }, __inputs: { stringData: {} } } }),
+    ).toEqual([
+      "supabase-auth-env data in its outputs is not encrypted",
+      "supabase-auth-env data in its last-applied inputs is not encrypted",
+    ]);
+    expect(unencryptedPayloads({ urn, type: "", inputs: {} })).toEqual(["supabase-auth-env has no data in its inputs"]);
   });
 });
 

@@ -12,7 +12,7 @@ import { AuthChecks } from "../checks/auth/sessions";
 import { checkNoChanges } from "../checks/engineSteps";
 import { STEP_LABELS, predictedReplacements, type StepLabel } from "../checks/expected";
 import { ClusterAuthDoor } from "../checks/kubernetes/authDoor";
-import { rolledBetween, workloadStates } from "../checks/kubernetes/observe";
+import { awaitSettled, rolledBetween, workloadStates } from "../checks/kubernetes/observe";
 import { checkRolledAsPredicted, checkStepObjects } from "../checks/kubernetes/steps";
 import { authProbeRequests, probeDuring, recordProbe } from "../checks/requestProbe";
 import type { CheckNamer, Recorder } from "../core/report";
@@ -90,13 +90,22 @@ async function configure(run: Run): Promise<void> {
     await project.configSet("postgresPassword", `e2e-${randomBytes(18).toString("base64url")}`, { secret: true });
 }
 
-/** The update of one step; from S1 on, with the request probe calling auth through its Service meanwhile. */
+/**
+ * The update of one step and the rollouts it started, until the namespace settles (every workload ready, no pod
+ * terminating); from S1 on, with the request probe calling auth through its Service all that time.
+ */
 async function update(run: Run, step: StepLabel) {
-  const { ctx, project, door, auth } = run;
-  const { rec, metrics, algorithm } = ctx;
-  if (step === "S0 create") return project.up(step);
+  const { ctx, project, door, auth, namespace } = run;
+  const { rec, metrics, algorithm, cluster } = ctx;
+  const at = `${step.split(" ")[0]}:${algorithm}`;
+  const settle = async <T>(result: T) => {
+    const seconds = await awaitSettled(cluster.api, namespace);
+    if (seconds !== undefined) metrics[`settleSeconds:kubernetes:${at}`] = seconds;
+    return result;
+  };
+  if (step === "S0 create") return project.up(step).then(settle);
   const requests = authProbeRequests(await door.start(), auth.tokenDuring(step));
-  const { result, tally } = await probeDuring(project.up(step), requests);
+  const { result, tally } = await probeDuring(project.up(step).then(settle), requests);
   recordProbe(rec, metrics, { target: "kubernetes", step, algorithm }, tally);
   return result;
 }

@@ -5,6 +5,7 @@
 import { envSecretName } from "../../../../components/targets/kubernetes/naming";
 import type { KubeApi, KubeObject } from "../../engines/kubernetes/api";
 import { deploymentReady } from "../../engines/kubernetes/addons";
+import { poll } from "../../core/proc";
 
 /** The revision annotation the Deployment controller sets, one more each time it rolls the pod template. */
 export const DEPLOYMENT_REVISION = "deployment.kubernetes.io/revision";
@@ -55,6 +56,27 @@ export async function workloadStates(api: KubeApi, namespace: string): Promise<M
     out.set(s.metadata.name, { kind: "StatefulSet", revision, ready: statefulSetReady(s), detail: revision });
   }
   return out;
+}
+
+/**
+ * Waits (at most `seconds`, polling twice a second) until every workload in `namespace` is ready on its latest
+ * template and no pod is terminating: `pulumi up` returns once a Deployment's new pods are available
+ * (pulumi/pulumi-kubernetes provider/pkg/await/deployment.go), while the old ones may still be stopping (each after
+ * its preStop pause). Returns the seconds it took, or undefined when the namespace did not settle.
+ */
+export async function awaitSettled(api: KubeApi, namespace: string, seconds = 120): Promise<number | undefined> {
+  const t0 = performance.now();
+  const settled = await poll(
+    async () => {
+      const workloads = await workloadStates(api, namespace);
+      if (![...workloads.values()].every((w) => w.ready)) return undefined;
+      const pods = await api.list("Pod", namespace);
+      return pods.some((p) => p.metadata.deletionTimestamp) ? undefined : true;
+    },
+    seconds * 2,
+    500,
+  );
+  return settled ? Math.round((performance.now() - t0) / 100) / 10 : undefined;
 }
 
 /** The workloads whose revision differs between two observations (that rolled), and those new in `after`. */

@@ -58,6 +58,17 @@ export function checkRolledAsPredicted(
   );
 }
 
+/**
+ * What a Secret resource's inputs hold, as text. The provider records `stringData` as base64 `data` in the inputs
+ * it keeps (pulumi/pulumi-kubernetes provider/pkg/clients/unstructured.go, normalizeSecret: stringData folded into
+ * data), so either may be there.
+ */
+export function secretInputText(inputs: Record<string, unknown> | undefined): Record<string, string> {
+  const data = (inputs?.data ?? {}) as Record<string, string>;
+  const decoded = Object.entries(data).map(([k, v]) => [k, Buffer.from(v, "base64").toString("utf8")]);
+  return { ...Object.fromEntries(decoded), ...((inputs?.stringData ?? {}) as Record<string, string>) };
+}
+
 /** `k8s:secrets-as-state`: every Secret the state declares holds in the cluster exactly the data the state records. */
 export async function checkSecretsAsState({ rec, name, api, namespace, state }: KubernetesStep): Promise<void> {
   await rec.attempt(name("k8s:secrets-as-state"), async () => {
@@ -66,7 +77,8 @@ export async function checkSecretsAsState({ rec, name, api, namespace, state }: 
     const problems: string[] = [];
     for (const r of declared) {
       const secretName = declaredName(r);
-      const want = (r.inputs?.stringData ?? {}) as Record<string, string>;
+      const want = secretInputText(r.inputs);
+      if (!Object.keys(want).length) problems.push(`${secretName} records no data in the state`);
       const found = await api.find("Secret", namespace, secretName);
       if (!found) {
         problems.push(`${secretName} is not in the cluster`);
@@ -101,6 +113,26 @@ export async function checkKeyringInSecrets({ rec, name, api, namespace, outputs
 }
 
 /**
+ * The payloads of a Secret resource as the state stores them that are not encrypted: its inputs' `data` or
+ * `stringData` (which must be there), the outputs' `data`, and the inputs the provider keeps among the outputs
+ * (`__inputs`, what it last applied).
+ */
+export function unencryptedPayloads(r: StateResource): string[] {
+  const payloadOf = (o: Record<string, unknown> | undefined) => o?.data ?? o?.stringData;
+  const lastApplied = r.outputs?.__inputs as Record<string, unknown> | undefined;
+  const payloads: Array<[string, unknown]> = [
+    ["inputs", payloadOf(r.inputs)],
+    ["outputs", r.outputs?.data],
+    ["last-applied inputs", payloadOf(lastApplied)],
+  ];
+  const name = resourceName(r.urn);
+  if (payloads[0][1] === undefined) return [`${name} has no data in its inputs`];
+  return payloads
+    .filter(([, value]) => value !== undefined && !isEncryptedSecret(value))
+    .map(([where]) => `${name} data in its ${where} is not encrypted`);
+}
+
+/**
  * `k8s:secrets-encrypted`: the state file holds no secret value in plain text (private key members, role JWTs,
  * passwords, `sb_` keys), every Secret's data is encrypted in it, and `--show-secrets` reads them back.
  */
@@ -108,15 +140,14 @@ export async function checkStateEncrypted({ rec, name, state, outputs }: Kuberne
   await rec.attempt(name("k8s:secrets-encrypted"), () => {
     const problems: string[] = [];
     const plainResources = JSON.parse(state.plain) as { deployment: { resources?: StateResource[] } };
-    for (const r of (plainResources.deployment.resources ?? []).filter((x) => x.type === RESOURCE_TYPES.secret)) {
-      if (!isEncryptedSecret(r.inputs?.stringData)) problems.push(`${resourceName(r.urn)} stringData is not encrypted`);
-      if (r.outputs?.data !== undefined && !isEncryptedSecret(r.outputs.data))
-        problems.push(`${resourceName(r.urn)} data is not encrypted`);
-    }
+    for (const r of (plainResources.deployment.resources ?? []).filter((x) => x.type === RESOURCE_TYPES.secret))
+      problems.push(...unencryptedPayloads(r));
     const secrets = secretValues(state.decrypted, outputs);
     const decryptedText = JSON.stringify(state.decrypted);
     for (const [value, what] of secrets) {
-      if (state.plain.includes(value)) problems.push(`${what} is in the state in plain text`);
+      // A Secret's data is base64: a value held whole by one key would show in the plain text in that form.
+      if (state.plain.includes(value) || state.plain.includes(Buffer.from(value).toString("base64")))
+        problems.push(`${what} is in the state in plain text`);
       if (!decryptedText.includes(value)) problems.push(`${what} is not readable with --show-secrets`);
     }
     if (allStrings(JSON.parse(state.plain)).some((s) => /"d"\s*:\s*"/.test(s)))
