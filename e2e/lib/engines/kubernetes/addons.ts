@@ -65,6 +65,10 @@ export function corednsManifests(image: string): Manifest[] {
           metadata: { labels },
           spec: {
             serviceAccountName: "coredns",
+            // As kubernetes/kubernetes cluster/addons/dns/coredns/coredns.yaml.base has it: without requests the pod
+            // is BestEffort, the lowest CPU share of the node, and a rollout of the stack's pods on two cores starved
+            // it until lookups of `db` took over 5 s.
+            priorityClassName: "system-cluster-critical",
             dnsPolicy: "Default",
             containers: [
               {
@@ -76,6 +80,7 @@ export function corednsManifests(image: string): Manifest[] {
                   { name: "dns", containerPort: 53, protocol: "UDP" },
                   { name: "dns-tcp", containerPort: 53, protocol: "TCP" },
                 ],
+                resources: { requests: { cpu: "100m", memory: "70Mi" }, limits: { memory: "170Mi" } },
                 readinessProbe: { httpGet: { path: "/ready", port: 8181 }, periodSeconds: 1 },
                 livenessProbe: { httpGet: { path: "/health", port: 8080 }, periodSeconds: 10 },
                 volumeMounts: [{ name: "config", mountPath: "/etc/coredns", readOnly: true }],
