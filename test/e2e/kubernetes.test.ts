@@ -197,6 +197,7 @@ describe("the built Kubernetes provider's schema against @pulumi/kubernetes", ()
       "kubernetes:core/v1:Secret inputs: SDK only [immutable], provider only [immutible]",
       "kubernetes:core/v1:Secret states: SDK only [immutable], provider only [immutible]",
     ]);
+    fs.rmSync(path.dirname(file), { recursive: true, force: true });
   });
 });
 
