@@ -153,9 +153,9 @@ export async function runKubernetesLifecycle(ctx: KubernetesLifecycleContext): P
   const slug = ctx.algorithm.toLowerCase();
   const project = new PulumiProject(ctx.work, ctx.repoRoot, `k8s-${slug}`, ctx.env);
   // The scheduler weighs each runnable thread outside the pods' cgroup (nice 0: 1024) against the whole pods' group
-  // (its cpu.shares: 1024 per allocatable core). At the default priority, the CLI's, the program's and the provider's
-  // threads left the rolling pods so little of the two cores that auth answered some GET /user in more than 5 s. At
-  // nice 19 each weighs 15, as a CLI on an operator's own machine takes nothing from the cluster it updates.
+  // (its cpu.shares: 1024 per allocatable core), so at the default priority the CLI's, the program's and the
+  // provider's threads take the node's two cores from the pods they roll. At nice 19 each weighs 15, as a CLI on an
+  // operator's own machine takes nothing from the cluster it updates.
   project.niceness = 19;
   const namespace = `e2e-${slug}`;
   const door = new ClusterAuthDoor(ctx.cluster.api, namespace);
