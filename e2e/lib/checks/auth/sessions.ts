@@ -9,7 +9,7 @@ import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet
 import { canonicalJson } from "../../../../components/keyring/model";
 import type { Recorder } from "../../core/report";
 import type { Deployment } from "../deployment";
-import type { StepLabel } from "../expected";
+import { STEP_LABELS, type StepLabel } from "../expected";
 import { expectStatus, type AuthDoor } from "./endpoint";
 
 /** What a sign-in gives a user. */
@@ -45,10 +45,11 @@ export class AuthChecks {
 
   /**
    * A user's access token that auth must accept while `step`'s update runs: the S0 session's (signed by k1) up to the
-   * promotion, then the one signed by k2 after it, since the revocation ends k1's.
+   * promotion, then the one signed by k2 after it, since the revocation ends k1's (S3 and the API-key steps after it).
    */
   tokenDuring(step: StepLabel): string | undefined {
-    return step === "S3 revoke" ? this.promoted?.accessToken : this.s0?.accessToken;
+    const beforeRevocation = (STEP_LABELS as readonly string[]).slice(0, STEP_LABELS.indexOf("S3 revoke"));
+    return beforeRevocation.includes(step) ? this.s0?.accessToken : this.promoted?.accessToken;
   }
 
   /** The user these checks create at S0, for other clients (supabase-js) to sign in as. */
