@@ -18,7 +18,7 @@ import * as path from "node:path";
 import { ALGORITHMS, type Algorithm } from "../components/keyring/algorithms";
 import { cacheRoot } from "./lib/core/cache";
 import { lockCache } from "./lib/core/lock";
-import { run } from "./lib/core/proc";
+import { killProcessesNaming, run } from "./lib/core/proc";
 import { Recorder, writeReport, type E2eReport } from "./lib/core/report";
 import { obtainDocker, type DockerEngine } from "./lib/engines/docker/engine";
 import { prepareImages, type SuiteImages } from "./lib/engines/docker/images";
@@ -173,10 +173,12 @@ async function runScenarios(
 }
 
 /** Removes what the suite created and stops what it started; keeps the work directory with `E2E_KEEP_WORK=1`. */
-async function cleanUp({ docker, cleanDocker, kubernetes }: Obtained, work: string): Promise<void> {
+async function cleanUp({ docker, cleanDocker, kubernetes, toolchain }: Obtained, work: string): Promise<void> {
   await kubernetes?.stop();
   if (docker && cleanDocker) await removeProgramObjects(docker.host).catch((e) => log(`cleanup: ${e}`));
   if (docker?.started) await docker.stop().catch((e) => log(`stopping dockerd: ${e}`));
+  const leftovers = killProcessesNaming([work, ...(toolchain?.binDir ? [toolchain.binDir] : [])]);
+  if (leftovers.length) log(`stopped ${leftovers.length} plugin processes left running: ${leftovers.join(", ")}`);
   if (process.env.E2E_KEEP_WORK === "1") log(`kept the work directory ${work} (E2E_KEEP_WORK=1)`);
   else fs.rmSync(work, { recursive: true, force: true });
 }

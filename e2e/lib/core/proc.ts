@@ -3,6 +3,7 @@
  * and a failure says which command failed with what it printed.
  */
 import { spawn, spawnSync } from "node:child_process";
+import * as fs from "node:fs";
 
 /** What a finished command produced. */
 export interface RunResult {
@@ -146,4 +147,33 @@ export async function poll<T>(
     await new Promise((r) => setTimeout(r, intervalMs));
   }
   return undefined;
+}
+
+/**
+ * Kills (SIGKILL) every process but this one whose command line names one of `paths`; returns their ids. Plugins
+ * that a `pulumi` command starts in process groups of their own outlive the command when it is killed, and
+ * `pulumi package add` leaves its language host and the package's plugin running: at the end of a run, whatever
+ * still names the run's work directory or its toolchain is such a leftover (one suite per cache at a time).
+ */
+export function killProcessesNaming(paths: readonly string[]): number[] {
+  const wanted = paths.filter((p) => p.length > 1);
+  const killed: number[] = [];
+  for (const entry of fs.readdirSync("/proc")) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid) || pid === process.pid || pid === process.ppid) continue;
+    let commandLine: string;
+    try {
+      commandLine = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ");
+    } catch {
+      continue; // gone meanwhile, or not ours to read
+    }
+    if (!wanted.some((p) => commandLine.includes(p))) continue;
+    try {
+      process.kill(pid, "SIGKILL");
+      killed.push(pid);
+    } catch {
+      // already gone
+    }
+  }
+  return killed;
 }
