@@ -56,14 +56,14 @@ type Engines = Required<Pick<Obtained, "docker" | "toolchain" | "images">>;
 async function obtainEngines(rec: Recorder, cache: string, obtained: Obtained): Promise<Engines> {
   const docker = await rec.phase("docker engine", "", () => obtainDocker(path.join(cache, "dockerd"), log));
   obtained.docker = docker;
-  const leftovers = await programObjects(docker.host);
-  if (leftovers.length > 0 && docker.started) {
+  let existing = await programObjects(docker.host);
+  if (existing.length > 0 && docker.started) {
     // The suite's own daemon, on the suite's data root, under the suite's lock: these objects are the leftovers of
     // a run that was cut off before its cleanup (a killed process, a machine restart). Nobody else's to keep.
-    log(`removing ${leftovers.length} objects a run cut off before its cleanup left: ${leftovers.join(", ")}`);
+    log(`removing ${existing.length} objects a run cut off before its cleanup left: ${existing.join(", ")}`);
     await removeProgramObjects(docker.host);
+    existing = await programObjects(docker.host);
   }
-  const existing = await programObjects(docker.host);
   if (existing.length > 0) {
     throw new Error(
       `the Docker engine at ${docker.host} already has objects named like the program's (${existing.join(", ")}); ` +
