@@ -23,6 +23,8 @@ export const IMAGE_DEFAULTS = {
   functions: "supabase/edge-runtime:v1.76.2",
   // The TLS proxy: upstream's docker/docker-compose.caddy.yml runs `caddy:2` (unpinned); this pins a 2.x release.
   tls: "caddy:2.10.2",
+  // The off-site copy of the backups (backup.s3): rclone's official image (rclone/rclone, Alpine with busybox).
+  backupS3: "rclone/rclone:1.76.0",
 } as const;
 
 /** The services whose image can be overridden. */

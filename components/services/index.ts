@@ -4,6 +4,7 @@
  */
 import { auth } from "./auth/auth";
 import { backup } from "./backup/backup";
+import { backupS3 } from "./backup/offsite";
 import { db } from "./db/db";
 import { functions } from "./functions/functions";
 import { imgproxy } from "./imgproxy/imgproxy";
@@ -23,6 +24,7 @@ import { studio } from "./studio/studio";
 export const SERVICES = [
   db,
   backup,
+  backupS3,
   auth,
   rest,
   realtime,

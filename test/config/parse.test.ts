@@ -510,7 +510,10 @@ describe("extraEnv", () => {
       { auth: { GOTRUE_EXTERNAL_GOOGLE_SECRET: "x" } },
       /GOTRUE_EXTERNAL_GOOGLE_SECRET: is set by the program from supabase-selfhosted:auth\.externalProviders;/,
     ],
-    [{ gotrue: { A: "1" } }, /extraEnv\.gotrue: is not a service of this stack; services: db, backup, auth, /],
+    [
+      { gotrue: { A: "1" } },
+      /extraEnv\.gotrue: is not a service of this stack; services: db, backup, backup-s3, auth, /,
+    ],
     [{ auth: { "NOT-A-NAME": "1" } }, /extraEnv\.auth\.NOT-A-NAME: is not an environment variable name/],
     [{ auth: { A: { nested: 1 } } }, /extraEnv\.auth\.A: must be a text, number or boolean/],
     [{ auth: "GOTRUE_X=1" }, /extraEnv\.auth: must be a map of environment variable to value/],

@@ -54,13 +54,14 @@ import {
 } from "../../components/services/service";
 import { runBuilder } from "../support/builders";
 import { makeEntry, verifyWithJwks } from "../support/keys";
-import { apiKeySetOf, DB_PASSWORDS, OPAQUE_KEYS, SECRETS, STACK_SECRETS } from "../support/world";
+import { apiKeySetOf, BACKUP_S3, DB_PASSWORDS, OPAQUE_KEYS, SECRETS, STACK_SECRETS } from "../support/world";
 
 /** The raw config of {@link SETTINGS}; tests add settings to it. */
 const RAW = {
   signingKeys: JSON.stringify([{ name: "k1", state: "current" }]),
   siteUrl: "https://app.example.com",
   apiExternalUrl: "https://api.example.com",
+  backup: JSON.stringify({ s3: BACKUP_S3 }),
 };
 
 const SETTINGS: StackSettings = parseConfig(RAW);
@@ -349,6 +350,7 @@ describe("container layout", () => {
     expect(running.map((s) => s.role)).toEqual([
       "db",
       "backup",
+      "backup-s3",
       "auth",
       "rest",
       "realtime",
@@ -373,9 +375,12 @@ describe("container layout", () => {
     }
     expect(deps(running, "storage")).toEqual(["db", "rest", "imgproxy"]);
     // kong waits for every other service but db.
-    expect(deps(running, "kong")).toEqual(SERVICE_ROLES.filter((r) => !["db", "backup", "kong", "tls"].includes(r)));
-    // The backup service starts once db is healthy, and nothing waits for it.
+    expect(deps(running, "kong")).toEqual(
+      SERVICE_ROLES.filter((r) => !["db", "backup", "backup-s3", "kong", "tls"].includes(r)),
+    );
+    // The backup service starts once db is healthy, its off-site copy after it, and nothing waits for either.
     expect(deps(running, "backup")).toEqual(["db"]);
+    expect(deps(running, "backup-s3")).toEqual(["backup"]);
   });
 
   it("calls each service by its first DNS name and its port", () => {
@@ -383,7 +388,7 @@ describe("container layout", () => {
     expect(serviceUrl("realtime")).toBe(`http://${REALTIME_HOST}:4000`);
     expect(serviceUrl("kong")).toBe("http://kong:8000");
     expect(serviceUrl("functions")).toBe("http://functions:9000");
-    expect(() => serviceUrl("vector")).toThrow(/no service "vector"; services: db, backup, auth/);
+    expect(() => serviceUrl("vector")).toThrow(/no service "vector"; services: db, backup, backup-s3, auth/);
   });
 
   it("drops studio and meta when the dashboard is off", () => {
@@ -391,6 +396,7 @@ describe("container layout", () => {
     expect(running.map((s) => s.role)).toEqual([
       "db",
       "backup",
+      "backup-s3",
       "auth",
       "rest",
       "realtime",

@@ -25,6 +25,7 @@ export const SECRETS = {
   vaultEncKey: "VAULTENCKEY".padEnd(32, "v"),
   s3AccessKeyId: "S3ACCESSKEYID".padEnd(32, "a"),
   s3AccessKeySecret: "S3ACCESSKEYSECRET".padEnd(64, "s"),
+  backupS3SecretAccessKey: "BACKUPS3SECRETACCESSKEY".padEnd(40, "b"),
   authJwtSecret: "AUTHOWNHS256SECRET".padEnd(64, "1"),
   realtimeJwtSecret: "REALTIMEOWNHS256SECRET".padEnd(64, "2"),
   storageJwtSecret: "STORAGEOWNHS256SECRET".padEnd(64, "3"),
@@ -71,4 +72,13 @@ export const OPAQUE_KEYS = {
   publishableKey: SECRETS.publishableKey,
   secretKey: SECRETS.secretKey,
   apiKeys: apiKeySetOf(SECRETS.publishableKey, SECRETS.secretKey),
+};
+
+/** `backup.s3` with a key pair, so the off-site copy of the backups (backup-s3) runs in a test's stack. */
+export const BACKUP_S3 = {
+  bucket: "supabase-backups",
+  prefix: "test/supabase",
+  endpoint: "https://s3.example.com",
+  accessKeyId: "BACKUPACCESSKEYID",
+  secretAccessKey: SECRETS.backupS3SecretAccessKey,
 };

@@ -31,8 +31,8 @@ export const kong = defineService({
   aliases: ["kong"],
   healthcheck: { tests: ["CMD", "kong", "health"], interval: "5s", timeout: "5s", retries: 5 },
   // Every service it routes to; db has no route, and the TLS proxy starts after the gateway it proxies to.
-  // The API services it routes to; not db, the backup service or the TLS proxy in front of it.
-  dependsOn: (running) => running.filter((role) => !["db", "backup", "kong", "tls"].includes(role)),
+  // The API services it routes to; not db, the backup services or the TLS proxy in front of it.
+  dependsOn: (running) => running.filter((role) => !["db", "backup", "backup-s3", "kong", "tls"].includes(role)),
   // Behind the stack's TLS proxy (tls.mode acme, certificate or internal) the gateway is reached through it alone.
   publishedPorts: (settings) =>
     runsTlsProxy(settings.tls)

@@ -3,7 +3,8 @@
  * self-hosted `.env.example`'s (`stub`), so a stack that sets nothing keeps its files where they are.
  */
 import * as z from "zod";
-import { flag, httpUrl, object, oneOf, text } from "../../schema/fields";
+import { flag, object, oneOf } from "../../schema/fields";
+import { s3AccessKey, s3BucketName, s3Endpoint, s3KeyPairCheck, s3Region } from "../../schema/s3";
 import { defineSetting, type SettingsValues } from "../../schema/setting";
 import { tenantId } from "../pooler/settings";
 
@@ -13,44 +14,25 @@ export const STORAGE_BACKENDS = ["file", "s3"] as const;
 /** `REGION` when no S3 bucket names one: upstream's placeholder. */
 export const DEFAULT_STORAGE_REGION = "stub";
 
-/** S3's bucket naming rules (lower case, digits, dots and hyphens, 3-63 characters). */
-const S3_BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
-
-const accessKey = (secret: boolean) =>
-  text({ pattern: /^\S+$/, expected: "a non-empty text without spaces" }, { secret }).optional();
-
 const s3 = object(
   {
-    bucket: text(
-      {
-        pattern: S3_BUCKET,
-        expected: "an S3 bucket name (3-63 characters of a-z, 0-9, . and -)",
-        type: "S3 bucket name",
-      },
-      { required: " with storage.backend s3" },
-    )
+    bucket: s3BucketName(" with storage.backend s3")
       .meta({ "x-default": "required with `backend: s3`" })
       .describe("`GLOBAL_S3_BUCKET`"),
-    endpoint: httpUrl({
-      expected: "an http(s) URL without a path, such as https://s3.example.com",
-      pattern: /^https?:\/\/[^\s/?#]+\/?$/,
-    })
-      .transform((url) => url.replace(/\/$/, ""))
-      .optional()
+    endpoint: s3Endpoint()
       .meta({ "x-default": "AWS S3", "x-type": "http(s) URL, no path" })
       .describe("an S3-compatible store (MinIO, R2, …): `GLOBAL_S3_ENDPOINT`, `GLOBAL_S3_PROTOCOL`"),
-    region: text({ pattern: /^[A-Za-z0-9-]{1,64}$/, expected: "a region name such as us-east-1", type: "region name" })
-      .optional()
+    region: s3Region()
       .meta({ "x-default": `\`${DEFAULT_STORAGE_REGION}\`; required without \`endpoint\`` })
       .describe("`REGION`: the bucket's region, which S3-protocol clients sign for too"),
     forcePathStyle: flag()
       .optional()
       .meta({ "x-default": "`true` with `endpoint`, else `false`" })
       .describe("`GLOBAL_S3_FORCE_PATH_STYLE`"),
-    accessKeyId: accessKey(false)
+    accessKeyId: s3AccessKey(false)
       .meta({ "x-default": "none (the host's AWS credentials)" })
       .describe("`AWS_ACCESS_KEY_ID`; with `secretAccessKey`, or neither"),
-    secretAccessKey: accessKey(true)
+    secretAccessKey: s3AccessKey(true)
       .meta({ "x-default": "none (the host's AWS credentials)" })
       .describe(
         "`AWS_SECRET_ACCESS_KEY`; with `accessKeyId`, or neither. In plain config it draws a warning naming the " +
@@ -58,20 +40,7 @@ const s3 = object(
       ),
   },
   "{bucket: my-bucket, region: us-east-1}",
-).superRefine(
-  (fields, ctx) => {
-    // Judged on what was given, even when another field is wrong, so both problems show at once.
-    const given = fields as Record<string, unknown> | null;
-    if (typeof given !== "object" || given === null) return;
-    if ((given.accessKeyId === undefined) !== (given.secretAccessKey === undefined)) {
-      ctx.addIssue({
-        code: "custom",
-        message: "needs accessKeyId and secretAccessKey together (or neither, to use the host's AWS credentials)",
-      });
-    }
-  },
-  { when: () => true },
-);
+).superRefine(s3KeyPairCheck, { when: () => true });
 
 /** The backend and the bucket fit each other: a bucket only with `s3`, and with AWS S3 a region. */
 function checkBackend(config: { backend: string; s3?: { region?: string; endpoint?: string } }, ctx: z.RefinementCtx) {

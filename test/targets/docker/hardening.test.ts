@@ -8,6 +8,7 @@ import { SERVICES } from "../../../components/services/index";
 import { UNNEEDED_CAPABILITIES } from "../../../components/services/service";
 import { RESOURCE_TYPES } from "../../../components/targets/resourceTypes";
 import { declare } from "../../support/shapes";
+import { BACKUP_S3 } from "../../support/world";
 
 const K1 = [{ name: "k1", state: "current" }];
 
@@ -27,6 +28,7 @@ describe("every container", () => {
       functions: { enabled: true },
       apiExternalUrl: "https://api.example.com",
       tls: { mode: "internal" },
+      backup: { s3: BACKUP_S3 },
     });
     expect(running.size).toBe(SERVICES.length);
     for (const [role, inputs] of running) {
@@ -35,7 +37,13 @@ describe("every container", () => {
       expect(inputs.securityOpts, role).toEqual(["no-new-privileges:true"]);
       const drops = (inputs.capabilities as { drops: string[] }).drops;
       // Images that run their process as a user drop every capability; the others keep what an entrypoint needs.
-      expect(drops, role).toEqual(["auth", "kong", "tls"].includes(role) ? ["ALL"] : [...UNNEEDED_CAPABILITIES]);
+      // The off-site copy runs rclone as root and keeps only what reads the archive's postgres-owned files.
+      if (role === "backup-s3") {
+        expect(drops, role).not.toContain("DAC_OVERRIDE");
+        expect(drops, role).toEqual(
+          expect.arrayContaining([...UNNEEDED_CAPABILITIES, "CHOWN", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID"]),
+        );
+      } else expect(drops, role).toEqual(["auth", "kong", "tls"].includes(role) ? ["ALL"] : [...UNNEEDED_CAPABILITIES]);
       expect(inputs.memory, role).toBeUndefined();
     }
   });
@@ -55,7 +63,7 @@ describe("every container", () => {
     await expect(
       declare({ signingKeys: K1, containers: { memoryMb: { postgres: 512 } } }, supabaseProgram),
     ).rejects.toThrow(
-      "supabase-selfhosted:containers.memoryMb.postgres: is not a service of this stack; allowed: db, backup, auth",
+      "supabase-selfhosted:containers.memoryMb.postgres: is not a service of this stack; allowed: db, backup, backup-s3, auth",
     );
     await expect(declare({ signingKeys: K1, containers: { logMaxSize: "10MB" } }, supabaseProgram)).rejects.toThrow(
       'supabase-selfhosted:containers.logMaxSize: must be a size such as 10m (k, m or g), got "10MB"',

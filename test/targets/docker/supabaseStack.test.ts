@@ -20,6 +20,7 @@ import { SupabaseStack } from "../../../components/targets/docker/supabaseStack"
 import type { RegisteredOptions } from "../../../testkit/engine/sdk";
 import { valueOf } from "../../../testkit/engine/sdk";
 import { verifyWithJwks } from "../../support/keys";
+import { BACKUP_S3 } from "../../support/world";
 import { declare, ShapeMocks, type Declared } from "../../support/shapes";
 
 /** The program's stack on the Docker target (the default). */
@@ -51,6 +52,7 @@ const MID_ROTATION = {
   functions: { enabled: true },
   tls: { mode: "internal" },
   pooler: { host: "10.1.2.3" },
+  backup: { s3: BACKUP_S3 },
 };
 
 type Registered = Declared;
@@ -100,7 +102,8 @@ async function secretValues(run: Run): Promise<string[]> {
   const opaque = [await valueOf(run.result.keyring.publishableKey), await valueOf(run.result.keyring.secretKey)].filter(
     (key): key is string => key !== undefined,
   );
-  return [...passwords, ...tokens, ...opaque, ...privateMaterial(run)];
+  // The secrets of the config: the backups' bucket key.
+  return [...passwords, ...tokens, ...opaque, ...privateMaterial(run), BACKUP_S3.secretAccessKey];
 }
 
 describe("SupabaseStack mid-rotation (k1 previous, k2 current, k3 standby RS256)", () => {

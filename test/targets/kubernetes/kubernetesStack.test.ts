@@ -53,8 +53,8 @@ describe("the default stack on Kubernetes", () => {
   }, 60_000);
 
   it("declares per service a Secret of its environment, a workload, a Service and a NetworkPolicy, as children", () => {
-    // The backup service runs on the Docker target only for now.
-    const running = SERVICE_ROLES.filter((role) => role !== "functions" && role !== "tls" && role !== "backup");
+    // The backup services run on the Docker target only for now.
+    const running = SERVICE_ROLES.filter((role) => !["functions", "tls", "backup", "backup-s3"].includes(role));
     const secrets = byName(run.declared, T.secret);
     const services = byName(run.declared, T.service);
     const policies = byName(run.declared, T.networkPolicy);
