@@ -4,16 +4,20 @@
  * checks it and throws the scratch away (exit 1 when the restore or a check fails). A thin shell over lib/backup/.
  */
 import { BACKUP_SCRIPT_PATH, chooseBaseBackup } from "../components/services/backup/archive";
-import { confirm, parseCommon, runMain, UsageError } from "./lib/backup/cli";
+import { confirm, parseCommon, runMain, UsageError, type ArchiveSource } from "./lib/backup/cli";
+import { bucketBaseBackups, fetchFromBucket, offsiteStatus } from "./lib/backup/offsite";
+import { offsiteLocation } from "../components/services/backup/offsite";
 import { nameStamp, statusReport, verifyPlan } from "./lib/backup/plan";
 import { listBaseBackups, recover, scratchSql, stopScratch } from "./lib/backup/recovery";
 import { docker, readStack, type StackFacts } from "./lib/backup/stack";
 import { parseStatus } from "../components/services/backup/archive";
 
-const USAGE = `Usage: npm run backup -- <command> [--stack <name>] [--dir <project>] [--yes]
-  status   the last base backup, how far WAL is received, the lag, the archive's size (exit 1 when not streaming)
+const USAGE = `Usage: npm run backup -- <command> [--stack <name>] [--dir <project>] [--yes] [--from volume|s3]
+  status   the last base backup, how far WAL is received, the lag, the archive's size, and with backup.s3 what the
+           bucket holds and when the last upload finished (exit 1 when not streaming or the copy is not current)
   now      take a base backup now
-  verify   restore the latest backup into a scratch container, check it, remove the scratch (exit 1 on failure)
+  verify   restore the latest backup into a scratch container, check it, remove the scratch (exit 1 on failure);
+           --from s3 verifies the bucket's copy instead of the volume's
 `;
 
 const out = (text: string) => process.stdout.write(`${text}\n`);
@@ -27,7 +31,9 @@ function inService(facts: StackFacts, command: string, show = false) {
 }
 
 async function status(facts: StackFacts): Promise<number> {
-  const report = statusReport(parseStatus((await inService(facts, "status")).stdout), new Date());
+  const bucket = facts.settings.backup.s3;
+  const offsite = bucket ? { location: offsiteLocation(bucket), status: await offsiteStatus(facts) } : undefined;
+  const report = statusReport(parseStatus((await inService(facts, "status")).stdout), new Date(), offsite);
   out(report.text);
   return report.healthy ? 0 : 1;
 }
@@ -60,15 +66,25 @@ async function checks(facts: StackFacts, container: string): Promise<string[]> {
   return found;
 }
 
-async function verify(facts: StackFacts, yes: boolean): Promise<number> {
-  const backup = chooseBaseBackup(await listBaseBackups(facts), "latest");
+async function verify(facts: StackFacts, yes: boolean, from: ArchiveSource): Promise<number> {
+  const bucket = facts.settings.backup.s3;
+  if (from === "s3" && !bucket) throw new Error(`stack ${facts.stack} has no backup.s3: there is no bucket to verify`);
+  const backup = chooseBaseBackup(
+    from === "s3" ? await bucketBaseBackups(facts) : await listBaseBackups(facts),
+    "latest",
+  );
   const stamp = nameStamp(new Date());
   const volume = `${facts.settings.instanceName}-verify-${stamp}`;
   const container = `${facts.settings.instanceName}-verify-${stamp}`;
-  out(verifyPlan(backup, volume, container));
+  const fetch =
+    bucket && from === "s3"
+      ? { location: offsiteLocation(bucket), volume: `${volume}-archive`, kept: false }
+      : undefined;
+  out(verifyPlan(backup, volume, container, fetch));
   if (!(await confirm("Go ahead?", yes))) return 1;
   try {
-    const recovered = await recover(facts, backup, "latest", { volume, container, log: out });
+    if (fetch) out(`fetched in ${await fetchFromBucket(facts, fetch.volume, out)} s`);
+    const recovered = await recover(facts, backup, "latest", { volume, container, archive: fetch?.volume, log: out });
     for (const line of await checks(facts, container)) out(`  ok ${line}`);
     out(
       `verified: base backup ${backup.stamp} and its WAL restore (unpacked in ${recovered.seconds.unpack} s, recovered in ${recovered.seconds.recover} s)`,
@@ -79,8 +95,9 @@ async function verify(facts: StackFacts, yes: boolean): Promise<number> {
     return 1;
   } finally {
     await stopScratch(facts, container);
-    // The scratch volume is the verification's own; the archive and the stack are untouched.
+    // The scratch volumes are the verification's own; the archive, the bucket and the stack are untouched.
     await docker(facts, ["volume", "rm", volume], { allowFailure: true });
+    if (fetch) await docker(facts, ["volume", "rm", fetch.volume], { allowFailure: true });
   }
 }
 
@@ -89,6 +106,7 @@ async function main(): Promise<number> {
   const [command, ...rest] = options.positionals;
   if (!["status", "now", "verify"].includes(command ?? "") || rest.length > 0 || options.to !== undefined)
     throw new UsageError(command ? `unknown command ${[command, ...rest].join(" ")}` : "no command");
+  if (options.from !== "volume" && command !== "verify") throw new UsageError("--from is for verify only");
   const facts = readStack(options.dir, options.stack, process.env);
   if (!facts.settings.backup.enabled) {
     out(`backups are off in stack ${facts.stack} (backup.enabled: false)`);
@@ -96,7 +114,7 @@ async function main(): Promise<number> {
   }
   if (command === "status") return status(facts);
   if (command === "now") return now(facts, options.yes);
-  return verify(facts, options.yes);
+  return verify(facts, options.yes, options.from);
 }
 
 runMain(main, USAGE);

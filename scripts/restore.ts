@@ -6,12 +6,16 @@
  */
 import { chooseBaseBackup, parseRestoreTarget } from "../components/services/backup/archive";
 import { confirm, parseCommon, runMain, UsageError } from "./lib/backup/cli";
-import { nameStamp, restorePlan, restoredVolumeName } from "./lib/backup/plan";
+import { fetchedArchiveName, nameStamp, restorePlan, restoredVolumeName } from "./lib/backup/plan";
+import { bucketBaseBackups, fetchFromBucket } from "./lib/backup/offsite";
+import { offsiteLocation } from "../components/services/backup/offsite";
 import { listBaseBackups, recover, stopScratch } from "./lib/backup/recovery";
 import { docker, pulumi, readStack, type StackFacts } from "./lib/backup/stack";
 
-const USAGE = `Usage: npm run restore -- --to <ISO time with zone | latest> [--stack <name>] [--dir <project>] [--yes]
+const USAGE = `Usage: npm run restore -- --to <ISO time with zone | latest> [--from volume|s3] [--stack <name>] [--dir <project>] [--yes]
   e.g. --to 2026-01-01T12:00:00Z: the database as it was at that moment (the last commit before it)
+  --from s3: from the bucket of backup.s3 (copied into a new volume first, which is kept), when the backups volume
+             is lost or damaged
 `;
 
 const out = (text: string) => process.stdout.write(`${text}\n`);
@@ -39,7 +43,18 @@ async function main(): Promise<number> {
   })();
   const t0 = performance.now();
   const facts = readStack(options.dir, options.stack, process.env);
-  const backup = chooseBaseBackup(await listBaseBackups(facts), target);
+  const bucket = facts.settings.backup.s3;
+  if (options.from === "s3" && !bucket)
+    throw new Error(`stack ${facts.stack} has no backup.s3: there is no bucket to restore from`);
+  const fetch =
+    bucket && options.from === "s3"
+      ? {
+          location: offsiteLocation(bucket),
+          volume: fetchedArchiveName(facts.settings.instanceName, new Date()),
+          kept: true,
+        }
+      : undefined;
+  const backup = chooseBaseBackup(fetch ? await bucketBaseBackups(facts) : await listBaseBackups(facts), target);
   const volume = restoredVolumeName(facts.settings.instanceName, new Date());
   const containers = facts.names.containers.filter((c) => c !== facts.names.backup);
   out(
@@ -50,12 +65,19 @@ async function main(): Promise<number> {
       currentVolume: facts.names.dataVolume,
       newVolume: volume,
       containers,
+      fetch,
     }),
   );
   if (!(await confirm("Restore?", options.yes))) return 1;
   const scratch = `${facts.settings.instanceName}-restore-${nameStamp(new Date())}`;
   try {
-    const recovered = await recover(facts, backup, target, { volume, container: scratch, log: out });
+    if (fetch) out(`fetched in ${await fetchFromBucket(facts, fetch.volume, out)} s`);
+    const recovered = await recover(facts, backup, target, {
+      volume,
+      container: scratch,
+      archive: fetch?.volume,
+      log: out,
+    });
     out(`recovered (unpacked in ${recovered.seconds.unpack} s, WAL replayed in ${recovered.seconds.recover} s)`);
   } finally {
     await stopScratch(facts, scratch);
@@ -71,6 +93,8 @@ async function main(): Promise<number> {
   out(
     `restored to ${target === "latest" ? "the latest archived moment" : target.toISOString()} in ${seconds} s; db runs on ${volume}`,
   );
+  if (fetch)
+    out(`kept: ${fetch.volume}, the copy of the bucket's archive this restore read (docker volume rm it when done)`);
   out(
     `kept: ${facts.names.dataVolume} (to go back: npm run pulumi -- config set --path database.dataVolume ${facts.names.dataVolume} --stack ${facts.stack}, then pulumi up)`,
   );

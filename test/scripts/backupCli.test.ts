@@ -26,5 +26,11 @@ describe("the backup commands' usage", () => {
     const noZone = npmRun("restore", ["--to", "2026-01-01T12:00:00"]);
     expect(noZone.code).toBe(2);
     expect(noZone.stderr).toMatch(/--to must be latest or an ISO time with a zone/);
+    const from = npmRun("restore", ["--to", "latest", "--from", "tape"]);
+    expect(from.code).toBe(2);
+    expect(from.stderr).toMatch(/--from must be volume or s3, got tape/);
+    const statusFrom = npmRun("backup", ["status", "--from", "s3"]);
+    expect(statusFrom.code).toBe(2);
+    expect(statusFrom.stderr).toMatch(/--from is for verify only/);
   });
 });

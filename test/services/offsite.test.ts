@@ -12,7 +12,10 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { parseConfig } from "../../components/config/parse";
-import { offsiteEnv, OFFSITE_SCRIPT } from "../../components/services/backup/offsite";
+import { parseBaseBackups } from "../../components/services/backup/archive";
+import { offsiteEnv, OFFSITE_SCRIPT, parseOffsiteStatus } from "../../components/services/backup/offsite";
+import { parseStatus } from "../../components/services/backup/archive";
+import { fetchedArchiveName, restorePlan, statusReport } from "../../scripts/lib/backup/plan";
 import { runningServices } from "../../components/services/index";
 
 const SYSTEM = "7400000000000000001";
@@ -165,6 +168,20 @@ describe("the off-site copy (offsite.sh)", () => {
     expect(w.files(w.bucket)).toHaveLength(3);
   });
 
+  it("lists the bucket's base backups as the backup service lists the volume's", () => {
+    const w = world();
+    write(w.bucket, {
+      [`${SYSTEM}/base/20260102T000000Z/info`]: info("20260102T000000Z", WAL(5)),
+      [`${SYSTEM}/base/20260101T000000Z/info`]: info("20260101T000000Z", WAL(1)),
+      // A base backup whose info has not arrived yet is not one a restore can start from.
+      [`${SYSTEM}/base/20260103T000000Z/base.tar.gz`]: "data",
+    });
+    expect(parseBaseBackups(w.run("list")).map((b) => [b.stamp, b.startWal])).toEqual([
+      ["20260101T000000Z", WAL(1)],
+      ["20260102T000000Z", WAL(5)],
+    ]);
+  });
+
   it("fetches the bucket's archive into a directory, for a restore", () => {
     const w = world();
     write(w.bucket, { [`${SYSTEM}/wal/00000001/${WAL(1)}`]: "one" });
@@ -189,6 +206,7 @@ describe("backup.s3", () => {
     });
     expect(runningServices(config).map((s) => s.role)).toContain("backup-s3");
     expect(offsiteEnv(config.backup)).toEqual({
+      RCLONE_CONFIG: "/dev/null",
       RCLONE_CONFIG_OFFSITE_TYPE: "s3",
       RCLONE_CONFIG_OFFSITE_PROVIDER: "Other",
       RCLONE_CONFIG_OFFSITE_ENDPOINT: "https://s3.example.com",
@@ -252,5 +270,69 @@ describe("backup.s3", () => {
     expect(() =>
       parse({ bucket: "backups", prefix: "prod", secretAccessKey: "hunter2", accessKeyId: "A", extra: 1 }),
     ).toThrow(/backup\.s3\.extra/);
+  });
+});
+
+describe("the status and plans with an off-site copy", () => {
+  const local = parseStatus(
+    [
+      `system=${SYSTEM}`,
+      "timeline=1",
+      "base_backups=1",
+      `last_base_backup=${info("20260101T000000Z", WAL(1))}`,
+      `last_wal_file=${WAL(3)}.partial`,
+      "archive_bytes=100",
+      "server_lsn=0/3000100",
+      "flushed_lsn=0/3000100",
+      "lag_bytes=0",
+    ].join("\n"),
+  );
+  const offsite = (finished: number) =>
+    parseOffsiteStatus(
+      [
+        `system=${OTHER_SYSTEM} base_backups=1 last_base_backup=20250101T000000Z last_wal_file=${WAL(1)} bytes=5`,
+        `system=${SYSTEM} base_backups=1 last_base_backup=20260101T000000Z last_wal_file=${WAL(3)}.partial bytes=2097152`,
+        "remote=offsite:backups/prod",
+        "interval_seconds=60",
+        `started=${finished - 2} finished=${finished}`,
+      ].join("\n"),
+    );
+  const now = new Date("2026-01-01T01:00:00Z");
+  const epoch = now.getTime() / 1000;
+
+  it("reports what the bucket holds of this database, and unhealthy once the last upload is three intervals old", () => {
+    const current = statusReport(local, now, { location: "s3://backups/prod", status: offsite(epoch - 30) });
+    expect(current.healthy).toBe(true);
+    expect(current.text).toContain(
+      `off-site copy      s3://backups/prod: 1 base backups (last 20260101T000000Z), WAL up to file ${WAL(3)}.partial, 2.0 MiB`,
+    );
+    expect(current.text).toMatch(/last upload +finished 30 s ago \(every 60 s\)$/m);
+    const stale = statusReport(local, now, { location: "s3://backups/prod", status: offsite(epoch - 241) });
+    expect(stale.healthy).toBe(false);
+    expect(stale.text).toContain("the copy is NOT current");
+    const never = statusReport(local, now, {
+      location: "s3://backups/prod",
+      status: parseOffsiteStatus("interval_seconds=60"),
+    });
+    expect(never.healthy).toBe(false);
+    expect(never.text).toMatch(/nothing of this database yet[\s\S]*none yet/);
+  });
+
+  it("says a restore from the bucket copies it into a new volume first and keeps that copy", () => {
+    const [backup] = parseBaseBackups(info("20260101T000000Z", WAL(1)));
+    const fetched = fetchedArchiveName("supabase", now);
+    expect(fetched).toBe("supabase-backups-from-s3-20260101t010000z");
+    const plan = restorePlan({
+      stack: "prod",
+      target: "latest",
+      backup,
+      currentVolume: "supabase-db-data",
+      newVolume: "supabase-db-data-x",
+      containers: ["supabase-db"],
+      fetch: { location: "s3://backups/prod", volume: fetched, kept: true },
+    });
+    expect(plan.split("\n")[1]).toBe(
+      `  0. copy the archive from s3://backups/prod into a new volume ${fetched} (kept afterwards); the rest reads that copy`,
+    );
   });
 });

@@ -11,8 +11,9 @@
 # one on), and a `.partial` segment once the complete segment of that name is there.
 #
 # Subcommands: run (the service: an upload every OFFSITE_INTERVAL_SECONDS), upload (one now), prune (retention now),
-# status (what the bucket holds per system id, and when the last upload finished), fetch <dir> (copies the bucket's
-# archive into <dir>, for a restore), health (exit 0 while uploads succeed).
+# status (what the bucket holds per system id, and when the last upload finished), list (the `info` of every base
+# backup in the bucket, as backup.sh list prints them), fetch <dir> (copies the bucket's archive into <dir>, for a
+# restore), health (exit 0 while uploads succeed).
 set -eu
 
 ROOT=${BACKUP_ROOT:-/backups}
@@ -136,6 +137,13 @@ prune)
   retention "${STATE}/listing"
   ;;
 status) status ;;
+list)
+  mkdir -p "${STATE}"
+  listing >"${STATE}/list-listing"
+  for sys in $(awk -F'/' '$1 ~ /^[0-9]+$/ {print $1}' "${STATE}/list-listing" | sort -u); do
+    for stamp in $(remote_base_backups "${STATE}/list-listing" "${sys}"); do rclone cat "${REMOTE}/${sys}/base/${stamp}/info"; done
+  done
+  ;;
 fetch) rclone copy "${REMOTE}" "${2:?usage: $0 fetch <dir>}" --include '/[0-9]*/**' --exclude '*' --transfers 4 --checkers 8 --retries 3 ;;
 health)
   # Healthy while the last upload finished within three intervals, or one is running (the first copy of a large
@@ -146,7 +154,7 @@ health)
   [ -n "${pid}" ] && kill -0 "${pid}"
   ;;
 *)
-  echo "usage: $0 run|upload|prune|status|fetch <dir>|health" >&2
+  echo "usage: $0 run|upload|prune|status|list|fetch <dir>|health" >&2
   exit 2
   ;;
 esac

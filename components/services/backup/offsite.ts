@@ -15,7 +15,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { EnvMap } from "../../schema/project";
 import { configKey } from "../../schema/project";
-import { after, defineService, environment, managed, managedGroup, reads } from "../service";
+import { after, defineService, environment, managedGroup, reads } from "../service";
 import { BACKUP_ROOT } from "./archive";
 import type { BackupConfig, OffsiteBucketConfig } from "./settings";
 
@@ -46,6 +46,9 @@ export function offsiteEnv(backup: BackupConfig): EnvMap {
         }
       : { [`${REMOTE_ENV}ENV_AUTH`]: "true" };
   return {
+    // `--config /dev/null`: a memory-only config (rclone fs/config/config.go, SetConfigPath), so rclone neither
+    // looks for a config file nor logs that it found none.
+    RCLONE_CONFIG: "/dev/null",
     [`${REMOTE_ENV}TYPE`]: "s3",
     // `Other` is rclone's provider for S3-compatible stores that need no quirks of their own.
     [`${REMOTE_ENV}PROVIDER`]: bucket.endpoint === undefined ? "AWS" : "Other",
@@ -106,13 +109,69 @@ export const backupS3 = defineService({
     table: {
       rclone: managedGroup(
         configKey("backup.s3"),
-        [REMOTE_ENV + "*", "OFFSITE_*", "BACKUP_ROOT", "BACKUP_KEEP_COUNT", "BACKUP_KEEP_DAYS"],
+        ["RCLONE_CONFIG", REMOTE_ENV + "*", "OFFSITE_*", "BACKUP_ROOT", "BACKUP_KEEP_COUNT", "BACKUP_KEEP_DAYS"],
         ({ settings }) => offsiteEnv(settings.backup),
       ),
-      // `--config /dev/null`: a memory-only config (rclone fs/config/config.go, SetConfigPath), so rclone neither
-      // looks for a config file nor logs that it found none.
-      RCLONE_CONFIG: managed(configKey("backup.s3"), "/dev/null"),
     },
   }),
   files: reads({ build: () => [{ file: OFFSITE_SCRIPT_PATH, content: OFFSITE_SCRIPT }] }),
 });
+
+/** What the bucket holds for one database cluster, as `offsite.sh status` prints it. */
+export interface OffsiteArchive {
+  system: string;
+  baseBackups: number;
+  lastBaseBackup?: string;
+  lastWalFile?: string;
+  bytes: number;
+}
+
+/** `offsite.sh status`, as numbers and names. */
+export interface OffsiteStatus {
+  archives: OffsiteArchive[];
+  intervalSeconds?: number;
+  /** When the last upload that succeeded started and finished; absent before the first. */
+  lastUpload?: { started: Date; finished: Date };
+}
+
+/** Parses `offsite.sh status`. */
+export function parseOffsiteStatus(text: string): OffsiteStatus {
+  const lines = text.split("\n").map((line) =>
+    Object.fromEntries(
+      line
+        .trim()
+        .split(/\s+/)
+        .filter((word) => word.includes("="))
+        .map((word) => [word.slice(0, word.indexOf("=")), word.slice(word.indexOf("=") + 1)]),
+    ),
+  );
+  const archives = lines
+    .filter((f) => /^\d+$/.test(f.system ?? ""))
+    .map((f) => ({
+      system: f.system,
+      baseBackups: Number(f.base_backups ?? 0),
+      lastBaseBackup: f.last_base_backup || undefined,
+      lastWalFile: f.last_wal_file || undefined,
+      bytes: Number(f.bytes ?? 0),
+    }));
+  const upload = lines.find((f) => f.started !== undefined && f.finished !== undefined);
+  const interval = lines.find((f) => f.interval_seconds !== undefined)?.interval_seconds;
+  return {
+    archives,
+    ...(interval !== undefined ? { intervalSeconds: Number(interval) } : {}),
+    ...(upload
+      ? {
+          lastUpload: {
+            started: new Date(Number(upload.started) * 1000),
+            finished: new Date(Number(upload.finished) * 1000),
+          },
+        }
+      : {}),
+  };
+}
+
+/** True while the copy is current: the last upload finished within three intervals (as the health check judges). */
+export function offsiteCurrent(status: OffsiteStatus, now: Date): boolean {
+  if (!status.lastUpload || status.intervalSeconds === undefined) return false;
+  return now.getTime() - status.lastUpload.finished.getTime() <= (3 * status.intervalSeconds + 60) * 1000;
+}

@@ -10,12 +10,18 @@ export interface CommonOptions {
   yes: boolean;
   positionals: string[];
   to?: string;
+  /** Where a restore or verification reads the archive: the backups volume, or the bucket of `backup.s3`. */
+  from: ArchiveSource;
 }
+
+/** Where the archive is read from (`--from`). */
+export const ARCHIVE_SOURCES = ["volume", "s3"] as const;
+export type ArchiveSource = (typeof ARCHIVE_SOURCES)[number];
 
 /** Thrown for a wrong command line (exit 2). */
 export class UsageError extends Error {}
 
-/** Parses `--stack`, `--dir`, `--yes` (and `--to`), refusing anything else. */
+/** Parses `--stack`, `--dir`, `--yes` (and `--to`, `--from`), refusing anything else. */
 export function parseCommon(argv: string[], cwd: string): CommonOptions {
   try {
     const { values, positionals } = parseArgs({
@@ -26,10 +32,22 @@ export function parseCommon(argv: string[], cwd: string): CommonOptions {
         dir: { type: "string" },
         yes: { type: "boolean", default: false },
         to: { type: "string" },
+        from: { type: "string", default: "volume" },
       },
     });
-    return { stack: values.stack, dir: values.dir ?? cwd, yes: values.yes ?? false, positionals, to: values.to };
+    const from = values.from ?? "volume";
+    if (!(ARCHIVE_SOURCES as readonly string[]).includes(from))
+      throw new UsageError(`--from must be ${ARCHIVE_SOURCES.join(" or ")}, got ${from}`);
+    return {
+      stack: values.stack,
+      dir: values.dir ?? cwd,
+      yes: values.yes ?? false,
+      positionals,
+      to: values.to,
+      from: from as ArchiveSource,
+    };
   } catch (error) {
+    if (error instanceof UsageError) throw error;
     throw new UsageError(error instanceof Error ? error.message : String(error));
   }
 }

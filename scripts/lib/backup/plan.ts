@@ -3,6 +3,7 @@
  * archive's status. Pure: values in, text out.
  */
 import type { ArchiveStatus, BaseBackup, RestoreTarget } from "../../../components/services/backup/archive";
+import { offsiteCurrent, type OffsiteStatus } from "../../../components/services/backup/offsite";
 
 /** A compact UTC stamp for names: `20260101t120000z` (Docker names are case-sensitive; lower case reads better). */
 export function nameStamp(now: Date): string {
@@ -15,6 +16,10 @@ export function nameStamp(now: Date): string {
 
 /** The volume a restore at `now` unpacks into: `<instance>-db-data-<stamp>`. */
 export const restoredVolumeName = (instance: string, now: Date): string => `${instance}-db-data-${nameStamp(now)}`;
+
+/** The volume a copy of the bucket's archive is fetched into at `now`: `<instance>-backups-from-s3-<stamp>`. */
+export const fetchedArchiveName = (instance: string, now: Date): string =>
+  `${instance}-backups-from-s3-${nameStamp(now)}`;
 
 /** Bytes as a short human figure (binary units). */
 export function bytesText(bytes: number | undefined): string {
@@ -38,8 +43,34 @@ export function ageText(then: Date, now: Date): string {
   return `${Math.round(seconds / 86400)} days ago`;
 }
 
-/** The status report; `healthy` is false when no WAL streams or there is no base backup. */
-export function statusReport(status: ArchiveStatus, now: Date): { text: string; healthy: boolean } {
+/** The off-site copy's lines of the status report (with `backup.s3`): what the bucket holds of the current cluster. */
+function offsiteLines(
+  status: ArchiveStatus,
+  offsite: { location: string; status: OffsiteStatus },
+  now: Date,
+): string[] {
+  const archive = offsite.status.archives.find((a) => a.system === status.system);
+  const upload = offsite.status.lastUpload;
+  return [
+    `off-site copy      ${offsite.location}: ` +
+      (archive
+        ? `${archive.baseBackups} base backups (last ${archive.lastBaseBackup ?? "none"}), WAL up to file ` +
+          `${archive.lastWalFile ?? "none"}, ${bytesText(archive.bytes)}`
+        : "nothing of this database yet"),
+    `last upload        ${upload ? `finished ${ageText(upload.finished, now)}` : "none yet"} (every ${offsite.status.intervalSeconds ?? "?"} s)` +
+      (offsiteCurrent(offsite.status, now) ? "" : ": the copy is NOT current"),
+  ];
+}
+
+/**
+ * The status report; `healthy` is false when no WAL streams, there is no base backup, or (with an off-site copy) the
+ * last upload is older than three intervals.
+ */
+export function statusReport(
+  status: ArchiveStatus,
+  now: Date,
+  offsite?: { location: string; status: OffsiteStatus },
+): { text: string; healthy: boolean } {
   const last = status.lastBaseBackup;
   const streaming = status.flushedLsn !== undefined;
   const lines = [
@@ -52,9 +83,22 @@ export function statusReport(status: ArchiveStatus, now: Date): { text: string; 
       : `WAL received up to nothing streams now: the backup service is not connected (last file ${status.lastWalFile ?? "none"})`,
     `lag                ${status.lagBytes === undefined ? "unknown" : bytesText(status.lagBytes)}`,
     `archive size       ${bytesText(status.archiveBytes)}`,
+    ...(offsite ? offsiteLines(status, offsite, now) : []),
   ];
-  return { text: lines.join("\n"), healthy: streaming && last !== undefined };
+  const offsiteOk = offsite === undefined || offsiteCurrent(offsite.status, now);
+  return { text: lines.join("\n"), healthy: streaming && last !== undefined && offsiteOk };
 }
+
+/** The step that fetches the bucket's archive first, when a command reads it (`--from s3`). */
+export interface FetchStep {
+  location: string;
+  volume: string;
+  /** Whether the fetched copy is kept afterwards (a restore) or removed (a verification). */
+  kept: boolean;
+}
+
+const fetchLine = (fetch: FetchStep) =>
+  `  0. copy the archive from ${fetch.location} into a new volume ${fetch.volume} (${fetch.kept ? "kept afterwards" : "removed afterwards"}); the rest reads that copy`;
 
 /** What a restore will do, before it asks. */
 export function restorePlan(input: {
@@ -64,10 +108,12 @@ export function restorePlan(input: {
   currentVolume: string;
   newVolume: string;
   containers: readonly string[];
+  fetch?: FetchStep;
 }): string {
   const to = input.target === "latest" ? "the latest archived moment" : input.target.toISOString();
   return [
     `Restore of stack ${input.stack} to ${to}:`,
+    ...(input.fetch ? [fetchLine(input.fetch)] : []),
     `  1. unpack base backup ${input.backup.stamp} (finished ${input.backup.finished.toISOString()}, ` +
       `${bytesText(input.backup.bytes)} compressed) into a new volume ${input.newVolume}`,
     `  2. replay the archived WAL up to ${to} in a scratch container without network, and open the database`,
@@ -80,8 +126,9 @@ export function restorePlan(input: {
 }
 
 /** What a verification will do, before it asks. */
-export function verifyPlan(backup: BaseBackup, volume: string, container: string): string {
+export function verifyPlan(backup: BaseBackup, volume: string, container: string, fetch?: FetchStep): string {
   return [
+    ...(fetch ? [fetchLine(fetch)] : []),
     `Verify: restore base backup ${backup.stamp} and the WAL archived since into a scratch volume ${volume},`,
     `recover it in a container ${container} without network, check it, then remove both.`,
     "The stack, its volumes and the backups are only read.",

@@ -18,8 +18,11 @@ import { DB_CONFIG_FILE } from "../../../components/services/db/db";
 import { RETAIN_LABEL } from "../../../components/targets/docker/naming";
 import { docker, type StackFacts } from "./stack";
 
-/** The base backups in the archive, oldest first (read in a throwaway container: the backup service may be down). */
-export async function listBaseBackups(facts: StackFacts): Promise<BaseBackup[]> {
+/**
+ * The base backups in the archive, oldest first (read in a throwaway container: the backup service may be down).
+ * @param archive the volume holding the archive: the stack's backups volume, or a copy fetched from the bucket
+ */
+export async function listBaseBackups(facts: StackFacts, archive = facts.names.backups): Promise<BaseBackup[]> {
   const { stdout } = await docker(
     facts,
     [
@@ -29,7 +32,7 @@ export async function listBaseBackups(facts: StackFacts): Promise<BaseBackup[]> 
       "--network",
       "none",
       "-v",
-      `${facts.names.backups}:${BACKUP_ROOT}:ro`,
+      `${archive}:${BACKUP_ROOT}:ro`,
       "--entrypoint",
       "sh",
       facts.image,
@@ -56,6 +59,7 @@ const since = (t0: number) => Math.round((performance.now() - t0) / 100) / 10;
 /**
  * Unpacks `backup` into the new volume `volume` (created with the retained-volume label, so the program may adopt it)
  * and recovers it to `target` in the container `container`; resolves once Postgres has promoted.
+ * @param archive the volume holding the archive (default: the stack's backups volume)
  * @param waitSeconds how long recovery may take at most
  */
 export async function recover(
@@ -65,9 +69,10 @@ export async function recover(
   {
     volume,
     container,
+    archive = facts.names.backups,
     waitSeconds = 3600,
     log,
-  }: { volume: string; container: string; waitSeconds?: number; log: (t: string) => void },
+  }: { volume: string; container: string; archive?: string; waitSeconds?: number; log: (t: string) => void },
 ): Promise<Recovered> {
   await docker(facts, ["volume", "create", "--label", `${RETAIN_LABEL}=true`, volume]);
   const t0 = performance.now();
@@ -80,7 +85,7 @@ export async function recover(
       "--network",
       "none",
       "-v",
-      `${facts.names.backups}:${BACKUP_ROOT}:ro`,
+      `${archive}:${BACKUP_ROOT}:ro`,
       "-v",
       `${volume}:${PGDATA}`,
       "--entrypoint",
@@ -106,7 +111,7 @@ export async function recover(
     "-v",
     `${volume}:${PGDATA}`,
     "-v",
-    `${facts.names.backups}:${BACKUP_ROOT}:ro`,
+    `${archive}:${BACKUP_ROOT}:ro`,
     "-v",
     `${facts.names.dbConfig}:/etc/postgresql-custom:ro`,
     "--entrypoint",

@@ -21,7 +21,10 @@ export interface StackFacts {
   names: {
     db: string;
     backup: string;
+    /** The off-site copy's container (with `backup.s3`). */
+    backupS3: string;
     backups: string;
+    network: string;
     dbConfig: string;
     /** The volume db's data lives in now. */
     dataVolume: string;
@@ -60,7 +63,9 @@ export function readStack(dir: string, stackArg: string | undefined, env: NodeJS
     names: {
       db: name("db"),
       backup: name("backup"),
+      backupS3: name("backup-s3"),
       backups: name("backups"),
+      network: name("network"),
       dbConfig: name("db-config"),
       dataVolume: settings.database.dataVolume ?? name("db-data"),
       containers: runningServices(settings).map((s) => name(s.role)),
