@@ -3,8 +3,8 @@
  * at t1, t2, t3, `npm run backup -- verify`, `npm run restore -- --to <between t2 and t3>` (exactly t1 and t2 are
  * back, the user created before signs in through the real auth server, the old volume is kept, the state says where
  * the data is), then a database of more than 1 GB (pgbench) under a write load (the WAL lag and rate), a base
- * backup of it, and `npm run restore -- --to latest` timed until auth answers again (the RTO). The faults
- * (`faults.ts`) run on the same stack afterwards.
+ * backup of it, and `npm run restore -- --to latest` timed until auth answers again (the RTO), then the off-site copy
+ * to an S3 server (`offsite.ts`). The faults (`faults.ts`) run on the same stack afterwards.
  */
 import { containerOf, layoutOf, observe } from "../checks/deployment";
 import { awaitArchived, awaitStreaming, dbNow, secondsUntilAuthAnswers, sql, TestUser } from "../checks/backup";
@@ -15,6 +15,7 @@ import { PGDATA } from "../../../components/services/backup/archive";
 import type { BackupStack } from "./backupStack";
 import type { ScenarioContext } from "./context";
 import { runFaults } from "./faults";
+import { runOffsiteCopy, s3ServerName } from "./offsite";
 import { authEndpointFor, configureStack, installPlugins } from "./stack";
 
 /** pgbench's scale for the restore-time check: 70 × 100,000 accounts, about 1.05 GB with indexes. */
@@ -44,10 +45,18 @@ export async function runBackupsAndFaults(ctx: ScenarioContext): Promise<void> {
     if (process.env.E2E_BACKUP !== "0") {
       await pointInTime(stack);
       await restoreOneGigabyte(stack);
+      await runOffsiteCopy(stack);
+      // The faults then judge backup-s3 too (the engine restart: every container back on its own).
+      stack.layout = await layoutOf(project);
     }
     if (process.env.E2E_FAULTS !== "0") await runFaults(stack);
   } finally {
     await endpoint.stop();
+    // The suite's S3 server is on the stack's network, which the destroy removes.
+    await run("docker", ["rm", "-f", s3ServerName(layout.names)], {
+      env: dockerEnv(ctx.docker.host),
+      allowFailure: true,
+    });
     await project.destroy().catch((e) => log(`destroying the backup stack: ${e}`));
   }
 }

@@ -14,6 +14,7 @@ import { obtainKubernetesToolchain, type KubernetesToolchain } from "../toolchai
 import type { Toolchain } from "../toolchain/obtain";
 import { ALGORITHMS, type Algorithm } from "../../../components/keyring/algorithms";
 import { RESOURCE_TYPES } from "../../../components/targets/resourceTypes";
+import { SERVICES } from "../../../components/services/index";
 import { runKubernetesLifecycle } from "./kubernetesLifecycle";
 
 /** Whether the suite runs the Kubernetes phase (`E2E_KUBERNETES=0` skips it, its builds included). */
@@ -128,8 +129,11 @@ export class KubernetesPhase {
       const smoke = ctx.images.caddy;
       if (!smoke)
         throw new Error("the smoke Deployment needs the suite's Caddy image (not built with E2E_REAL_IMAGES=1)");
+      // Only the images of services that run on a cluster (not the backups' rclone) are moved into containerd.
       const program = [
-        ...Object.values(ctx.images.program).map((i) => i.ref),
+        ...Object.entries(ctx.images.program)
+          .filter(([key]) => SERVICES.some((s) => s.image === key && s.kubernetes !== undefined))
+          .map(([, i]) => i.ref),
         ...Object.values(images.standIns).map((i) => i.ref),
       ];
       this.cluster = await startCluster({

@@ -1,6 +1,7 @@
 /**
  * The images the suite builds from Go modules, each through a wrapper module under e2e/images that pins the
- * program's version in its go.mod and go.sum: the real auth server (supabase/auth) and Caddy (caddyserver/caddy).
+ * program's version in its go.mod and go.sum: the real auth server (supabase/auth), Caddy (caddyserver/caddy) and
+ * rclone (rclone/rclone).
  * `go build` runs on the host with CGO off, so the binary runs on the Debian base without Go or a C library
  * beyond its own; the image is tagged by the wrapper folder's content, so a second run reuses it.
  */
@@ -123,4 +124,29 @@ export function authImageNote(): string {
 /** Caddy's version as its wrapper module requires it. */
 export function caddyVersion(): string {
   return requiredVersion("caddy", CADDY_MODULE);
+}
+
+/** rclone's module, as its wrapper module (e2e/images/rclone) requires it. */
+const RCLONE_MODULE = "github.com/rclone/rclone";
+
+/**
+ * rclone: `go build` of the wrapper module e2e/images/rclone (rclone's command line with the local and s3 backends and
+ * the commands the backup-s3 service and the suite's S3 server use), laid out as the official rclone/rclone image is.
+ */
+export function ensureRcloneImage(host: string, cacheDir: string, log: (t: string) => void): Promise<string> {
+  return ensureGoImage(
+    host,
+    cacheDir,
+    { folder: "rclone", repository: "local/supabase-e2e-rclone", module: RCLONE_MODULE, target: ".", binary: "rclone" },
+    log,
+  );
+}
+
+/** The report's note on the rclone image: built from which module version, and what the program pins instead. */
+export function rcloneImageNote(): string {
+  return (
+    `rclone built from its Go module (${requiredVersion("rclone", RCLONE_MODULE)}) with the local and s3 backends and ` +
+    `the commands the backup-s3 service runs, busybox's tools first on PATH as in the Alpine image; the program pins ` +
+    IMAGE_DEFAULTS.backupS3
+  );
 }

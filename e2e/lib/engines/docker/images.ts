@@ -2,13 +2,21 @@
  * The images the end-to-end suite deploys. No registry was reachable where it was written, so by default it builds
  * them: a Debian base from `debootstrap`, a real PostgreSQL on it that behaves like supabase/postgres where the
  * program relies on it, the real auth server from its Go module, Caddy from its Go module as the gateway's
- * stand-in (it routes auth's paths, nothing else), and clearly named stand-ins for the services it does not build.
+ * stand-in (it routes auth's paths, nothing else), rclone from its Go module, and clearly named stand-ins for the
+ * services it does not build.
  * With `E2E_REAL_IMAGES=1` it uses the pinned Supabase images instead (the docker provider pulls them).
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { IMAGE_DEFAULTS, type ImageKey } from "../../../../components/services/images";
-import { authImageNote, caddyVersion, ensureAuthImage, ensureCaddyImage } from "./goImages";
+import {
+  authImageNote,
+  caddyVersion,
+  ensureAuthImage,
+  ensureCaddyImage,
+  ensureRcloneImage,
+  rcloneImageNote,
+} from "./goImages";
 import { ensureBase, ensureBuilt, IMAGES_SRC } from "./imageBuild";
 
 /** One image the program is pointed at, and whether it is the service itself. */
@@ -18,9 +26,9 @@ export interface ImageChoice {
   note: string;
 }
 
-/** Services that get the serve-nothing stand-in image (all but the database, auth and the gateway). */
+/** Services that get the serve-nothing stand-in image (all but the database, auth, the gateway and rclone). */
 export const STAND_IN_SERVICES: ImageKey[] = (Object.keys(IMAGE_DEFAULTS) as ImageKey[]).filter(
-  (k) => k !== "db" && k !== "auth" && k !== "kong",
+  (k) => !["db", "auth", "kong", "backupS3"].includes(k),
 );
 
 /** The images of one run: the program's, and the suite's own (see {@link prepareImages}). */
@@ -81,6 +89,8 @@ export async function prepareImages(host: string, cacheDir: string, log: (t: str
   images.auth = { ref: await ensureAuthImage(host, cacheDir, log), real: true, note: authImageNote() };
   const caddy = await ensureCaddyImage(host, cacheDir, log);
   images.kong = await kongStandIn(host, caddy, log);
+  // The same image serves the suite's S3 server (`rclone serve s3`) for the backups' off-site copy.
+  images.backupS3 = { ref: await ensureRcloneImage(host, cacheDir, log), real: true, note: rcloneImageNote() };
   for (const service of STAND_IN_SERVICES) {
     images[service] = {
       ref: await ensureBuilt(
