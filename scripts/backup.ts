@@ -83,7 +83,7 @@ async function verify(facts: StackFacts, yes: boolean, from: ArchiveSource): Pro
   out(verifyPlan(backup, volume, container, fetch));
   if (!(await confirm("Go ahead?", yes))) return 1;
   try {
-    if (fetch) out(`fetched in ${await fetchFromBucket(facts, fetch.volume, out)} s`);
+    if (fetch) out(`fetched in ${await fetchFromBucket(facts, backup, fetch.volume, out)} s`);
     const recovered = await recover(facts, backup, "latest", { volume, container, archive: fetch?.volume, log: out });
     for (const line of await checks(facts, container)) out(`  ok ${line}`);
     out(

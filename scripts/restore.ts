@@ -71,7 +71,7 @@ async function main(): Promise<number> {
   if (!(await confirm("Restore?", options.yes))) return 1;
   const scratch = `${facts.settings.instanceName}-restore-${nameStamp(new Date())}`;
   try {
-    if (fetch) out(`fetched in ${await fetchFromBucket(facts, fetch.volume, out)} s`);
+    if (fetch) out(`fetched in ${await fetchFromBucket(facts, backup, fetch.volume, out)} s`);
     const recovered = await recover(facts, backup, target, {
       volume,
       container: scratch,

@@ -28,6 +28,7 @@ const FIELD_TABLES = [
   "pooler",
   "functions",
   "storage",
+  "backup",
   "kubernetes",
 ] as const;
 

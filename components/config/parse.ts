@@ -74,6 +74,9 @@ export function parseConfig(raw: RawConfig | SettingsInput, options: ParseOption
     if (isGiven(raw, "backup.enabled") && config.backup.enabled) {
       problems.add("backup.enabled", "backups run on the Docker target only for now (target is kubernetes)");
     }
+    if (config.backup.s3 !== undefined) {
+      problems.add("backup.s3", "backups run on the Docker target only for now (target is kubernetes)");
+    }
     config.backup = { ...config.backup, enabled: false };
   }
   if (problems.list.length > 0) throw new ConfigError(problems.list);

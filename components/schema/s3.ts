@@ -4,7 +4,7 @@
  * all. Each caller adds its own description. Pure.
  */
 import * as z from "zod";
-import { httpUrl, text } from "./fields";
+import { flag, httpUrl, text } from "./fields";
 
 /** S3's bucket naming rules (lower case, digits, dots and hyphens, 3-63 characters). */
 export const S3_BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
@@ -36,6 +36,16 @@ export const s3Region = () =>
     expected: "a region name such as us-east-1",
     type: "region name",
   }).optional();
+
+/**
+ * Path-style addressing (`endpoint/bucket/key`): most S3-compatible stores (MinIO, …) want it, AWS wants
+ * virtual-hosted; the default follows {@link forcePathStyleOf}.
+ */
+export const s3ForcePathStyle = () => flag().optional().meta({ "x-default": "`true` with `endpoint`, else `false`" });
+
+/** Whether a bucket is addressed path-style: as set, else with an endpoint of its own. */
+export const forcePathStyleOf = (bucket: { forcePathStyle?: boolean; endpoint?: string }): boolean =>
+  bucket.forcePathStyle ?? bucket.endpoint !== undefined;
 
 /** An access key id (`secret: false`) or secret access key (`secret: true`). */
 export const s3AccessKey = (secret: boolean) =>

@@ -240,5 +240,12 @@ describe("backups and the target", () => {
     expect(() =>
       parseConfig({ signingKeys: K1, target: "kubernetes", backup: JSON.stringify({ enabled: true }) }),
     ).toThrow(/backup\.enabled: backups run on the Docker target only for now/);
+    expect(() =>
+      parseConfig({
+        signingKeys: K1,
+        target: "kubernetes",
+        backup: JSON.stringify({ s3: { bucket: "backups", prefix: "prod" } }),
+      }),
+    ).toThrow(/backup\.s3: backups run on the Docker target only for now/);
   });
 });

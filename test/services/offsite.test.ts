@@ -35,10 +35,13 @@ case "$cmd" in
 lsf) for last; do :; done; dir=$(local_path "$last")
   [ -d "$dir" ] || exit 0
   (cd "$dir" && find . -type f | sed 's#^\\./##' | sort | while read -r f; do echo "$f;$(wc -c < "$f" | tr -d ' ')"; done) ;;
-copy) src=$1; dst=$2
+copy) src=$1; dst=$2; shift 2; list=""
+  while [ $# -gt 0 ]; do [ "$1" = --files-from-raw ] && list=$2; shift; done
   case "$src" in offsite:*) src=$(local_path "$src") ;; esac
   case "$dst" in offsite:*) dst=$(local_path "$dst") ;; esac
-  mkdir -p "$dst" && cp -R "$src/." "$dst/" ;;
+  mkdir -p "$dst"
+  if [ -z "$list" ]; then cp -R "$src/." "$dst/"; exit 0; fi
+  while read -r f; do mkdir -p "$(dirname "$dst/$f")" && cp "$src/$f" "$dst/$f"; done < "$list" ;;
 delete) dir=$(local_path "$1"); list=$3; while read -r f; do rm -f "$dir/$f"; done < "$list" ;;
 purge) rm -rf "$(local_path "$1")" ;;
 cat) cat "$(local_path "$1")" ;;
@@ -180,6 +183,32 @@ describe("the off-site copy (offsite.sh)", () => {
       ["20260101T000000Z", WAL(1)],
       ["20260102T000000Z", WAL(5)],
     ]);
+  });
+
+  it("fetches only what a restore from one base backup reads: it, the key, the history and the WAL from its start", () => {
+    const w = world();
+    write(w.bucket, {
+      [`${SYSTEM}/base/20260101T000000Z/info`]: info("20260101T000000Z", WAL(1)),
+      [`${SYSTEM}/base/20260102T000000Z/info`]: info("20260102T000000Z", WAL(5)),
+      [`${SYSTEM}/base/20260102T000000Z/base.tar.gz`]: "data",
+      [`${SYSTEM}/config/pgsodium_root.key`]: "key",
+      [`${SYSTEM}/wal/00000001/${WAL(4)}`]: "before",
+      [`${SYSTEM}/wal/00000001/${WAL(5)}`]: "start",
+      [`${SYSTEM}/wal/00000002/00000002.history`]: "history",
+      [`${SYSTEM}/wal/00000002/00000002000000000000000A.partial`]: "later timeline",
+      [`${OTHER_SYSTEM}/wal/00000001/${WAL(9)}`]: "another cluster",
+    });
+    const target = path.join(root, "fetched");
+    w.run("fetch", target, SYSTEM, "20260102T000000Z");
+    expect(w.files(target)).toEqual([
+      `${SYSTEM}/base/20260102T000000Z/base.tar.gz`,
+      `${SYSTEM}/base/20260102T000000Z/info`,
+      `${SYSTEM}/config/pgsodium_root.key`,
+      `${SYSTEM}/wal/00000001/${WAL(5)}`,
+      `${SYSTEM}/wal/00000002/00000002.history`,
+      `${SYSTEM}/wal/00000002/00000002000000000000000A.partial`,
+    ]);
+    expect(w.attempt("fetch", path.join(root, "none"), SYSTEM, "20990101T000000Z").status).not.toBe(0);
   });
 
   it("fetches the bucket's archive into a directory, for a restore", () => {
@@ -332,7 +361,7 @@ describe("the status and plans with an off-site copy", () => {
       fetch: { location: "s3://backups/prod", volume: fetched, kept: true },
     });
     expect(plan.split("\n")[1]).toBe(
-      `  0. copy the archive from s3://backups/prod into a new volume ${fetched} (kept afterwards); the rest reads that copy`,
+      `  0. copy the base backup below and the WAL since from s3://backups/prod into a new volume ${fetched} (kept afterwards); the rest reads that copy`,
     );
   });
 });

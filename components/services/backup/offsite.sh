@@ -12,8 +12,8 @@
 #
 # Subcommands: run (the service: an upload every OFFSITE_INTERVAL_SECONDS), upload (one now), prune (retention now),
 # status (what the bucket holds per system id, and when the last upload finished), list (the `info` of every base
-# backup in the bucket, as backup.sh list prints them), fetch <dir> (copies the bucket's archive into <dir>, for a
-# restore), health (exit 0 while uploads succeed).
+# backup in the bucket, as backup.sh list prints them), fetch <dir> [<system id> <stamp>] (copies the bucket's
+# archive, or what a restore from one base backup reads, into <dir>), health (exit 0 while uploads succeed).
 set -eu
 
 ROOT=${BACKUP_ROOT:-/backups}
@@ -98,6 +98,29 @@ upload() {
   rm -f "${STATE}/current-upload"
 }
 
+# Copies the bucket's archive into directory $2; with a system id and a base backup's stamp ($3, $4), only what a
+# restore from that base backup reads: the base backup, the pgsodium key copy, the timeline history files and the WAL
+# segments from its first one on (of every timeline: recovery may follow a later one).
+fetch() {
+  dir=${2:?usage: $0 fetch <dir> [<system id> <stamp>]}
+  mkdir -p "${STATE}"
+  if [ -z "${4:-}" ]; then
+    rclone copy "${REMOTE}" "${dir}" --include '/[0-9]*/**' --exclude '*' --transfers 4 --checkers 8 --retries 3
+    return
+  fi
+  start_wal=$(rclone cat "${REMOTE}/$3/base/$4/info" | sed -n 's/.*start_wal=\([0-9A-F]*\).*/\1/p')
+  [ -n "${start_wal}" ] || { log "no base backup $3/base/$4 in the bucket"; return 1; }
+  listing >"${STATE}/fetch-listing"
+  awk -F';' -v sys="$3" -v stamp="$4" -v first="${start_wal}" "${AWK_NAMES}"'
+    { n = split($1, part, "/") } part[1] != sys { next }
+    part[2] == "base" && part[3] == stamp { print $1 }
+    part[2] == "config" { print $1 }
+    n == 4 && part[2] == "wal" && (!is_wal(part[4]) || substr(part[4], 9, 16) >= substr(first, 9, 16)) { print $1 }' \
+    "${STATE}/fetch-listing" >"${STATE}/fetch-files"
+  log "fetching $(wc -l <"${STATE}/fetch-files") files: base backup $3/$4 and the WAL from ${start_wal} on"
+  rclone copy "${REMOTE}" "${dir}" --files-from-raw "${STATE}/fetch-files" --transfers 4 --checkers 8 --retries 3
+}
+
 # The service: an upload every interval, retried at the next one when it fails.
 serve() {
   mkdir -p "${STATE}"
@@ -144,7 +167,7 @@ list)
     for stamp in $(remote_base_backups "${STATE}/list-listing" "${sys}"); do rclone cat "${REMOTE}/${sys}/base/${stamp}/info"; done
   done
   ;;
-fetch) rclone copy "${REMOTE}" "${2:?usage: $0 fetch <dir>}" --include '/[0-9]*/**' --exclude '*' --transfers 4 --checkers 8 --retries 3 ;;
+fetch) fetch "$@" ;;
 health)
   # Healthy while the last upload finished within three intervals, or one is running (the first copy of a large
   # archive takes as long as it takes).
@@ -154,7 +177,7 @@ health)
   [ -n "${pid}" ] && kill -0 "${pid}"
   ;;
 *)
-  echo "usage: $0 run|upload|prune|status|list|fetch <dir>|health" >&2
+  echo "usage: $0 run|upload|prune|status|list|fetch <dir> [<system id> <stamp>]|health" >&2
   exit 2
   ;;
 esac

@@ -3,7 +3,15 @@
  * default). What it keeps and how a restore uses it: `backup.ts` and `archive.ts`.
  */
 import { flag, integer, object, text } from "../../schema/fields";
-import { s3AccessKey, s3BucketName, s3Endpoint, s3KeyPairCheck, s3Region } from "../../schema/s3";
+import {
+  forcePathStyleOf,
+  s3AccessKey,
+  s3BucketName,
+  s3Endpoint,
+  s3ForcePathStyle,
+  s3KeyPairCheck,
+  s3Region,
+} from "../../schema/s3";
 import { defineSetting, type SettingsValues } from "../../schema/setting";
 
 /**
@@ -37,10 +45,9 @@ const offsiteBucket = object(
     region: s3Region()
       .meta({ "x-default": `\`${BACKUP_DEFAULTS.region}\`` })
       .describe("the bucket's region (requests are signed for it)"),
-    forcePathStyle: flag()
-      .optional()
-      .meta({ "x-default": "`true` with `endpoint`, else `false`" })
-      .describe("path-style addressing (`endpoint/bucket/key`), which most S3-compatible stores want"),
+    forcePathStyle: s3ForcePathStyle().describe(
+      "path-style addressing (`endpoint/bucket/key`), which most S3-compatible stores want",
+    ),
     accessKeyId: s3AccessKey(false)
       .meta({ "x-default": "none (the host's AWS credentials: an instance role)" })
       .describe("with `secretAccessKey`, or neither"),
@@ -60,7 +67,7 @@ const offsiteBucket = object(
   .transform((s3) => ({
     ...s3,
     region: s3.region ?? BACKUP_DEFAULTS.region,
-    forcePathStyle: s3.forcePathStyle ?? s3.endpoint !== undefined,
+    forcePathStyle: forcePathStyleOf(s3),
   }));
 
 /** Every setting of the backup service. */

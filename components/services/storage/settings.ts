@@ -4,7 +4,15 @@
  */
 import * as z from "zod";
 import { flag, object, oneOf } from "../../schema/fields";
-import { s3AccessKey, s3BucketName, s3Endpoint, s3KeyPairCheck, s3Region } from "../../schema/s3";
+import {
+  forcePathStyleOf,
+  s3AccessKey,
+  s3BucketName,
+  s3Endpoint,
+  s3ForcePathStyle,
+  s3KeyPairCheck,
+  s3Region,
+} from "../../schema/s3";
 import { defineSetting, type SettingsValues } from "../../schema/setting";
 import { tenantId } from "../pooler/settings";
 
@@ -25,10 +33,7 @@ const s3 = object(
     region: s3Region()
       .meta({ "x-default": `\`${DEFAULT_STORAGE_REGION}\`; required without \`endpoint\`` })
       .describe("`REGION`: the bucket's region, which S3-protocol clients sign for too"),
-    forcePathStyle: flag()
-      .optional()
-      .meta({ "x-default": "`true` with `endpoint`, else `false`" })
-      .describe("`GLOBAL_S3_FORCE_PATH_STYLE`"),
+    forcePathStyle: s3ForcePathStyle().describe("`GLOBAL_S3_FORCE_PATH_STYLE`"),
     accessKeyId: s3AccessKey(false)
       .meta({ "x-default": "none (the host's AWS credentials)" })
       .describe("`AWS_ACCESS_KEY_ID`; with `secretAccessKey`, or neither"),
@@ -90,7 +95,6 @@ export const STORAGE_SETTINGS = [
     )
       .prefault({})
       .superRefine(checkBackend)
-      // MinIO and most S3-compatible stores want path-style addressing; AWS wants virtual-hosted.
       .transform(({ s3, ...config }) => ({
         ...config,
         ...(s3
@@ -98,7 +102,7 @@ export const STORAGE_SETTINGS = [
               s3: {
                 ...s3,
                 region: s3.region ?? DEFAULT_STORAGE_REGION,
-                forcePathStyle: s3.forcePathStyle ?? s3.endpoint !== undefined,
+                forcePathStyle: forcePathStyleOf(s3),
               },
             }
           : {}),

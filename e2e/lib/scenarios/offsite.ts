@@ -6,7 +6,7 @@
  * written after reaches it within an upload interval, `npm run backup -- verify --from s3` and `npm run restore --
  * --from s3 --to latest` restore from the bucket alone (the row is back, the user signs in), and retention on the
  * bucket deletes what the settings no longer keep, after which the next upload restores the bucket to the volume's
- * content.
+ * content and the container's health check passes.
  */
 import { awaitArchived, secondsUntilAuthAnswers, sql } from "../checks/backup";
 import { layoutOf, type DockerNames } from "../checks/deployment";
@@ -34,13 +34,8 @@ export const s3ServerName = (names: DockerNames): string => names.container("e2e
 const dockerRun = (
   stack: BackupStack,
   args: string[],
-  options: { input?: string; allowFailure?: boolean; env?: NodeJS.ProcessEnv } = {},
-) =>
-  run("docker", args, {
-    env: { ...dockerEnv(stack.ctx.docker.host), ...options.env },
-    timeoutSeconds: 600,
-    ...options,
-  });
+  { env, ...options }: { input?: string; allowFailure?: boolean; env?: NodeJS.ProcessEnv } = {},
+) => run("docker", args, { env: { ...dockerEnv(stack.ctx.docker.host), ...env }, timeoutSeconds: 600, ...options });
 
 /** Starts the S3 server on the stack network, restarting with the engine (the faults restart it). */
 async function startServer(stack: BackupStack, secret: string): Promise<void> {
@@ -178,6 +173,20 @@ export async function runOffsiteCopy(stack: BackupStack): Promise<void> {
     return `restored from the bucket alone in ${restored.seconds.toFixed(1)} s: e2e_pitr holds ${rows}; the user signs in; the fetched copy ${kept ?? "(not named)"} is kept`;
   });
   await rec.attempt("backup:s3-retention", () => checkRetention(stack, prefix, secret));
+  await rec.attempt("backup:s3-healthy", async () => {
+    const container = stack.layout.names.container("backup-s3");
+    const t0 = performance.now();
+    const healthy = await poll(
+      async () => {
+        const state = await dockerRun(stack, ["inspect", "-f", "{{.State.Health.Status}}", container]);
+        return state.stdout.trim() === "healthy" ? true : undefined;
+      },
+      120,
+      1000,
+    );
+    if (!healthy) throw new Error(`${container} was not healthy within 120 s of its restart`);
+    return `${container} healthy ${((performance.now() - t0) / 1000).toFixed(1)} s later (its check: the last upload finished within three intervals)`;
+  });
 }
 
 /**
@@ -195,6 +204,7 @@ async function checkRetention(stack: BackupStack, prefix: string, secret: string
   };
   const before = await bucketFiles(stack);
   await dockerRun(stack, ["stop", container]);
+  let after: string[];
   try {
     await dockerRun(
       stack,
@@ -213,10 +223,11 @@ async function checkRetention(stack: BackupStack, prefix: string, secret: string
       ],
       { input: OFFSITE_SCRIPT, env },
     );
+    // Read while the service is stopped: once started, its first upload puts back what the volume keeps.
+    after = await bucketFiles(stack);
   } finally {
     await dockerRun(stack, ["start", container]);
   }
-  const after = await bucketFiles(stack);
   const bases = (files: string[]) =>
     new Set(files.filter((f) => f.endsWith("/info")).map((f) => f.split("/").slice(0, -1).join("/")));
   if (bases(after).size !== 1)

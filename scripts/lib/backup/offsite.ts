@@ -56,11 +56,19 @@ export async function bucketBaseBackups(facts: StackFacts): Promise<BaseBackup[]
   return parseBaseBackups((await inRclone(facts, ["list"])).stdout);
 }
 
-/** Copies the bucket's archive into the new volume `volume` (labelled retained); the seconds it took. */
-export async function fetchFromBucket(facts: StackFacts, volume: string, log: (t: string) => void): Promise<number> {
+/**
+ * Copies what a restore from `backup` reads (the base backup, the key copy, the WAL from its start) from the bucket
+ * into the new volume `volume` (labelled retained); the seconds it took.
+ */
+export async function fetchFromBucket(
+  facts: StackFacts,
+  backup: BaseBackup,
+  volume: string,
+  log: (t: string) => void,
+): Promise<number> {
   await docker(facts, ["volume", "create", "--label", `${RETAIN_LABEL}=true`, volume]);
-  log(`copying the archive from the bucket into ${volume}`);
+  log(`copying base backup ${backup.stamp} and the WAL since from the bucket into ${volume}`);
   const t0 = performance.now();
-  await inRclone(facts, ["fetch", BACKUP_ROOT], volume, 6 * 3600);
+  await inRclone(facts, ["fetch", BACKUP_ROOT, backup.system, backup.stamp], volume, 6 * 3600);
   return Math.round((performance.now() - t0) / 100) / 10;
 }

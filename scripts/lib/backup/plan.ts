@@ -98,7 +98,7 @@ export interface FetchStep {
 }
 
 const fetchLine = (fetch: FetchStep) =>
-  `  0. copy the archive from ${fetch.location} into a new volume ${fetch.volume} (${fetch.kept ? "kept afterwards" : "removed afterwards"}); the rest reads that copy`;
+  `  0. copy the base backup below and the WAL since from ${fetch.location} into a new volume ${fetch.volume} (${fetch.kept ? "kept afterwards" : "removed afterwards"}); the rest reads that copy`;
 
 /** What a restore will do, before it asks. */
 export function restorePlan(input: {
