@@ -92,7 +92,7 @@ export const backupS3 = defineService({
   healthcheck: {
     // Healthy while uploads succeed (or the first, long one runs).
     tests: ["CMD", "sh", OFFSITE_SCRIPT_PATH, "health"],
-    interval: "30s",
+    interval: "10s",
     timeout: "10s",
     retries: 3,
     startPeriod: "30s",

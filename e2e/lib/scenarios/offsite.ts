@@ -104,37 +104,13 @@ async function bucketFiles(stack: BackupStack): Promise<string[]> {
 
 /** The scenario (see the file's header). */
 export async function runOffsiteCopy(stack: BackupStack): Promise<void> {
-  const { ctx, project, db, endpoint, user, outputs } = stack;
+  const { ctx, project, db } = stack;
   const { rec, docker, metrics } = ctx;
   const secret = `e2e-s3-${Date.now()}-${Math.random().toString(36).slice(2)}`;
   const prefix = `e2e/${project.stack}`;
   await startServer(stack, secret);
-  const set = (key: string, value: string, secretValue = false) =>
-    project.configSet(`backup.s3.${key}`, value, { path: true, secret: secretValue });
-  await set("bucket", S3.bucket);
-  await set("prefix", prefix);
-  await set("endpoint", `http://${S3.alias}:${S3.port}`);
-  await set("accessKeyId", S3.accessKeyId);
-  await set("secretAccessKey", secret, true);
-  await set("uploadSeconds", String(UPLOAD_SECONDS));
   const before = new Date();
-  const up = await project.up("backup-s3-on");
-  rec.step("backup.s3 set", up.steps, up.seconds);
-  await rec.attempt("backup:s3-adds-only-its-container", () => {
-    const changed = [...up.steps.created, ...up.steps.replaced, ...up.steps.updated, ...up.steps.deleted];
-    const containers = changed.filter((urn) => urn.includes("docker:index/container:Container"));
-    const others = [...up.steps.replaced, ...up.steps.deleted];
-    if (containers.length !== 1 || !containers[0].endsWith("-backup-s3") || others.length > 0)
-      throw new Error(`the update changed ${changed.join(", ")}`);
-    return `pulumi up created ${up.steps.created.map((u) => u.split("::").pop()).join(", ")}; nothing replaced or deleted (${up.seconds.toFixed(1)} s)`;
-  });
-  await rec.attempt("backup:s3-secret-in-state", async () => {
-    const state = await project.exportState(false);
-    if (state.includes(secret)) throw new Error("the bucket's secret key is in the state file in plain text");
-    if (!(await project.exportState(true)).includes(secret))
-      throw new Error("the secret key is not in the state at all");
-    return "the bucket's secret access key is in the state only encrypted (found with --show-secrets, not without)";
-  });
+  await enableBucket(stack, prefix, secret);
   await rec.attempt("backup:s3-catches-up", async () => {
     const first = await awaitUploadAfter(stack, before);
     metrics["offsiteFirstUploadSeconds"] =
@@ -142,7 +118,7 @@ export async function runOffsiteCopy(stack: BackupStack): Promise<void> {
     const archive = first.archives.find((a) => a.baseBackups > 0);
     if (!archive) throw new Error(`the bucket holds no base backup after the first upload: ${JSON.stringify(first)}`);
     const status = await project.script("backup", ["status"], { timeoutSeconds: 120 });
-    return `first upload done ${metrics["offsiteFirstUploadSeconds"]} s after the update began: ${(archive.bytes / 1e6).toFixed(1)} MB, ${archive.baseBackups} base backups; npm run backup -- status: ${status.stdout.trim().split("\n").slice(-2).join("; ")}`;
+    return `first upload done ${metrics["offsiteFirstUploadSeconds"]} s after setting backup.s3 began (six config commands, then the up): ${(archive.bytes / 1e6).toFixed(1)} MB, ${archive.baseBackups} base backups; npm run backup -- status: ${status.stdout.trim().split("\n").slice(-2).join("; ")}`;
   });
   // A row written now reaches the bucket within an upload interval, in the segment still being written.
   await sql(docker.host, db, "INSERT INTO e2e_pitr(step) VALUES ('s3');");
@@ -154,6 +130,45 @@ export async function runOffsiteCopy(stack: BackupStack): Promise<void> {
     metrics["offsiteRowUploadedSeconds"] = Math.round(lag * 10) / 10;
     return `the WAL holding the row was in the bucket ${lag.toFixed(1)} s after the backup service had it (uploads every ${UPLOAD_SECONDS} s)`;
   });
+  await restoreFromBucket(stack);
+  await rec.attempt("backup:s3-retention", () => checkRetention(stack, prefix, secret));
+  await rec.attempt("backup:s3-healthy", () => awaitHealthy(stack));
+}
+
+/** Sets `backup.s3` (the key under `--secret`) and runs `pulumi up`: only backup-s3 is added; the key stays secret. */
+async function enableBucket(stack: BackupStack, prefix: string, secret: string): Promise<void> {
+  const { project, ctx } = stack;
+  const set = (key: string, value: string, secretValue = false) =>
+    project.configSet(`backup.s3.${key}`, value, { path: true, secret: secretValue });
+  await set("bucket", S3.bucket);
+  await set("prefix", prefix);
+  await set("endpoint", `http://${S3.alias}:${S3.port}`);
+  await set("accessKeyId", S3.accessKeyId);
+  await set("secretAccessKey", secret, true);
+  await set("uploadSeconds", String(UPLOAD_SECONDS));
+  const up = await project.up("backup-s3-on");
+  ctx.rec.step("backup.s3 set", up.steps, up.seconds);
+  await ctx.rec.attempt("backup:s3-adds-only-its-container", () => {
+    const changed = [...up.steps.created, ...up.steps.replaced, ...up.steps.updated, ...up.steps.deleted];
+    const containers = changed.filter((urn) => urn.includes("docker:index/container:Container"));
+    const others = [...up.steps.replaced, ...up.steps.deleted];
+    if (containers.length !== 1 || !containers[0].endsWith("-backup-s3") || others.length > 0)
+      throw new Error(`the update changed ${changed.join(", ")}`);
+    return `pulumi up created ${up.steps.created.map((u) => u.split("::").pop()).join(", ")}; nothing replaced or deleted (${up.seconds.toFixed(1)} s)`;
+  });
+  await ctx.rec.attempt("backup:s3-secret-in-state", async () => {
+    const state = await project.exportState(false);
+    if (state.includes(secret)) throw new Error("the bucket's secret key is in the state file in plain text");
+    if (!(await project.exportState(true)).includes(secret))
+      throw new Error("the secret key is not in the state at all");
+    return "the bucket's secret access key is in the state only encrypted (found with --show-secrets, not without)";
+  });
+}
+
+/** `npm run backup -- verify --from s3`, then `npm run restore -- --from s3 --to latest`: the row is back. */
+async function restoreFromBucket(stack: BackupStack): Promise<void> {
+  const { ctx, project, db, endpoint, user, outputs } = stack;
+  const { rec, docker, metrics } = ctx;
   await rec.attempt("backup:s3-verify", async () => {
     const verified = await project.script("backup", ["verify", "--from", "s3", "--yes"], { timeoutSeconds: 1800 });
     metrics["verifySeconds:s3"] = Math.round(verified.seconds * 10) / 10;
@@ -170,23 +185,31 @@ export async function runOffsiteCopy(stack: BackupStack): Promise<void> {
     if (!rows.split(",").includes("s3")) throw new Error(`after the restore from the bucket, e2e_pitr holds ${rows}`);
     await user.signIn(outputs.anonKey);
     const kept = restored.stdout.match(/kept: (\S+), the copy of the bucket's archive/)?.[1];
-    return `restored from the bucket alone in ${restored.seconds.toFixed(1)} s: e2e_pitr holds ${rows}; the user signs in; the fetched copy ${kept ?? "(not named)"} is kept`;
-  });
-  await rec.attempt("backup:s3-retention", () => checkRetention(stack, prefix, secret));
-  await rec.attempt("backup:s3-healthy", async () => {
-    const container = stack.layout.names.container("backup-s3");
-    const t0 = performance.now();
-    const healthy = await poll(
-      async () => {
-        const state = await dockerRun(stack, ["inspect", "-f", "{{.State.Health.Status}}", container]);
-        return state.stdout.trim() === "healthy" ? true : undefined;
-      },
-      120,
-      1000,
+    const fetched = restored.stdout.match(/fetched in (\S+) s/)?.[1];
+    const recovered = restored.stdout.match(/recovered \(unpacked in (\S+) s, WAL replayed in (\S+) s\)/);
+    metrics["offsiteFetchSeconds:restore"] = Number(fetched ?? NaN);
+    return (
+      `restored from the bucket alone in ${restored.seconds.toFixed(1)} s (fetched in ${fetched} s, unpacked in ` +
+      `${recovered?.[1]} s, WAL replayed in ${recovered?.[2]} s): e2e_pitr holds ${rows}; the user signs in; the ` +
+      `fetched copy ${kept ?? "(not named)"} is kept`
     );
-    if (!healthy) throw new Error(`${container} was not healthy within 120 s of its restart`);
-    return `${container} healthy ${((performance.now() - t0) / 1000).toFixed(1)} s later (its check: the last upload finished within three intervals)`;
   });
+}
+
+/** Waits (1 s apart, 120 s at most) until Docker reports backup-s3 healthy. */
+async function awaitHealthy(stack: BackupStack): Promise<string> {
+  const container = stack.layout.names.container("backup-s3");
+  const t0 = performance.now();
+  const healthy = await poll(
+    async () => {
+      const state = await dockerRun(stack, ["inspect", "-f", "{{.State.Health.Status}}", container]);
+      return state.stdout.trim() === "healthy" ? true : undefined;
+    },
+    120,
+    1000,
+  );
+  if (!healthy) throw new Error(`${container} was not healthy within 120 s of its restart`);
+  return `${container} healthy ${((performance.now() - t0) / 1000).toFixed(1)} s later (its check: the last upload finished within three intervals)`;
 }
 
 /**

@@ -60,6 +60,24 @@ async function upKilledOnAuth(stack: BackupStack): Promise<string> {
   return log;
 }
 
+/**
+ * The file backend's state files keep their metadata beside them in `<file>.attrs`, which gocloud.dev's fileblob
+ * rewrites in place (blob/fileblob/attrs.go `setAttrs`: `os.Create`, then the JSON), unlike the state itself (a temp
+ * file renamed over it): a kill between the two leaves it empty, and every command then stops with `failed to load
+ * checkpoint: EOF`. Removing the empty file is what the README tells users to do (fileblob reads a missing one as
+ * the default content type). Returns what it removed, for the check's detail.
+ */
+function removeEmptyAttrs(stack: BackupStack): string[] {
+  const backend = (stack.project.env.PULUMI_BACKEND_URL ?? "").replace(/^file:\/\//, "");
+  const stacks = path.join(backend, ".pulumi", "stacks");
+  const empty = (fs.readdirSync(stacks, { recursive: true }) as string[])
+    .map((f) => path.join(stacks, f))
+    .filter((f) => f.endsWith(".attrs") && fs.statSync(f).size === 0);
+  if (empty.length === 0) throw new Error(`failed to load checkpoint: EOF, and no empty .attrs file under ${stacks}`);
+  for (const file of empty) fs.rmSync(file);
+  return empty.map((f) => `rm ${path.relative(backend, f)} (empty)`);
+}
+
 /** `pulumi up` until it succeeds, running the command the CLI names when it refuses; the commands it took. */
 async function recover(stack: BackupStack): Promise<string[]> {
   const { project } = stack;
@@ -79,6 +97,8 @@ async function recover(stack: BackupStack): Promise<string[]> {
     if (/locked/i.test(said)) {
       await project.pulumi(["cancel", "--yes", "--stack", project.stack]);
       ran.push("pulumi cancel --yes");
+    } else if (/failed to load checkpoint: EOF/.test(said)) {
+      ran.push(...removeEmptyAttrs(stack));
     } else if (/pending/i.test(said)) {
       await project.pulumi(["refresh", "--yes", "--skip-preview", "--clear-pending-creates", "--stack", project.stack]);
       ran.push("pulumi refresh --clear-pending-creates --yes");
