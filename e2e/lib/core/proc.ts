@@ -150,10 +150,12 @@ export async function poll<T>(
 }
 
 /**
- * Kills (SIGKILL) every process but this one whose command line names one of `paths`; returns their ids. Plugins
- * that a `pulumi` command starts in process groups of their own outlive the command when it is killed, and
- * `pulumi package add` leaves its language host and the package's plugin running: at the end of a run, whatever
- * still names the run's work directory or its toolchain is such a leftover (one suite per cache at a time).
+ * Kills (SIGKILL) every process but this one whose command line names one of `paths`, or whose working directory is
+ * under one; returns their ids. Plugins that a `pulumi` command starts in process groups of their own outlive the
+ * command when it is killed, and `pulumi package add` leaves its language host and the package's plugin running: at
+ * the end of a run, whatever still names the run's work directory or its toolchain is such a leftover (one suite per
+ * cache at a time). The program's dynamic provider, which a killed `pulumi up` leaves behind, names neither on its
+ * command line (it runs from the repository's node_modules) but runs in the project directory of the work directory.
  */
 export function killProcessesNaming(paths: readonly string[]): number[] {
   const wanted = paths.filter((p) => p.length > 1);
@@ -167,7 +169,13 @@ export function killProcessesNaming(paths: readonly string[]): number[] {
     } catch {
       continue; // gone meanwhile, or not ours to read
     }
-    if (!wanted.some((p) => commandLine.includes(p))) continue;
+    let cwd = "";
+    try {
+      cwd = fs.readlinkSync(`/proc/${pid}/cwd`);
+    } catch {
+      // not ours to read
+    }
+    if (!wanted.some((p) => commandLine.includes(p) || cwd === p || cwd.startsWith(`${p}/`))) continue;
     try {
       process.kill(pid, "SIGKILL");
       killed.push(pid);
