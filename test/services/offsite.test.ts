@@ -11,7 +11,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { parseConfig } from "../../components/config/parse";
+import { parseConfig, settingsWarnings } from "../../components/config/parse";
 import { parseBaseBackups } from "../../components/services/backup/archive";
 import { offsiteEnv, OFFSITE_SCRIPT, parseOffsiteStatus } from "../../components/services/backup/offsite";
 import { parseStatus } from "../../components/services/backup/archive";
@@ -266,6 +266,16 @@ describe("backup.s3", () => {
     });
     expect(env).not.toHaveProperty("RCLONE_CONFIG_OFFSITE_ENDPOINT");
     expect(env).not.toHaveProperty("RCLONE_CONFIG_OFFSITE_SECRET_ACCESS_KEY");
+  });
+
+  it("warns when the secret access key sits in plain text in the stack file, and not when it came as a secret", () => {
+    const config = parse({ bucket: "backups", prefix: "prod", accessKeyId: "AKID", secretAccessKey: "SECRET" });
+    const plain = settingsWarnings(config, new Set());
+    expect(plain.join("\n")).toContain(
+      "supabase-selfhosted:backup.s3.secretAccessKey is stored in plain text in the stack file; encrypt it with " +
+        "`pulumi config set --secret --path 'backup.s3.secretAccessKey' <value>`",
+    );
+    expect(settingsWarnings(config, new Set(["backup"])).join("\n")).not.toContain("secretAccessKey");
   });
 
   it("is off by default, and nothing else changes when it is turned on", () => {
