@@ -6,7 +6,7 @@
  * copy worked, retention judges the bucket's own listing (never the volume, so an emptied volume deletes nothing),
  * and the status names what the bucket holds.
  */
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -29,6 +29,7 @@ afterEach(() => fs.rmSync(root, { recursive: true, force: true }));
 const FAKE_RCLONE = `#!/bin/sh
 echo "rclone $*" >> "$CALLS"
 [ -z "\${FAIL_COPY:-}" ] || [ "$1" != copy ] || exit 1
+[ -z "\${SLOW_COPY:-}" ] || [ "$1" != copy ] || { echo $$ > "$SLOW_COPY"; sleep 30; }
 local_path() { echo "$BUCKETS/\${1#offsite:}"; }
 cmd=$1; shift
 case "$cmd" in
@@ -71,6 +72,8 @@ function world(env: Record<string, string> = {}) {
     BACKUP_KEEP_COUNT: "2",
     ...env,
   };
+  const start = (...args: string[]) =>
+    spawn("sh", [script, ...args], { env: fullEnv, stdio: "ignore", detached: true });
   const run = (...args: string[]) => execFileSync("sh", [script, ...args], { env: fullEnv, stdio: "pipe" }).toString();
   const attempt = (...args: string[]) => spawnSync("sh", [script, ...args], { env: fullEnv, stdio: "pipe" });
   const files = (dir: string) =>
@@ -80,7 +83,7 @@ function world(env: Record<string, string> = {}) {
           .map((d) => path.relative(dir, path.join(d.parentPath, d.name)))
           .sort()
       : [];
-  return { run, attempt, volume, bucket, files, calls: () => fs.readFileSync(fullEnv.CALLS, "utf8") };
+  return { run, attempt, start, volume, bucket, files, calls: () => fs.readFileSync(fullEnv.CALLS, "utf8") };
 }
 
 /** Writes `files` (path → content) under `dir`. */
@@ -120,6 +123,32 @@ describe("the off-site copy (offsite.sh)", () => {
     expect(w.run("status")).toContain(
       `system=${SYSTEM} base_backups=1 last_base_backup=20260101T000000Z last_wal_file=${WAL(3)}.partial bytes=`,
     );
+  });
+
+  it("stops at SIGTERM, with the upload in progress (docker stop must not wait out its timeout)", async () => {
+    const w = world({ SLOW_COPY: path.join(os.tmpdir(), `offsite-copy-${process.pid}.pid`) });
+    const pidFile = path.join(os.tmpdir(), `offsite-copy-${process.pid}.pid`);
+    const service = w.start("run");
+    const exited = new Promise<number | null>((resolve) => service.on("exit", (code) => resolve(code)));
+    try {
+      for (let i = 0; i < 50 && !fs.existsSync(pidFile); i++) await new Promise((r) => setTimeout(r, 100));
+      const copy = Number(fs.readFileSync(pidFile, "utf8"));
+      const t0 = performance.now();
+      service.kill("SIGTERM");
+      expect(await exited).toBe(0);
+      expect(performance.now() - t0).toBeLessThan(5000);
+      await new Promise((r) => setTimeout(r, 200));
+      expect(() => process.kill(copy, 0)).toThrow();
+    } finally {
+      if (service.pid) {
+        try {
+          process.kill(-service.pid, "SIGKILL");
+        } catch {
+          // gone
+        }
+      }
+      fs.rmSync(pidFile, { force: true });
+    }
   });
 
   it("records nothing and is unhealthy when the copy fails", () => {

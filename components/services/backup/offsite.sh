@@ -124,10 +124,16 @@ fetch() {
 # The service: an upload every interval, retried at the next one when it fails.
 serve() {
   mkdir -p "${STATE}"
+  # As PID 1 of its container the shell ignores SIGTERM unless it traps it, and runs a trap only once the command in
+  # the foreground ends: `docker stop` (a restore stops this container) waited out its whole timeout. So the upload
+  # and the sleep run in the background, and the trap stops them (their process group) and ends the service.
+  trap 'trap "" TERM INT; log "stopping"; kill -TERM 0 2>/dev/null; exit 0' TERM INT
   log "copying ${ROOT} to ${REMOTE} every ${INTERVAL} s"
   while true; do
-    if upload; then :; else log "upload failed; retrying in ${INTERVAL} s"; fi
-    sleep "${INTERVAL}"
+    upload &
+    if wait $!; then :; else log "upload failed; retrying in ${INTERVAL} s"; fi
+    sleep "${INTERVAL}" &
+    wait $!
   done
 }
 
