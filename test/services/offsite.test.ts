@@ -137,8 +137,16 @@ describe("the off-site copy (offsite.sh)", () => {
       service.kill("SIGTERM");
       expect(await exited).toBe(0);
       expect(performance.now() - t0).toBeLessThan(5000);
-      await new Promise((r) => setTimeout(r, 200));
-      expect(() => process.kill(copy, 0)).toThrow();
+      // Gone, or a zombie waiting for init to reap it (its parent, the upload, was stopped too): not running.
+      const running = () => {
+        try {
+          return fs.readFileSync(`/proc/${copy}/stat`, "utf8").split(") ")[1]?.[0] !== "Z";
+        } catch {
+          return false;
+        }
+      };
+      for (let i = 0; i < 30 && running(); i++) await new Promise((r) => setTimeout(r, 100));
+      expect(running()).toBe(false);
     } finally {
       if (service.pid) {
         try {
