@@ -5,10 +5,10 @@
  */
 import { BACKUP_SCRIPT_PATH, chooseBaseBackup } from "../components/services/backup/archive";
 import { confirm, parseCommon, runMain, UsageError, type ArchiveSource } from "./lib/backup/cli";
-import { bucketBaseBackups, fetchFromBucket, offsiteStatus } from "./lib/backup/offsite";
+import { archiveSource, fetchFromBucket, offsiteStatus } from "./lib/backup/offsite";
 import { offsiteLocation } from "../components/services/backup/offsite";
 import { nameStamp, statusReport, verifyPlan } from "./lib/backup/plan";
-import { listBaseBackups, recover, scratchSql, stopScratch } from "./lib/backup/recovery";
+import { recover, scratchSql, stopScratch } from "./lib/backup/recovery";
 import { docker, readStack, type StackFacts } from "./lib/backup/stack";
 import { parseStatus } from "../components/services/backup/archive";
 
@@ -67,19 +67,12 @@ async function checks(facts: StackFacts, container: string): Promise<string[]> {
 }
 
 async function verify(facts: StackFacts, yes: boolean, from: ArchiveSource): Promise<number> {
-  const bucket = facts.settings.backup.s3;
-  if (from === "s3" && !bucket) throw new Error(`stack ${facts.stack} has no backup.s3: there is no bucket to verify`);
-  const backup = chooseBaseBackup(
-    from === "s3" ? await bucketBaseBackups(facts) : await listBaseBackups(facts),
-    "latest",
-  );
   const stamp = nameStamp(new Date());
   const volume = `${facts.settings.instanceName}-verify-${stamp}`;
   const container = `${facts.settings.instanceName}-verify-${stamp}`;
-  const fetch =
-    bucket && from === "s3"
-      ? { location: offsiteLocation(bucket), volume: `${volume}-archive`, kept: false }
-      : undefined;
+  const source = await archiveSource(facts, from, { volume: `${volume}-archive`, kept: false });
+  const backup = chooseBaseBackup(source.backups, "latest");
+  const fetch = source.fetch;
   out(verifyPlan(backup, volume, container, fetch));
   if (!(await confirm("Go ahead?", yes))) return 1;
   try {

@@ -7,9 +7,8 @@
 import { chooseBaseBackup, parseRestoreTarget } from "../components/services/backup/archive";
 import { confirm, parseCommon, runMain, UsageError } from "./lib/backup/cli";
 import { fetchedArchiveName, nameStamp, restorePlan, restoredVolumeName } from "./lib/backup/plan";
-import { bucketBaseBackups, fetchFromBucket } from "./lib/backup/offsite";
-import { offsiteLocation } from "../components/services/backup/offsite";
-import { listBaseBackups, recover, stopScratch } from "./lib/backup/recovery";
+import { archiveSource, fetchFromBucket } from "./lib/backup/offsite";
+import { recover, stopScratch } from "./lib/backup/recovery";
 import { docker, pulumi, readStack, type StackFacts } from "./lib/backup/stack";
 
 const USAGE = `Usage: npm run restore -- --to <ISO time with zone | latest> [--from volume|s3] [--stack <name>] [--dir <project>] [--yes]
@@ -43,18 +42,11 @@ async function main(): Promise<number> {
   })();
   const t0 = performance.now();
   const facts = readStack(options.dir, options.stack, process.env);
-  const bucket = facts.settings.backup.s3;
-  if (options.from === "s3" && !bucket)
-    throw new Error(`stack ${facts.stack} has no backup.s3: there is no bucket to restore from`);
-  const fetch =
-    bucket && options.from === "s3"
-      ? {
-          location: offsiteLocation(bucket),
-          volume: fetchedArchiveName(facts.settings.instanceName, new Date()),
-          kept: true,
-        }
-      : undefined;
-  const backup = chooseBaseBackup(fetch ? await bucketBaseBackups(facts) : await listBaseBackups(facts), target);
+  const { backups, fetch } = await archiveSource(facts, options.from, {
+    volume: fetchedArchiveName(facts.settings.instanceName, new Date()),
+    kept: true,
+  });
+  const backup = chooseBaseBackup(backups, target);
   const volume = restoredVolumeName(facts.settings.instanceName, new Date());
   const containers = facts.names.containers.filter((c) => c !== facts.names.backup);
   out(

@@ -12,7 +12,27 @@ import {
   type OffsiteStatus,
 } from "../../../components/services/backup/offsite";
 import { RETAIN_LABEL } from "../../../components/targets/docker/naming";
+import { offsiteLocation } from "../../../components/services/backup/offsite";
+import type { ArchiveSource } from "./cli";
+import type { FetchStep } from "./plan";
+import { listBaseBackups } from "./recovery";
 import { docker, execute, type StackFacts } from "./stack";
+
+/**
+ * Where a restore or verification reads the archive (`--from`), and its base backups: the backups volume, or the
+ * bucket of `backup.s3` (then the fetch step, into `volume`, kept afterwards or not). Refuses `--from s3` for a stack
+ * without a bucket.
+ */
+export async function archiveSource(
+  facts: StackFacts,
+  from: ArchiveSource,
+  fetch: { volume: string; kept: boolean },
+): Promise<{ backups: BaseBackup[]; fetch?: FetchStep }> {
+  if (from === "volume") return { backups: await listBaseBackups(facts) };
+  const bucket = facts.settings.backup.s3;
+  if (!bucket) throw new Error(`stack ${facts.stack} has no backup.s3: there is no bucket to read (--from s3)`);
+  return { backups: await bucketBaseBackups(facts), fetch: { location: offsiteLocation(bucket), ...fetch } };
+}
 
 /** `offsite.sh status` in the backup-s3 container. */
 export async function offsiteStatus(facts: StackFacts): Promise<OffsiteStatus> {
